@@ -1,0 +1,118 @@
+"""Complainants, their deadline extensions and their contact log over JSON.
+
+Phone and ID number are masked in every response; ``POST .../reveal`` returns
+them in full and is logged.
+"""
+
+from flask import current_app
+
+from .. import complainants, contacts, schemas
+from ..auth import current_actor, current_viewer
+from ..clock import utcnow
+from ..db import get_db
+from ..errors import Invalid
+from ..masking import mask_complainant
+from . import OneOrMany, operation
+
+
+@operation(
+    "/incidents/<int:incident_id>/complainants",
+    "GET",
+    "complainant.read",
+    "List complainants with filters and paging",
+    query=schemas.ComplainantQuery,
+    response=schemas.ComplainantPage,
+    tag="complainants",
+)
+def list_complainants(incident_id, query):
+    rows, total = complainants.list_complainants(get_db(), incident_id, current_viewer(), query, utcnow())
+    return {"complainants": [mask_complainant(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page}
+
+
+@operation(
+    "/incidents/<int:incident_id>/complainants",
+    "POST",
+    "complainant.write",
+    "Add one complainant (an object) or many (an array), all or none",
+    body=OneOrMany(schemas.ComplainantIn),
+    response=schemas.Created,
+    status=201,
+    tag="complainants",
+)
+def create_complainants(incident_id, body):
+    """Send one JSON object to add one complainant, or a JSON array to add up to
+    MAX_BULK in one transaction. One bad item refuses the whole call and every
+    problem is listed in ``details`` with the item's index."""
+    items = body if isinstance(body, list) else [body]
+    limit = current_app.config["MAX_BULK"]
+    if not items:
+        raise Invalid("The list is empty: send at least one complainant.")
+    if len(items) > limit:
+        raise Invalid(f"At most {limit} complainants in one call; {len(items)} were sent.")
+    ids = complainants.create_complainants(get_db(), incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config)
+    return {"ids": ids, "count": len(ids)}
+
+
+@operation("/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants")
+def get_complainant(complainant_id):
+    return mask_complainant(complainants.get_complainant(get_db(), complainant_id, current_viewer()))
+
+
+@operation(
+    "/complainants/<int:complainant_id>",
+    "PATCH",
+    "complainant.write",
+    "Change a complainant; status changes follow the status rules",
+    body=schemas.ComplainantUpdate,
+    response=schemas.Complainant,
+    tag="complainants",
+)
+def update_complainant(complainant_id, body):
+    row = complainants.update_complainant(get_db(), complainant_id, body, current_viewer(), current_actor(), utcnow())
+    return mask_complainant(row)
+
+
+@operation(
+    "/complainants/<int:complainant_id>/reveal",
+    "POST",
+    "complainant.reveal",
+    "Show the full phone and ID number (logged)",
+    tag="complainants",
+)
+def reveal_complainant(complainant_id):
+    return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
+
+
+@operation(
+    "/complainants/<int:complainant_id>/extensions",
+    "POST",
+    "complainant.extend",
+    "Extend the decision deadline (Art. 18)",
+    body=schemas.ExtensionIn,
+    response=schemas.Complainant,
+    tag="complainants",
+)
+def extend_deadline(complainant_id, body):
+    row = complainants.extend_deadline(get_db(), complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config)
+    return mask_complainant(row)
+
+
+@operation("/complainants/<int:complainant_id>/contacts", "GET", "complainant.read", "A complainant's contact log", response=schemas.ContactList, tag="contacts")
+def list_contacts(complainant_id):
+    return {"contacts": contacts.list_contacts(get_db(), complainant_id, current_viewer())}
+
+
+@operation(
+    "/complainants/<int:complainant_id>/contacts",
+    "POST",
+    "contact.write",
+    "Log a contact with a complainant",
+    body=schemas.ContactIn,
+    response=schemas.Contact,
+    status=201,
+    tag="contacts",
+)
+def add_contact(complainant_id, body):
+    db = get_db()
+    contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow())
+    return dict(db["contact"].get(contact_id))

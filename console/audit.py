@@ -1,0 +1,59 @@
+"""The audit log: who wrote what, when, through which route, before and after."""
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+from .clock import to_iso, utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and through which route ('POST /api/v1/...' or 'cli demo')."""
+
+    user_id: Optional[int]
+    username: str
+    route: str
+
+
+def _json(value):
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def record(db, actor, table, row_id, action, before=None, after=None, at=None):
+    """Write one audit row. Call inside the same transaction as the change."""
+    db.execute(
+        "INSERT INTO audit_log (at, user_id, username, route, table_name, row_id, action, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [to_iso(at or utcnow()), actor.user_id, actor.username, actor.route, table, row_id, action, _json(before), _json(after)],
+    )
+
+
+def record_many(db, actor, table, action, rows, at=None):
+    """Audit a batch: one row per record, in one statement."""
+    stamp = to_iso(at or utcnow())
+    db.conn.executemany(
+        "INSERT INTO audit_log (at, user_id, username, route, table_name, row_id, action, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        [(stamp, actor.user_id, actor.username, actor.route, table, row["id"], action, _json(row)) for row in rows],
+    )
+
+
+def changed(before, after):
+    """Only the fields that differ, as (before, after) dicts."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def entries(db, table=None, row_id=None, limit=200):
+    where, params = [], []
+    if table:
+        where.append("table_name = ?")
+        params.append(table)
+    if row_id is not None:
+        where.append("row_id = ?")
+        params.append(row_id)
+    sql = "SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
+    return [dict(r) for r in db.query(sql, params + [limit])]

@@ -1,0 +1,122 @@
+"""Who is asking: browser sessions (Flask-Login), API bearer tokens, and the
+per-route permission check every view carries."""
+
+import functools
+
+from flask import g, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+
+from . import users
+from .access import PERMISSIONS
+from .audit import Actor
+from .db import get_db
+
+login_manager = LoginManager()
+
+
+class User(UserMixin):
+    """A logged-in person: their user row and their access.Viewer."""
+
+    def __init__(self, row, viewer):
+        self.row = row
+        self.viewer = viewer
+        self.id = row["id"]
+
+    @property
+    def role(self):
+        return self.viewer.role
+
+    @property
+    def name(self):
+        return self.row["display_name"]
+
+
+def _user(row):
+    db = get_db()
+    return User(row, users.viewer_for(db, row)) if row else None
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    g.auth_via = "session"
+    return _user(users.get_user(get_db(), int(user_id)))
+
+
+@login_manager.request_loader
+def load_user_from_token(req):
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    g.auth_via = "token"
+    return _user(users.user_for_token(get_db(), header[7:].strip()))
+
+
+def wants_json():
+    return request.path.startswith("/api/")
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if wants_json():
+        return jsonify(error=_("Log in first: send 'Authorization: Bearer <token>'."), details=None), 401
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def forbidden():
+    if wants_json():
+        return jsonify(error=_("Your role may not do this."), details=None), 403
+    from flask import render_template
+
+    return render_template("error.html", code=403, message=_("Your role may not do this.")), 403
+
+
+def requires(permission):
+    """Let only logged-in users whose role has ``permission`` through.
+
+    The permission is also recorded on the view, so a test can check that
+    every route in the app has one.
+    """
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.viewer.may(permission):
+                return forbidden()
+            if wants_json() and g.get("auth_via") == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+                # A browser calling the API with its cookie must prove it is our page.
+                try:
+                    validate_csrf(request.headers.get("X-CSRFToken", ""))
+                except Exception:
+                    raise CSRFError(_("The CSRF token is missing or wrong: send it in the X-CSRFToken header."))
+            return view(*args, **kwargs)
+
+        wrapped.permission = permission
+        return wrapped
+
+    return decorate
+
+
+def public(view):
+    """Mark a view as open to everyone (login page, static files, the API description)."""
+    view.permission = None
+    return view
+
+
+def current_actor():
+    """The audit Actor for this request."""
+    return Actor(user_id=current_user.id, username=current_user.row["username"], route=f"{request.method} {request.path}")
+
+
+def current_viewer():
+    return current_user.viewer
+
+
+def init_app(app):
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"

@@ -1,0 +1,307 @@
+"""Complainants: adding them (one or thousands at once), finding them,
+changing them under the status rules, and their decision deadline."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+
+from . import audit, regions
+from .access import in_scope, scope_sql
+from .clock import from_iso, to_iso
+from .db import write
+from .errors import Conflict, Invalid, NotFound
+from .incidents import get_incident
+from .status import OPEN, TransitionRefused, check_transition
+
+MONEY_FIELDS = ("principal", "interest_claimed", "expenses_claimed")
+
+COLUMNS = (
+    "id, incident_id, group_id, name, phone, id_number, province_code, city_code, branch_code, status, "
+    "escalation_channel, temperament, motive, flags, principal_fen, interest_claimed_fen, expenses_claimed_fen, "
+    "demands, handler_id, received_at, decision_due_at, extension_level, next_contact_due_at, first_contact_at, "
+    "settled_at, created_at, updated_at, version"
+)
+_INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
+
+
+def to_fen(amount):
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def public(row):
+    """A stored row as the API and templates see it: amounts in yuan, flags a list."""
+    out = dict(row)
+    out["flags"] = json.loads(out["flags"]) if isinstance(out["flags"], str) else out["flags"]
+    for field in MONEY_FIELDS:
+        out[field] = Decimal(out.pop(field + "_fen")) / 100
+    return out
+
+
+def decision_due(received_at, settings):
+    """The 15-day decision deadline (Art. 18), calendar days (Art. 43)."""
+    return received_at + timedelta(days=settings["DECISION_DAYS"])
+
+
+class _References:
+    """Everything a batch of complainants may point at, loaded once per batch."""
+
+    def __init__(self, db, incident_id):
+        self.regions = regions.lookup_tables(db)
+        self.groups = {r["id"] for r in db.query("SELECT id FROM complainant_group WHERE incident_id = ?", [incident_id])}
+        self.users = {r["id"] for r in db.query("SELECT id FROM user WHERE active = 1")}
+
+    def problems(self, item, viewer, prefix):
+        """Problems with the references of one validated item (a dict)."""
+        found = []
+        province = item.get("province_code")
+        city = item.get("city_code")
+        branch = item.get("branch_code")
+        if province is not None and province not in self.regions["provinces"]:
+            found.append((prefix + "province_code", _("is not a province code in GB/T 2260")))
+        if city is not None:
+            if city not in self.regions["cities"]:
+                found.append((prefix + "city_code", _("is not a known city code")))
+            elif province is not None and self.regions["cities"][city] != province:
+                found.append((prefix + "city_code", _("is not in province %(code)s", code=province)))
+        if branch is not None:
+            if branch not in self.regions["branches"]:
+                found.append((prefix + "branch_code", _("is not a known branch code")))
+            else:
+                b_city, b_province = self.regions["branches"][branch]
+                if province is not None and b_province != province:
+                    found.append((prefix + "branch_code", _("is not in province %(code)s", code=province)))
+                elif city is not None and b_city != city:
+                    found.append((prefix + "branch_code", _("is not in city %(code)s", code=city)))
+        if item.get("group_id") is not None and item["group_id"] not in self.groups:
+            found.append((prefix + "group_id", _("is not a group of this incident")))
+        if item.get("handler_id") is not None and item["handler_id"] not in self.users:
+            found.append((prefix + "handler_id", _("is not an active user")))
+        if viewer.scoped and province is not None and not in_scope(viewer, province, branch):
+            found.append((prefix + "province_code", _("is outside your region")))
+        return [{"field": f, "message": m} for f, m in found]
+
+
+def create_complainants(db, incident_id, items, viewer, actor, now, settings):
+    """Add validated schemas.ComplainantIn items to an incident, all or none.
+
+    Returns the new ids. Every reference is checked before anything is
+    written; one bad item refuses the whole batch, naming each problem.
+    """
+    with write(db):
+        incident = get_incident(db, incident_id)
+        if incident["status"] == "closed":
+            raise Invalid(_("A closed incident takes no new complainants."))
+        refs = _References(db, incident_id)
+        problems = []
+        for index, item in enumerate(items):
+            problems += refs.problems(item.model_dump(), viewer, f"complainants.{index}." if len(items) > 1 else "")
+        if problems:
+            raise Invalid(_("Nothing was added: %(n)s problem(s) found.", n=len(problems)), details=problems)
+        start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
+        stamp = to_iso(now)
+        rows = []
+        for offset, item in enumerate(items):
+            received = item.received_at or now
+            rows.append(
+                (
+                    start + offset,
+                    incident_id,
+                    item.group_id,
+                    item.name,
+                    item.phone,
+                    item.id_number.upper() if item.id_number else None,
+                    item.province_code,
+                    item.city_code,
+                    item.branch_code,
+                    "new",
+                    None,
+                    item.temperament,
+                    item.motive,
+                    json.dumps(item.flags),
+                    to_fen(item.principal),
+                    to_fen(item.interest_claimed),
+                    to_fen(item.expenses_claimed),
+                    item.demands,
+                    item.handler_id,
+                    to_iso(received),
+                    to_iso(decision_due(received, settings)),
+                    0,
+                    to_iso(item.next_contact_due_at),
+                    None,
+                    None,
+                    stamp,
+                    stamp,
+                    1,
+                )
+            )
+        db.conn.executemany(_INSERT, rows)
+        names = [c.strip() for c in COLUMNS.split(",")]
+        audit.record_many(db, actor, "complainant", "create", [dict(zip(names, r)) for r in rows], at=now)
+    return [r[0] for r in rows]
+
+
+def _filters(viewer, incident_id, query, now):
+    where, params = scope_sql(viewer)
+    clauses, args = ["incident_id = ?", where], [incident_id, *params]
+    if query.group_id is not None:
+        clauses.append("group_id = ?")
+        args.append(query.group_id)
+    if query.province_code:
+        clauses.append("province_code = ?")
+        args.append(query.province_code)
+    if query.branch_code:
+        clauses.append("branch_code = ?")
+        args.append(query.branch_code)
+    if query.status:
+        clauses.append("status = ?")
+        args.append(query.status)
+    if query.flag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(complainant.flags) WHERE value = ?)")
+        args.append(query.flag)
+    if query.overdue_contact:
+        clauses.append("next_contact_due_at < ? AND status IN (%s)" % ",".join("?" * len(OPEN)))
+        args += [to_iso(now), *sorted(OPEN)]
+    if query.q:
+        digits = query.q.replace(" ", "").replace("-", "")
+        clauses.append("(name LIKE ? OR phone LIKE ?)")
+        args += [f"%{query.q}%", f"%{digits}%"]
+    return " AND ".join(clauses), args
+
+
+def list_complainants(db, incident_id, viewer, query, now):
+    """One page of an incident's complainants matching a schemas.ComplainantQuery.
+
+    Returns (rows, total). Rows are unmasked: masking is the view's job.
+    """
+    get_incident(db, incident_id)
+    where, args = _filters(viewer, incident_id, query, now)
+    total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
+    rows = db.query(
+        f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        [*args, query.per_page, (query.page - 1) * query.per_page],
+    )
+    return [public(r) for r in rows], total
+
+
+def _row(db, complainant_id, viewer):
+    rows = list(db.query(f"SELECT {COLUMNS} FROM complainant WHERE id = ?", [complainant_id]))
+    if not rows or not in_scope(viewer, rows[0]["province_code"], rows[0]["branch_code"]):
+        raise NotFound(_("No complainant %(id)s.", id=complainant_id))
+    return dict(rows[0])
+
+
+def get_complainant(db, complainant_id, viewer):
+    """One complainant, or NotFound if it does not exist or is outside the viewer's scope."""
+    return public(_row(db, complainant_id, viewer))
+
+
+def reveal(db, complainant_id, viewer, actor, now):
+    """The unmasked phone and ID number; each reveal is logged (PIPL Art. 51)."""
+    with write(db):
+        row = _row(db, complainant_id, viewer)
+        audit.record(db, actor, "complainant", complainant_id, "reveal", at=now)
+    return {"phone": row["phone"], "id_number": row["id_number"]}
+
+
+def update_complainant(db, complainant_id, data, viewer, actor, now):
+    """Change the fields sent in a schemas.ComplainantUpdate, under the status rules."""
+    changes = data.model_dump(exclude_unset=True)
+    expected_version = changes.pop("version", None)
+    with write(db):
+        before = _row(db, complainant_id, viewer)
+        if expected_version is not None and expected_version != before["version"]:
+            raise Conflict(
+                _(
+                    "Someone changed this complainant since you opened it (version %(theirs)s, yours %(yours)s). Reload and try again.",
+                    theirs=before["version"],
+                    yours=expected_version,
+                )
+            )
+        if "status" in changes or "escalation_channel" in changes:
+            new_status = changes.get("status", before["status"])
+            channel = changes.get("escalation_channel", before["escalation_channel"] if new_status == "escalated" else None)
+            try:
+                check_transition(before["status"], new_status, channel)
+            except TransitionRefused as exc:
+                raise Invalid(str(exc), details=[{"field": "status", "message": str(exc)}]) from None
+            changes["status"] = new_status
+            changes["escalation_channel"] = channel if new_status == "escalated" else None
+            if new_status == "settled":
+                changes["settled_at"] = to_iso(now)
+        for field in MONEY_FIELDS:
+            if field in changes:
+                changes[field + "_fen"] = to_fen(changes.pop(field))
+        if "flags" in changes:
+            changes["flags"] = json.dumps(changes["flags"])
+        if "id_number" in changes and changes["id_number"]:
+            changes["id_number"] = changes["id_number"].upper()
+        for field in ("next_contact_due_at",):
+            if field in changes:
+                changes[field] = to_iso(changes[field])
+        merged = {**before, **changes}
+        problems = _References(db, before["incident_id"]).problems(
+            {k: merged[k] for k in ("province_code", "city_code", "branch_code", "group_id", "handler_id")}, viewer, ""
+        )
+        if problems:
+            raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
+        old, new = audit.changed(before, changes)
+        if not new:
+            return public(before)
+        new["updated_at"] = to_iso(now)
+        new["version"] = before["version"] + 1
+        db["complainant"].update(complainant_id, new)
+        audit.record(db, actor, "complainant", complainant_id, "update", before=old, after=new, at=now)
+    return get_complainant(db, complainant_id, viewer)
+
+
+def extend_deadline(db, complainant_id, data, viewer, actor, now, settings):
+    """Extend the decision deadline (Art. 18): level 1 to 30 days from receipt,
+    level 2 a further 30 days with a senior approval; the complainant is told."""
+    with write(db):
+        before = _row(db, complainant_id, viewer)
+        if data.level != before["extension_level"] + 1:
+            raise Invalid(
+                _(
+                    "The next extension for this complainant is level %(next)s, not %(asked)s.",
+                    next=before["extension_level"] + 1,
+                    asked=data.level,
+                )
+                if before["extension_level"] < 2
+                else _("The decision deadline has already been extended twice, the most Art. 18 allows.")
+            )
+        received = from_iso(before["received_at"])
+        if data.level == 1:
+            due = received + timedelta(days=settings["EXTENSION_1_TOTAL_DAYS"])
+        else:
+            due = from_iso(before["decision_due_at"]) + timedelta(days=settings["EXTENSION_2_EXTRA_DAYS"])
+        row = {
+            "complainant_id": complainant_id,
+            "level": data.level,
+            "reason": data.reason,
+            "approved_by": data.approved_by,
+            "complainant_notified_at": to_iso(data.complainant_notified_at),
+            "new_due_at": to_iso(due),
+            "created_by": actor.user_id,
+            "created_at": to_iso(now),
+        }
+        db["deadline_extension"].insert(row)
+        changes = {"decision_due_at": to_iso(due), "extension_level": data.level, "updated_at": to_iso(now), "version": before["version"] + 1}
+        db["complainant"].update(complainant_id, changes)
+        audit.record(
+            db,
+            actor,
+            "complainant",
+            complainant_id,
+            "extend_deadline",
+            before={"decision_due_at": before["decision_due_at"], "extension_level": before["extension_level"]},
+            after={**changes, "reason": data.reason, "approved_by": data.approved_by},
+            at=now,
+        )
+    return get_complainant(db, complainant_id, viewer)
+
+
+def extensions(db, complainant_id):
+    return [dict(r) for r in db.query("SELECT * FROM deadline_extension WHERE complainant_id = ? ORDER BY level", [complainant_id])]
+

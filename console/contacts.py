@@ -1,0 +1,49 @@
+"""The contact log: every conversation with a complainant, what was promised,
+when the next contact is due, and the proof of notice (Art. 21)."""
+
+from . import audit
+from .clock import to_iso
+from .complainants import _row
+from .db import write
+
+
+def list_contacts(db, complainant_id, viewer):
+    _row(db, complainant_id, viewer)  # NotFound outside the viewer's scope
+    return [dict(r) for r in db.query("SELECT * FROM contact WHERE complainant_id = ? ORDER BY contacted_at DESC, id DESC", [complainant_id])]
+
+
+def add_contact(db, complainant_id, data, viewer, actor, now):
+    """Log a contact from a validated schemas.ContactIn.
+
+    The complainant's next promised contact becomes the one given here (or
+    none); the first contact is remembered; a 'new' complainant becomes
+    'contacted'.
+    """
+    with write(db):
+        before = _row(db, complainant_id, viewer)
+        contacted_at = data.contacted_at or now
+        row = {
+            "complainant_id": complainant_id,
+            "contacted_at": to_iso(contacted_at),
+            "user_id": actor.user_id,
+            "channel": data.channel,
+            "said": data.said,
+            "promised": data.promised,
+            "next_contact_due_at": to_iso(data.next_contact_due_at),
+            "notice_proof": data.notice_proof,
+            "proof_reference": data.proof_reference,
+            "created_at": to_iso(now),
+        }
+        contact_id = db["contact"].insert(row).last_pk
+        audit.record(db, actor, "contact", contact_id, "create", after=row, at=now)
+        changes = {"next_contact_due_at": row["next_contact_due_at"]}
+        if before["first_contact_at"] is None or row["contacted_at"] < before["first_contact_at"]:
+            changes["first_contact_at"] = row["contacted_at"]
+        if before["status"] == "new":
+            changes["status"] = "contacted"
+        old, new = audit.changed(before, changes)
+        if new:
+            new.update(updated_at=to_iso(now), version=before["version"] + 1)
+            db["complainant"].update(complainant_id, new)
+            audit.record(db, actor, "complainant", complainant_id, "update", before=old, after=new, at=now)
+    return contact_id

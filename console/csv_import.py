@@ -1,0 +1,109 @@
+"""CSV import of complainants: read, check every row, then write all or nothing.
+
+Columns (header row required, order free): name, phone, id_number,
+province_code, city_code, branch_code, group (a group name of the incident),
+temperament, motive, flags (separated by ';'), principal, interest_claimed,
+expenses_claimed, demands, received_at, next_contact_due_at. Times without a
+zone are read in the console's zone. UTF-8 (with or without BOM) or GB18030,
+as Excel writes it in China.
+"""
+
+import csv
+import io
+
+from flask_babel import gettext as _
+from pydantic import ValidationError
+
+from .clock import parse_local
+from .complainants import _References, create_complainants
+from .errors import Invalid, pydantic_details
+from .schemas import ComplainantIn
+
+COLUMNS = [
+    "name", "phone", "id_number", "province_code", "city_code", "branch_code", "group", "temperament", "motive",
+    "flags", "principal", "interest_claimed", "expenses_claimed", "demands", "received_at", "next_contact_due_at",
+]
+REQUIRED = {"name", "phone", "province_code"}
+TIME_COLUMNS = {"received_at", "next_contact_due_at"}
+
+
+def decode(raw):
+    """Text of an uploaded file: UTF-8 first, then GB18030."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise Invalid(_("The file is neither UTF-8 nor GB18030 text. Save it from Excel as 'CSV UTF-8'."))
+
+
+def check(db, incident_id, text, viewer, timezone, max_rows):
+    """Check every row. Returns a report: {columns, rows: [{line, values, problems}], items, ok}.
+
+    ``items`` are the validated ComplainantIn of all rows, for ``commit``.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise Invalid(_("The file is empty."))
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = sorted(REQUIRED - set(header))
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
+        if unknown:
+            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
+        raise Invalid(_("The header row is wrong (%(parts)s). Expected columns: %(cols)s.", parts="; ".join(parts), cols=", ".join(COLUMNS)))
+    reader.fieldnames = header
+    group_ids = {r["name"]: r["id"] for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ?", [incident_id])}
+    refs = _References(db, incident_id)
+    rows, items = [], []
+    for number, record in enumerate(reader, start=2):
+        if number - 1 > max_rows:
+            raise Invalid(_("The file has more than %(n)s rows; split it.", n=max_rows))
+        values = {k: (v or "").strip() for k, v in record.items() if k is not None}
+        if None in record:
+            rows.append({"line": number, "values": values, "problems": [{"field": "", "message": _("has more cells than the header")}]})
+            continue
+        problems = []
+        data = {}
+        for column, value in values.items():
+            if value == "":
+                continue
+            if column == "group":
+                if value in group_ids:
+                    data["group_id"] = group_ids[value]
+                else:
+                    problems.append({"field": "group", "message": _("no group named '%(name)s' in this incident", name=value)})
+            elif column == "flags":
+                data["flags"] = [f.strip() for f in value.replace("|", ";").split(";") if f.strip()]
+            elif column in TIME_COLUMNS:
+                try:
+                    data[column] = parse_local(value, timezone).isoformat()
+                except ValueError:
+                    problems.append({"field": column, "message": _("is not a date and time (use 2026-11-23 18:00)")})
+            elif column in ("principal", "interest_claimed", "expenses_claimed"):
+                data[column] = value.replace(",", "").replace("¥", "")
+            else:
+                data[column] = value
+        item = None
+        try:
+            item = ComplainantIn.model_validate(data)
+        except ValidationError as exc:
+            problems += pydantic_details(exc)
+        if item is not None:
+            problems += refs.problems(item.model_dump(), viewer, "")
+        rows.append({"line": number, "values": values, "problems": problems})
+        items.append(item)
+    if not rows:
+        raise Invalid(_("The file has a header but no rows."))
+    ok = all(not r["problems"] for r in rows)
+    return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}
+
+
+def commit(db, incident_id, report, viewer, actor, now, settings):
+    """Write the rows of a clean report in one transaction; refuses a report with any bad row."""
+    if not report["ok"]:
+        raise Invalid(_("Nothing was imported: %(n)s row(s) have problems.", n=report["bad"]))
+    return create_complainants(db, incident_id, report["items"], viewer, actor, now, settings)

@@ -1,0 +1,74 @@
+"""The SQLite database: opening it, one handle per request, and write transactions."""
+
+import contextlib
+import sqlite3
+
+import sqlite_utils
+from flask import current_app, g
+
+
+def connect(path, busy_timeout_ms=10000):
+    """Open the database file with WAL, a busy timeout and foreign keys on.
+
+    The schema is not touched here; call ``migrations.migrate`` for that.
+    """
+    conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    if str(path) != ":memory:" and db.journal_mode != "wal":
+        db.enable_wal()
+    return db
+
+
+@contextlib.contextmanager
+def write(db):
+    """A write transaction that takes the write lock at once (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads first and writes later fails with
+    'database is locked' under concurrency; taking the lock up front makes the
+    busy timeout apply instead. Nested calls become savepoints. Everything in
+    the block commits together or not at all.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    else:
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.rollback()
+            raise
+
+
+def get_db():
+    """The request's database handle, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"], current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    return g.db
+
+
+def close_db(exc=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_app(app):
+    """Create or migrate the schema once, and close the handle after each request."""
+    from . import migrations
+
+    db = connect(app.config["DATABASE"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    try:
+        migrations.migrate(db)
+    finally:
+        db.close()
+    app.teardown_appcontext(close_db)

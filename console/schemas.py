@@ -1,0 +1,287 @@
+"""What the console accepts and returns, as pydantic models.
+
+These models validate the JSON API, the HTML forms and the CSV import alike,
+and generate the OpenAPI document, so a rule is written once.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from . import vocabulary as v
+
+
+def _literal(mapping):
+    return Literal[tuple(mapping)]
+
+
+Severity = _literal(v.SEVERITIES)
+IncidentStatus = _literal(v.INCIDENT_STATUSES)
+ComplainantStatus = _literal(v.COMPLAINANT_STATUSES)
+EscalationChannel = _literal(v.ESCALATION_CHANNELS)
+Temperament = _literal(v.TEMPERAMENTS)
+Motive = _literal(v.MOTIVES)
+RiskFlag = _literal(v.RISK_FLAGS)
+ContactChannel = _literal(v.CONTACT_CHANNELS)
+NoticeProof = _literal(v.NOTICE_PROOFS)
+
+
+def _aware(moment):
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("needs a time zone, for example 2026-11-23T18:00:00+08:00")
+    return moment
+
+
+def _unique(values):
+    if len(set(values)) != len(values):
+        raise ValueError("lists a value twice")
+    return values
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
+Text = Annotated[str, Field(max_length=5000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Phone = Annotated[
+    str,
+    Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="Digits, optionally with +, spaces or dashes; 5 to 20 characters."),
+]
+IdNumber = Annotated[
+    str,
+    Field(pattern=r"^([0-9]{15}|[0-9]{17}[0-9Xx])$", description="Resident ID: 18 characters (last may be X), or 15 digits."),
+]
+RegionCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="Six-digit GB/T 2260 code.")]
+BranchCode = Annotated[str, Field(min_length=1, max_length=40)]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("100000000000"), decimal_places=2, description="Yuan, at most two decimals."),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class IncidentIn(Strict):
+    title: ShortText
+    cause: ShortText
+    product: ShortText
+    severity: Severity
+    status: Literal["monitoring", "active"] = "active"
+    playbook: Optional[Annotated[str, Field(max_length=100)]] = None
+
+
+class IncidentUpdate(Strict):
+    title: Optional[ShortText] = None
+    cause: Optional[ShortText] = None
+    product: Optional[ShortText] = None
+    severity: Optional[Severity] = None
+    playbook: Optional[Annotated[str, Field(max_length=100)]] = None
+
+
+class IncidentStatusChange(Strict):
+    status: IncidentStatus
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class GroupIn(Strict):
+    name: ShortText
+    handling_line: Text = ""
+    representative_ids: Annotated[list[int], AfterValidator(_unique)] = []
+
+
+class GroupUpdate(Strict):
+    name: Optional[ShortText] = None
+    handling_line: Optional[Text] = None
+    representative_ids: Optional[Annotated[list[int], AfterValidator(_unique)]] = None
+
+
+class ComplainantIn(Strict):
+    name: Name
+    phone: Phone
+    id_number: Optional[IdNumber] = None
+    province_code: RegionCode
+    city_code: Optional[RegionCode] = None
+    branch_code: Optional[BranchCode] = None
+    group_id: Optional[int] = None
+    temperament: Optional[Temperament] = None
+    motive: Optional[Motive] = None
+    flags: Annotated[list[RiskFlag], AfterValidator(_unique)] = []
+    principal: Amount = Decimal(0)
+    interest_claimed: Amount = Decimal(0)
+    expenses_claimed: Amount = Decimal(0)
+    demands: Text = ""
+    handler_id: Optional[int] = None
+    received_at: Optional[Moment] = None
+    next_contact_due_at: Optional[Moment] = None
+
+
+class ComplainantBatch(Strict):
+    complainants: Annotated[list[ComplainantIn], Field(min_length=1)]
+
+
+class ComplainantUpdate(Strict):
+    """Only the fields sent are changed. ``version`` guards against lost updates."""
+
+    version: Optional[int] = Field(None, description="The version you read; a newer one in the database gives 409.")
+    name: Optional[Name] = None
+    phone: Optional[Phone] = None
+    id_number: Optional[IdNumber] = None
+    province_code: Optional[RegionCode] = None
+    city_code: Optional[RegionCode] = None
+    branch_code: Optional[BranchCode] = None
+    group_id: Optional[int] = None
+    status: Optional[ComplainantStatus] = None
+    escalation_channel: Optional[EscalationChannel] = None
+    temperament: Optional[Temperament] = None
+    motive: Optional[Motive] = None
+    flags: Optional[Annotated[list[RiskFlag], AfterValidator(_unique)]] = None
+    principal: Optional[Amount] = None
+    interest_claimed: Optional[Amount] = None
+    expenses_claimed: Optional[Amount] = None
+    demands: Optional[Text] = None
+    handler_id: Optional[int] = None
+    next_contact_due_at: Optional[Moment] = None
+
+
+class ComplainantQuery(BaseModel):
+    """Filters and paging for complainant lists; unknown query parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    group_id: Optional[int] = None
+    province_code: Optional[RegionCode] = None
+    branch_code: Optional[BranchCode] = None
+    status: Optional[ComplainantStatus] = None
+    flag: Optional[RiskFlag] = None
+    overdue_contact: bool = False
+    q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Name or phone, or part of one.")
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=500)] = 50
+
+
+class ContactIn(Strict):
+    contacted_at: Optional[Moment] = None
+    channel: ContactChannel
+    said: Annotated[str, Field(min_length=1, max_length=5000)]
+    promised: Annotated[str, Field(max_length=2000)] = ""
+    next_contact_due_at: Optional[Moment] = None
+    notice_proof: NoticeProof = "none"
+    proof_reference: Annotated[str, Field(max_length=500)] = ""
+
+
+class ExtensionIn(Strict):
+    level: Literal[1, 2]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    approved_by: Annotated[str, Field(min_length=1, max_length=200)]
+    complainant_notified_at: Moment
+
+
+# --- responses -------------------------------------------------------------
+
+
+class Error(BaseModel):
+    error: str
+    details: Optional[object] = None
+
+
+class Incident(BaseModel):
+    id: int
+    title: str
+    cause: str
+    product: str
+    severity: Severity
+    status: IncidentStatus
+    playbook: Optional[str]
+    opened_at: str
+    closed_at: Optional[str]
+    updated_at: str
+
+
+class IncidentList(BaseModel):
+    incidents: list[Incident]
+
+
+class Group(BaseModel):
+    id: int
+    incident_id: int
+    name: str
+    handling_line: str
+    representative_ids: list[int]
+
+
+class GroupList(BaseModel):
+    groups: list[Group]
+
+
+class Complainant(BaseModel):
+    """Phone and ID number are masked unless the caller asked to reveal them."""
+
+    id: int
+    incident_id: int
+    group_id: Optional[int]
+    name: str
+    phone: str
+    id_number: Optional[str]
+    province_code: str
+    city_code: Optional[str]
+    branch_code: Optional[str]
+    status: ComplainantStatus
+    escalation_channel: Optional[EscalationChannel]
+    temperament: Optional[Temperament]
+    motive: Optional[Motive]
+    flags: list[RiskFlag]
+    principal: Decimal
+    interest_claimed: Decimal
+    expenses_claimed: Decimal
+    demands: str
+    handler_id: Optional[int]
+    received_at: str
+    decision_due_at: str
+    extension_level: int
+    next_contact_due_at: Optional[str]
+    first_contact_at: Optional[str]
+    settled_at: Optional[str]
+    version: int
+
+
+class ComplainantPage(BaseModel):
+    complainants: list[Complainant]
+    total: int
+    page: int
+    per_page: int
+
+
+class Created(BaseModel):
+    ids: list[int]
+    count: int
+
+
+class Contact(BaseModel):
+    id: int
+    complainant_id: int
+    contacted_at: str
+    user_id: Optional[int]
+    channel: ContactChannel
+    said: str
+    promised: str
+    next_contact_due_at: Optional[str]
+    notice_proof: NoticeProof
+    proof_reference: str
+
+
+class ContactList(BaseModel):
+    contacts: list[Contact]
+
+
+class CountRow(BaseModel):
+    group_id: Optional[int]
+    province_code: str
+    status: ComplainantStatus
+    count: int
+
+
+class Counts(BaseModel):
+    counts: list[CountRow]

@@ -1,0 +1,45 @@
+"""What templates may use: masking, local times, labels, money."""
+
+from decimal import Decimal
+
+from flask import current_app, request, url_for
+from flask_babel import get_locale
+
+from . import vocabulary
+from .clock import local
+from .masking import mask_id_number, mask_phone
+
+
+def localtime(value, fmt="%Y-%m-%d %H:%M"):
+    moment = local(value, current_app.config["TIMEZONE"])
+    return moment.strftime(fmt) if moment else ""
+
+
+def input_time(value):
+    """A stored time as a datetime-local input value in the console's zone."""
+    return localtime(value, "%Y-%m-%dT%H:%M")
+
+
+def yuan(value):
+    if value is None:
+        return ""
+    return f"¥{Decimal(value):,.2f}"
+
+
+def url_with(**changes):
+    """The current URL with some query arguments changed (for paging and filters)."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items()})
+    args = {k: v for k, v in args.items() if v not in (None, "")}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def init_app(app):
+    app.jinja_env.filters.update(
+        masked_phone=mask_phone,
+        masked_id=mask_id_number,
+        localtime=localtime,
+        input_time=input_time,
+        yuan=yuan,
+    )
+    app.jinja_env.globals.update(vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)

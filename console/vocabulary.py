@@ -1,0 +1,98 @@
+"""The words of the trade: every enumerated value the console stores, with its label.
+
+Values are stored in English snake_case; labels go through the translation
+catalogue. Sources are in shared DOMAIN.md.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+ROLES = {
+    "lead": _l("Crisis lead"),
+    "team": _l("Crisis team"),
+    "branch": _l("Branch contact"),
+    "executive": _l("Executive"),
+    "legal": _l("Legal"),
+}
+
+SEVERITIES = {
+    "light": _l("Light (a misunderstanding)"),
+    "medium": _l("Medium (a promise not kept)"),
+    "severe": _l("Severe (compliance breach, money lost)"),
+}
+
+INCIDENT_STATUSES = {
+    "monitoring": _l("Monitoring"),
+    "active": _l("Active"),
+    "stood_down": _l("Stood down"),
+    "closed": _l("Closed"),
+}
+
+COMPLAINANT_STATUSES = {
+    "new": _l("New"),
+    "contacted": _l("Contacted"),
+    "negotiating": _l("Negotiating"),
+    "offer_made": _l("Offer made"),
+    "accepted": _l("Accepted"),
+    "settled": _l("Settled"),
+    "closed": _l("Closed"),
+    "withdrawn": _l("Withdrawn"),
+    "unreachable": _l("Unreachable"),
+    "escalated": _l("Escalated"),
+}
+
+ESCALATION_CHANNELS = {
+    "regulator": _l("Regulator"),
+    "media": _l("Media"),
+    "court": _l("Court"),
+    "petition": _l("Petition (xinfang)"),
+}
+
+# DOMAIN.md "Who is who" (seed 000, 6C)
+TEMPERAMENTS = {
+    "negotiator": _l("Negotiator (agitated, clear goal)"),
+    "grumbler": _l("Grumbler (calm, no clear goal)"),
+    "harasser": _l("Harasser"),
+    "rational": _l("Rational"),
+}
+
+MOTIVES = {
+    "solve_problem": _l("Wants the problem solved"),
+    "gain": _l("Seeks gain"),
+    "publicity": _l("Seeks publicity"),
+}
+
+# Identities that make a complaint major (seeds 000, 001, 003)
+RISK_FLAGS = {
+    "vip": _l("VIP"),
+    "journalist": _l("Journalist"),
+    "lawyer": _l("Lawyer"),
+    "official": _l("Official"),
+    "vulnerable": _l("Elderly or vulnerable"),
+    "organiser": _l("Organiser"),
+    "sales_agent": _l("Serving or former sales agent"),
+    "repeat": _l("Repeat complainant"),
+}
+
+CONTACT_CHANNELS = {
+    "phone": _l("Phone"),
+    "visit": _l("Visit at branch"),
+    "home_visit": _l("Home visit"),
+    "sms": _l("SMS"),
+    "email": _l("E-mail"),
+    "letter": _l("Letter"),
+    "wechat": _l("WeChat"),
+}
+
+# Proof that the complainant was notified (Art. 21)
+NOTICE_PROOFS = {
+    "none": _l("No notice given"),
+    "handed_over": _l("Handed over in person"),
+    "sms_sent": _l("SMS sent"),
+    "email_sent": _l("E-mail sent"),
+    "call_placed": _l("Call placed"),
+}
+
+
+def label(mapping, value):
+    """The translated label of a stored value, or the value itself if unknown."""
+    return mapping.get(value, value) if value is not None else ""

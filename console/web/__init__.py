@@ -1,0 +1,9 @@
+"""The HTML interface: thin views over the domain functions."""
+
+from .account import bp as account
+from .audit import bp as audit
+from .complainants import bp as complainants
+from .imports import bp as imports
+from .incidents import bp as incidents
+
+blueprints = [account, incidents, complainants, imports, audit]

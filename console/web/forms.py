@@ -1,0 +1,55 @@
+"""Reading HTML forms through the same pydantic models the API uses."""
+
+import typing
+from datetime import datetime
+
+from flask import current_app
+from pydantic import ValidationError
+
+from ..clock import parse_local
+from ..errors import pydantic_details
+
+LIST_FIELDS = {"flags", "representative_ids"}
+
+
+def _is_datetime(annotation):
+    if annotation is datetime:
+        return True
+    return any(_is_datetime(a) for a in typing.get_args(annotation))
+
+
+def read_form(model, form, only=None):
+    """Validate a submitted form against ``model``.
+
+    Returns (instance, {}) or (None, {field: message}). Empty fields count as
+    not given; times typed without a zone are read in the console's zone.
+    """
+    data = {}
+    errors = {}
+    for name, field in model.model_fields.items():
+        if only is not None and name not in only:
+            continue
+        if name in LIST_FIELDS:
+            if name in form or f"{name}__present" in form:
+                values = [v for v in form.getlist(name) if v != ""]
+                data[name] = values
+            continue
+        raw = form.get(name)
+        if raw is None or raw.strip() == "":
+            continue
+        raw = raw.strip()
+        if _is_datetime(field.annotation):
+            try:
+                raw = parse_local(raw, current_app.config["TIMEZONE"]).isoformat()
+            except ValueError:
+                errors[name] = "is not a date and time"
+                continue
+        elif name in ("principal", "interest_claimed", "expenses_claimed"):
+            raw = raw.replace(",", "").replace("¥", "")
+        data[name] = raw
+    if errors:
+        return None, errors
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        return None, {p["field"].split(".")[0]: p["message"] for p in pydantic_details(exc)}
