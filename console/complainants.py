@@ -12,6 +12,7 @@ from .access import in_scope, scope_sql
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Conflict, Invalid, NotFound
+from .events import count_delta
 from .incidents import get_incident
 from .status import OPEN, TransitionRefused, check_transition
 
@@ -83,7 +84,7 @@ class _References:
         return [{"field": f, "message": m} for f, m in found]
 
 
-def create_complainants(db, incident_id, items, viewer, actor, now, settings):
+def create_complainants(db, incident_id, items, viewer, actor, now, settings, outbox=None):
     """Add validated schemas.ComplainantIn items to an incident, all or none.
 
     Returns the new ids. Every reference is checked before anything is
@@ -139,6 +140,16 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings):
         db.conn.executemany(_INSERT, rows)
         names = [c.strip() for c in COLUMNS.split(",")]
         audit.record_many(db, actor, "complainant", "create", [dict(zip(names, r)) for r in rows], at=now)
+        if outbox is not None:
+            # columns 2, 6, 8 are group_id, province_code, branch_code
+            outbox.record(
+                incident_id,
+                "complainants_added",
+                now,
+                counts=[count_delta(r[2], r[6], r[8], "new", 1) for r in rows],
+                places={(r[6], r[8]) for r in rows},
+                data={"added": len(rows)},
+            )
     return [r[0] for r in rows]
 
 
@@ -205,7 +216,7 @@ def reveal(db, complainant_id, viewer, actor, now):
     return {"phone": row["phone"], "id_number": row["id_number"]}
 
 
-def update_complainant(db, complainant_id, data, viewer, actor, now):
+def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None):
     """Change the fields sent in a schemas.ComplainantUpdate, under the status rules."""
     changes = data.model_dump(exclude_unset=True)
     expected_version = changes.pop("version", None)
@@ -253,7 +264,30 @@ def update_complainant(db, complainant_id, data, viewer, actor, now):
         new["version"] = before["version"] + 1
         db["complainant"].update(complainant_id, new)
         audit.record(db, actor, "complainant", complainant_id, "update", before=old, after=new, at=now)
+        if outbox is not None:
+            record_change(outbox, before, {**before, **new}, "complainant_updated", now)
     return get_complainant(db, complainant_id, viewer)
+
+
+KEY_FIELDS = ("group_id", "province_code", "branch_code", "status")
+
+
+def record_change(outbox, before, after, name, now):
+    """Tell the boards how a complainant's change moves the counts."""
+    counts = []
+    if any(before[k] != after[k] for k in KEY_FIELDS):
+        counts = [
+            count_delta(*(before[k] for k in KEY_FIELDS), -1),
+            count_delta(*(after[k] for k in KEY_FIELDS), 1),
+        ]
+    outbox.record(
+        after["incident_id"],
+        name,
+        now,
+        counts=counts,
+        person=after,
+        places={(before["province_code"], before["branch_code"]), (after["province_code"], after["branch_code"])},
+    )
 
 
 def extend_deadline(db, complainant_id, data, viewer, actor, now, settings):

@@ -3,7 +3,7 @@ when the next contact is due, and the proof of notice (Art. 21)."""
 
 from . import audit
 from .clock import to_iso
-from .complainants import _row
+from .complainants import _row, record_change
 from .db import write
 
 
@@ -12,7 +12,7 @@ def list_contacts(db, complainant_id, viewer):
     return [dict(r) for r in db.query("SELECT * FROM contact WHERE complainant_id = ? ORDER BY contacted_at DESC, id DESC", [complainant_id])]
 
 
-def add_contact(db, complainant_id, data, viewer, actor, now):
+def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None):
     """Log a contact from a validated schemas.ContactIn.
 
     The complainant's next promised contact becomes the one given here (or
@@ -46,4 +46,6 @@ def add_contact(db, complainant_id, data, viewer, actor, now):
             new.update(updated_at=to_iso(now), version=before["version"] + 1)
             db["complainant"].update(complainant_id, new)
             audit.record(db, actor, "complainant", complainant_id, "update", before=old, after=new, at=now)
+        if outbox is not None:
+            record_change(outbox, before, {**before, **changes}, "contact_logged", now)
     return contact_id

@@ -102,8 +102,8 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
     return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}
 
 
-def commit(db, incident_id, report, viewer, actor, now, settings):
+def commit(db, incident_id, report, viewer, actor, now, settings, outbox=None):
     """Write the rows of a clean report in one transaction; refuses a report with any bad row."""
     if not report["ok"]:
         raise Invalid(_("Nothing was imported: %(n)s row(s) have problems.", n=report["bad"]))
-    return create_complainants(db, incident_id, report["items"], viewer, actor, now, settings)
+    return create_complainants(db, incident_id, report["items"], viewer, actor, now, settings, outbox)

@@ -64,7 +64,7 @@ def _set_representatives(db, group, complainant_ids, max_representatives):
     db["group_representative"].insert_all([{"group_id": group["id"], "complainant_id": c} for c in complainant_ids])
 
 
-def create_group(db, incident_id, data, actor, now, max_representatives):
+def create_group(db, incident_id, data, actor, now, max_representatives, outbox=None):
     with write(db):
         incident = get_incident(db, incident_id)
         if incident["status"] == "closed":
@@ -76,10 +76,16 @@ def create_group(db, incident_id, data, actor, now, max_representatives):
         # A new group has no members yet, so representatives can only be named later.
         _set_representatives(db, {"id": group_id}, data.representative_ids, max_representatives)
         audit.record(db, actor, "complainant_group", group_id, "create", after={**row, "representative_ids": data.representative_ids}, at=now)
+        _record(outbox, incident_id, group_id, data.name, now)
     return group_id
 
 
-def update_group(db, group_id, data, actor, now, max_representatives):
+def _record(outbox, incident_id, group_id, name, now):
+    if outbox is not None:
+        outbox.record_everywhere(incident_id, "group_updated", now, {"group": {"id": group_id, "name": name}})
+
+
+def update_group(db, group_id, data, actor, now, max_representatives, outbox=None):
     changes = data.model_dump(exclude_unset=True)
     with write(db):
         before = get_group(db, group_id)
@@ -95,4 +101,6 @@ def update_group(db, group_id, data, actor, now, max_representatives):
         old, new = audit.changed(before, changes)
         if new:
             audit.record(db, actor, "complainant_group", group_id, "update", before=old, after=new, at=now)
+        if "name" in new:
+            _record(outbox, before["incident_id"], group_id, new["name"], now)
     return get_group(db, group_id)

@@ -36,7 +36,7 @@ def get_incident(db, incident_id):
     return dict(rows[0])
 
 
-def create_incident(db, data, actor, now):
+def create_incident(db, data, actor, now, outbox=None):
     """Open an incident from a validated schemas.IncidentIn; returns its id."""
     row = {
         "title": data.title,
@@ -53,10 +53,17 @@ def create_incident(db, data, actor, now):
     with write(db):
         incident_id = db["incident"].insert(row).last_pk
         audit.record(db, actor, "incident", incident_id, "create", after=row, at=now)
+        _record(outbox, incident_id, {**row, "id": incident_id}, now)
     return incident_id
 
 
-def update_incident(db, incident_id, data, actor, now):
+def _record(outbox, incident_id, row, now):
+    if outbox is not None:
+        fields = ("id", "title", "cause", "product", "severity", "status", "opened_at", "closed_at")
+        outbox.record_everywhere(incident_id, "incident_updated", now, {"incident": {k: row.get(k) for k in fields}})
+
+
+def update_incident(db, incident_id, data, actor, now, outbox=None):
     changes = data.model_dump(exclude_unset=True)
     with write(db):
         before = get_incident(db, incident_id)
@@ -68,10 +75,11 @@ def update_incident(db, incident_id, data, actor, now):
         db["incident"].update(incident_id, changes)
         old, new = audit.changed(before, changes)
         audit.record(db, actor, "incident", incident_id, "update", before=old, after=new, at=now)
+        _record(outbox, incident_id, {**before, **changes}, now)
     return get_incident(db, incident_id)
 
 
-def change_status(db, incident_id, new_status, reason, actor, now):
+def change_status(db, incident_id, new_status, reason, actor, now, outbox=None):
     """Move an incident along monitoring/active/stood down/closed, recording why."""
     with write(db):
         before = get_incident(db, incident_id)
@@ -99,6 +107,7 @@ def change_status(db, incident_id, new_status, reason, actor, now):
             after={"status": new_status, "reason": reason},
             at=now,
         )
+        _record(outbox, incident_id, {**before, **changes}, now)
     return get_incident(db, incident_id)
 
 

@@ -208,3 +208,23 @@ def m002_incidents_and_complainants(db):
         )"""
     )
     db.execute("CREATE INDEX audit_row ON audit_log (table_name, row_id)")
+
+
+@migrations()
+def m003_live_events(db):
+    # One row per event per room: each room has its own gap-free sequence, so a
+    # branch contact's board sees every number of its own stream and nothing of
+    # another region's. Written in the same transaction as the change it reports.
+    db.execute(
+        """
+        CREATE TABLE live_event (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            room TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            at TEXT NOT NULL,
+            payload TEXT NOT NULL,          -- JSON, exactly as emitted
+            UNIQUE (room, seq)
+        )"""
+    )

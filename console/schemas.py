@@ -179,6 +179,12 @@ class ExtensionIn(Strict):
     complainant_notified_at: Moment
 
 
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    since: Annotated[int, Field(ge=0, description="The last sequence number the client has applied.")] = 0
+
+
 # --- responses -------------------------------------------------------------
 
 

@@ -29,10 +29,9 @@ SETTINGS = [
     Setting("EXTENSION_1_TOTAL_DAYS", 30, "A complex case may be extended to this many days from receipt (Art. 18)."),
     Setting("EXTENSION_2_EXTRA_DAYS", 30, "A very complex case may be extended by this many more days, with senior approval and notice (Art. 18)."),
     Setting("MAX_REPRESENTATIVES", 5, "Representatives a group of joint complainants may choose (Art. 12)."),
-    Setting("MAJOR_COMPLAINANTS_IN_PERSON", 20, "Complainants in person that make a complaint major (Art. 29)."),
-    Setting("PAGE_SIZE", 50, "Rows per page in complainant lists (the API accepts up to MAX_PAGE_SIZE)."),
-    Setting("MAX_PAGE_SIZE", 500, "Largest page the API returns."),
+    Setting("PAGE_SIZE", 50, "Rows per page in the HTML complainant list (the API takes per_page up to 500)."),
     Setting("MAX_BULK", 10000, "Most complainants accepted in one API call."),
+    Setting("SOCKETIO_MESSAGE_QUEUE", None, "A redis:// URL: several server processes (and monitors in other processes) then share the live board's rooms."),
     Setting("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, "Largest request body or uploaded file."),
 ]
 

@@ -11,7 +11,7 @@ from .db import write
 from .errors import Conflict, Invalid
 
 
-def add_user(db, username, role, password, scope_code=None, display_name=None):
+def add_user(db, username, role, password, scope_code=None, display_name=None, hash_method="scrypt"):
     """Create an account; a branch contact needs a province or branch scope."""
     if role not in access.ALL:
         raise Invalid(f"Unknown role {role!r}: use one of {', '.join(sorted(access.ALL))}.")
@@ -35,7 +35,7 @@ def add_user(db, username, role, password, scope_code=None, display_name=None):
                 "display_name": display_name or username,
                 "role": role,
                 "scope_code": scope_code,
-                "password_hash": generate_password_hash(password),
+                "password_hash": generate_password_hash(password, method=hash_method),
                 "active": 1,
                 "created_at": to_iso(utcnow()),
             }

@@ -87,12 +87,19 @@ def to_json(value):
     return value
 
 
-def operation(rule, method, permission, summary, *, body=None, query=None, response=None, status=200, tag="", description=""):
-    """Declare an API endpoint; the view gets ``body=`` and ``query=`` already validated."""
+def operation(rule, method, permission, summary, *, body=None, query=None, response=None, status=200, tag="", description="", visible=None):
+    """Declare an API endpoint; the view gets ``body=`` and ``query=`` already validated.
+
+    ``visible(**path_args)`` raises NotFound for a record that does not exist
+    or is outside the caller's scope; it runs before the body is read, so an
+    out-of-scope id gets 404 whatever the body holds.
+    """
 
     def decorate(fn):
         @functools.wraps(fn)
         def view(**kwargs):
+            if visible is not None:
+                visible(**kwargs)
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:
@@ -117,4 +124,4 @@ def console_error(exc):
     return jsonify(error=exc.message, details=exc.details), exc.status
 
 
-from . import complainants, incidents, openapi  # noqa: E402,F401  (routes register on import)
+from . import board, complainants, incidents, openapi  # noqa: E402,F401  (routes register on import)

@@ -6,13 +6,22 @@ them in full and is logged.
 
 from flask import current_app
 
-from .. import complainants, contacts, schemas
+from .. import complainants, contacts, incidents, schemas
 from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
+from ..live import publishing
 from ..errors import Invalid
 from ..masking import mask_complainant
 from . import OneOrMany, operation
+
+
+def _visible(complainant_id):
+    complainants.get_complainant(get_db(), complainant_id, current_viewer())
+
+
+def _incident(incident_id):
+    incidents.get_incident(get_db(), incident_id)
 
 
 @operation(
@@ -22,8 +31,7 @@ from . import OneOrMany, operation
     "List complainants with filters and paging",
     query=schemas.ComplainantQuery,
     response=schemas.ComplainantPage,
-    tag="complainants",
-)
+    tag="complainants", visible=_incident)
 def list_complainants(incident_id, query):
     rows, total = complainants.list_complainants(get_db(), incident_id, current_viewer(), query, utcnow())
     return {"complainants": [mask_complainant(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page}
@@ -37,8 +45,7 @@ def list_complainants(incident_id, query):
     body=OneOrMany(schemas.ComplainantIn),
     response=schemas.Created,
     status=201,
-    tag="complainants",
-)
+    tag="complainants", visible=_incident)
 def create_complainants(incident_id, body):
     """Send one JSON object to add one complainant, or a JSON array to add up to
     MAX_BULK in one transaction. One bad item refuses the whole call and every
@@ -49,11 +56,13 @@ def create_complainants(incident_id, body):
         raise Invalid("The list is empty: send at least one complainant.")
     if len(items) > limit:
         raise Invalid(f"At most {limit} complainants in one call; {len(items)} were sent.")
-    ids = complainants.create_complainants(get_db(), incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config)
+    db = get_db()
+    with publishing(db) as outbox:
+        ids = complainants.create_complainants(db, incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
     return {"ids": ids, "count": len(ids)}
 
 
-@operation("/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants")
+@operation("/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants", visible=_visible)
 def get_complainant(complainant_id):
     return mask_complainant(complainants.get_complainant(get_db(), complainant_id, current_viewer()))
 
@@ -65,10 +74,11 @@ def get_complainant(complainant_id):
     "Change a complainant; status changes follow the status rules",
     body=schemas.ComplainantUpdate,
     response=schemas.Complainant,
-    tag="complainants",
-)
+    tag="complainants", visible=_visible)
 def update_complainant(complainant_id, body):
-    row = complainants.update_complainant(get_db(), complainant_id, body, current_viewer(), current_actor(), utcnow())
+    db = get_db()
+    with publishing(db) as outbox:
+        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox)
     return mask_complainant(row)
 
 
@@ -77,8 +87,7 @@ def update_complainant(complainant_id, body):
     "POST",
     "complainant.reveal",
     "Show the full phone and ID number (logged)",
-    tag="complainants",
-)
+    tag="complainants", visible=_visible)
 def reveal_complainant(complainant_id):
     return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
 
@@ -90,14 +99,13 @@ def reveal_complainant(complainant_id):
     "Extend the decision deadline (Art. 18)",
     body=schemas.ExtensionIn,
     response=schemas.Complainant,
-    tag="complainants",
-)
+    tag="complainants", visible=_visible)
 def extend_deadline(complainant_id, body):
     row = complainants.extend_deadline(get_db(), complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config)
     return mask_complainant(row)
 
 
-@operation("/complainants/<int:complainant_id>/contacts", "GET", "complainant.read", "A complainant's contact log", response=schemas.ContactList, tag="contacts")
+@operation("/complainants/<int:complainant_id>/contacts", "GET", "complainant.read", "A complainant's contact log", response=schemas.ContactList, tag="contacts", visible=_visible)
 def list_contacts(complainant_id):
     return {"contacts": contacts.list_contacts(get_db(), complainant_id, current_viewer())}
 
@@ -110,9 +118,9 @@ def list_contacts(complainant_id):
     body=schemas.ContactIn,
     response=schemas.Contact,
     status=201,
-    tag="contacts",
-)
+    tag="contacts", visible=_visible)
 def add_contact(complainant_id, body):
     db = get_db()
-    contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow())
+    with publishing(db) as outbox:
+        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox)
     return dict(db["contact"].get(contact_id))

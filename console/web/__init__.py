@@ -2,8 +2,9 @@
 
 from .account import bp as account
 from .audit import bp as audit
+from .board import bp as board
 from .complainants import bp as complainants
 from .imports import bp as imports
 from .incidents import bp as incidents
 
-blueprints = [account, incidents, complainants, imports, audit]
+blueprints = [account, incidents, board, complainants, imports, audit]

@@ -10,6 +10,7 @@ from .. import complainants, contacts, groups, incidents, regions, schemas
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
+from ..live import publishing
 from ..errors import Invalid
 from ..status import ALLOWED
 from .forms import read_form
@@ -61,9 +62,10 @@ def new_complainant(incident_id):
         data, errors = read_form(schemas.ComplainantIn, request.form)
         if not errors:
             try:
-                (new_id,) = complainants.create_complainants(
-                    db, incident_id, [data], current_viewer(), current_actor(), utcnow(), current_app.config
-                )
+                with publishing(db) as outbox:
+                    (new_id,) = complainants.create_complainants(
+                        db, incident_id, [data], current_viewer(), current_actor(), utcnow(), current_app.config, outbox
+                    )
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -107,7 +109,8 @@ def edit_complainant(complainant_id):
         data, errors = read_form(schemas.ComplainantUpdate, request.form)
         if not errors:
             try:
-                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow())
+                with publishing(db) as outbox:
+                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -132,7 +135,9 @@ def change_status(complainant_id):
     data, errors = read_form(schemas.ComplainantUpdate, request.form, only={"status", "escalation_channel", "version"})
     if not errors:
         try:
-            complainants.update_complainant(get_db(), complainant_id, data, current_viewer(), current_actor(), utcnow())
+            db = get_db()
+            with publishing(db) as outbox:
+                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
         except Invalid as exc:
             errors = {"status": exc.message}
     if errors:
@@ -147,7 +152,9 @@ def add_contact(complainant_id):
     data, errors = read_form(schemas.ContactIn, request.form)
     if errors:
         return show_complainant(complainant_id, {f"contact.{k}": v for k, v in errors.items()}, 422)
-    contacts.add_contact(get_db(), complainant_id, data, current_viewer(), current_actor(), utcnow())
+    db = get_db()
+    with publishing(db) as outbox:
+        contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
     flash(_("Contact logged."))
     return redirect(url_for("complainants.show_complainant", complainant_id=complainant_id))
 

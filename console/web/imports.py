@@ -17,6 +17,7 @@ from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
+from ..live import publishing
 
 bp = Blueprint("imports", __name__)
 
@@ -66,7 +67,8 @@ def confirm(incident_id, token):
         raise Invalid(_("This import was already done or has expired; upload the file again."))
     with open(path, encoding="utf-8") as f:
         report = _check(db, incident_id, f.read())
-    ids = csv_import.commit(db, incident_id, report, current_viewer(), current_actor(), utcnow(), current_app.config)
+    with publishing(db) as outbox:
+        ids = csv_import.commit(db, incident_id, report, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
     os.remove(path)
     flash(_("%(n)s complainants imported.", n=len(ids)))
     return redirect(url_for("complainants.list_complainants", incident_id=incident_id))

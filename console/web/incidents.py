@@ -10,6 +10,7 @@ from .. import groups, incidents, regions, schemas
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
+from ..live import publishing
 from ..status import FUNNEL
 from .forms import read_form
 
@@ -34,7 +35,9 @@ def create_incident():
     data, errors = read_form(schemas.IncidentIn, request.form)
     if errors:
         return list_incidents(errors, 422)
-    incident_id = incidents.create_incident(get_db(), data, current_actor(), utcnow())
+    db = get_db()
+    with publishing(db) as outbox:
+        incident_id = incidents.create_incident(db, data, current_actor(), utcnow(), outbox)
     flash(_("Incident opened."))
     return redirect(url_for("incidents.show_incident", incident_id=incident_id))
 
@@ -76,7 +79,9 @@ def edit_incident(incident_id):
     data, errors = read_form(schemas.IncidentUpdate, request.form)
     if errors:
         return show_incident(incident_id, errors, 422)
-    incidents.update_incident(get_db(), incident_id, data, current_actor(), utcnow())
+    db = get_db()
+    with publishing(db) as outbox:
+        incidents.update_incident(db, incident_id, data, current_actor(), utcnow(), outbox)
     flash(_("Incident saved."))
     return redirect(url_for("incidents.show_incident", incident_id=incident_id))
 
@@ -87,7 +92,9 @@ def change_incident_status(incident_id):
     data, errors = read_form(schemas.IncidentStatusChange, request.form)
     if errors:
         return show_incident(incident_id, errors, 422)
-    incidents.change_status(get_db(), incident_id, data.status, data.reason, current_actor(), utcnow())
+    db = get_db()
+    with publishing(db) as outbox:
+        incidents.change_status(db, incident_id, data.status, data.reason, current_actor(), utcnow(), outbox)
     flash(_("Incident status changed."))
     return redirect(url_for("incidents.show_incident", incident_id=incident_id))
 
@@ -98,7 +105,9 @@ def create_group(incident_id):
     data, errors = read_form(schemas.GroupIn, request.form)
     if errors:
         return show_incident(incident_id, errors, 422)
-    groups.create_group(get_db(), incident_id, data, current_actor(), utcnow(), current_app.config["MAX_REPRESENTATIVES"])
+    db = get_db()
+    with publishing(db) as outbox:
+        groups.create_group(db, incident_id, data, current_actor(), utcnow(), current_app.config["MAX_REPRESENTATIVES"], outbox)
     flash(_("Group added."))
     return redirect(url_for("incidents.show_incident", incident_id=incident_id))
 
@@ -112,7 +121,8 @@ def edit_group(group_id):
     if request.method == "POST":
         data, errors = read_form(schemas.GroupUpdate, request.form)
         if not errors:
-            groups.update_group(db, group_id, data, current_actor(), utcnow(), current_app.config["MAX_REPRESENTATIVES"])
+            with publishing(db) as outbox:
+                groups.update_group(db, group_id, data, current_actor(), utcnow(), current_app.config["MAX_REPRESENTATIVES"], outbox)
             flash(_("Group saved."))
             return redirect(url_for("incidents.show_incident", incident_id=group["incident_id"]))
     members = list(db.query("SELECT id, name FROM complainant WHERE group_id = ? ORDER BY name LIMIT 500", [group_id]))

@@ -1,0 +1,90 @@
+"""The live board's snapshot: everything a board shows, at one sequence number.
+
+A board loads a snapshot, then applies the deltas of its room's events. The
+snapshot is read in one read transaction, so its numbers and its sequence
+number agree. Executives get aggregates only: counts, never a person.
+"""
+
+from datetime import timedelta
+
+from . import events
+from .access import scope_sql
+from .clock import to_iso
+from .incidents import get_incident
+from .status import OPEN
+
+OVERDUE_LIST_LIMIT = 20
+FEED_LIMIT = 30
+
+
+def _overdue(db, incident_id, viewer, now, column, with_people):
+    where, params = scope_sql(viewer)
+    open_marks = ",".join("?" * len(OPEN))
+    base = f"FROM complainant WHERE incident_id = ? AND {column} < ? AND status IN ({open_marks}) AND {where}"
+    args = [incident_id, to_iso(now), *sorted(OPEN), *params]
+    total = db.execute(f"SELECT count(*) {base}", args).fetchone()[0]
+    result = {"count": total}
+    if with_people:
+        result["items"] = [
+            dict(r)
+            for r in db.query(
+                f"SELECT id, name, province_code, branch_code, status, {column} AS due_at {base} ORDER BY {column} LIMIT ?",
+                [*args, OVERDUE_LIST_LIMIT],
+            )
+        ]
+    return result
+
+
+def snapshot(db, incident_id, viewer, now):
+    """The board of ``incident_id`` as ``viewer`` may see it, with its room's sequence number."""
+    room = events.room_for(incident_id, viewer)
+    aggregate_only = viewer.role == "executive"
+    where, params = scope_sql(viewer)
+    db.execute("BEGIN")  # one read snapshot: numbers and seq agree
+    try:
+        incident = get_incident(db, incident_id)
+        seq = events.room_seq(db, room)
+        counts = [
+            dict(r)
+            for r in db.query(
+                "SELECT group_id, province_code, status, count(*) AS count FROM complainant "
+                f"WHERE incident_id = ? AND {where} GROUP BY group_id, province_code, status",
+                [incident_id, *params],
+            )
+        ]
+        new_last_hour = db.execute(
+            f"SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at >= ? AND {where}",
+            [incident_id, to_iso(now - timedelta(hours=1)), *params],
+        ).fetchone()[0]
+        groups = [dict(r) for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id])]
+        feed = [
+            _feed_item(e, aggregate_only)
+            for e in reversed(events.events_since(db, room, max(0, seq - FEED_LIMIT), FEED_LIMIT))
+        ]
+        overdue_contact = _overdue(db, incident_id, viewer, now, "next_contact_due_at", not aggregate_only)
+        overdue_decision = _overdue(db, incident_id, viewer, now, "decision_due_at", not aggregate_only)
+        last_change = db.execute("SELECT max(at) FROM live_event WHERE room = ?", [room]).fetchone()[0]
+    finally:
+        db.execute("COMMIT")
+    return {
+        "incident": {k: incident[k] for k in ("id", "title", "cause", "product", "severity", "status", "opened_at")},
+        "room": room,
+        "seq": seq,
+        "aggregate_only": aggregate_only,
+        "generated_at": to_iso(now),
+        "last_change_at": last_change,
+        "counts": counts,
+        "groups": groups,
+        "new_last_hour": new_last_hour,
+        "on_site": None,  # people on site now: from branches' hourly updates
+        "overdue_contact": overdue_contact,
+        "overdue_decision": overdue_decision,
+        "feed": feed,
+    }
+
+
+def _feed_item(payload, aggregate_only):
+    """A feed entry as sent to the board (already room-filtered when it was written)."""
+    if aggregate_only:
+        payload = {k: v for k, v in payload.items() if k != "complainant"}
+    return payload

@@ -1,0 +1,300 @@
+/* The live board: a snapshot over Socket.IO, then the deltas of its room.
+ * Protocol: docs/live-protocol.md. No framework, no CDN: served by the app. */
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("board-config").textContent);
+  var words = JSON.parse(document.getElementById("board-strings").textContent);
+  var variant = document.getElementById("board").dataset.variant;
+  var state = null;          // the board as of state.seq
+  var renderQueued = false;
+  var FEED_MAX = 40;
+  var STATUS_COLOURS = {
+    new: "#f2a33a", contacted: "#f6c85f", negotiating: "#9bc4e2", offer_made: "#5b9bd5", accepted: "#3a78c2",
+    settled: "#4caf50", closed: "#2e7d32", withdrawn: "#b0bec5", unreachable: "#8d6e63", escalated: "#d32f2f"
+  };
+  var ORDER = config.funnel.concat(config.side_states);
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "style") node.style.cssText = attrs[k]; else node.setAttribute(k, attrs[k]);
+    });
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function fmt(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, k) { return values[k]; });
+  }
+  function localTime(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    return d.toLocaleString(config.locale === "zh_CN" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+  }
+  function drill(params) {
+    if (!config.drill_url) return null;
+    var q = Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== undefined && params[k] !== ""; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
+    return config.drill_url + (q ? "?" + q : "");
+  }
+  function linked(text, href, attrs) {
+    // A number, as a link to the filtered list where the viewer may see people.
+    var box = el("span", attrs || {});
+    if (href) { var a = el("a", {}, text); a.href = href; box.appendChild(a); } else box.textContent = String(text);
+    return box;
+  }
+
+  // ---- state ---------------------------------------------------------------
+  function key(g, p, s) { return (g === null || g === undefined ? "" : g) + "|" + p + "|" + s; }
+
+  function load(snapshot) {
+    var counts = {};
+    snapshot.counts.forEach(function (c) { counts[key(c.group_id, c.province_code, c.status)] = c.count; });
+    var groups = {};
+    snapshot.groups.forEach(function (g) { groups[g.id] = g.name; });
+    state = {
+      seq: snapshot.seq, incident: snapshot.incident, counts: counts, groups: groups,
+      newLastHour: snapshot.new_last_hour, onSite: snapshot.on_site,
+      overdueContact: snapshot.overdue_contact, overdueDecision: snapshot.overdue_decision,
+      feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at
+    };
+    queueRender();
+  }
+
+  function apply(event) {
+    (event.counts || []).forEach(function (c) {
+      var k = key(c.group_id, c.province_code, c.status);
+      state.counts[k] = (state.counts[k] || 0) + c.delta;
+      if (state.counts[k] <= 0) delete state.counts[k];
+    });
+    if (event.name === "complainants_added") state.newLastHour += (event.added || 0);
+    if (event.incident) state.incident = Object.assign({}, state.incident, event.incident);
+    if (event.group) state.groups[event.group.id] = event.group.name;
+    state.feed.unshift(event);
+    state.feed.length = Math.min(state.feed.length, FEED_MAX);
+    state.seq = event.seq;
+    state.lastChange = event.at;
+    queueRender();
+  }
+
+  // ---- socket --------------------------------------------------------------
+  var socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+  var joining = false;
+
+  function setLive(name) {
+    var node = $("live-state");
+    node.className = "state-" + name;
+    node.textContent = words[name];
+    document.body.dataset.live = name;
+  }
+  function join() {
+    if (joining) return;
+    joining = true;
+    socket.timeout(10000).emit("join_incident", { incident_id: config.incident_id }, function (err, answer) {
+      joining = false;
+      if (err || !answer || answer.error) { setLive("reconnecting"); setTimeout(join, 2000); return; }
+      load(answer.snapshot);
+      setLive("live");
+    });
+  }
+  socket.on("connect", join);
+  socket.on("disconnect", function () { setLive("reconnecting"); });
+  socket.io.on("reconnect_attempt", function () { setLive("reconnecting"); });
+  socket.on("connect_error", function () { setLive("reconnecting"); });
+  config.events.forEach(function (name) {
+    socket.on(name, function (event) {
+      if (!state || event.incident_id !== config.incident_id) return;
+      if (event.seq <= state.seq) return;              // already in the snapshot
+      if (event.seq !== state.seq + 1) { join(); return; }  // a gap: fetch a fresh snapshot
+      apply(event);
+    });
+  });
+  // Time-based numbers (new in the last hour, overdue) move without events.
+  setInterval(function () { if (socket.connected) join(); }, 60000);
+
+  // ---- rendering -----------------------------------------------------------
+  function queueRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    (window.requestAnimationFrame || setTimeout)(function () { renderQueued = false; render(); });
+  }
+
+  function totals() {
+    var byStatus = {}, byGroup = {}, byProvince = {}, cells = {}, total = 0;
+    Object.keys(state.counts).forEach(function (k) {
+      var parts = k.split("|"), n = state.counts[k];
+      var g = parts[0], p = parts[1], s = parts[2];
+      total += n;
+      byStatus[s] = (byStatus[s] || 0) + n;
+      byGroup[g] = (byGroup[g] || 0) + n;
+      byProvince[p] = (byProvince[p] || 0) + n;
+      var cell = cells[g + "|" + p] || (cells[g + "|" + p] = { n: 0, status: {} });
+      cell.n += n;
+      cell.status[s] = (cell.status[s] || 0) + n;
+    });
+    return { total: total, byStatus: byStatus, byGroup: byGroup, byProvince: byProvince, cells: cells };
+  }
+
+  function mixBackground(statusCounts, n) {
+    var stops = [], at = 0;
+    ORDER.forEach(function (s) {
+      if (!statusCounts[s]) return;
+      var width = statusCounts[s] / n * 100;
+      stops.push(STATUS_COLOURS[s] + " " + at.toFixed(1) + "% " + (at + width).toFixed(1) + "%");
+      at += width;
+    });
+    return "linear-gradient(90deg," + stops.join(",") + ")";
+  }
+
+  function renderHeadline(t) {
+    $("total").replaceChildren(linked(t.total, drill({})).firstChild);
+    $("new-last-hour").textContent = state.newLastHour;
+    $("settled").replaceChildren(linked(t.byStatus.settled || 0, drill({ status: "settled" })).firstChild);
+    $("escalated").replaceChildren(linked(t.byStatus.escalated || 0, drill({ status: "escalated" })).firstChild);
+    $("on-site").textContent = state.onSite === null || state.onSite === undefined ? "—" : state.onSite;
+    $("incident-title").textContent = state.incident.title;
+    var badge = $("incident-status");
+    badge.textContent = config.incident_statuses[state.incident.status] || state.incident.status;
+    badge.className = "badge st-" + state.incident.status;
+    $("last-change").textContent = localTime(state.lastChange);
+  }
+
+  function renderMatrix(t) {
+    var provinces = Object.keys(t.byProvince).sort();
+    var groupIds = Object.keys(t.byGroup).sort(function (a, b) { return (a === "" ? 1e12 : +a) - (b === "" ? 1e12 : +b); });
+    var table = el("table", { "class": "grid matrix" });
+    var head = el("tr");
+    head.appendChild(el("th", {}, ""));
+    provinces.forEach(function (p) { head.appendChild(el("th", {}, config.provinces[p] || p)); });
+    head.appendChild(el("th", {}, words.total));
+    table.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    groupIds.forEach(function (g) {
+      var tr = el("tr");
+      tr.appendChild(el("th", {}, g === "" ? words.no_group : (state.groups[g] || g)));
+      provinces.forEach(function (p) {
+        var cell = t.cells[g + "|" + p], td = el("td", { "class": "cell" });
+        if (cell) {
+          td.style.backgroundImage = mixBackground(cell.status, cell.n);
+          td.title = ORDER.filter(function (s) { return cell.status[s]; })
+            .map(function (s) { return config.statuses[s] + " " + cell.status[s]; }).join(" · ");
+          td.appendChild(linked(cell.n, drill({ group_id: g, province_code: p }), { "class": "pill" }));
+        }
+        tr.appendChild(td);
+      });
+      tr.appendChild(el("td", { "class": "num" }, t.byGroup[g]));
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    $("matrix").replaceChildren(table);
+    var legend = $("matrix-legend");
+    legend.replaceChildren();
+    ORDER.forEach(function (s) {
+      var item = el("span", { "class": "key" });
+      item.appendChild(el("i", { style: "background:" + STATUS_COLOURS[s] }));
+      item.appendChild(document.createTextNode(config.statuses[s]));
+      legend.appendChild(item);
+    });
+  }
+
+  function renderFunnel(t) {
+    var max = Math.max.apply(null, ORDER.map(function (s) { return t.byStatus[s] || 0; }).concat([1]));
+    var box = $("funnel");
+    box.replaceChildren();
+    ORDER.forEach(function (s) {
+      var n = t.byStatus[s] || 0, row = el("div", { "class": "bar-row", "data-status": s });
+      row.appendChild(el("span", { "class": "bar-label" }, config.statuses[s]));
+      var track = el("span", { "class": "bar-track" });
+      track.appendChild(el("span", { "class": "bar", style: "width:" + (n / max * 100).toFixed(1) + "%;background:" + STATUS_COLOURS[s] }));
+      row.appendChild(track);
+      row.appendChild(linked(n, drill({ status: s }), { "class": "bar-n" }));
+      box.appendChild(row);
+    });
+  }
+
+  function renderHeat(t) {
+    var max = Math.max.apply(null, Object.keys(t.byProvince).map(function (p) { return t.byProvince[p]; }).concat([1]));
+    var box = $("heat");
+    box.replaceChildren();
+    config.grid.forEach(function (tile) {
+      var n = t.byProvince[tile.code] || 0;
+      var alpha = n ? 0.15 + 0.85 * n / max : 0;
+      var node = el("div", {
+        "class": "tile" + (n ? " has" : ""), "data-province": tile.code,
+        style: "grid-row:" + (tile.row + 1) + ";grid-column:" + (tile.col + 1) + ";background:rgba(198,40,40," + alpha.toFixed(2) + ")"
+      });
+      var name = (config.provinces[tile.code] || tile.code).replace(/(省|市|自治区|特别行政区|壮族|回族|维吾尔)/g, "");
+      node.appendChild(el("span", { "class": "tile-name" }, name));
+      node.appendChild(linked(n || "", n ? drill({ province_code: tile.code }) : null, { "class": "tile-n" }));
+      node.title = (config.provinces[tile.code] || tile.code) + ": " + n;
+      box.appendChild(node);
+    });
+  }
+
+  function renderOverdue(listId, countId, overdue) {
+    if (!overdue) return;
+    if ($(countId)) $(countId).textContent = overdue.count;
+    var list = $(listId);
+    if (!list) return;
+    list.replaceChildren();
+    if (!overdue.items || !overdue.items.length) { list.appendChild(el("li", { "class": "none" }, words.nothing_overdue)); return; }
+    overdue.items.forEach(function (item) {
+      var li = el("li");
+      li.appendChild(linked(item.name, config.complainant_url ? config.complainant_url + "/" + item.id : null));
+      li.appendChild(el("span", { "class": "where" }, " " + (config.provinces[item.province_code] || "") + " " + (item.branch_code || "")));
+      li.appendChild(el("time", {}, localTime(item.due_at)));
+      list.appendChild(li);
+    });
+    if (overdue.count > overdue.items.length) list.appendChild(el("li", { "class": "none" }, fmt(words.more, { n: overdue.count - overdue.items.length })));
+  }
+
+  function describe(event) {
+    var who = event.complainant;
+    var places = {};
+    (event.counts || []).forEach(function (c) { if (c.delta > 0) places[c.province_code] = true; });
+    var where = Object.keys(places).map(function (p) { return config.provinces[p] || p; }).join("、");
+    switch (event.name) {
+      case "complainants_added":
+        return fmt(words.added, { n: event.added }) + (where ? " " + words.in + " " + where : "");
+      case "complainant_updated":
+      case "contact_logged":
+        var moved = (event.counts || []).filter(function (c) { return c.delta > 0; })[0];
+        var subject = who ? who.name : where;
+        if (event.name === "contact_logged" && !moved) return subject + " · " + words.contact_logged;
+        var status = moved ? moved.status : (who ? who.status : "");
+        var text = config.statuses[status] || status;
+        if (status === "escalated" && who && who.escalation_channel) text += " (" + config.channels[who.escalation_channel] + ")";
+        return (subject || "") + " → " + text;
+      case "incident_updated":
+        return words.incident_updated + ": " + (config.incident_statuses[event.incident.status] || event.incident.status);
+      case "group_updated":
+        return words.group_updated + ": " + event.group.name;
+      default:
+        return event.name;
+    }
+  }
+
+  function renderFeed() {
+    var list = $("feed");
+    list.replaceChildren();
+    state.feed.forEach(function (event) {
+      var li = el("li", { "class": "ev-" + event.name });
+      li.appendChild(el("time", {}, localTime(event.at)));
+      li.appendChild(el("span", {}, describe(event)));
+      list.appendChild(li);
+    });
+  }
+
+  function render() {
+    if (!state) return;
+    var t = totals();
+    renderHeadline(t);
+    renderMatrix(t);
+    renderFunnel(t);
+    renderHeat(t);
+    renderOverdue("overdue-contact", "overdue-contact-count", state.overdueContact);
+    renderOverdue("overdue-decision", "overdue-decision-count", state.overdueDecision);
+    renderFeed();
+    document.body.dataset.seq = state.seq;
+  }
+})();

@@ -1,0 +1,123 @@
+"""Shared fixtures: an app on a fresh SQLite file, one account per role, an
+incident with complainants in two provinces, and clients logged in as each."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from console import create_app, regions, users
+from console.db import connect
+
+PASSWORD = "correct-horse-1"
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+
+# username -> (role, scope)
+ACCOUNTS = {
+    "lead": ("lead", None),
+    "team": ("team", None),
+    "executive": ("executive", None),
+    "legal": ("legal", None),
+    "branch_hebei": ("branch", "130000"),
+    "branch_guangdong": ("branch", "440000"),
+    "branch_outlet": ("branch", "HB-SJZ-01"),
+}
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "console.db"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+
+
+@pytest.fixture
+def db(app):
+    handle = connect(app.config["DATABASE"])
+    yield handle
+    handle.close()
+
+
+@pytest.fixture
+def accounts(db):
+    """Every account, created; returns username -> user id."""
+    with db.atomic():
+        regions.add_branch(db, "HB-SJZ-01", "石家庄中山路网点", "130100")
+        regions.add_branch(db, "HB-SJZ-02", "石家庄裕华路网点", "130100")
+        regions.add_branch(db, "GD-GZ-01", "广州天河网点", "440100")
+    ids = {}
+    for username, (role, scope) in ACCOUNTS.items():
+        # a cheap hash keeps the suite fast; production uses scrypt
+        ids[username] = users.add_user(db, username, role, PASSWORD, scope_code=scope, hash_method="pbkdf2:sha256:1000")
+    return ids
+
+
+@pytest.fixture
+def tokens(db, accounts):
+    return {username: users.issue_token(db, username) for username in accounts}
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api(app, tokens):
+    """api(username, method, url, **kwargs): a JSON API call as that user."""
+    client = app.test_client()
+
+    def call(username, method, url, **kwargs):
+        headers = {**kwargs.pop("headers", {}), **(bearer(tokens[username]) if username else {})}
+        return client.open(url, method=method, headers=headers, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def login(app, accounts):
+    """login(username) -> a test client with that user's session."""
+
+    def make(username):
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302, response.data
+        return client
+
+    return make
+
+
+@pytest.fixture
+def incident(api):
+    """An incident with two groups and complainants in Hebei (two outlets) and Guangdong."""
+    created = api("lead", "POST", "/api/v1/incidents", json={"title": "邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe"})
+    assert created.status_code == 201, created.json
+    incident_id = created.json["id"]
+    g1 = api("lead", "POST", f"/api/v1/incidents/{incident_id}/groups", json={"name": "河北邮政分红险2019", "handling_line": "本金+利息"}).json["id"]
+    g2 = api("lead", "POST", f"/api/v1/incidents/{incident_id}/groups", json={"name": "广东银保渠道", "handling_line": "逐一协商"}).json["id"]
+    people = [
+        {"name": "张建国", "phone": "13812345678", "id_number": "130102195501011234", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01", "group_id": g1, "flags": ["vulnerable"], "principal": "50000"},
+        {"name": "李秀英", "phone": "13912345678", "id_number": "13010219600202222X", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-02", "group_id": g1, "principal": "80000.50"},
+        {"name": "陈志明", "phone": "13712345678", "id_number": "440106197003033333", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01", "group_id": g2, "flags": ["journalist"], "principal": "120000"},
+    ]
+    response = api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=people)
+    assert response.status_code == 201, response.json
+    hebei_1, hebei_2, guangdong = response.json["ids"]
+    return {
+        "id": incident_id,
+        "groups": [g1, g2],
+        "hebei_outlet_1": hebei_1,
+        "hebei_outlet_2": hebei_2,
+        "guangdong": guangdong,
+        "people": people,
+    }
+
+
+def row_counts(db):
+    """Rows in every table, to show that a refused request wrote nothing."""
+    return {name: db[name].count for name in db.table_names()}

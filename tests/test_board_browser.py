@@ -1,0 +1,115 @@
+"""The boards in a real browser: Debian's chromium driven by Playwright,
+against run.py in its own process. Screenshots go to screenshots/."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from console.access import SYSTEM
+from console.audit import Actor
+from console.clock import utcnow
+from console.complainants import update_complainant
+from console.events import Outbox
+from console.schemas import ComplainantUpdate
+
+from .conftest import PASSWORD
+from .servers import ConsoleServer
+from .test_live import http_api, server  # noqa: F401  (fixtures)
+
+SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed: the README's test command installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def _login(browser, server, username, viewport=None):
+    page = browser.new_page(viewport=viewport or {"width": 1600, "height": 1000}, locale="zh-CN")
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/incidents")
+    return page
+
+
+def _settle(api, complainant_id):
+    for status in ["contacted", "negotiating", "offer_made", "accepted", "settled"]:
+        response = api("team", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": status})
+        assert response.status_code == 200, response.json
+
+
+def test_executive_wall_board_moves_without_a_reload(browser, server, http_api, incident):
+    page = _login(browser, server, "executive", {"width": 1920, "height": 1080})
+    page.goto(f"{server.url}/incidents/{incident['id']}/board")  # executives are sent to the wall board
+    assert page.url.endswith(f"/incidents/{incident['id']}/wall")
+    expect(page.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    expect(page.locator("#total")).to_have_text("3")
+    expect(page.locator("#settled")).to_have_text("0")
+    page.evaluate("window.__noReload = true")
+
+    added = http_api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[
+        {"name": "赵丽华", "phone": "13600001111", "province_code": "330000"},
+    ])
+    assert added.status_code == 201
+    _settle(http_api, incident["guangdong"])
+
+    expect(page.locator("#total")).to_have_text("4", timeout=3000)
+    expect(page.locator("#settled")).to_have_text("1", timeout=3000)
+    assert page.evaluate("window.__noReload") is True
+    expect(page.locator(".tile[data-province='330000'] .tile-n")).to_have_text("1")
+    html = page.content()
+    for person in incident["people"] + [{"name": "赵丽华", "phone": "13600001111", "id_number": "x" * 18}]:
+        assert person["name"] not in html
+        assert person["phone"] not in html and person["phone"][-4:] not in html
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "wall-board-executive.png"), full_page=True)
+    page.close()
+
+
+def test_team_board_drills_down_and_resyncs_after_a_restart(app, db, browser, server, http_api, incident):
+    page = _login(browser, server, "lead")
+    page.goto(f"{server.url}/incidents/{incident['id']}/board")
+    expect(page.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    expect(page.locator("#total")).to_have_text("3")
+    http_api("team", "PATCH", f"/api/v1/complainants/{incident['hebei_outlet_1']}", json={"status": "contacted"})
+    expect(page.locator("#feed li").first).to_contain_text("张建国", timeout=3000)
+    page.evaluate("window.__noReload = true")
+
+    server.stop()
+    expect(page.locator("#live-state")).to_have_class("state-reconnecting", timeout=10000)
+    with app.test_request_context():
+        update_complainant(db, incident["guangdong"], ComplainantUpdate(status="escalated", escalation_channel="regulator"), SYSTEM, Actor(None, "test", "test"), utcnow(), Outbox(db))
+    server.start()
+    expect(page.locator("#live-state")).to_have_class("state-live", timeout=15000)
+    expect(page.locator("#escalated")).to_have_text("1", timeout=5000)
+    assert page.evaluate("window.__noReload") is True
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "team-board-lead.png"), full_page=True)
+
+    page.click("#escalated a")
+    page.wait_for_url("**/complainants?status=escalated")
+    expect(page.locator("table.grid tbody tr")).to_have_count(1)
+    expect(page.locator("table.grid tbody")).to_contain_text("陈志明")
+    page.close()
+
+
+def test_branch_board_shows_only_its_province(browser, server, incident):
+    page = _login(browser, server, "branch_guangdong")
+    page.goto(f"{server.url}/incidents/{incident['id']}/board")
+    expect(page.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    expect(page.locator("#total")).to_have_text("1")
+    assert "张建国" not in page.content()
+    page.close()

@@ -1,0 +1,276 @@
+"""The live board over a real Socket.IO server (run.py in its own process):
+what each role's socket receives, frame by frame; refusals; reconnect;
+two processes sharing rooms through a real Redis."""
+
+import json
+import threading
+import time
+
+import pytest
+import socketio
+
+from console.access import SYSTEM
+from console.audit import Actor
+from console.clock import utcnow
+from console.complainants import update_complainant
+from console.events import Outbox
+from console.schemas import ComplainantUpdate
+
+from .servers import ConsoleServer, RedisServer
+
+
+class Listener:
+    """A python-socketio client that keeps every frame it receives."""
+
+    def __init__(self, url, token=None, reconnection=False):
+        self.frames = []
+        self.lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=0.5)
+        self.sio.on("*", self._frame)
+        self.url = url
+        self.token = token
+
+    def connect(self):
+        self.sio.connect(self.url, auth={"token": self.token} if self.token else None, transports=["websocket"], wait_timeout=10)
+        return self
+
+    def _frame(self, event, data):
+        with self.lock:
+            self.frames.append((event, data))
+
+    def join(self, incident_id):
+        answer = self.sio.call("join_incident", {"incident_id": incident_id}, timeout=10)
+        with self.lock:
+            self.frames.append(("join_incident:ack", answer))
+        return answer
+
+    def events(self):
+        with self.lock:
+            return [data for event, data in self.frames if event != "join_incident:ack"]
+
+    def wait_for(self, predicate, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.events()):
+                return self.events()
+            time.sleep(0.02)
+        raise AssertionError(f"not received within {timeout}s; got {self.events()}")
+
+    def close(self):
+        if self.sio.connected:
+            self.sio.disconnect()
+
+
+@pytest.fixture
+def server(app, incident):
+    running = ConsoleServer(app.config["DATABASE"]).start()
+    yield running
+    running.stop()
+
+
+class HttpResponse:
+    def __init__(self, status, body):
+        self.status_code = status
+        self.json = json.loads(body) if body else None
+
+
+@pytest.fixture
+def http_api(server, tokens):
+    """Like the ``api`` fixture, but over HTTP to the running server process."""
+    import urllib.error
+    import urllib.request
+
+    def call(username, method, url, json_body=None, **kwargs):
+        body = kwargs.pop("json", json_body)
+        request = urllib.request.Request(
+            server.url + url,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Authorization": f"Bearer {tokens[username]}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return HttpResponse(response.status, response.read())
+        except urllib.error.HTTPError as exc:
+            return HttpResponse(exc.code, exc.read())
+
+    return call
+
+
+@pytest.fixture
+def listeners(server, tokens, incident):
+    made = {}
+
+    def listen(username):
+        listener = Listener(server.url, tokens[username]).connect()
+        listener.join(incident["id"])
+        made[username] = listener
+        return listener
+
+    yield listen
+    for listener in made.values():
+        listener.close()
+
+
+def _changes(api, incident):
+    # each call must succeed, or the test would wait for events that never come
+    """Changes in Hebei (two outlets) and in Guangdong, through the server's API."""
+    api("team", "PATCH", f"/api/v1/complainants/{incident['hebei_outlet_1']}", json={"status": "contacted"})
+    api("team", "POST", f"/api/v1/complainants/{incident['hebei_outlet_2']}/contacts", json={"channel": "phone", "said": "答复口径已告知"})
+    api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[
+        {"name": "赵丽华", "phone": "13600001111", "id_number": "130102198001011111", "province_code": "130000", "branch_code": "HB-SJZ-02", "city_code": "130100"},
+        {"name": "黄伟", "phone": "13600002222", "id_number": "440106198001012222", "province_code": "440000", "branch_code": "GD-GZ-01", "city_code": "440100"},
+    ])
+    api("team", "PATCH", f"/api/v1/complainants/{incident['guangdong']}", json={"status": "escalated", "escalation_channel": "media"})
+
+
+PEOPLE_AFTER = ["张建国", "李秀英", "陈志明", "赵丽华", "黄伟"]
+
+
+def _frame_text(listener):
+    return json.dumps(listener.frames, ensure_ascii=False)
+
+
+def test_connect_without_login_or_with_a_bad_token_is_refused(server):
+    for auth in (None, {"token": "not-a-token"}):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)
+
+
+def test_join_answers_a_snapshot_of_the_callers_scope(listeners, incident):
+    lead = listeners("lead")
+    hebei = listeners("branch_hebei")
+    lead_snapshot = lead.frames[0][1]["snapshot"]
+    hebei_snapshot = hebei.frames[0][1]["snapshot"]
+    assert lead_snapshot["room"] == f"incident:{incident['id']}:team"
+    assert sum(c["count"] for c in lead_snapshot["counts"]) == 3
+    assert hebei_snapshot["room"] == f"incident:{incident['id']}:province:130000"
+    assert {c["province_code"] for c in hebei_snapshot["counts"]} == {"130000"}
+    assert lead.sio.call("join_incident", {"incident_id": 999999}, timeout=5) == {"error": "No incident 999999."}
+    assert "error" in lead.sio.call("join_incident", {"incident_id": "x"}, timeout=5)
+
+
+def test_each_role_receives_only_what_it_may(listeners, http_api, incident):
+    lead, team, legal = listeners("lead"), listeners("team"), listeners("legal")
+    executive = listeners("executive")
+    hebei, guangdong, outlet = listeners("branch_hebei"), listeners("branch_guangdong"), listeners("branch_outlet")
+    _changes(http_api, incident)
+    everything = lead.wait_for(lambda e: len(e) >= 4)
+    assert [e["name"] for e in everything] == ["complainant_updated", "contact_logged", "complainants_added", "complainant_updated"]
+    for listener in (team, legal):
+        assert listener.wait_for(lambda e: len(e) >= 4) == everything
+
+    # A branch contact never receives another region's events.
+    guangdong_events = guangdong.wait_for(lambda e: len(e) >= 2)
+    time.sleep(0.3)  # anything else would have arrived by now
+    guangdong_events = guangdong.events()
+    assert len(guangdong_events) == 2
+    for event in guangdong_events:
+        assert {c["province_code"] for c in event["counts"]} <= {"440000"}
+        assert event.get("complainant", {}).get("province_code", "440000") == "440000"
+    assert not any(name in _frame_text(guangdong) for name in ["张建国", "李秀英", "赵丽华"])
+
+    hebei_events = hebei.wait_for(lambda e: len(e) >= 3)
+    time.sleep(0.3)
+    assert len(hebei.events()) == 3
+    assert all({c["province_code"] for c in e["counts"]} <= {"130000"} for e in hebei_events)
+    assert not any(name in _frame_text(hebei) for name in ["陈志明", "黄伟"])
+
+    outlet_events = outlet.wait_for(lambda e: len(e) >= 1)
+    time.sleep(0.3)
+    assert len(outlet.events()) == 1  # only HB-SJZ-01's complainant changed at that outlet
+    assert outlet_events[0]["complainant"]["id"] == incident["hebei_outlet_1"]
+    assert "李秀英" not in _frame_text(outlet) and "赵丽华" not in _frame_text(outlet)
+
+    # Each room's sequence has no gaps.
+    for listener in (lead, executive, hebei, guangdong, outlet):
+        start = listener.frames[0][1]["snapshot"]["seq"]
+        seqs = [e["seq"] for e in listener.events()]
+        assert seqs == list(range(start + 1, start + 1 + len(seqs)))
+
+    # An executive never receives a name, a phone or an ID number, masked or not.
+    exec_events = executive.wait_for(lambda e: len(e) >= 4)
+    assert all("complainant" not in e for e in exec_events)
+    text = _frame_text(executive)
+    for fragment in PEOPLE_AFTER + ["13812345678", "138****5678", "5678", "130102195501011234", "1234", "13600001111"]:
+        assert fragment not in text, fragment
+    snapshot = executive.frames[0][1]["snapshot"]
+    assert snapshot["aggregate_only"] is True
+    assert "items" not in snapshot["overdue_contact"]
+
+
+def test_deltas_applied_to_the_snapshot_equal_a_fresh_snapshot(listeners, http_api, incident):
+    lead = listeners("lead")
+    start = lead.frames[0][1]["snapshot"]
+    _changes(http_api, incident)
+    received = lead.wait_for(lambda e: len(e) >= 4)
+    counts = {(c["group_id"], c["province_code"], c["status"]): c["count"] for c in start["counts"]}
+    for event in received:
+        for c in event["counts"]:
+            key = (c["group_id"], c["province_code"], c["status"])
+            counts[key] = counts.get(key, 0) + c["delta"]
+    counts = {k: v for k, v in counts.items() if v}
+    fresh = lead.join(incident["id"])["snapshot"]
+    assert counts == {(c["group_id"], c["province_code"], c["status"]): c["count"] for c in fresh["counts"]}
+    assert fresh["seq"] == received[-1]["seq"]
+
+
+def test_client_resyncs_after_the_server_restarts(app, db, server, tokens, incident):
+    listener = Listener(server.url, tokens["lead"], reconnection=True)
+    joined = []
+    listener.sio.on("connect", lambda: joined.append(listener.sio.call("join_incident", {"incident_id": incident["id"]}, timeout=10)))
+    listener.connect()
+    deadline = time.monotonic() + 5
+    while not joined and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sum(c["count"] for c in joined[0]["snapshot"]["counts"]) == 3
+    before_seq = joined[0]["snapshot"]["seq"]
+
+    server.stop()
+    # While the server is down, a change lands in the database (as a monitor in
+    # another process would write it): its event is written but nobody emits it.
+    outbox = Outbox(db)
+    with app.test_request_context():
+        update_complainant(db, incident["guangdong"], ComplainantUpdate(status="contacted"), SYSTEM, Actor(None, "test", "test"), utcnow(), outbox)
+    server.start()
+
+    deadline = time.monotonic() + 15
+    while len(joined) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    listener.close()
+    assert len(joined) >= 2, "the client did not reconnect and join again"
+    fresh = joined[-1]["snapshot"]
+    assert fresh["seq"] == before_seq + 1
+    statuses = {c["status"]: c["count"] for c in fresh["counts"] if c["province_code"] == "440000"}
+    assert statuses == {"contacted": 1}
+
+
+def test_two_processes_share_one_board_through_redis(app, incident, tokens, api):
+    redis = RedisServer()
+    env = {"CONSOLE_SOCKETIO_MESSAGE_QUEUE": redis.url}
+    a = ConsoleServer(app.config["DATABASE"], env=env).start()
+    b = ConsoleServer(app.config["DATABASE"], env=env).start()
+    listener = Listener(b.url, tokens["executive"])
+    try:
+        listener.connect()
+        listener.join(incident["id"])
+        time.sleep(0.3)  # let B's queue listener subscribe
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{a.url}/api/v1/complainants/{incident['guangdong']}",
+            data=json.dumps({"status": "contacted"}).encode(),
+            method="PATCH",
+            headers={"Authorization": f"Bearer {tokens['team']}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        received = listener.wait_for(lambda e: len(e) >= 1, timeout=5)
+        assert received[0]["name"] == "complainant_updated"
+        assert {(c["status"], c["delta"]) for c in received[0]["counts"]} == {("new", -1), ("contacted", 1)}
+    finally:
+        listener.close()
+        a.stop()
+        b.stop()
+        redis.stop()
