@@ -40,6 +40,10 @@ def serve(app, args):
 
     if args.demo:
         load_demo(app)
+    if app.config["SCHEDULER"] == "on":
+        from monitors.runner import start_scheduler
+
+        start_scheduler(app)
     print(f"Crisis console on http://{args.host}:{args.port}/  (database {app.config['DATABASE']})", flush=True)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 

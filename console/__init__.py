@@ -7,10 +7,18 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class SqliteInt(IntegerConverter):
+    """<int:...> limited to what SQLite can hold: a larger id is simply not found (404)."""
+
+    def __init__(self, url_map, **kwargs):
+        super().__init__(url_map, max=2**63 - 1, **kwargs)
 csrf = CSRFProtect()
 
 
@@ -32,6 +40,7 @@ def create_app(config=None):
     if config:
         app.config.from_mapping(config)
     _finish_config(app)
+    app.url_map.converters["int"] = SqliteInt
 
     from . import auth, db, i18n, live, templating
     from .api import api

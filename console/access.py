@@ -26,6 +26,9 @@ PERMISSIONS = {
     "complainant.extend": frozenset({"lead", "team"}),
     "contact.write": frozenset({"lead", "team", "branch"}),
     "audit.read": frozenset({"lead"}),
+    "intake.write": frozenset({"lead", "team"}),
+    "update.write": frozenset({"lead", "team", "branch"}),
+    "alert.ack": frozenset({"lead", "team"}),
     "account": ALL,
 }
 

@@ -7,7 +7,7 @@ number agree. Executives get aggregates only: counts, never a person.
 
 from datetime import timedelta
 
-from . import events
+from . import alerts, events, updates
 from .access import scope_sql
 from .clock import to_iso
 from .incidents import get_incident
@@ -15,6 +15,7 @@ from .status import OPEN
 
 OVERDUE_LIST_LIMIT = 20
 FEED_LIMIT = 30
+ALERT_LIMIT = 15
 
 
 def _overdue(db, incident_id, viewer, now, column, with_people):
@@ -35,7 +36,7 @@ def _overdue(db, incident_id, viewer, now, column, with_people):
     return result
 
 
-def snapshot(db, incident_id, viewer, now):
+def snapshot(db, incident_id, viewer, now, settings):
     """The board of ``incident_id`` as ``viewer`` may see it, with its room's sequence number."""
     room = events.room_for(incident_id, viewer)
     aggregate_only = viewer.role == "executive"
@@ -64,6 +65,9 @@ def snapshot(db, incident_id, viewer, now):
         overdue_contact = _overdue(db, incident_id, viewer, now, "next_contact_due_at", not aggregate_only)
         overdue_decision = _overdue(db, incident_id, viewer, now, "decision_due_at", not aggregate_only)
         last_change = db.execute("SELECT max(at) FROM live_event WHERE room = ?", [room]).fetchone()[0]
+        latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
+        reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] == "active" else []
+        recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
     finally:
         db.execute("COMMIT")
     return {
@@ -76,11 +80,30 @@ def snapshot(db, incident_id, viewer, now):
         "counts": counts,
         "groups": groups,
         "new_last_hour": new_last_hour,
-        "on_site": None,  # people on site now: from branches' hourly updates
+        "on_site": sum(u["people_on_site"] for u in latest.values()),
+        "mass_incident_at": incident["mass_incident_at"],
+        "branches": _branches(latest, reporting),
+        "alerts": recent_alerts,
         "overdue_contact": overdue_contact,
         "overdue_decision": overdue_decision,
         "feed": feed,
     }
+
+
+def _alert(row):
+    return {k: row[k] for k in ("id", "kind", "level", "message", "province_code", "branch_code", "raised_at", "acknowledged_at")}
+
+
+def _branches(latest, reporting):
+    """Each reporting branch (and each that has posted) with its latest update and whether it is late."""
+    rows = {}
+    for r in reporting:
+        rows[r["branch_code"]] = {"branch_code": r["branch_code"], "province_code": r["province_code"], "name": r["name"],
+                                  "due_at": r["due_at"], "missed": r["missed"], "update": None}
+    for code, u in latest.items():
+        row = rows.setdefault(code, {"branch_code": code, "province_code": u["province_code"], "name": u["branch_name"], "due_at": None, "missed": 0})
+        row["update"] = updates.public_update(u)
+    return sorted(rows.values(), key=lambda r: (-r["missed"], r["branch_code"]))
 
 
 def _feed_item(payload, aggregate_only):

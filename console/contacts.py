@@ -34,9 +34,13 @@ def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None):
             "proof_reference": data.proof_reference,
             "created_at": to_iso(now),
         }
+        latest = db.execute("SELECT max(contacted_at) FROM contact WHERE complainant_id = ?", [complainant_id]).fetchone()[0]
         contact_id = db["contact"].insert(row).last_pk
         audit.record(db, actor, "contact", contact_id, "create", after=row, at=now)
-        changes = {"next_contact_due_at": row["next_contact_due_at"]}
+        changes = {}
+        if latest is None or row["contacted_at"] >= latest:
+            # a contact logged after the fact does not replace a later promise
+            changes["next_contact_due_at"] = row["next_contact_due_at"]
         if before["first_contact_at"] is None or row["contacted_at"] < before["first_contact_at"]:
             changes["first_contact_at"] = row["contacted_at"]
         if before["status"] == "new":

@@ -25,6 +25,8 @@ EVENTS = {
     "contact_logged": "A contact with a complainant was logged.",
     "incident_updated": "The incident's title, severity or status changed.",
     "group_updated": "A complainant group was added or changed.",
+    "update_posted": "A branch posted its hourly update (people on site, mood, banners, media, police, outlet closed).",
+    "alert_raised": "A monitor or rule raised an alert: surge, silent branch, overdue timer, group visit, crowd.",
 }
 
 # Fields of a complainant that full (non-executive) payloads carry.
@@ -45,6 +47,20 @@ def province_room(incident_id, code):
 
 def branch_room(incident_id, code):
     return f"incident:{incident_id}:branch:{code}"
+
+
+# Rooms every board of a role joins, whatever incident it shows: alerts about
+# incidents nobody is watching yet (a surge just opened one) arrive here.
+TEAM_ALERTS = "console:team"
+EXEC_ALERTS = "console:exec"
+
+
+def alert_rooms_for(viewer):
+    if viewer.role in ("lead", "team"):
+        return [TEAM_ALERTS]
+    if viewer.role == "executive":
+        return [EXEC_ALERTS]
+    return []
 
 
 def room_for(incident_id, viewer):
@@ -92,7 +108,7 @@ class Outbox:
 
     def _write(self, incident_id, room, name, at, payload):
         seq = self._next_seq(room)
-        payload = {"name": name, "incident_id": incident_id, "seq": seq, "at": to_iso(at), **payload}
+        payload = {"name": name, "incident_id": incident_id, "room": room, "seq": seq, "at": to_iso(at), **payload}
         self.db.execute(
             "INSERT INTO live_event (incident_id, room, seq, name, at, payload) VALUES (?, ?, ?, ?, ?, ?)",
             [incident_id, room, seq, name, to_iso(at), json.dumps(payload, ensure_ascii=False, default=str)],
@@ -146,6 +162,14 @@ class Outbox:
         # rooms that had events before, even if their complainants have since moved away
         rooms.update(r["room"] for r in self.db.query("SELECT DISTINCT room FROM live_event WHERE incident_id = ?", [incident_id]))
         for room in sorted(rooms):
+            self._write(incident_id, room, name, at, {"counts": [], **data})
+
+
+    def record_to(self, incident_id, name, at, rooms, data):
+        """An event with no personal data, to the rooms given."""
+        if name not in EVENTS:
+            raise KeyError(f"undeclared live event {name!r}: add it to console.events.EVENTS")
+        for room in rooms:
             self._write(incident_id, room, name, at, {"counts": [], **data})
 
 

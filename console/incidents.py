@@ -46,6 +46,7 @@ def create_incident(db, data, actor, now, outbox=None):
         "status": data.status,
         "playbook": data.playbook,
         "opened_at": to_iso(now),
+        "activated_at": to_iso(now) if data.status == "active" else None,
         "closed_at": None,
         "created_by": actor.user_id,
         "updated_at": to_iso(now),
@@ -96,6 +97,8 @@ def change_status(db, incident_id, new_status, reason, actor, now, outbox=None):
         changes = {"status": new_status, "updated_at": to_iso(now)}
         if new_status == "closed":
             changes["closed_at"] = to_iso(now)
+        if new_status == "active":
+            changes["activated_at"] = to_iso(now)
         db["incident"].update(incident_id, changes)
         audit.record(
             db,

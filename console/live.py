@@ -85,6 +85,8 @@ def on_connect(auth=None):
     if viewer is None:
         raise ConnectionRefusedError("unauthorized: log in, or pass auth={'token': ...}")
     _viewers[request.sid] = viewer
+    for room in events.alert_rooms_for(viewer):
+        join_room(room)
 
 
 @socketio.on("disconnect")
@@ -100,7 +102,7 @@ def cached_snapshot(db, incident_id, viewer):
     hit = _snapshots.get(key)
     if hit and hit[0] == seq and time.monotonic() - hit[1] < SNAPSHOT_MAX_AGE:
         return hit[2]
-    snap = board.snapshot(db, incident_id, viewer, utcnow())
+    snap = board.snapshot(db, incident_id, viewer, utcnow(), current_app.config)
     _snapshots[key] = (snap["seq"], time.monotonic(), snap)
     return snap
 

@@ -228,3 +228,147 @@ def m003_live_events(db):
             UNIQUE (room, seq)
         )"""
     )
+
+
+@migrations()
+def m004_intake_updates_monitors(db):
+    # Ordinary complaints arriving from existing complaint systems.
+    db.execute(
+        """
+        CREATE TABLE intake_complaint (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL DEFAULT '',       -- the sending system
+            external_id TEXT,                      -- its id there; (source, external_id) is unique
+            channel TEXT NOT NULL,
+            product TEXT NOT NULL,
+            cause_code TEXT NOT NULL,
+            province_code TEXT NOT NULL REFERENCES province(code),
+            city_code TEXT REFERENCES city(code),
+            branch_code TEXT REFERENCES branch(code),
+            customer_name TEXT NOT NULL,
+            customer_phone TEXT NOT NULL,
+            customer_id_number TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            received_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            incident_id INTEGER REFERENCES incident(id),
+            complainant_id INTEGER REFERENCES complainant(id),
+            UNIQUE (source, external_id)
+        )"""
+    )
+    # The surge monitor reads windows of these two indexes only.
+    db.execute("CREATE INDEX intake_cause_window ON intake_complaint (received_at, cause_code, province_code, branch_code)")
+    db.execute("CREATE INDEX intake_product_window ON intake_complaint (received_at, product, province_code, branch_code)")
+    db.execute("CREATE INDEX intake_unattached ON intake_complaint (cause_code, incident_id)")
+    db.execute("CREATE INDEX intake_unattached_product ON intake_complaint (product, incident_id)")
+    db.execute("ALTER TABLE incident ADD COLUMN mass_incident_at TEXT")
+    db.execute("ALTER TABLE incident ADD COLUMN activated_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE hourly_update (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            branch_code TEXT NOT NULL REFERENCES branch(code),
+            province_code TEXT NOT NULL REFERENCES province(code),
+            user_id INTEGER REFERENCES user(id),
+            posted_at TEXT NOT NULL,
+            people_on_site INTEGER NOT NULL,
+            new_complainants INTEGER NOT NULL DEFAULT 0,
+            settled_since INTEGER NOT NULL DEFAULT 0,
+            mood TEXT NOT NULL,
+            banners INTEGER NOT NULL DEFAULT 0,
+            media_present INTEGER NOT NULL DEFAULT 0,
+            police_present INTEGER NOT NULL DEFAULT 0,
+            outlet_closed INTEGER NOT NULL DEFAULT 0,
+            closed_since TEXT,
+            actions_taken TEXT NOT NULL DEFAULT '',
+            needs TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX hourly_update_branch ON hourly_update (incident_id, branch_code, posted_at)")
+    # A retried POST with the same Idempotency-Key gets the first answer back.
+    db.execute(
+        """
+        CREATE TABLE idempotency_key (
+            user_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            route TEXT NOT NULL,
+            request_sha256 TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            response TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, key)
+        )"""
+    )
+    # Everything the monitors raise. ``dedupe_key`` makes each alert exist once,
+    # whichever process or run decides it first.
+    db.execute(
+        """
+        CREATE TABLE alert (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            level TEXT NOT NULL,               -- info, warning, critical
+            incident_id INTEGER REFERENCES incident(id),
+            province_code TEXT,
+            branch_code TEXT,
+            audience TEXT NOT NULL,            -- JSON list of roles / 'branch:<code>'
+            message TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            raised_at TEXT NOT NULL,
+            acknowledged_at TEXT,
+            acknowledged_by INTEGER REFERENCES user(id)
+        )"""
+    )
+    db.execute("CREATE INDEX alert_incident ON alert (incident_id, raised_at)")
+    # Timers already told about: (kind, subject, due time) is told once.
+    db.execute(
+        """
+        CREATE TABLE timer_notice (
+            kind TEXT NOT NULL,
+            subject_id INTEGER NOT NULL,
+            due_at TEXT NOT NULL,
+            noticed_at TEXT NOT NULL,
+            PRIMARY KEY (kind, subject_id, due_at)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE webhook_delivery (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL UNIQUE REFERENCES alert(id),
+            url TEXT NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            delivered_at TEXT,
+            failed_at TEXT,                    -- gave up
+            last_error TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX webhook_pending ON webhook_delivery (delivered_at, failed_at, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE webhook_attempt (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES webhook_delivery(id),
+            at TEXT NOT NULL,
+            status INTEGER,
+            error TEXT
+        )"""
+    )
+    # One run per monitor per period, whichever process takes the lease.
+    db.execute(
+        """
+        CREATE TABLE monitor_run (
+            monitor TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            late INTEGER NOT NULL DEFAULT 0,
+            result TEXT,
+            PRIMARY KEY (monitor, period_start)
+        )"""
+    )

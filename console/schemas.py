@@ -41,6 +41,7 @@ def _unique(values):
 
 
 Moment = Annotated[datetime, AfterValidator(_aware)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Text = Annotated[str, Field(max_length=5000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -89,13 +90,13 @@ class IncidentStatusChange(Strict):
 class GroupIn(Strict):
     name: ShortText
     handling_line: Text = ""
-    representative_ids: Annotated[list[int], AfterValidator(_unique)] = []
+    representative_ids: Annotated[list[Id], AfterValidator(_unique)] = []
 
 
 class GroupUpdate(Strict):
     name: Optional[ShortText] = None
     handling_line: Optional[Text] = None
-    representative_ids: Optional[Annotated[list[int], AfterValidator(_unique)]] = None
+    representative_ids: Optional[Annotated[list[Id], AfterValidator(_unique)]] = None
 
 
 class ComplainantIn(Strict):
@@ -105,7 +106,7 @@ class ComplainantIn(Strict):
     province_code: RegionCode
     city_code: Optional[RegionCode] = None
     branch_code: Optional[BranchCode] = None
-    group_id: Optional[int] = None
+    group_id: Optional[Id] = None
     temperament: Optional[Temperament] = None
     motive: Optional[Motive] = None
     flags: Annotated[list[RiskFlag], AfterValidator(_unique)] = []
@@ -113,7 +114,7 @@ class ComplainantIn(Strict):
     interest_claimed: Amount = Decimal(0)
     expenses_claimed: Amount = Decimal(0)
     demands: Text = ""
-    handler_id: Optional[int] = None
+    handler_id: Optional[Id] = None
     received_at: Optional[Moment] = None
     next_contact_due_at: Optional[Moment] = None
 
@@ -125,14 +126,14 @@ class ComplainantBatch(Strict):
 class ComplainantUpdate(Strict):
     """Only the fields sent are changed. ``version`` guards against lost updates."""
 
-    version: Optional[int] = Field(None, description="The version you read; a newer one in the database gives 409.")
+    version: Optional[Id] = Field(None, description="The version you read; a newer one in the database gives 409.")
     name: Optional[Name] = None
     phone: Optional[Phone] = None
     id_number: Optional[IdNumber] = None
     province_code: Optional[RegionCode] = None
     city_code: Optional[RegionCode] = None
     branch_code: Optional[BranchCode] = None
-    group_id: Optional[int] = None
+    group_id: Optional[Id] = None
     status: Optional[ComplainantStatus] = None
     escalation_channel: Optional[EscalationChannel] = None
     temperament: Optional[Temperament] = None
@@ -142,7 +143,7 @@ class ComplainantUpdate(Strict):
     interest_claimed: Optional[Amount] = None
     expenses_claimed: Optional[Amount] = None
     demands: Optional[Text] = None
-    handler_id: Optional[int] = None
+    handler_id: Optional[Id] = None
     next_contact_due_at: Optional[Moment] = None
 
 
@@ -151,7 +152,7 @@ class ComplainantQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    group_id: Optional[int] = None
+    group_id: Optional[Id] = None
     province_code: Optional[RegionCode] = None
     branch_code: Optional[BranchCode] = None
     status: Optional[ComplainantStatus] = None
@@ -182,7 +183,46 @@ class ExtensionIn(Strict):
 class EventsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    since: Annotated[int, Field(ge=0, description="The last sequence number the client has applied.")] = 0
+    since: Annotated[int, Field(ge=0, le=2**63 - 1, description="The last sequence number the client has applied.")] = 0
+
+
+class ComplaintIn(Strict):
+    """An ordinary complaint from an existing complaint system."""
+
+    source: Annotated[str, Field(max_length=50, description="The sending system, e.g. 'hotline-95511'.")] = ""
+    external_id: Optional[Annotated[str, Field(min_length=1, max_length=100)]] = Field(None, description="Its id in the sending system; a resend is refused.")
+    channel: Annotated[str, Field(min_length=1, max_length=50, description="hotline, counter, website, account manager, regulator transfer ...")]
+    product: ShortText
+    cause_code: Annotated[str, Field(min_length=1, max_length=100)]
+    province_code: RegionCode
+    city_code: Optional[RegionCode] = None
+    branch_code: Optional[BranchCode] = None
+    customer_name: Name
+    customer_phone: Phone
+    customer_id_number: Optional[IdNumber] = None
+    text: Text = ""
+    received_at: Optional[Moment] = None
+
+
+Mood = Literal["calm", "tense", "hostile"]
+
+
+class HourlyUpdateIn(Strict):
+    """A branch's hourly report during an incident."""
+
+    branch_code: Optional[BranchCode] = Field(None, description="Needed unless the poster is scoped to one branch.")
+    people_on_site: Annotated[int, Field(ge=0, le=100000)]
+    new_complainants: Annotated[int, Field(ge=0, le=100000)] = 0
+    settled_since: Annotated[int, Field(ge=0, le=100000)] = 0
+    mood: Mood
+    banners: bool = False
+    media_present: bool = False
+    police_present: bool = False
+    outlet_closed: bool = False
+    closed_since: Optional[Moment] = None
+    actions_taken: Annotated[str, Field(max_length=2000)] = ""
+    needs: Annotated[str, Field(max_length=2000, description="What the branch needs from head office.")] = ""
+    notes: Annotated[str, Field(max_length=5000)] = ""
 
 
 # --- responses -------------------------------------------------------------

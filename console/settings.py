@@ -9,6 +9,7 @@ Figures taken from the regulation digest (shared DOMAIN.md) are defaults only:
 rules differ by province and year, so an administrator can change every one.
 """
 
+import json
 from dataclasses import dataclass
 
 
@@ -29,6 +30,25 @@ SETTINGS = [
     Setting("EXTENSION_1_TOTAL_DAYS", 30, "A complex case may be extended to this many days from receipt (Art. 18)."),
     Setting("EXTENSION_2_EXTRA_DAYS", 30, "A very complex case may be extended by this many more days, with senior approval and notice (Art. 18)."),
     Setting("MAX_REPRESENTATIVES", 5, "Representatives a group of joint complainants may choose (Art. 12)."),
+    Setting("HOURLY_UPDATE_MINUTES", 60, "Branches with open complainants in an active incident post an update this often."),
+    Setting("HOURLY_UPDATE_GRACE_MINUTES", 10, "Grace after the hour before a branch counts as silent and its contact is nudged."),
+    Setting("GROUP_VISIT_PEOPLE", 3, "People arriving together that make a group visit: call the complaint staff, open a reception room (seed 003)."),
+    Setting("MAJOR_COMPLAINANTS_IN_PERSON", 20, "Complainants in person that make a major consumer complaint (Art. 29)."),
+    Setting("CROWD_PEOPLE", 100, "People at one outlet that make a reportable gathering: the incident becomes a mass incident (Guangdong rule)."),
+    Setting("OUTLET_CLOSED_HOURS_ONE", 4, "One outlet closed or blocked this long makes a mass incident (reportable)."),
+    Setting("OUTLET_CLOSED_HOURS_TWO", 2, "Two outlets closed or blocked this long make a mass incident (reportable)."),
+    Setting("SURGE_RULES", {"*": {"window_minutes": 1440, "threshold": 20, "baseline_days": 28, "baseline_factor": 3.0, "baseline_min": 5}},
+            "Surge detection per cause code ('*' for every cause not listed): see README 'The surge rule'."),
+    Setting("SEVERITY_TIMERS", {"light": {"first_response_minutes": 120, "resolution_minutes": 1440}, "medium": {"first_response_minutes": 60, "resolution_minutes": 2880}, "severe": {"supervisor_minutes": 30}},
+            "Severity tiers (seed 004): light 2 h / 24 h, medium 1 h / 48 h, severe: supervisor told within 30 min."),
+    Setting("WEBHOOK_URL", None, "Where alerts are POSTed (WeCom, DingTalk or a mail gateway), signed with WEBHOOK_SECRET."),
+    Setting("WEBHOOK_SECRET", None, "HMAC-SHA256 key for the X-Console-Signature header of webhook posts."),
+    Setting("WEBHOOK_MAX_ATTEMPTS", 8, "Attempts per webhook delivery before it is marked failed."),
+    Setting("WEBHOOK_BACKOFF_SECONDS", 30, "Wait after the first failed attempt; doubles with each further failure."),
+    Setting("MONITOR_LEASE_SECONDS", 300, "A monitor run not finished after this long is taken over by another process (it crashed)."),
+    Setting("SCHEDULER", "on", "'on': run.py runs the monitors in this process; 'off' for extra web-only processes."),
+    Setting("MONITOR_TICK_SECONDS", 0, "How often the scheduler wakes each monitor; 0: once per monitor period. Runs stay once per period whatever this is."),
+    Setting("CLOCK_FILE", None, "For drills and tests only: monitors read the current time (ISO-8601) from this file."),
     Setting("PAGE_SIZE", 50, "Rows per page in the HTML complainant list (the API takes per_page up to 500)."),
     Setting("MAX_BULK", 10000, "Most complainants accepted in one API call."),
     Setting("SOCKETIO_MESSAGE_QUEUE", None, "A redis:// URL: several server processes (and monitors in other processes) then share the live board's rooms."),
@@ -46,7 +66,16 @@ def parse_env(environ):
         raw = environ.get("CONSOLE_" + setting.name)
         if raw is None:
             continue
-        if setting.name in INT_SETTINGS:
+        if isinstance(setting.default, dict):
+            try:
+                values[setting.name] = json.loads(raw)
+            except ValueError:
+                raise ValueError(f"CONSOLE_{setting.name} must be JSON, got {raw!r}") from None
+        elif setting.name == "SCHEDULER":
+            if raw not in ("on", "off"):
+                raise ValueError(f"CONSOLE_SCHEDULER must be 'on' or 'off', got {raw!r}")
+            values[setting.name] = raw
+        elif setting.name in INT_SETTINGS:
             try:
                 values[setting.name] = int(raw)
             except ValueError:

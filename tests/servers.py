@@ -38,7 +38,8 @@ class ConsoleServer:
     def __init__(self, db_path, port=None, env=None):
         self.db_path = str(db_path)
         self.port = port or free_port()
-        self.env = {**os.environ, "CONSOLE_SECRET_KEY": "test-secret", **(env or {})}
+        # Monitors stay off unless a test turns them on: their alerts would be extra events.
+        self.env = {**os.environ, "CONSOLE_SECRET_KEY": "test-secret", "CONSOLE_SCHEDULER": "off", **(env or {})}
         self.process = None
 
     @property

@@ -32,6 +32,8 @@ def _url(rule, incident, complainant_id):
         "<int:complainant_id>": str(complainant_id),
         "<int:group_id>": str(incident["groups"][0]),
         "<token>": "0" * 32,
+        "<branch_code>": "HB-SJZ-01",
+        "<int:alert_id>": "1",
     }
     url = rule
     for placeholder, value in values.items():

@@ -65,7 +65,12 @@ def test_executive_wall_board_moves_without_a_reload(browser, server, http_api, 
     ])
     assert added.status_code == 201
     _settle(http_api, incident["guangdong"])
+    posted = http_api("branch_guangdong", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={
+        "branch_code": "GD-GZ-01", "people_on_site": 12, "mood": "tense", "banners": False, "needs": "请总部派员"})
+    assert posted.status_code == 201, posted.json
 
+    expect(page.locator("#on-site")).to_have_text("12", timeout=3000)
+    expect(page.locator("#branches li[data-branch='GD-GZ-01']")).to_contain_text("12")
     expect(page.locator("#total")).to_have_text("4", timeout=3000)
     expect(page.locator("#settled")).to_have_text("1", timeout=3000)
     assert page.evaluate("window.__noReload") is True

@@ -1,5 +1,7 @@
 """The live board over JSON: a snapshot, and the events since a sequence number."""
 
+from flask import current_app
+
 from .. import board, events, schemas
 from ..auth import current_viewer
 from ..clock import utcnow
@@ -8,7 +10,7 @@ from ..incidents import get_incident
 from . import operation
 
 
-def _incident(incident_id):
+def _incident(incident_id, **_path):
     get_incident(get_db(), incident_id)
 
 
@@ -22,7 +24,7 @@ def _incident(incident_id):
 )
 def board_snapshot(incident_id):
     """Executives get aggregates only; branch contacts the numbers of their scope."""
-    return board.snapshot(get_db(), incident_id, current_viewer(), utcnow())
+    return board.snapshot(get_db(), incident_id, current_viewer(), utcnow(), current_app.config)
 
 
 @operation(

@@ -20,7 +20,7 @@ def _visible(complainant_id):
     complainants.get_complainant(get_db(), complainant_id, current_viewer())
 
 
-def _incident(incident_id):
+def _incident(incident_id, **_path):
     incidents.get_incident(get_db(), incident_id)
 
 

@@ -10,7 +10,7 @@ from ..live import publishing
 from . import operation
 
 
-def _incident(incident_id):
+def _incident(incident_id, **_path):
     incidents.get_incident(get_db(), incident_id)
 
 

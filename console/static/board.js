@@ -53,11 +53,13 @@
     var groups = {};
     snapshot.groups.forEach(function (g) { groups[g.id] = g.name; });
     state = {
-      seq: snapshot.seq, incident: snapshot.incident, counts: counts, groups: groups,
+      seq: snapshot.seq, room: snapshot.room, incident: snapshot.incident, counts: counts, groups: groups,
       newLastHour: snapshot.new_last_hour, onSite: snapshot.on_site,
       overdueContact: snapshot.overdue_contact, overdueDecision: snapshot.overdue_decision,
-      feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at
+      feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at,
+      branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at
     };
+    snapshot.branches.forEach(function (b) { state.branches[b.branch_code] = b; });
     queueRender();
   }
 
@@ -68,13 +70,27 @@
       if (state.counts[k] <= 0) delete state.counts[k];
     });
     if (event.name === "complainants_added") state.newLastHour += (event.added || 0);
-    if (event.incident) state.incident = Object.assign({}, state.incident, event.incident);
+    if (event.incident) {
+      state.incident = Object.assign({}, state.incident, event.incident);
+      if (event.incident.mass_incident_at) state.massIncidentAt = event.incident.mass_incident_at;
+    }
+    if (event.update) {
+      var u = event.update, known = state.branches[u.branch_code];
+      state.branches[u.branch_code] = Object.assign({ branch_code: u.branch_code, province_code: u.province_code, name: u.branch_name || u.branch_code }, known || {}, { update: u, missed: 0 });
+    }
+    if (event.alert) addAlert(event.alert);
     if (event.group) state.groups[event.group.id] = event.group.name;
     state.feed.unshift(event);
     state.feed.length = Math.min(state.feed.length, FEED_MAX);
     state.seq = event.seq;
     state.lastChange = event.at;
     queueRender();
+  }
+
+  function addAlert(alert) {
+    if (state.alerts.some(function (a) { return a.id === alert.id; })) return;
+    state.alerts.unshift(alert);
+    state.alerts.length = Math.min(state.alerts.length, 15);
   }
 
   // ---- socket --------------------------------------------------------------
@@ -103,7 +119,11 @@
   socket.on("connect_error", function () { setLive("reconnecting"); });
   config.events.forEach(function (name) {
     socket.on(name, function (event) {
-      if (!state || event.incident_id !== config.incident_id) return;
+      if (!state) return;
+      if (event.room !== state.room) {   // the role's alert room: alerts of any incident
+        if (event.alert) { addAlert(Object.assign({ other_incident: event.incident_id !== config.incident_id ? event.incident_id : null }, event.alert)); queueRender(); }
+        return;
+      }
       if (event.seq <= state.seq) return;              // already in the snapshot
       if (event.seq !== state.seq + 1) { join(); return; }  // a gap: fetch a fresh snapshot
       apply(event);
@@ -151,7 +171,11 @@
     $("new-last-hour").textContent = state.newLastHour;
     $("settled").replaceChildren(linked(t.byStatus.settled || 0, drill({ status: "settled" })).firstChild);
     $("escalated").replaceChildren(linked(t.byStatus.escalated || 0, drill({ status: "escalated" })).firstChild);
-    $("on-site").textContent = state.onSite === null || state.onSite === undefined ? "—" : state.onSite;
+    var onSite = 0;
+    Object.keys(state.branches).forEach(function (code) { var u = state.branches[code].update; if (u) onSite += u.people_on_site; });
+    $("on-site").textContent = onSite;
+    var mass = $("mass-incident");
+    if (mass) { mass.hidden = !state.massIncidentAt; mass.textContent = state.massIncidentAt ? words.mass_incident + " · " + localTime(state.massIncidentAt) : ""; }
     $("incident-title").textContent = state.incident.title;
     var badge = $("incident-status");
     badge.textContent = config.incident_statuses[state.incident.status] || state.incident.status;
@@ -269,6 +293,10 @@
         return words.incident_updated + ": " + (config.incident_statuses[event.incident.status] || event.incident.status);
       case "group_updated":
         return words.group_updated + ": " + event.group.name;
+      case "update_posted":
+        return (event.update.branch_name || event.update.branch_code) + " · " + fmt(words.on_site, { n: event.update.people_on_site });
+      case "alert_raised":
+        return "⚠ " + event.alert.message;
       default:
         return event.name;
     }
@@ -285,6 +313,43 @@
     });
   }
 
+  function renderBranches() {
+    var list = $("branches");
+    if (!list) return;
+    list.replaceChildren();
+    var codes = Object.keys(state.branches).sort(function (a, b) {
+      return (state.branches[b].missed || 0) - (state.branches[a].missed || 0) || (a < b ? -1 : 1);
+    });
+    if (!codes.length) { list.appendChild(el("li", { "class": "none" }, words.no_reports)); return; }
+    codes.forEach(function (code) {
+      var b = state.branches[code], u = b.update;
+      var li = el("li", { "class": "branch" + (b.missed ? " missed" : "") + (u && u.mood ? " mood-" + u.mood : ""), "data-branch": code });
+      li.appendChild(el("span", { "class": "branch-name" }, b.name || code));
+      li.appendChild(el("span", { "class": "people" }, u ? fmt(words.on_site, { n: u.people_on_site }) : "—"));
+      var flags = [];
+      if (u && u.banners) flags.push(words.banners);
+      if (u && u.media_present) flags.push(words.media);
+      if (u && u.police_present) flags.push(words.police);
+      if (u && u.outlet_closed) flags.push(words.closed);
+      li.appendChild(el("span", { "class": "flags" }, flags.join(" · ")));
+      li.appendChild(el("span", { "class": "when" }, b.missed ? words.missed : (u ? localTime(u.posted_at) : "")));
+      list.appendChild(li);
+    });
+  }
+
+  function renderAlerts() {
+    var list = $("alerts");
+    if (!list) return;
+    list.replaceChildren();
+    if (!state.alerts.length) { list.appendChild(el("li", { "class": "none" }, words.no_alerts)); return; }
+    state.alerts.forEach(function (a) {
+      var li = el("li", { "class": "alert-" + a.level });
+      li.appendChild(el("time", {}, localTime(a.raised_at)));
+      li.appendChild(el("span", {}, (a.other_incident ? "#" + a.other_incident + " · " : "") + a.message));
+      list.appendChild(li);
+    });
+  }
+
   function render() {
     if (!state) return;
     var t = totals();
@@ -295,6 +360,8 @@
     renderOverdue("overdue-contact", "overdue-contact-count", state.overdueContact);
     renderOverdue("overdue-decision", "overdue-decision-count", state.overdueDecision);
     renderFeed();
+    renderBranches();
+    renderAlerts();
     document.body.dataset.seq = state.seq;
   }
 })();

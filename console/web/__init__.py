@@ -6,5 +6,6 @@ from .board import bp as board
 from .complainants import bp as complainants
 from .imports import bp as imports
 from .incidents import bp as incidents
+from .reports import bp as reports
 
-blueprints = [account, incidents, board, complainants, imports, audit]
+blueprints = [account, incidents, board, complainants, imports, reports, audit]

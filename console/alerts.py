@@ -1,0 +1,92 @@
+"""Alerts the monitors and rules raise: stored once, shown on the boards,
+and sent to the webhook when one is configured.
+
+An alert's ``dedupe_key`` names the fact it reports ("branch X silent since
+10:00, first reminder"); inserting it twice is a no-op, so two processes or a
+re-run after a crash never raise the same alert twice.
+"""
+
+import json
+
+from . import events
+from .clock import to_iso
+
+LEVELS = ("info", "warning", "critical")
+
+
+def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=None, province_code=None, branch_code=None, data=None, outbox=None, settings=None):
+    """Store an alert unless one with ``key`` exists; returns its id, or None if it existed.
+
+    ``audience``: roles ('lead', 'team', 'executive') and places
+    ('province:<code>', 'branch:<code>') that should see it. Messages carry no
+    personal data: they name branches, incidents and counts.
+    Call inside the writer's transaction.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"unknown alert level {level!r}")
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO alert (dedupe_key, kind, level, incident_id, province_code, branch_code, audience, message, data, raised_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [key, kind, level, incident_id, province_code, branch_code, json.dumps(sorted(audience)), message, json.dumps(data or {}, ensure_ascii=False), to_iso(now)],
+    )
+    if cursor.rowcount == 0:
+        return None
+    alert_id = cursor.lastrowid
+    alert = {"id": alert_id, "kind": kind, "level": level, "message": message, "province_code": province_code, "branch_code": branch_code, "raised_at": to_iso(now)}
+    if outbox is not None and incident_id is not None:
+        outbox.record_to(incident_id, "alert_raised", now, rooms_for(incident_id, audience, province_code, branch_code), {"alert": alert})
+    if settings and settings.get("WEBHOOK_URL"):
+        from .webhooks import enqueue
+
+        enqueue(db, alert_id, settings["WEBHOOK_URL"], {**alert, "incident_id": incident_id, "audience": sorted(audience), "data": data or {}}, now)
+    return alert_id
+
+
+def rooms_for(incident_id, audience, province_code, branch_code):
+    """The board rooms an alert goes to: the team always, executives when named,
+    and the branch contacts of the place it concerns."""
+    rooms = {events.team_room(incident_id), events.TEAM_ALERTS}
+    if "executive" in audience:
+        rooms.update({events.exec_room(incident_id), events.EXEC_ALERTS})
+    if province_code:
+        rooms.add(events.province_room(incident_id, province_code))
+    if branch_code:
+        rooms.add(events.branch_room(incident_id, branch_code))
+    return sorted(rooms)
+
+
+def visible_to(viewer, alert):
+    """Whether a viewer's alert list shows this alert."""
+    audience = json.loads(alert["audience"]) if isinstance(alert["audience"], str) else alert["audience"]
+    if viewer.role in ("lead", "team"):
+        return True
+    if viewer.role == "executive":
+        return "executive" in audience
+    if viewer.role == "branch":
+        if viewer.scope_kind == "province":
+            return alert["province_code"] == viewer.scope_code
+        return alert["branch_code"] == viewer.scope_code
+    return viewer.role in audience
+
+
+def list_alerts(db, viewer, incident_id=None, limit=50):
+    where, params = "1 = 1", []
+    if incident_id is not None:
+        where, params = "incident_id = ?", [incident_id]
+    rows = [dict(r) for r in db.query(f"SELECT * FROM alert WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit * 4])]
+    return [r for r in rows if visible_to(viewer, r)][:limit]
+
+
+def acknowledge(db, alert_id, viewer, actor, now):
+    from . import audit
+    from .db import write
+    from .errors import NotFound
+
+    with write(db):
+        rows = list(db.query("SELECT * FROM alert WHERE id = ?", [alert_id]))
+        if not rows or not visible_to(viewer, rows[0]):
+            raise NotFound(f"No alert {alert_id}.")
+        if rows[0]["acknowledged_at"] is None:
+            db["alert"].update(alert_id, {"acknowledged_at": to_iso(now), "acknowledged_by": actor.user_id})
+            audit.record(db, actor, "alert", alert_id, "acknowledge", at=now)
+    return dict(db["alert"].get(alert_id))

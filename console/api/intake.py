@@ -1,0 +1,84 @@
+"""Complaint intake, branch hourly updates and alerts over JSON."""
+
+from flask import current_app, request
+from flask_login import current_user
+
+from .. import alerts, idempotency, intake, schemas, updates
+from ..auth import current_actor, current_viewer
+from ..clock import utcnow
+from ..db import get_db
+from ..errors import Invalid
+from ..incidents import get_incident
+from ..live import publishing
+from . import OneOrMany, operation
+
+
+def _incident(incident_id, **_path):
+    get_incident(get_db(), incident_id)
+
+
+@operation(
+    "/complaints",
+    "POST",
+    "intake.write",
+    "Receive ordinary complaints from an existing complaint system (one object or an array)",
+    body=OneOrMany(schemas.ComplaintIn),
+    response=schemas.Created,
+    status=201,
+    tag="intake",
+)
+def receive_complaints(body):
+    """The surge monitor reads these; see README 'The surge rule'."""
+    items = body if isinstance(body, list) else [body]
+    limit = current_app.config["MAX_BULK"]
+    if not items or len(items) > limit:
+        raise Invalid(f"Send between 1 and {limit} complaints in one call; {len(items)} were sent.")
+    ids = intake.add_complaints(get_db(), items, current_actor(), utcnow())
+    return {"ids": ids, "count": len(ids)}
+
+
+@operation(
+    "/incidents/<int:incident_id>/updates",
+    "POST",
+    "update.write",
+    "Post a branch's hourly update (send an Idempotency-Key header to make retries safe)",
+    body=schemas.HourlyUpdateIn,
+    status=201,
+    tag="updates",
+    visible=_incident,
+)
+def post_update(incident_id, body):
+    """A retry with the same Idempotency-Key returns the first answer and stores nothing."""
+    db = get_db()
+    key = request.headers.get("Idempotency-Key")
+    with publishing(db) as outbox:
+        def action():
+            stored = updates.post_update(db, incident_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+            return 201, updates.public_update(stored)
+
+        _status, response, replayed = idempotency.run_once(
+            db, current_user.id, key, request.path, request.get_data(), action, utcnow()
+        )
+    return {**response, "replayed": replayed}
+
+
+@operation("/incidents/<int:incident_id>/updates", "GET", "incident.read", "Each branch's latest update (inside the caller's scope)", tag="updates", visible=_incident)
+def latest_updates(incident_id):
+    return {"updates": [updates.public_update(r, r["branch_name"]) for r in updates.latest_by_branch(get_db(), incident_id, current_viewer())]}
+
+
+@operation("/incidents/<int:incident_id>/branches/<branch_code>/updates", "GET", "incident.read", "A branch's update timeline, newest first", tag="updates", visible=_incident)
+def branch_timeline(incident_id, branch_code):
+    branch, rows = updates.timeline(get_db(), incident_id, branch_code, current_viewer())
+    return {"branch": branch, "updates": rows}
+
+
+@operation("/alerts", "GET", "incident.read", "Alerts the caller may see, newest first", tag="alerts")
+def list_alerts():
+    incident_id = request.args.get("incident_id", type=int)
+    return {"alerts": alerts.list_alerts(get_db(), current_viewer(), incident_id)}
+
+
+@operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", tag="alerts")
+def acknowledge_alert(alert_id):
+    return alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())

@@ -1,0 +1,162 @@
+"""Branch hourly updates (form, timeline, who has reported), alerts, and the
+CSV import of ordinary complaints from existing complaint systems."""
+
+import csv
+import io
+import secrets
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import ValidationError
+
+from .. import alerts, idempotency, intake, regions, schemas, updates
+from ..auth import current_actor, current_viewer, requires
+from ..clock import parse_local, utcnow
+from ..csv_import import decode
+from ..db import get_db
+from ..errors import ConsoleError, pydantic_details
+from ..incidents import get_incident
+from ..live import publishing
+from .forms import read_form
+
+bp = Blueprint("reports", __name__)
+
+BOOLEAN_FIELDS = ("banners", "media_present", "police_present", "outlet_closed")
+
+
+def _branches_for_form(db):
+    viewer = current_viewer()
+    rows = regions.branches(db, viewer.scope_code if viewer.scope_kind == "province" else None)
+    return [b for b in rows if viewer.scope_kind != "branch" or b["code"] == viewer.scope_code]
+
+
+@bp.route("/incidents/<int:incident_id>/updates/new", methods=["GET", "POST"])
+@requires("update.write")
+def new_update(incident_id):
+    db = get_db()
+    incident = get_incident(db, incident_id)
+    errors = {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        for flag in BOOLEAN_FIELDS:
+            form[flag] = "true" if flag in request.form else "false"
+        data, errors = read_form(schemas.HourlyUpdateIn, _MultiDict(form))
+        if not errors:
+            try:
+                with publishing(db) as outbox:
+                    def action():
+                        stored = updates.post_update(db, incident_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+                        return 201, updates.public_update(stored)
+
+                    _status, stored, replayed = idempotency.run_once(
+                        db, current_user.id, request.form.get("idempotency_key") or None, request.path,
+                        request.get_data(), action, utcnow())
+            except ConsoleError as exc:
+                errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
+            else:
+                flash(_("Update posted.") if not replayed else _("This update was already posted."))
+                return redirect(url_for("reports.branch_timeline", incident_id=incident_id, branch_code=stored["branch_code"]))
+    return (
+        render_template("update_form.html", incident=incident, branches=_branches_for_form(db), errors=errors,
+                        form=request.form, idempotency_key=secrets.token_hex(16)),
+        422 if errors else 200,
+    )
+
+
+class _MultiDict(dict):
+    """read_form wants .get and .getlist; the update form has no list fields."""
+
+    def getlist(self, name):
+        return [self[name]] if name in self else []
+
+
+@bp.get("/incidents/<int:incident_id>/reports")
+@requires("incident.read")
+def branch_reports(incident_id):
+    db = get_db()
+    incident = get_incident(db, incident_id)
+    viewer = current_viewer()
+    status = updates.reporting_status(db, incident, utcnow(), current_app.config, viewer) if incident["status"] == "active" else []
+    latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
+    return render_template("reports.html", incident=incident, status=status, latest=latest,
+                           province_names=regions.province_names(db, get_locale()))
+
+
+@bp.get("/incidents/<int:incident_id>/branches/<branch_code>")
+@requires("incident.read")
+def branch_timeline(incident_id, branch_code):
+    db = get_db()
+    incident = get_incident(db, incident_id)
+    branch, rows = updates.timeline(db, incident_id, branch_code, current_viewer())
+    return render_template("timeline.html", incident=incident, branch=branch, updates=rows)
+
+
+@bp.get("/alerts")
+@requires("incident.read")
+def alert_list():
+    return render_template("alerts.html", alerts=alerts.list_alerts(get_db(), current_viewer(), request.args.get("incident_id", type=int), limit=200))
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+@requires("alert.ack")
+def acknowledge(alert_id):
+    alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
+    flash(_("Alert acknowledged."))
+    return redirect(request.referrer or url_for("reports.alert_list"))
+
+
+@bp.route("/complaints/import", methods=["GET", "POST"])
+@requires("intake.write")
+def import_complaints():
+    """Ordinary complaints from a CSV export: all rows or none, every problem listed."""
+    if request.method == "GET":
+        return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS, error=_("Choose a CSV file.")), 400
+    try:
+        report = _check_intake(decode(upload.read()))
+        if report["ok"]:
+            ids = intake.add_complaints(get_db(), report["items"], current_actor(), utcnow())
+            flash(_("%(n)s complaints received.", n=len(ids)))
+            return redirect(url_for("reports.import_complaints"))
+    except ConsoleError as exc:
+        return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS, error=exc.message, details=exc.details), exc.status
+    return render_template("complaints_import.html", report=report, columns=INTAKE_COLUMNS), 422
+
+
+INTAKE_COLUMNS = list(schemas.ComplaintIn.model_fields)
+
+
+def _check_intake(text):
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    unknown = [h for h in header if h not in INTAKE_COLUMNS]
+    missing = [c for c, f in schemas.ComplaintIn.model_fields.items() if f.is_required() and c not in header]
+    if not header or unknown or missing:
+        raise ConsoleError(_("The header row is wrong (missing: %(missing)s; unknown: %(unknown)s). Expected columns: %(cols)s.",
+                             missing=", ".join(missing) or "-", unknown=", ".join(unknown) or "-", cols=", ".join(INTAKE_COLUMNS)))
+    reader.fieldnames = header
+    rows, items = [], []
+    for number, record in enumerate(reader, start=2):
+        values = {k: (v or "").strip() for k, v in record.items() if k}
+        data = {k: v for k, v in values.items() if v != ""}
+        problems = []
+        if "received_at" in data:
+            try:
+                data["received_at"] = parse_local(data["received_at"], current_app.config["TIMEZONE"]).isoformat()
+            except ValueError:
+                problems.append({"field": "received_at", "message": _("is not a date and time (use 2026-11-23 18:00)")})
+        item = None
+        try:
+            item = schemas.ComplaintIn.model_validate(data)
+        except ValidationError as exc:
+            problems += pydantic_details(exc)
+        rows.append({"line": number, "values": values, "problems": problems})
+        items.append(item)
+    if not rows:
+        raise ConsoleError(_("The file has a header but no rows."))
+    ok = all(not r["problems"] for r in rows)
+    return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}

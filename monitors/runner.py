@@ -1,0 +1,139 @@
+"""Running the monitors: a lease per monitor and period, and the scheduler.
+
+Exactly once: before a run, a process inserts (monitor, period) into
+``monitor_run``; only the process whose insert succeeds runs it. A run whose
+holder died (same host, process gone) or that is older than
+MONITOR_LEASE_SECONDS is taken over. Monitors decide from stored state and
+their alerts have dedupe keys, so a taken-over run finishes the work without
+repeating any of it. Several ``python run.py`` processes may run schedulers:
+each monitor still runs once per period.
+"""
+
+import json
+import logging
+import os
+import socket
+from datetime import datetime, timedelta, timezone
+
+from console.clock import from_iso, to_iso, utcnow
+from console.db import connect
+from console.events import Outbox
+
+from . import MONITORS
+
+log = logging.getLogger(__name__)
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def period_start(monitor, now):
+    """The start of the period ``now`` falls in."""
+    seconds = int(monitor.every.total_seconds())
+    return EPOCH + timedelta(seconds=int((now - EPOCH).total_seconds()) // seconds * seconds)
+
+
+def _holder_alive(holder):
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine: trust the lease timeout
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _take_lease(db, monitor, start, now, settings):
+    """True if this process may run ``monitor`` for the period starting ``start``."""
+    key = [monitor.id, to_iso(start)]
+    with db.atomic():
+        inserted = db.execute(
+            "INSERT OR IGNORE INTO monitor_run (monitor, period_start, holder, started_at) VALUES (?, ?, ?, ?)",
+            [*key, HOLDER, to_iso(now)],
+        ).rowcount
+        if inserted:
+            return True
+        holder, started_at, finished_at = db.execute(
+            "SELECT holder, started_at, finished_at FROM monitor_run WHERE monitor = ? AND period_start = ?", key
+        ).fetchone()
+        if finished_at is not None or holder == HOLDER:
+            return False
+        stale = now - from_iso(started_at) > timedelta(seconds=settings["MONITOR_LEASE_SECONDS"])
+        if stale or not _holder_alive(holder):
+            log.warning("monitor %s: taking over the run of %s started by %s", monitor.id, key[1], holder)
+            return db.execute(
+                "UPDATE monitor_run SET holder = ?, started_at = ? WHERE monitor = ? AND period_start = ? AND holder = ? AND finished_at IS NULL",
+                [HOLDER, to_iso(now), *key, holder],
+            ).rowcount == 1
+        return False
+
+
+def run_monitor(monitor, settings, now, publish=None):
+    """Run one monitor for the period ``now`` falls in, unless it ran or is running.
+
+    Returns the monitor's summary, or None if another run has the period.
+    ``publish`` emits the events the run recorded (console.live.publish).
+    """
+    db = connect(settings["DATABASE"], settings["SQLITE_BUSY_TIMEOUT_MS"])
+    try:
+        start = period_start(monitor, now)
+        if not _take_lease(db, monitor, start, now, settings):
+            return None
+        outbox = Outbox(db)
+        summary = monitor.run(db, now, settings, outbox)
+        with db.atomic():
+            db.execute(
+                "UPDATE monitor_run SET finished_at = ?, result = ? WHERE monitor = ? AND period_start = ?",
+                [to_iso(now), json.dumps(summary, default=str), monitor.id, to_iso(start)],
+            )
+        if publish is not None:
+            publish(outbox)
+        return summary
+    finally:
+        db.close()
+
+
+def clock(settings):
+    """Now, or the time in CLOCK_FILE (drills and tests)."""
+    path = settings.get("CLOCK_FILE")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return from_iso(f.read().strip())
+    return utcnow()
+
+
+def tick(app, monitor):
+    """One scheduled run: in the app's context (translations), errors logged, never raised."""
+    from console.live import publish
+
+    with app.app_context():
+        try:
+            run_monitor(monitor, app.config, clock(app.config), publish)
+        except Exception:
+            log.exception("monitor %s failed; it runs again next period", monitor.id)
+
+
+def start_scheduler(app, monitors=MONITORS):
+    """Start APScheduler with every monitor; run each once now to catch up. Called by run.py only."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    tz = app.config["TIMEZONE"]
+    scheduler = BackgroundScheduler(timezone=tz)
+    for monitor in monitors:
+        seconds = app.config.get("MONITOR_TICK_SECONDS") or int(monitor.every.total_seconds())
+        scheduler.add_job(
+            tick,
+            IntervalTrigger(seconds=seconds, timezone=tz),
+            args=[app, monitor],
+            id=monitor.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=monitor.misfire_grace_seconds,
+            next_run_time=datetime.now(timezone.utc),  # catch up at start
+        )
+    scheduler.start()
+    return scheduler

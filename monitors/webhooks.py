@@ -1,0 +1,15 @@
+"""Deliver queued alerts to the configured webhook, with retries and backoff."""
+
+from datetime import timedelta
+
+from console.webhooks import deliver_due
+
+from .base import Monitor
+
+
+def run(db, now, settings, outbox):
+    delivered, failed = deliver_due(db, now, settings)
+    return {"delivered": delivered, "failed_attempts": failed}
+
+
+MONITOR = Monitor("webhooks", timedelta(seconds=15), run, "Posts alerts to WEBHOOK_URL, signed, retried with backoff.")
