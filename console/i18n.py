@@ -56,7 +56,14 @@ class PoBabel(Babel):
 
 
 def select_locale():
-    """?lang= (remembered in the session), else the session, else the browser."""
+    """?lang= (remembered in the session), else the session, else the browser.
+
+    Outside a request (monitors, commands) the console's default language.
+    """
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in LANGUAGES:
         session["lang"] = wanted
@@ -65,8 +72,6 @@ def select_locale():
         return session["lang"]
     best = request.accept_languages.best_match(["zh_CN", "zh", "zh_Hans", "en"])
     if best is None:
-        from flask import current_app
-
         return current_app.config["DEFAULT_LOCALE"]
     return "en" if best == "en" else "zh_CN"
 

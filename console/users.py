@@ -29,7 +29,8 @@ def add_user(db, username, role, password, scope_code=None, display_name=None, h
     with write(db):
         if db["user"].count_where("username = ?", [username]):
             raise Conflict(f"A user named {username!r} already exists.")
-        db["user"].insert(
+        table = db["user"]
+        table.insert(
             {
                 "username": username,
                 "display_name": display_name or username,
@@ -40,7 +41,7 @@ def add_user(db, username, role, password, scope_code=None, display_name=None, h
                 "created_at": to_iso(utcnow()),
             }
         )
-        return db["user"].last_pk
+        return table.last_pk
 
 
 def get_user(db, user_id):

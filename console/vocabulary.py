@@ -93,6 +93,13 @@ NOTICE_PROOFS = {
 }
 
 
+MOODS = {
+    "calm": _l("Calm"),
+    "tense": _l("Tense"),
+    "hostile": _l("Hostile"),
+}
+
+
 def label(mapping, value):
     """The translated label of a stored value, or the value itself if unknown."""
     return mapping.get(value, value) if value is not None else ""
