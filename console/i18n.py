@@ -34,6 +34,14 @@ def load_translations(locale):
     return support.Translations(fp=buffer)
 
 
+def language_code(locale=None):
+    """'zh_CN' or 'en' for a Babel locale (Babel names zh_CN 'zh_Hans_CN')."""
+    locale = locale if locale is not None else get_locale()
+    if locale is None:
+        return "en"
+    return "zh_CN" if locale.language == "zh" else locale.language
+
+
 class PoDomain(Domain):
     """A Flask-Babel domain that reads .po files directly."""
 
@@ -41,7 +49,7 @@ class PoDomain(Domain):
         locale = get_locale()
         if locale is None:
             return support.NullTranslations()
-        key = str(locale)
+        key = language_code(locale)
         if key not in self.cache:
             self.cache[key] = load_translations(key)
         return self.cache[key]
@@ -82,3 +90,4 @@ babel = PoBabel()
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, default_timezone="UTC")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["language_code"] = language_code

@@ -31,6 +31,7 @@ def app(tmp_path):
             "DATABASE": str(tmp_path / "console.db"),
             "SECRET_KEY": "test",
             "WTF_CSRF_ENABLED": False,
+            "DEFAULT_LOCALE": "en",  # tests read English messages unless they ask for Chinese
         }
     )
     app.instance_path = str(tmp_path / "instance")

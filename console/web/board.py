@@ -12,6 +12,7 @@ from flask_login import current_user
 from .. import events, regions, vocabulary
 from ..auth import requires
 from ..db import get_db
+from ..i18n import language_code
 from ..incidents import get_incident
 from ..migrations import DATA
 from ..status import FUNNEL
@@ -42,7 +43,7 @@ def _page(template, incident_id):
         "incident_statuses": {k: str(v) for k, v in vocabulary.INCIDENT_STATUSES.items()},
         "provinces": regions.province_names(db, get_locale()),
         "grid": _province_grid(),
-        "locale": str(get_locale()),
+        "locale": language_code(),
     }
     return render_template(template, incident=incident, board=config)
 

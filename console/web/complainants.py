@@ -23,7 +23,7 @@ def _choices(db, incident_id):
     province_rows = regions.provinces(db)
     if viewer.scope_kind == "province":
         province_rows = [p for p in province_rows if p["code"] == viewer.scope_code]
-    name_col = "name_zh" if str(get_locale()).startswith("zh") else "name_en"
+    name_col = "name_zh" if get_locale().language == "zh" else "name_en"
     return {
         "groups": groups.list_groups(db, incident_id),
         "provinces": [(p["code"], p[name_col]) for p in province_rows],

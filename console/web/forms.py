@@ -4,6 +4,7 @@ import typing
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from pydantic import ValidationError
 
 from ..clock import parse_local
@@ -42,7 +43,7 @@ def read_form(model, form, only=None):
             try:
                 raw = parse_local(raw, current_app.config["TIMEZONE"]).isoformat()
             except ValueError:
-                errors[name] = "is not a date and time"
+                errors[name] = _("is not a date and time")
                 continue
         elif name in ("principal", "interest_claimed", "expenses_claimed"):
             raw = raw.replace(",", "").replace("¥", "")
