@@ -4,7 +4,8 @@ rule that turns many of them into an incident.
 The surge rule (per cause code; ``SURGE_RULES``, '*' for causes not listed),
 evaluated for the cause and for the product, in each province and each branch:
   window   = complaints received in (now - window_minutes, now]
-  baseline = complaints in the baseline_days before the window, per window length
+  baseline = complaints in the baseline_days whole (UTC) days before the window's
+             day, per window length (read from the per-day counts)
   a surge when window >= threshold,
         or when window >= baseline_min and window >= baseline_factor x baseline.
 A surge opens an incident in 'monitoring' with the complaints of the window as
@@ -71,8 +72,25 @@ def add_complaints(db, items, actor, now):
         for offset, row in enumerate(rows):
             row["id"] = start + offset
         db["intake_complaint"].insert_all(rows, batch_size=1000)
+        _count_daily(db, rows)
         audit.record(db, actor, "intake_complaint", start, "bulk_create", after={"ids": [start, start + len(rows) - 1], "count": len(rows)}, at=now)
     return [r["id"] for r in rows]
+
+
+def _count_daily(db, rows):
+    """Add new complaints to the per-day counts the baseline reads."""
+    counts = Counter()
+    for row in rows:
+        day = row["received_at"][:10]
+        for dimension in DIMENSIONS:
+            for place in PLACES:
+                if row[place]:
+                    counts[(day, dimension, row[dimension], place, row[place])] += 1
+    db.conn.executemany(
+        "INSERT INTO intake_daily (day, dimension, value, place, code, count) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (day, dimension, value, place, code) DO UPDATE SET count = count + excluded.count",
+        [(*key, n) for key, n in counts.items()],
+    )
 
 
 def _rule(settings, cause):
@@ -99,22 +117,25 @@ def detect_surges(db, now, settings):
                 }
                 if not window_counts:
                     continue
-                baseline_days = max(r["baseline_days"] for r in rules.values())
-                base_start = start - timedelta(days=baseline_days)
-                baseline_counts = {
-                    (r[0], r[1]): r[2]
-                    for r in db.execute(
-                        f"SELECT {dimension}, {place}, count(*) FROM intake_complaint INDEXED BY intake_{'cause' if dimension == 'cause_code' else 'product'}_window "
-                        f"WHERE received_at > ? AND received_at <= ? AND {place} IS NOT NULL GROUP BY {dimension}, {place}",
-                        [to_iso(base_start), to_iso(start)],
-                    ).fetchall()
-                }
+                baselines = {}  # baseline_days -> {(value, code): count}
+
+                def baseline_counts(days):
+                    if days not in baselines:
+                        baselines[days] = {
+                            (r[0], r[1]): r[2]
+                            for r in db.execute(
+                                "SELECT value, code, sum(count) FROM intake_daily WHERE day >= ? AND day < ? AND dimension = ? AND place = ? GROUP BY value, code",
+                                [(start - timedelta(days=days)).date().isoformat(), start.date().isoformat(), dimension, place],
+                            ).fetchall()
+                        }
+                    return baselines[days]
+
                 for (value, code), count in window_counts.items():
                     rule = _rule(settings, value if dimension == "cause_code" else "*")
                     if rule["window_minutes"] != window_minutes:
                         continue
                     windows_in_baseline = rule["baseline_days"] * 1440 / window_minutes
-                    baseline = baseline_counts.get((value, code), 0) / windows_in_baseline
+                    baseline = baseline_counts(rule["baseline_days"]).get((value, code), 0) / windows_in_baseline
                     by_count = count >= rule["threshold"]
                     by_baseline = count >= rule["baseline_min"] and count >= rule["baseline_factor"] * max(baseline, 1 / windows_in_baseline)
                     if by_count or by_baseline:
@@ -129,7 +150,8 @@ def detect_surges(db, now, settings):
 def _open_incident(db, dimension, value):
     column = "cause" if dimension == "cause_code" else "product"
     rows = list(db.query(
-        f"SELECT * FROM incident WHERE {column} = ? AND status IN ('monitoring', 'active') ORDER BY id LIMIT 1", [value]
+        f"SELECT * FROM incident WHERE {column} = ? AND intake_dimension = ? AND status IN ('monitoring', 'active') ORDER BY id LIMIT 1",
+        [value, dimension],
     ))
     return dict(rows[0]) if rows else None
 
@@ -162,9 +184,11 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
     with write(db):
         # 1. complaints of a cause (or product) that already has an open incident join it
         for incident in [dict(r) for r in db.query("SELECT * FROM incident WHERE status IN ('monitoring', 'active')")]:
-            window = _rule(settings, incident["cause"])["window_minutes"]
+            dimension = incident["intake_dimension"]
+            value = incident["cause"] if dimension == "cause_code" else incident["product"]
+            window = _rule(settings, value if dimension == "cause_code" else "*")["window_minutes"]
             since = to_iso(min(now, from_iso(incident["opened_at"])) - timedelta(minutes=window))
-            summary["attached"] += _attach(db, incident, "cause_code = ? AND received_at > ?", [incident["cause"], since], actor, now, settings, outbox)
+            summary["attached"] += _attach(db, incident, f"{dimension} = ? AND received_at > ?", [value, since], actor, now, settings, outbox)
         # 2. new surges
         for surge in detect_surges(db, now, settings):
             summary["surges"] += 1
@@ -185,6 +209,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
                     "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
                     "severity": "medium", "status": "monitoring", "playbook": None,
                     "opened_at": to_iso(now), "closed_at": None, "created_by": None, "updated_at": to_iso(now),
+                    "intake_dimension": surge["dimension"],
                 }
                 incident_id = db["incident"].insert(row).last_pk
                 audit.record(db, actor, "incident", incident_id, "create", after={**row, "surge": surge}, at=now)
