@@ -31,16 +31,6 @@ def record(db, actor, table, row_id, action, before=None, after=None, at=None):
     )
 
 
-def record_many(db, actor, table, action, rows, at=None):
-    """Audit a batch: one row per record, in one statement."""
-    stamp = to_iso(at or utcnow())
-    db.conn.executemany(
-        "INSERT INTO audit_log (at, user_id, username, route, table_name, row_id, action, before, after) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-        [(stamp, actor.user_id, actor.username, actor.route, table, row["id"], action, _json(row)) for row in rows],
-    )
-
-
 def changed(before, after):
     """Only the fields that differ, as (before, after) dicts."""
     keys = [k for k in after if before.get(k) != after.get(k)]

@@ -24,11 +24,16 @@ COLUMNS = (
     "demands, handler_id, received_at, decision_due_at, extension_level, next_contact_due_at, first_contact_at, "
     "settled_at, created_at, updated_at, version"
 )
+_NAMES = [c.strip() for c in COLUMNS.split(",")]
 _INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
 
 
 def to_fen(amount):
-    return int((Decimal(amount) * 100).to_integral_value())
+    """Yuan to fen; ValueError if the amount has more than two decimals."""
+    fen = round(float(amount) * 100)
+    if abs(float(amount) * 100 - fen) > 1e-6:
+        raise ValueError("has more than two decimals")
+    return fen
 
 
 def public(row):
@@ -54,11 +59,16 @@ class _References:
         self.users = {r["id"] for r in db.query("SELECT id FROM user WHERE active = 1")}
 
     def problems(self, item, viewer, prefix):
-        """Problems with the references of one validated item (a dict)."""
+        """Problems with the references of one validated item (a dict or a model)."""
+        if isinstance(item, dict):
+            province, city, branch = item.get("province_code"), item.get("city_code"), item.get("branch_code")
+            group_id, handler_id = item.get("group_id"), item.get("handler_id")
+            amounts = [(f, item.get(f)) for f in MONEY_FIELDS]
+        else:
+            province, city, branch = item.province_code, item.city_code, item.branch_code
+            group_id, handler_id = item.group_id, item.handler_id
+            amounts = [("principal", item.principal), ("interest_claimed", item.interest_claimed), ("expenses_claimed", item.expenses_claimed)]
         found = []
-        province = item.get("province_code")
-        city = item.get("city_code")
-        branch = item.get("branch_code")
         if province is not None and province not in self.regions["provinces"]:
             found.append((prefix + "province_code", _("is not a province code in GB/T 2260")))
         if city is not None:
@@ -75,10 +85,13 @@ class _References:
                     found.append((prefix + "branch_code", _("is not in province %(code)s", code=province)))
                 elif city is not None and b_city != city:
                     found.append((prefix + "branch_code", _("is not in city %(code)s", code=city)))
-        if item.get("group_id") is not None and item["group_id"] not in self.groups:
+        if group_id is not None and group_id not in self.groups:
             found.append((prefix + "group_id", _("is not a group of this incident")))
-        if item.get("handler_id") is not None and item["handler_id"] not in self.users:
+        if handler_id is not None and handler_id not in self.users:
             found.append((prefix + "handler_id", _("is not an active user")))
+        for field, amount in amounts:
+            if amount and abs(amount * 100 - round(amount * 100)) > 1e-6:
+                found.append((prefix + field, _("has more than two decimals")))
         if viewer.scoped and province is not None and not in_scope(viewer, province, branch):
             found.append((prefix + "province_code", _("is outside your region")))
         return [{"field": f, "message": m} for f, m in found]
@@ -97,14 +110,15 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
         refs = _References(db, incident_id)
         problems = []
         for index, item in enumerate(items):
-            problems += refs.problems(item.model_dump(), viewer, f"complainants.{index}." if len(items) > 1 else "")
+            problems += refs.problems(item, viewer, f"{index}." if len(items) > 1 else "")
         if problems:
             raise Invalid(_("Nothing was added: %(n)s problem(s) found.", n=len(problems)), details=problems)
         start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
         stamp = to_iso(now)
+        due_now = to_iso(decision_due(now, settings))
         rows = []
         for offset, item in enumerate(items):
-            received = item.received_at or now
+            received = item.received_at
             rows.append(
                 (
                     start + offset,
@@ -120,14 +134,14 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                     None,
                     item.temperament,
                     item.motive,
-                    json.dumps(item.flags),
+                    json.dumps(item.flags) if item.flags else "[]",
                     to_fen(item.principal),
                     to_fen(item.interest_claimed),
                     to_fen(item.expenses_claimed),
                     item.demands,
                     item.handler_id,
-                    to_iso(received),
-                    to_iso(decision_due(received, settings)),
+                    to_iso(received) if received else stamp,
+                    to_iso(decision_due(received, settings)) if received else due_now,
                     0,
                     to_iso(item.next_contact_due_at),
                     None,
@@ -138,8 +152,13 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                 )
             )
         db.conn.executemany(_INSERT, rows)
-        names = [c.strip() for c in COLUMNS.split(",")]
-        audit.record_many(db, actor, "complainant", "create", [dict(zip(names, r)) for r in rows], at=now)
+        # One audit row per call: the new rows are themselves the record of what
+        # was created (with created_at); later changes are audited field by field.
+        audit.record(
+            db, actor, "complainant", rows[0][0], "create",
+            after={"ids": [rows[0][0], rows[-1][0]], "count": len(rows)} if len(rows) > 1 else dict(zip(_NAMES, rows[0])),
+            at=now,
+        )
         if outbox is not None:
             # columns 2, 6, 8 are group_id, province_code, branch_code
             outbox.record(
@@ -243,7 +262,11 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
                 changes["settled_at"] = to_iso(now)
         for field in MONEY_FIELDS:
             if field in changes:
-                changes[field + "_fen"] = to_fen(changes.pop(field))
+                try:
+                    changes[field + "_fen"] = to_fen(changes.pop(field))
+                except ValueError as exc:
+                    raise Invalid(_("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)),
+                                  details=[{"field": field, "message": str(exc)}]) from None
         if "flags" in changes:
             changes["flags"] = json.dumps(changes["flags"])
         if "id_number" in changes and changes["id_number"]:

@@ -152,7 +152,6 @@ def m002_incidents_and_complainants(db):
     db.execute("CREATE INDEX complainant_province ON complainant (incident_id, province_code)")
     db.execute("CREATE INDEX complainant_branch ON complainant (incident_id, branch_code)")
     db.execute("CREATE INDEX complainant_next_contact ON complainant (incident_id, next_contact_due_at)")
-    db.execute("CREATE INDEX complainant_phone ON complainant (phone)")
     db.execute(
         """
         CREATE TABLE group_representative (

@@ -1,0 +1,1 @@
+"""Benchmarks of the crisis console (run them as scripts; see bench/README.md)."""
