@@ -2,9 +2,13 @@
 
 import contextlib
 import sqlite3
+import threading
 
 import sqlite_utils
 from flask import current_app, g
+
+
+_process_write_lock = threading.RLock()
 
 
 def connect(path, busy_timeout_ms=10000):
@@ -36,18 +40,22 @@ def write(db):
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    else:
+    # Writers of this process queue on a lock first: SQLite's busy handler
+    # polls with growing sleeps and lets some of 200 waiting threads starve
+    # past the timeout, while this lock hands the database over in turn.
+    with _process_write_lock:
+        db.conn.execute("BEGIN IMMEDIATE")
         try:
-            db.conn.execute("COMMIT")
+            yield db
         except BaseException:
             db.rollback()
             raise
+        else:
+            try:
+                db.conn.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
 
 
 def get_db():

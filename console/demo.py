@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from . import audit, complainants, contacts, groups, incidents, regions, schemas, users
+from . import audit, complainants, contacts, groups, incidents, regions, schemas, updates, users
 from .access import SYSTEM
 from .audit import Actor
 from .db import write
@@ -305,8 +305,36 @@ class _Builder:
         for person in people:
             self._plan_story(person)
         self._plan_representatives(people)
+        self._plan_hourly_updates()
         for moment, _order, _serial, fn in sorted(self.events, key=lambda e: e[:3]):
             fn(min(moment, self.now))
+
+    # Branch hourly updates of the last three hours: most outlets report on time,
+    # two have gone quiet, one has a crowd with banners (a group visit, and a
+    # major complaint in person under Art. 29).
+    SILENT = ("GD-SZ-01", "HN-LY-01")
+    CROWDED = {"HB-SJZ-01": (23, "hostile", True), "SD-QD-02": (6, "tense", False)}
+
+    def _plan_hourly_updates(self):
+        rng = self.rng
+        for code in sorted(c for codes in self.outlets.values() for c in codes):
+            hours = (3, 2) if code in self.SILENT else (3, 2, 1)
+            for hours_ago in hours:
+                moment = self.now - timedelta(hours=hours_ago, minutes=rng.randrange(5, 25))
+                people, mood, banners = self.CROWDED.get(code, (rng.randrange(0, 3), "calm", False))
+                if hours_ago > 1:
+                    people = max(0, people - 4 * hours_ago)
+                    banners = False
+                self._at(moment, lambda m, code=code, people=people, mood=mood, banners=banners: self._update(code, people, mood, banners, m), order=6)
+
+    def _update(self, code, people, mood, banners, moment):
+        data = schemas.HourlyUpdateIn(
+            branch_code=code, people_on_site=people, mood=mood, banners=banners,
+            new_complainants=self.rng.randrange(0, 3), settled_since=self.rng.randrange(0, 2),
+            actions_taken="已按统一口径接待并登记诉求" if people else "",
+            needs="请总部派员到场协助" if people > 10 else "",
+        )
+        updates.post_update(self.db, self.incident_id, data, SYSTEM, ACTOR, moment, self.settings, outbox=self.outbox)
 
     def _people(self):
         rng = self.rng

@@ -100,8 +100,8 @@ def _rule(settings, cause):
 
 def detect_surges(db, now, settings):
     """Every (dimension, value, place kind, place) surging now, with its window and baseline counts."""
-    rules = settings["SURGE_RULES"]
-    windows = sorted({r["window_minutes"] for r in rules.values()} | {rules["*"]["window_minutes"]})
+    rules = {cause: _rule(settings, cause) for cause in settings["SURGE_RULES"]}
+    windows = sorted({r["window_minutes"] for r in rules.values()})
     surges = []
     for window_minutes in windows:
         start = now - timedelta(minutes=window_minutes)
@@ -192,7 +192,14 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
         # 2. new surges
         for surge in detect_surges(db, now, settings):
             summary["surges"] += 1
+            window_start = to_iso(now - timedelta(minutes=surge["window_minutes"]))
             incident = _open_incident(db, surge["dimension"], surge["value"])
+            unattached = db.execute(
+                f"SELECT count(*) FROM intake_complaint WHERE {surge['dimension']} = ? AND incident_id IS NULL AND {surge['place']} = ? AND received_at > ?",
+                [surge["value"], surge["code"], window_start],
+            ).fetchone()[0]
+            if incident is None and unattached == 0:
+                continue  # these complaints already belong to an incident (a surge of their cause, say)
             place_name = surge["code"]
             if surge["place"] == "province_code":
                 place_name = regions.province_names(db, "zh_CN").get(surge["code"], surge["code"])
@@ -215,7 +222,6 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
                 audit.record(db, actor, "incident", incident_id, "create", after={**row, "surge": surge}, at=now)
                 incident = {**row, "id": incident_id}
                 summary["opened"].append(incident_id)
-            window_start = to_iso(now - timedelta(minutes=surge["window_minutes"]))
             summary["attached"] += _attach(
                 db, incident, f"{surge['dimension']} = ? AND {surge['place']} = ? AND received_at > ?",
                 [surge["value"], surge["code"], window_start], actor, now, settings, outbox)

@@ -68,7 +68,7 @@ def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None
             rooms = [events.team_room(incident_id), events.exec_room(incident_id),
                      events.province_room(incident_id, branch["province_code"]), events.branch_room(incident_id, branch["code"])]
             outbox.record_to(incident_id, "update_posted", now, rooms, {"update": public_update(stored, branch["name"])})
-        check_crowd(db, incident_id, now, settings, outbox)
+        check_crowd(db, incident_id, now, settings, outbox, actor)
     return stored
 
 
@@ -111,7 +111,7 @@ def _local_day(now, settings):
     return now.astimezone(ZoneInfo(settings["TIMEZONE"])).date().isoformat()
 
 
-def check_crowd(db, incident_id, now, settings, outbox=None):
+def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
     """Apply the crowd rules to each branch's latest update; returns the alerts raised.
 
     - GROUP_VISIT_PEOPLE or more on site: a group visit (seed 003), once a day per branch;
@@ -157,7 +157,7 @@ def check_crowd(db, incident_id, now, settings, outbox=None):
         reasons.append(_("%(n)s outlets closed for %(h)s hours or more: %(names)s", n=len(closed_long), h=settings["OUTLET_CLOSED_HOURS_TWO"], names=", ".join(closed_long)))
     if reasons and incident["mass_incident_at"] is None:
         db["incident"].update(incident_id, {"mass_incident_at": to_iso(now), "updated_at": to_iso(now)})
-        audit.record(db, _system(), "incident", incident_id, "mass_incident", before={"mass_incident_at": None}, after={"mass_incident_at": to_iso(now), "reasons": reasons}, at=now)
+        audit.record(db, actor or _system(), "incident", incident_id, "mass_incident", before={"mass_incident_at": None}, after={"mass_incident_at": to_iso(now), "reasons": reasons}, at=now)
         raised.append(alerts.raise_alert(
             db, key=f"mass_incident:{incident_id}", kind="mass_incident", level="critical",
             message=_("Mass incident (群体性事件): %(reasons)s. Notify the police and make the regulator's emergency report.", reasons="; ".join(reasons)),
@@ -185,7 +185,8 @@ def reporting_status(db, incident, now, settings, viewer=None):
     started = from_iso(incident.get("activated_at") or incident["opened_at"])
     marks = ",".join("?" * len(OPEN))
     branches = db.query(
-        "SELECT complainant.branch_code, branch.province_code, branch.name, count(*) AS open_complainants FROM complainant "
+        "SELECT complainant.branch_code, branch.province_code, branch.name, count(*) AS open_complainants, "
+        "min(complainant.created_at) AS first_complainant_at FROM complainant "
         "JOIN branch ON branch.code = complainant.branch_code "
         f"WHERE complainant.incident_id = ? AND complainant.status IN ({marks}) GROUP BY complainant.branch_code",
         [incident["id"], *sorted(OPEN)],
@@ -196,7 +197,9 @@ def reporting_status(db, incident, now, settings, viewer=None):
     for b in branches:
         if viewer is not None and not in_scope(viewer, b["province_code"], b["branch_code"]):
             continue
-        last_at = max(started, from_iso(last[b["branch_code"]])) if b["branch_code"] in last else started
+        # a branch must report from activation, or from its first complainant if that came later
+        branch_start = max(started, from_iso(b["first_complainant_at"]))
+        last_at = max(branch_start, from_iso(last[b["branch_code"]])) if b["branch_code"] in last else branch_start
         first_due = last_at + interval + grace
         missed = 0
         if now >= last_at + 2 * interval + grace:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 
 from console.alerts import raise_alert
+from console.clock import local
 from console.updates import reporting_status
 
 from console.db import write
@@ -16,6 +17,9 @@ from .base import Monitor
 
 def run(db, now, settings, outbox):
     raised = 0
+    def shown(moment):
+        return local(moment, settings["TIMEZONE"]).strftime("%Y-%m-%d %H:%M")
+
     for incident in [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]:
         with write(db):
             for branch in reporting_status(db, incident, now, settings):
@@ -24,14 +28,14 @@ def run(db, now, settings, outbox):
                     raised += raise_alert(
                         db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:1",
                         kind="missed_update", level="warning",
-                        message=_("%(branch)s has not posted its hourly update since %(since)s. Please post one now.", branch=branch["name"], since=branch["clock_from"]),
+                        message=_("%(branch)s has not posted its hourly update since %(since)s. Please post one now.", branch=branch["name"], since=shown(branch["clock_from"])),
                         now=now, audience={f"branch:{branch['branch_code']}", "team"}, data=branch, outbox=outbox, settings=settings, **place,
                     ) is not None
                 if branch["missed"] >= 2:
                     raised += raise_alert(
                         db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:2",
                         kind="missed_update", level="critical",
-                        message=_("%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=branch["clock_from"]),
+                        message=_("%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=shown(branch["clock_from"])),
                         now=now, audience={"lead", f"province:{branch['province_code']}"}, data=branch, outbox=outbox, settings=settings, **place,
                     ) is not None
     return {"alerts": raised}

@@ -3,6 +3,7 @@ CSV import of ordinary complaints from existing complaint systems."""
 
 import csv
 import io
+import json
 import secrets
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -52,7 +53,7 @@ def new_update(incident_id):
 
                     _status, stored, replayed = idempotency.run_once(
                         db, current_user.id, request.form.get("idempotency_key") or None, request.path,
-                        request.get_data(), action, utcnow())
+                        json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(), action, utcnow())
             except ConsoleError as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
