@@ -15,10 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class SqliteInt(IntegerConverter):
-    """<int:...> limited to what SQLite can hold: a larger id is simply not found (404)."""
+    """<int:...> that SQLite can hold: a larger number becomes -1, an id that never exists (404)."""
 
-    def __init__(self, url_map, **kwargs):
-        super().__init__(url_map, max=2**63 - 1, **kwargs)
+    def to_python(self, value):
+        number = super().to_python(value)
+        return number if number <= 2**63 - 1 else -1
 csrf = CSRFProtect()
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .clock import to_iso, utcnow
+from .masking import mask_id_number, mask_phone
 
 
 @dataclass(frozen=True)
@@ -16,9 +17,16 @@ class Actor:
     route: str
 
 
+SENSITIVE = {"phone": mask_phone, "id_number": mask_id_number, "customer_phone": mask_phone, "customer_id_number": mask_id_number}
+
+
 def _json(value):
+    """JSON of a change, with phone and ID numbers masked: the audit log records
+    that they changed, it does not keep a second copy (PIPL Art. 6)."""
     if value is None:
         return None
+    if isinstance(value, dict):
+        value = {k: (SENSITIVE[k](v) if k in SENSITIVE and v else v) for k, v in value.items()}
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 

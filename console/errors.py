@@ -54,6 +54,8 @@ def pydantic_details(exc, prefix=()):
             message = f"is too long: at most {ctx.get('max_length')} characters"
         elif kind == "string_too_short":
             message = "must not be empty" if ctx.get("min_length") == 1 else f"needs at least {ctx.get('min_length')} characters"
+        elif kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
+            message = "must not be blank"
         elif kind == "string_pattern_mismatch":
             message = _PATTERN_HINTS.get(loc[-1] if loc else "", "has the wrong format")
         elif kind == "value_error":

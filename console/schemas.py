@@ -43,8 +43,10 @@ def _unique(values):
 Moment = Annotated[datetime, AfterValidator(_aware)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Text = Annotated[str, Field(max_length=5000)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+# r"\S": not blank (a name of spaces is no name)
+ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
 Phone = Annotated[
     str,
     Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="Digits, optionally with +, spaces or dashes; 5 to 20 characters."),
@@ -80,16 +82,17 @@ class IncidentIn(Strict):
 
 
 class IncidentUpdate(Strict):
-    title: Optional[ShortText] = None
-    cause: Optional[ShortText] = None
-    product: Optional[ShortText] = None
-    severity: Optional[Severity] = None
+    # Fields the record cannot lack: may be left out, not sent as null.
+    title: ShortText = None
+    cause: ShortText = None
+    product: ShortText = None
+    severity: Severity = None
     playbook: Optional[Annotated[str, Field(max_length=100)]] = None
 
 
 class IncidentStatusChange(Strict):
     status: IncidentStatus
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class GroupIn(Strict):
@@ -99,8 +102,8 @@ class GroupIn(Strict):
 
 
 class GroupUpdate(Strict):
-    name: Optional[ShortText] = None
-    handling_line: Optional[Text] = None
+    name: ShortText = None
+    handling_line: Text = None
     representative_ids: Optional[Annotated[list[Id], AfterValidator(_unique)]] = None
 
 
@@ -132,22 +135,22 @@ class ComplainantUpdate(Strict):
     """Only the fields sent are changed. ``version`` guards against lost updates."""
 
     version: Optional[Id] = Field(None, description="The version you read; a newer one in the database gives 409.")
-    name: Optional[Name] = None
-    phone: Optional[Phone] = None
+    name: Name = None
+    phone: Phone = None
     id_number: Optional[IdNumber] = None
-    province_code: Optional[RegionCode] = None
+    province_code: RegionCode = None
     city_code: Optional[RegionCode] = None
     branch_code: Optional[BranchCode] = None
     group_id: Optional[Id] = None
-    status: Optional[ComplainantStatus] = None
+    status: ComplainantStatus = None
     escalation_channel: Optional[EscalationChannel] = None
     temperament: Optional[Temperament] = None
     motive: Optional[Motive] = None
-    flags: Optional[Annotated[list[RiskFlag], AfterValidator(_unique)]] = None
-    principal: Optional[Amount] = None
-    interest_claimed: Optional[Amount] = None
-    expenses_claimed: Optional[Amount] = None
-    demands: Optional[Text] = None
+    flags: Annotated[list[RiskFlag], AfterValidator(_unique)] = None
+    principal: Amount = None
+    interest_claimed: Amount = None
+    expenses_claimed: Amount = None
+    demands: Text = None
     handler_id: Optional[Id] = None
     next_contact_due_at: Optional[Moment] = None
 
@@ -179,8 +182,8 @@ class ContactIn(Strict):
 
 
 class ExtensionIn(Strict):
-    level: Literal[1, 2]
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    level: Annotated[int, Field(ge=1, le=2, description="1: to 30 days from receipt; 2: 30 more days")]
+    reason: Reason
     approved_by: Annotated[str, Field(min_length=1, max_length=200)]
     complainant_notified_at: Moment
 

@@ -31,6 +31,10 @@ def url_with(**changes):
     args = request.args.to_dict()
     args.update({k: v for k, v in changes.items()})
     args = {k: v for k, v in args.items() if v not in (None, "")}
+    if request.endpoint is None:  # an error page for a URL that matched no route
+        from urllib.parse import urlencode
+
+        return request.path + ("?" + urlencode(args) if args else "")
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 

@@ -53,6 +53,23 @@ ERRORS = {
 }
 
 
+def _drop_null_defaults(schema):
+    """Update fields that may be left out but not sent as null have default None
+    in the model; in the document they simply have no default."""
+    if isinstance(schema, dict):
+        if "default" in schema and schema["default"] is None:
+            allows_null = schema.get("type") == "null" or any(
+                isinstance(o, dict) and o.get("type") == "null" for o in schema.get("anyOf", [])
+            )
+            if not allows_null:
+                del schema["default"]
+        for value in schema.values():
+            _drop_null_defaults(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _drop_null_defaults(value)
+
+
 def build_document():
     components = {}
     error_ref = _schema(schemas.Error, components)
@@ -106,6 +123,8 @@ def build_document():
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
         }
     }
+    _drop_null_defaults(components)
+    _drop_null_defaults(paths)
     return {
         "openapi": "3.1.0",
         "info": {
