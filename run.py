@@ -3,6 +3,7 @@
     python run.py [--host H] [--port P] [--db PATH] [--demo]   serve the console
     python run.py user add NAME --role ROLE [--scope CODE] [--password P]
     python run.py token NAME                                   print a new API token
+    python run.py playbook check FILE                          validate a playbook
 """
 
 import argparse
@@ -64,6 +65,19 @@ def load_demo(app):
         print(f"  {username:<16} {password:<16} {role}")
 
 
+def check_playbook(path):
+    """Validate one playbook file; problems name the file and the line."""
+    from console.playbooks import PlaybookError, load
+
+    try:
+        book = load(path)
+    except PlaybookError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{path}: playbook '{book.id}' is valid: {len(book.tasks)} tasks in {len(book.streams)} streams.")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="run.py", description="The crisis and group-complaint command console.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -80,7 +94,14 @@ def main(argv=None):
     add.add_argument("--password", help="at least 8 characters; a random one is printed if omitted")
     token = sub.add_parser("token", help="issue a new API bearer token for a user")
     token.add_argument("name")
+    playbook = sub.add_parser("playbook", help="playbooks")
+    playbook_sub = playbook.add_subparsers(dest="playbook_command", required=True)
+    check = playbook_sub.add_parser("check", help="validate a playbook file")
+    check.add_argument("file")
     args = parser.parse_args(argv)
+
+    if args.command == "playbook":
+        return check_playbook(args.file)
 
     app = build_app(args)
     if args.command is None:

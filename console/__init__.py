@@ -67,6 +67,8 @@ def _finish_config(app):
     if database != ":memory:" and not os.path.isabs(database):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE"] = os.path.join(app.instance_path, database)
+    if not os.path.isabs(app.config["DOCUMENT_FOLDER"]):
+        app.config["DOCUMENT_FOLDER"] = os.path.join(app.instance_path, app.config["DOCUMENT_FOLDER"])
     if not app.config.get("SECRET_KEY"):
         # Sessions then last only as long as this process; run.py keeps a key on disk.
         app.config["SECRET_KEY"] = secrets.token_hex(32)

@@ -29,6 +29,12 @@ PERMISSIONS = {
     "intake.write": frozenset({"lead", "team"}),
     "update.write": frozenset({"lead", "team", "branch"}),
     "alert.ack": frozenset({"lead", "team"}),
+    "task.write": frozenset({"lead", "team", "legal"}),
+    "referral.write": frozenset({"lead", "team"}),
+    "document.issue": frozenset({"lead", "team"}),
+    "document.read": frozenset({"lead", "team", "legal", "executive"}),
+    "line.draft": frozenset({"lead", "team"}),
+    "line.approve": frozenset({"legal"}),
     "account": ALL,
 }
 

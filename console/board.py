@@ -7,7 +7,7 @@ number agree. Executives get aggregates only: counts, never a person.
 
 from datetime import timedelta
 
-from . import alerts, events, updates
+from . import alerts, events, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
 from .incidents import get_incident
@@ -68,6 +68,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
         reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] == "active" else []
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
+        task_list = [_task(t) for t in tasks.list_tasks(db, incident_id)]
     finally:
         db.execute("COMMIT")
     return {
@@ -84,10 +85,15 @@ def snapshot(db, incident_id, viewer, now, settings):
         "mass_incident_at": incident["mass_incident_at"],
         "branches": _branches(latest, reporting),
         "alerts": recent_alerts,
+        "tasks": task_list,
         "overdue_contact": overdue_contact,
         "overdue_decision": overdue_decision,
         "feed": feed,
     }
+
+
+def _task(task):
+    return {k: task[k] for k in ("id", "key", "stream", "title", "owner_role", "due_at", "status", "completed_at")}
 
 
 def _alert(row):

@@ -57,7 +57,7 @@ def pydantic_details(exc, prefix=()):
         elif kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
             message = "must not be blank"
         elif kind == "string_pattern_mismatch":
-            message = _PATTERN_HINTS.get(loc[-1] if loc else "", "has the wrong format")
+            message = _PATTERN_HINTS.get(loc[-1] if loc else "") or _REGEX_HINTS.get(ctx.get("pattern"), "has the wrong format")
         elif kind == "value_error":
             message = str(ctx.get("error", err["msg"]))
         else:
@@ -71,6 +71,12 @@ _PATTERN_HINTS = {
     "id_number": "must be a resident ID number: 18 characters (the last may be X) or 15 digits",
     "province_code": "must be a six-digit GB/T 2260 code, for example 130000",
     "city_code": "must be a six-digit GB/T 2260 code, for example 130100",
+}
+
+
+_REGEX_HINTS = {
+    r"^[a-z][a-z0-9_]{1,60}$": "must be 2 to 61 lower-case letters, digits or _, starting with a letter",
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": "must be a time of day as HH:MM, for example 18:00",
 }
 
 

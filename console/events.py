@@ -27,6 +27,8 @@ EVENTS = {
     "group_updated": "A complainant group was added or changed.",
     "update_posted": "A branch posted its hourly update (people on site, mood, banners, media, police, outlet closed).",
     "alert_raised": "A monitor or rule raised an alert: surge, silent branch, overdue timer, group visit, crowd.",
+    "task_updated": "Playbook tasks were made, changed or completed.",
+    "referral_updated": "Something was sent to an outside party (regulator, consumer association, media, police), or they acknowledged it.",
 }
 
 # Fields of a complainant that full (non-executive) payloads carry.

@@ -36,8 +36,18 @@ def get_incident(db, incident_id):
     return dict(rows[0])
 
 
-def create_incident(db, data, actor, now, outbox=None):
+def _check_playbook(playbook_id):
+    from . import playbooks
+
+    if playbook_id and playbooks.get(playbook_id) is None:
+        known = ", ".join(sorted(playbooks.available()))
+        raise Invalid(_("Unknown playbook '%(id)s'; known: %(known)s.", id=playbook_id, known=known),
+                      details=[{"field": "playbook", "message": f"one of {known}"}])
+
+
+def create_incident(db, data, actor, now, outbox=None, settings=None):
     """Open an incident from a validated schemas.IncidentIn; returns its id."""
+    _check_playbook(data.playbook)
     row = {
         "title": data.title,
         "cause": data.cause,
@@ -55,6 +65,10 @@ def create_incident(db, data, actor, now, outbox=None):
         incident_id = db["incident"].insert(row).last_pk
         audit.record(db, actor, "incident", incident_id, "create", after=row, at=now)
         _record(outbox, incident_id, {**row, "id": incident_id}, now)
+        if row["status"] == "active" and settings is not None:
+            from .tasks import sync_tasks
+
+            sync_tasks(db, incident_id, now, settings, outbox)
     return incident_id
 
 
@@ -66,6 +80,7 @@ def _record(outbox, incident_id, row, now):
 
 def update_incident(db, incident_id, data, actor, now, outbox=None):
     changes = data.model_dump(exclude_unset=True)
+    _check_playbook(changes.get("playbook"))
     with write(db):
         before = get_incident(db, incident_id)
         if before["status"] == "closed":
@@ -80,7 +95,7 @@ def update_incident(db, incident_id, data, actor, now, outbox=None):
     return get_incident(db, incident_id)
 
 
-def change_status(db, incident_id, new_status, reason, actor, now, outbox=None):
+def change_status(db, incident_id, new_status, reason, actor, now, outbox=None, settings=None):
     """Move an incident along monitoring/active/stood down/closed, recording why."""
     with write(db):
         before = get_incident(db, incident_id)
@@ -111,6 +126,10 @@ def change_status(db, incident_id, new_status, reason, actor, now, outbox=None):
             at=now,
         )
         _record(outbox, incident_id, {**before, **changes}, now)
+        if new_status == "active" and settings is not None:
+            from .tasks import sync_tasks
+
+            sync_tasks(db, incident_id, now, settings, outbox)
     return get_incident(db, incident_id)
 
 

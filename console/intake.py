@@ -214,7 +214,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
                     "title": _("Surge: %(value)s in %(place)s", value=surge["value"], place=place_name),
                     "cause": surge["value"] if surge["dimension"] == "cause_code" else causes.most_common(1)[0][0],
                     "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
-                    "severity": "medium", "status": "monitoring", "playbook": None,
+                    "severity": "medium", "status": "monitoring", "playbook": settings["DEFAULT_PLAYBOOK"],
                     "opened_at": to_iso(now), "closed_at": None, "created_by": None, "updated_at": to_iso(now),
                     "intake_dimension": surge["dimension"],
                 }

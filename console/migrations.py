@@ -405,3 +405,160 @@ def m005_intake_daily_counts(db):
         SELECT substr(received_at, 1, 10), 'product', product, 'branch_code', branch_code, count(*) FROM intake_complaint WHERE branch_code IS NOT NULL GROUP BY 1, 3, 5
         """
     )
+
+
+@migrations()
+def m006_playbooks_tasks_documents(db):
+    db.execute(
+        """
+        CREATE TABLE task (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            playbook TEXT NOT NULL,
+            key TEXT NOT NULL,                 -- the playbook task's key
+            trigger TEXT NOT NULL,             -- activation, crowd, daily, settlement, group
+            trigger_ref TEXT NOT NULL DEFAULT '',  -- the day, settlement or group it was made for
+            stream TEXT NOT NULL,
+            title TEXT NOT NULL,
+            owner_role TEXT NOT NULL,
+            owner_user_id INTEGER REFERENCES user(id),
+            due_at TEXT NOT NULL,
+            depends_on TEXT NOT NULL DEFAULT '[]',  -- JSON list of task keys
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+            checklist TEXT NOT NULL DEFAULT '[]',   -- JSON [{"text": ..., "done": bool}]
+            notes TEXT NOT NULL DEFAULT '',
+            referral_party TEXT,               -- regulator, consumer_association, media, police
+            document_kind TEXT,                -- the document this task issues, if any
+            completed_by INTEGER REFERENCES user(id),
+            completed_at TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (incident_id, key, trigger_ref)
+        )"""
+    )
+    db.execute("CREATE INDEX task_due ON task (incident_id, status, due_at)")
+    db.execute(
+        """
+        CREATE TABLE task_attachment (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES task(id),
+            filename TEXT NOT NULL,
+            stored_path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            uploaded_by INTEGER REFERENCES user(id),
+            uploaded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE issued_document (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            kind TEXT NOT NULL,                -- regulator_report, consumer_association_packet, media_statement, review
+            title TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by INTEGER REFERENCES user(id),
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            stored_path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL
+        )"""
+    )
+    # What was issued stays as issued: the database refuses to change or remove it.
+    db.execute(
+        "CREATE TRIGGER issued_document_no_update BEFORE UPDATE ON issued_document "
+        "BEGIN SELECT RAISE(ABORT, 'an issued document cannot be changed; issue a new one'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER issued_document_no_delete BEFORE DELETE ON issued_document "
+        "BEGIN SELECT RAISE(ABORT, 'an issued document cannot be removed'); END"
+    )
+    db.execute(
+        """
+        CREATE TABLE referral (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            task_id INTEGER REFERENCES task(id),
+            party TEXT NOT NULL CHECK (party IN ('regulator', 'consumer_association', 'media', 'police')),
+            recipient TEXT NOT NULL,           -- the office or outlet
+            what_sent TEXT NOT NULL,
+            document_id INTEGER REFERENCES issued_document(id),
+            sent_at TEXT NOT NULL,
+            sent_by INTEGER REFERENCES user(id),
+            ack_due_at TEXT NOT NULL,
+            acknowledged_by_name TEXT,         -- who at the other side confirmed
+            acknowledged_at TEXT,
+            recorded_by INTEGER REFERENCES user(id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE agreed_line (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            text TEXT NOT NULL,
+            drafted_by INTEGER REFERENCES user(id),
+            drafted_at TEXT NOT NULL,
+            approved_by INTEGER REFERENCES user(id),   -- legal
+            approved_at TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE media_item (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            kind TEXT NOT NULL CHECK (kind IN ('inquiry', 'coverage')),
+            outlet TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            at TEXT NOT NULL,
+            recorded_by INTEGER REFERENCES user(id)
+        )"""
+    )
+
+
+@migrations()
+def m007_rollups(db):
+    db.execute(
+        """
+        CREATE TABLE rollup (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            number INTEGER NOT NULL,            -- 1, 2, 3 ... per incident
+            report_type TEXT NOT NULL CHECK (report_type IN ('initial', 'update', 'final')),
+            period_start TEXT NOT NULL,         -- the previous cut-off
+            period_end TEXT NOT NULL,           -- this cut-off
+            generated_at TEXT NOT NULL,
+            late INTEGER NOT NULL DEFAULT 0,    -- made after its cut-off (the server was down)
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'approved', 'issued')),
+            prepared_by TEXT NOT NULL,          -- 'monitor' or a user name
+            approved_by INTEGER REFERENCES user(id),
+            approved_at TEXT,
+            issued_by INTEGER REFERENCES user(id),
+            issued_at TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            outlook TEXT NOT NULL DEFAULT '',
+            needs TEXT NOT NULL DEFAULT '',
+            corrects_id INTEGER REFERENCES rollup(id),
+            next_rollup_at TEXT NOT NULL,
+            content TEXT NOT NULL,              -- JSON: the numbers as they were at generated_at
+            UNIQUE (incident_id, number)
+        )"""
+    )
+    # One scheduled roll-up per incident and cut-off, whichever process makes it.
+    db.execute("CREATE UNIQUE INDEX rollup_period ON rollup (incident_id, period_end) WHERE corrects_id IS NULL")
+    # An issued roll-up is final: no change, no removal. The numbers never change at all.
+    db.execute(
+        "CREATE TRIGGER rollup_issued_is_final BEFORE UPDATE ON rollup WHEN OLD.status = 'issued' "
+        "BEGIN SELECT RAISE(ABORT, 'an issued roll-up cannot be changed; make a correction'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER rollup_numbers_are_kept BEFORE UPDATE OF content, period_start, period_end, generated_at, number ON rollup "
+        "BEGIN SELECT RAISE(ABORT, 'a roll-up keeps the numbers it was made with'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER rollup_no_delete BEFORE DELETE ON rollup "
+        "BEGIN SELECT RAISE(ABORT, 'roll-ups are kept'); END"
+    )

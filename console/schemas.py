@@ -78,7 +78,7 @@ class IncidentIn(Strict):
     product: ShortText
     severity: Severity
     status: Literal["monitoring", "active"] = "active"
-    playbook: Optional[Annotated[str, Field(max_length=100)]] = None
+    playbook: Optional[Annotated[str, Field(max_length=100)]] = Field("mass_complaint", description="A playbook id from playbooks/ (null: none).")
 
 
 class IncidentUpdate(Strict):
@@ -93,6 +93,7 @@ class IncidentUpdate(Strict):
 class IncidentStatusChange(Strict):
     status: IncidentStatus
     reason: Reason
+    playbook_changes: Annotated[str, Field(max_length=5000, description="When standing down: what the playbook should change (goes into the post-incident review).")] = ""
 
 
 class GroupIn(Strict):
@@ -231,6 +232,41 @@ class HourlyUpdateIn(Strict):
     actions_taken: Annotated[str, Field(max_length=2000)] = ""
     needs: Annotated[str, Field(max_length=2000, description="What the branch needs from head office.")] = ""
     notes: Annotated[str, Field(max_length=5000)] = ""
+
+
+class TaskUpdate(Strict):
+    owner_user_id: Optional[Id] = Field(None, description="The named owner (null: nobody named).")
+    notes: Annotated[str, Field(max_length=5000)] = None
+    checklist_done: Annotated[list[Annotated[int, Field(ge=0, le=200)]], Field(max_length=200)] = Field(None, description="Indexes of the checklist items that are done.")
+
+
+Party = Literal["regulator", "consumer_association", "media", "police"]
+
+
+class ReferralIn(Strict):
+    party: Party
+    recipient: ShortText
+    what_sent: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+    task_id: Optional[Id] = None
+
+
+class AcknowledgementIn(Strict):
+    acknowledged_by_name: ShortText
+
+
+class DocumentIssue(Strict):
+    """Issue a document built from the live data; it is kept exactly as issued."""
+
+    kind: Literal["regulator_report", "consumer_association_packet", "media_statement"]
+    recipient: ShortText
+    signing_officer: Annotated[str, Field(max_length=100)] = ""
+    contact_person: Annotated[str, Field(max_length=100)] = ""
+    contact_phone: Annotated[str, Field(max_length=40)] = ""
+    task_id: Optional[Id] = None
+
+
+class AgreedLineIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
 
 
 # --- responses -------------------------------------------------------------

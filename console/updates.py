@@ -165,6 +165,9 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
         if outbox is not None:
             fields = ("id", "title", "cause", "product", "severity", "status", "opened_at", "closed_at")
             outbox.record_everywhere(incident_id, "incident_updated", now, {"incident": {**{k: incident[k] for k in fields}, "mass_incident_at": to_iso(now)}})
+        from .tasks import sync_tasks
+
+        sync_tasks(db, incident_id, now, settings, outbox)  # police notification, emergency report
     return [a for a in raised if a is not None]
 
 

@@ -8,6 +8,6 @@ so a missed run loses nothing and a repeated one raises nothing twice.
 processes each monitor runs once per period.
 """
 
-from . import crowd, missed_updates, surge, timers, webhooks
+from . import crowd, missed_updates, surge, tasks, timers, webhooks
 
-MONITORS = [surge.MONITOR, missed_updates.MONITOR, timers.MONITOR, crowd.MONITOR, webhooks.MONITOR]
+MONITORS = [surge.MONITOR, missed_updates.MONITOR, timers.MONITOR, crowd.MONITOR, tasks.MONITOR, webhooks.MONITOR]

@@ -32,6 +32,7 @@ def app(tmp_path):
             "SECRET_KEY": "test",
             "WTF_CSRF_ENABLED": False,
             "DEFAULT_LOCALE": "en",  # tests read English messages unless they ask for Chinese
+            "DOCUMENT_FOLDER": str(tmp_path / "documents"),
         }
     )
     app.instance_path = str(tmp_path / "instance")

@@ -34,6 +34,11 @@ def _url(rule, incident, complainant_id):
         "<token>": "0" * 32,
         "<branch_code>": "HB-SJZ-01",
         "<int:alert_id>": "1",
+        "<int:task_id>": "1",
+        "<int:referral_id>": "1",
+        "<int:line_id>": "1",
+        "<int:document_id>": "1",
+        "<int:attachment_id>": "1",
     }
     url = rule
     for placeholder, value in values.items():

@@ -118,3 +118,29 @@ def test_branch_board_shows_only_its_province(browser, server, incident):
     expect(page.locator("#total")).to_have_text("1")
     assert "张建国" not in page.content()
     page.close()
+
+
+def test_completing_a_task_on_the_playbook_page_moves_the_board(browser, server, incident):
+    board = _login(browser, server, "executive", {"width": 1920, "height": 1080})
+    board.goto(f"{server.url}/incidents/{incident['id']}/wall")
+    expect(board.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    task = board.locator("#tasks li[data-task='warning_plan']")
+    expect(task).to_have_class("task-open")
+    board.evaluate("window.__noReload = true")
+
+    lead = _login(browser, server, "lead")
+    lead.goto(f"{server.url}/incidents/{incident['id']}/playbook")
+    lead.locator("[data-task='warning_plan'] button.complete").click()
+    lead.wait_for_url(f"**/incidents/{incident['id']}/playbook")
+    expect(lead.locator("[data-task='warning_plan']")).to_have_class("task done ")
+
+    expect(task).to_have_class("task-done", timeout=3000)
+    assert board.evaluate("window.__noReload") is True
+    # a task whose dependency is open cannot be completed: the page says which one
+    lead.locator("[data-task='regulator_phone_report'] button.complete").click()
+    expect(lead.locator("[data-task='regulator_phone_report'] .error")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    board.screenshot(path=str(SHOTS / "wall-board-task-done.png"), full_page=True)
+    lead.screenshot(path=str(SHOTS / "playbook-page.png"), full_page=True)
+    board.close()
+    lead.close()

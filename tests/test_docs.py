@@ -22,6 +22,6 @@ def test_every_live_event_is_documented():
 
 def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "pip install -r requirements.txt && python run.py --demo" in readme
+    assert "bash scripts/run --demo" in readme
     assert "bash scripts/test" in readme
     assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text()

@@ -57,8 +57,9 @@
       newLastHour: snapshot.new_last_hour, onSite: snapshot.on_site,
       overdueContact: snapshot.overdue_contact, overdueDecision: snapshot.overdue_decision,
       feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at,
-      branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at
+      branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at, tasks: {}
     };
+    snapshot.tasks.forEach(function (t) { state.tasks[t.id] = t; });
     snapshot.branches.forEach(function (b) { state.branches[b.branch_code] = b; });
     queueRender();
   }
@@ -79,6 +80,7 @@
       state.branches[u.branch_code] = Object.assign({ branch_code: u.branch_code, province_code: u.province_code, name: u.branch_name || u.branch_code }, known || {}, { update: u, missed: 0 });
     }
     if (event.alert) addAlert(event.alert);
+    (event.tasks || []).forEach(function (t) { state.tasks[t.id] = Object.assign(state.tasks[t.id] || {}, t); });
     if (event.group) state.groups[event.group.id] = event.group.name;
     state.feed.unshift(event);
     state.feed.length = Math.min(state.feed.length, FEED_MAX);
@@ -297,6 +299,10 @@
         return (event.update.branch_name || event.update.branch_code) + " · " + fmt(words.on_site, { n: event.update.people_on_site });
       case "alert_raised":
         return "⚠ " + event.alert.message;
+      case "task_updated":
+        return (event.tasks || []).map(function (t) { return (t.status === "done" ? "✔ " : "+ ") + t.title; }).join("; ");
+      case "referral_updated":
+        return "→ " + event.referral.recipient + ": " + event.referral.what_sent + (event.referral.acknowledged_at ? " ✔" : "");
       default:
         return event.name;
     }
@@ -350,6 +356,32 @@
     });
   }
 
+  function countdown(dueIso) {
+    var minutes = Math.round((new Date(dueIso) - Date.now()) / 60000);
+    var sign = minutes < 0 ? "-" : "", m = Math.abs(minutes);
+    var text = m >= 1440 ? Math.floor(m / 1440) + "d " + Math.floor(m % 1440 / 60) + "h" : Math.floor(m / 60) + "h " + (m % 60) + "m";
+    return sign + text;
+  }
+
+  function renderTasks() {
+    var list = $("tasks");
+    if (!list) return;
+    var all = Object.keys(state.tasks).map(function (id) { return state.tasks[id]; });
+    var open = all.filter(function (t) { return t.status === "open"; }).sort(function (a, b) { return a.due_at < b.due_at ? -1 : 1; });
+    var done = all.filter(function (t) { return t.status === "done"; }).sort(function (a, b) { return a.completed_at < b.completed_at ? 1 : -1; }).slice(0, 5);
+    $("tasks-open").textContent = open.length;
+    list.replaceChildren();
+    if (!open.length && !done.length) { list.appendChild(el("li", { "class": "none" }, words.no_tasks)); return; }
+    open.concat(done).forEach(function (t) {
+      var late = t.status === "open" && new Date(t.due_at) <= Date.now();
+      var li = el("li", { "class": "task-" + t.status + (late ? " late" : ""), "data-task": t.key, "data-task-id": t.id });
+      li.appendChild(el("span", { "class": "title" }, t.title));
+      li.appendChild(el("span", { "class": "countdown" }, t.status === "done" ? words.done : countdown(t.due_at)));
+      list.appendChild(li);
+    });
+  }
+  setInterval(function () { if (state) renderTasks(); }, 30000);  // countdowns move with the clock
+
   function render() {
     if (!state) return;
     var t = totals();
@@ -362,6 +394,7 @@
     renderFeed();
     renderBranches();
     renderAlerts();
+    renderTasks();
     document.body.dataset.seq = state.seq;
   }
 })();

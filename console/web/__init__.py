@@ -7,5 +7,6 @@ from .complainants import bp as complainants
 from .imports import bp as imports
 from .incidents import bp as incidents
 from .reports import bp as reports
+from .tasks import bp as tasks
 
-blueprints = [account, incidents, board, complainants, imports, reports, audit]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, audit]

@@ -1,0 +1,67 @@
+"""Issuing documents: build from the live data, keep exactly as issued, and
+record what went to which outside party."""
+
+from flask_babel import gettext as _
+
+from . import audit, documents, referrals, schemas
+from .db import write
+from .incidents import get_incident
+
+KINDS = {
+    # kind: (party, filename, content type)
+    "regulator_report": ("regulator", "regulator-report.pdf", "application/pdf"),
+    "consumer_association_packet": ("consumer_association", "consumer-association-packet.zip", "application/zip"),
+    "media_statement": ("media", "media-statement.pdf", "application/pdf"),
+}
+
+
+def _build(db, incident_id, data, now, settings):
+    if data.kind == "regulator_report":
+        return documents.regulator_report(db, incident_id, now, settings, data.signing_officer, data.contact_person, data.contact_phone)
+    if data.kind == "consumer_association_packet":
+        return documents.consumer_association_packet(db, incident_id, now, settings, data.contact_person, data.contact_phone)
+    return documents.media_statement(db, incident_id, now, settings)
+
+
+def issue(db, incident_id, data, actor, now, settings, outbox=None):
+    """Build, keep and send a document (schemas.DocumentIssue); returns (document id, referral id).
+
+    The referral to the party is recorded with it, its acknowledgement due
+    after REFERRAL_ACK_HOURS.
+    """
+    incident = get_incident(db, incident_id)
+    party, filename, content_type = KINDS[data.kind]
+    content = _build(db, incident_id, data, now, settings)
+    titles = {
+        "regulator_report": _("Report to the regulator: %(title)s", title=incident["title"]),
+        "consumer_association_packet": _("Consumer association packet: %(title)s", title=incident["title"]),
+        "media_statement": _("Media holding statement: %(title)s", title=incident["title"]),
+    }
+    with write(db):
+        document_id = documents.store_issued(
+            db, incident_id, data.kind, titles[data.kind], data.recipient, filename, content_type, content, actor.user_id, now, settings["DOCUMENT_FOLDER"]
+        )
+        audit.record(db, actor, "issued_document", document_id, "issue", after={"kind": data.kind, "recipient": data.recipient}, at=now)
+        referral_id = referrals.record_referral(
+            db, incident_id,
+            schemas.ReferralIn(party=party, recipient=data.recipient, what_sent=titles[data.kind], task_id=data.task_id),
+            actor, now, settings, outbox, document_id=document_id, task_id=data.task_id,
+        )
+    return document_id, referral_id
+
+
+def post_incident_review(db, incident_id, playbook_changes, actor, now, settings):
+    """The review made when an incident stands down, kept like any issued document."""
+    incident = get_incident(db, incident_id)
+    content = documents.incident_review(db, incident_id, now, settings, playbook_changes or "")
+    with write(db):
+        document_id = documents.store_issued(
+            db, incident_id, "review", _("Post-incident review: %(title)s", title=incident["title"]), _("internal"),
+            "post-incident-review.pdf", "application/pdf", content, actor.user_id, now, settings["DOCUMENT_FOLDER"],
+        )
+        audit.record(db, actor, "issued_document", document_id, "issue", after={"kind": "review"}, at=now)
+    return document_id
+
+
+def list_documents(db, incident_id):
+    return [dict(r) for r in db.query("SELECT * FROM issued_document WHERE incident_id = ? ORDER BY id DESC", [incident_id])]
