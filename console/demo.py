@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from . import audit, complainants, contacts, groups, incidents, regions, schemas, updates, users
+from . import audit, complainants, contacts, groups, incidents, regions, rollups, schemas, updates, users
 from .access import SYSTEM
 from .audit import Actor
+from .clock import to_iso
 from .db import write
 from .events import Outbox
 
@@ -306,6 +307,8 @@ class _Builder:
             self._plan_story(person)
         self._plan_representatives(people)
         self._plan_hourly_updates()
+        self._plan_rollups()
+        self._plan_tasks()
         for moment, _order, _serial, fn in sorted(self.events, key=lambda e: e[:3]):
             fn(min(moment, self.now))
 
@@ -326,6 +329,44 @@ class _Builder:
                     people = max(0, people - 4 * hours_ago)
                     banners = False
                 self._at(moment, lambda m, code=code, people=people, mood=mood, banners=banners: self._update(code, people, mood, banners, m), order=6)
+
+    # Playbook work done so far: (task key, minutes after activation). The media
+    # statement and the consumer-association packet are still open, and late.
+    DONE = [("regulator_liaison", 12), ("regulator_phone_report", 26), ("regulator_written_report", 55),
+            ("warning_plan", 180), ("media_spokesperson", 90), ("media_agreed_line", 230), ("legal_apology_review", 200)]
+
+    def _plan_tasks(self):
+        for key, minutes in self.DONE:
+            self._at(self.opened_at + timedelta(minutes=minutes), lambda m, key=key: self._complete(key, m), order=8)
+
+    def _complete(self, key, moment):
+        from . import tasks
+
+        row = self.db.execute("SELECT id FROM task WHERE incident_id = ? AND key = ? AND status = 'open'", [self.incident_id, key]).fetchone()
+        if row:
+            lead = Actor(user_id=self.user_ids.get("demo-lead"), username="demo", route="cli demo")
+            tasks.complete(self.db, row[0], lead, moment, outbox=self.outbox)
+
+    def _plan_rollups(self):
+        """The daily roll-ups of the days so far, made and issued at each cut-off."""
+        incident = {"opened_at": to_iso(self.opened_at), "activated_at": to_iso(self.opened_at)}
+        for cut in rollups.cutoffs(incident, self.now, self.settings):
+            self._at(cut, self._rollup, order=9)
+
+    def _rollup(self, moment):
+        from . import tasks
+
+        lead = Actor(user_id=self.user_ids.get("demo-lead"), username="demo", route="cli demo")
+        # the day's tasks, as the tasks monitor makes them; the daily progress report was sent
+        tasks.sync_tasks(self.db, self.incident_id, moment, self.settings, self.outbox, ACTOR)
+        day = self.db.execute("SELECT id FROM task WHERE incident_id = ? AND key = 'regulator_daily_progress' AND status = 'open' AND due_at <= ?",
+                              [self.incident_id, to_iso(moment)]).fetchone()
+        if day:
+            tasks.complete(self.db, day[0], lead, moment - timedelta(minutes=20), outbox=self.outbox)
+        rollup_id = rollups.make(self.db, self.incident_id, moment, moment, self.settings, "monitor", ACTOR, outbox=self.outbox)
+        rollups.edit_text(self.db, rollup_id, "各网点秩序总体可控，按统一口径逐一接待。", "未来24小时预计仍有集中到访，重点关注石家庄、青岛网点。", "请总部法务支持合同条款解释。", lead, moment)
+        rollups.approve(self.db, rollup_id, lead, min(moment + timedelta(minutes=20), self.now))
+        rollups.issue(self.db, rollup_id, lead, min(moment + timedelta(minutes=25), self.now), outbox=self.outbox)
 
     def _update(self, code, people, mood, banners, moment):
         data = schemas.HourlyUpdateIn(
@@ -524,7 +565,7 @@ class _Builder:
             person.id = new_id
 
     def _open_incident(self, moment):
-        self.incident_id = incidents.create_incident(self.db, INCIDENT, ACTOR, moment, outbox=self.outbox)
+        self.incident_id = incidents.create_incident(self.db, INCIDENT, ACTOR, moment, outbox=self.outbox, settings=self.settings)
         self.db["incident"].update(self.incident_id, {"demo_key": DEMO_KEY})
         audit.record(self.db, ACTOR, "incident", self.incident_id, "update", before={"demo_key": None}, after={"demo_key": DEMO_KEY}, at=moment)
 

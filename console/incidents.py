@@ -68,7 +68,7 @@ def create_incident(db, data, actor, now, outbox=None, settings=None):
         if row["status"] == "active" and settings is not None:
             from .tasks import sync_tasks
 
-            sync_tasks(db, incident_id, now, settings, outbox)
+            sync_tasks(db, incident_id, now, settings, outbox, actor)
     return incident_id
 
 
@@ -129,7 +129,7 @@ def change_status(db, incident_id, new_status, reason, actor, now, outbox=None, 
         if new_status == "active" and settings is not None:
             from .tasks import sync_tasks
 
-            sync_tasks(db, incident_id, now, settings, outbox)
+            sync_tasks(db, incident_id, now, settings, outbox, actor)
     return get_incident(db, incident_id)
 
 

@@ -158,8 +158,13 @@ def parse(text, path="<playbook>"):
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PlaybookError(path, [(mark.line + 1 if mark else None, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        # Where the broken construct began (an unclosed quote or bracket) says more than
+        # where the parser gave up, which may be the end of the file.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        context = getattr(exc, "context", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+        raise PlaybookError(path, [(mark.line + 1 if mark else None, "", message)]) from None
     if not isinstance(data, dict) or node is None:
         raise PlaybookError(path, [(1, "", "a playbook is a mapping with id, title, description, streams and tasks")])
     try:

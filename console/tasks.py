@@ -68,7 +68,7 @@ def _occurrences(db, incident, book, spec, now, settings):
     return []
 
 
-def sync_tasks(db, incident_id, now, settings, outbox=None):
+def sync_tasks(db, incident_id, now, settings, outbox=None, actor=None):
     """Make the tasks whose triggers have fired and that do not exist yet; returns how many were made."""
     with write(db):
         incident = dict(db["incident"].get(incident_id))
@@ -93,7 +93,7 @@ def sync_tasks(db, incident_id, now, settings, outbox=None):
                 task_id = db["task"].insert(row).last_pk
                 made.append({**row, "id": task_id})
         if made:
-            audit.record(db, _system(), "task", made[0]["id"], "create", after={"keys": [t["key"] for t in made], "count": len(made)}, at=now)
+            audit.record(db, actor or _system(), "task", made[0]["id"], "create", after={"keys": [t["key"] for t in made], "count": len(made)}, at=now)
             if outbox is not None:
                 outbox.record_everywhere(incident_id, "task_updated", now, {"tasks": [public(t) for t in made]})
     return len(made)

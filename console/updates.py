@@ -167,7 +167,7 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
             outbox.record_everywhere(incident_id, "incident_updated", now, {"incident": {**{k: incident[k] for k in fields}, "mass_incident_at": to_iso(now)}})
         from .tasks import sync_tasks
 
-        sync_tasks(db, incident_id, now, settings, outbox)  # police notification, emergency report
+        sync_tasks(db, incident_id, now, settings, outbox, actor)  # police notification, emergency report
     return [a for a in raised if a is not None]
 
 

@@ -23,7 +23,7 @@ def wait_for_port(port, timeout=20.0, process=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode}: {process.stdout.read() if process.stdout else ''}")
+            raise RuntimeError(f"process exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -47,16 +47,25 @@ class ConsoleServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "run.py", "--db", self.db_path, "--port", str(self.port)],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        wait_for_port(self.port, process=self.process)
+        # Output goes to a file beside the database: a pipe nobody reads fills
+        # up and blocks the server's logging, and with it every request.
+        self.log_path = f"{self.db_path}.{self.port}.log"
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "run.py", "--db", self.db_path, "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for_port(self.port, process=self.process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n--- server output ---\n{open(self.log_path, errors='replace').read()[-3000:]}") from None
         return self
+
+    def output(self):
+        return open(self.log_path, errors="replace").read()
 
     def stop(self):
         if self.process and self.process.poll() is None:
