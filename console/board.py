@@ -41,7 +41,9 @@ def snapshot(db, incident_id, viewer, now, settings):
     room = events.room_for(incident_id, viewer)
     aggregate_only = viewer.role == "executive"
     where, params = scope_sql(viewer)
-    db.execute("BEGIN")  # one read snapshot: numbers and seq agree
+    own = not db.conn.in_transaction
+    if own:
+        db.execute("BEGIN")  # one read snapshot: numbers and seq agree
     try:
         incident = get_incident(db, incident_id)
         seq = events.room_seq(db, room)
@@ -70,7 +72,8 @@ def snapshot(db, incident_id, viewer, now, settings):
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
         task_list = [_task(t) for t in tasks.list_tasks(db, incident_id)]
     finally:
-        db.execute("COMMIT")
+        if own:
+            db.execute("COMMIT")
     return {
         "incident": {k: incident[k] for k in ("id", "title", "cause", "product", "severity", "status", "opened_at")},
         "room": room,

@@ -28,6 +28,7 @@ EVENTS = {
     "update_posted": "A branch posted its hourly update (people on site, mood, banners, media, police, outlet closed).",
     "alert_raised": "A monitor or rule raised an alert: surge, silent branch, overdue timer, group visit, crowd.",
     "task_updated": "Playbook tasks were made, changed or completed.",
+    "rollup_updated": "A daily roll-up was drafted or issued.",
     "referral_updated": "Something was sent to an outside party (regulator, consumer association, media, police), or they acknowledged it.",
 }
 
