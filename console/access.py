@@ -35,6 +35,8 @@ PERMISSIONS = {
     "document.read": frozenset({"lead", "team", "legal", "executive"}),
     "line.draft": frozenset({"lead", "team"}),
     "line.approve": frozenset({"legal"}),
+    "rollup.read": frozenset({"lead", "team", "executive", "legal"}),
+    "rollup.write": frozenset({"lead"}),
     "account": ALL,
 }
 

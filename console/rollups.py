@@ -55,22 +55,23 @@ def _groupby(db, sql, params):
     return [dict(r) for r in db.query(sql, params)]
 
 
-def _median_hours(pairs):
-    values = [(from_iso(b) - from_iso(a)).total_seconds() / 3600 for a, b in pairs if a and b]
+def _median(values):
     return round(statistics.median(values), 2) if values else None
 
 
 def _medians(db, incident_id, column):
-    """Median hours from receipt to ``column`` by group and by province."""
-    rows = list(db.query(f"SELECT group_id, province_code, received_at, {column} AS t FROM complainant WHERE incident_id = ? AND {column} IS NOT NULL", [incident_id]))
+    """Median hours from receipt to ``column`` by group and by province (differences taken in SQL)."""
+    rows = db.execute(
+        f"SELECT group_id, province_code, (julianday({column}) - julianday(received_at)) * 24 FROM complainant "
+        f"WHERE incident_id = ? AND {column} IS NOT NULL", [incident_id]).fetchall()
     by_group, by_region = {}, {}
-    for r in rows:
-        by_group.setdefault(r["group_id"], []).append((r["received_at"], r["t"]))
-        by_region.setdefault(r["province_code"], []).append((r["received_at"], r["t"]))
+    for group_id, province_code, hours in rows:
+        by_group.setdefault(group_id, []).append(hours)
+        by_region.setdefault(province_code, []).append(hours)
     return {
-        "overall": _median_hours([(r["received_at"], r["t"]) for r in rows]),
-        "by_group": [{"group_id": k, "hours": _median_hours(v), "n": len(v)} for k, v in sorted(by_group.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))],
-        "by_region": [{"province_code": k, "hours": _median_hours(v), "n": len(v)} for k, v in sorted(by_region.items())],
+        "overall": _median([r[2] for r in rows]),
+        "by_group": [{"group_id": k, "hours": _median(v), "n": len(v)} for k, v in sorted(by_group.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))],
+        "by_region": [{"province_code": k, "hours": _median(v), "n": len(v)} for k, v in sorted(by_region.items())],
     }
 
 

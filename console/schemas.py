@@ -269,6 +269,18 @@ class AgreedLineIn(Strict):
     text: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
 
 
+class RollupText(Strict):
+    """The crisis lead's words in a draft roll-up."""
+
+    summary: Annotated[str, Field(max_length=5000)] = ""
+    outlook: Annotated[str, Field(max_length=5000, description="Outlook for the next 12/24/48/72 h (ICS-209).")] = ""
+    needs: Annotated[str, Field(max_length=5000, description="Critical needs.")] = ""
+
+
+class RollupCorrection(Strict):
+    reason: Reason
+
+
 # --- responses -------------------------------------------------------------
 
 

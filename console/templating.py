@@ -1,5 +1,6 @@
 """What templates may use: masking, local times, labels, money."""
 
+import json
 from decimal import Decimal
 
 from flask import current_app, request, url_for
@@ -40,6 +41,7 @@ def url_with(**changes):
 
 def init_app(app):
     app.jinja_env.filters.update(
+        fromjson=json.loads,
         masked_phone=mask_phone,
         masked_id=mask_id_number,
         localtime=localtime,

@@ -39,6 +39,7 @@ def _url(rule, incident, complainant_id):
         "<int:line_id>": "1",
         "<int:document_id>": "1",
         "<int:attachment_id>": "1",
+        "<int:rollup_id>": "1",
     }
     url = rule
     for placeholder, value in values.items():

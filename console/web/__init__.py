@@ -7,6 +7,7 @@ from .complainants import bp as complainants
 from .imports import bp as imports
 from .incidents import bp as incidents
 from .reports import bp as reports
+from .rollups import bp as rollups
 from .tasks import bp as tasks
 
-blueprints = [account, incidents, board, complainants, imports, reports, tasks, audit]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, audit]

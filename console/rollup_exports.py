@@ -1,0 +1,121 @@
+"""A roll-up as a table of (section, item, value) rows: the CSV, the XLSX and
+the page all show these same rows, so the exports hold the page's numbers."""
+
+import csv
+import io
+import json
+
+from . import documents
+from .clock import local
+
+STATUS_ZH = {
+    "new": "新登记", "contacted": "已联系", "negotiating": "协商中", "offer_made": "已提出方案", "accepted": "已接受",
+    "settled": "已和解", "closed": "已关闭", "withdrawn": "已撤回", "unreachable": "无法联系", "escalated": "已升级",
+}
+CHANNEL_ZH = {"regulator": "监管机构", "media": "媒体", "court": "法院", "petition": "信访"}
+TYPE_ZH = {"initial": "首报", "update": "续报", "final": "终报"}
+
+
+def _yuan(fen):
+    return None if fen is None else round(fen / 100, 2)
+
+
+def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
+    """The roll-up's figures as (section, item, value) rows, in reading order; times in ``tz``."""
+    c = json.loads(rollup["content"]) if isinstance(rollup["content"], str) else rollup["content"]
+
+    def when(text):
+        return f"{local(text, tz):%Y-%m-%d %H:%M}" if text else ""
+
+    out = [
+        ("报告", "编号", rollup["number"]),
+        ("报告", "类型", TYPE_ZH[rollup["report_type"]]),
+        ("报告", "统计期起", when(rollup["period_start"])),
+        ("报告", "统计期止", when(rollup["period_end"])),
+        ("报告", "生成时间", when(rollup["generated_at"])),
+        ("报告", "是否迟报", "是" if rollup["late"] else "否"),
+        ("报告", "状态", rollup["status"]),
+        ("报告", "下次报告时间", when(rollup["next_rollup_at"])),
+        ("合计", "投诉人总数", c["totals"]["complainants"]),
+        ("合计", "本期新增", c["new_in_period"]),
+        ("合计", "本期和解", c["settled"]["in_period"]),
+        ("合计", "累计和解", c["settled"]["to_date"]),
+    ]
+    for g in c["totals"]["by_group"]:
+        out.append(("按分组", g["name"] or "未分组", g["count"]))
+    for r in c["totals"]["by_region"]:
+        out.append(("按地区", r["name"], r["count"]))
+    for status, n in sorted(c["totals"]["by_status"].items()):
+        out.append(("按状态", STATUS_ZH.get(status, status), n))
+    changes = c.get("changes") or {}
+    if changes:
+        out.append(("较上期变化", "投诉人总数", changes["complainants"]))
+        for status, n in changes["by_status"].items():
+            out.append(("较上期变化（状态）", STATUS_ZH.get(status, status), n))
+    for ch, n in c["escalations"].items():
+        out.append(("升级渠道", CHANNEL_ZH[ch], n))
+    a = c["amounts"]
+    out += [
+        ("金额（元）", "诉求合计", _yuan(a["claimed_fen"])),
+        ("金额（元）", "本金", _yuan(a["principal_fen"])),
+        ("金额（元）", "利息诉求", _yuan(a["interest_claimed_fen"])),
+        ("金额（元）", "费用诉求", _yuan(a["expenses_claimed_fen"])),
+        ("金额（元）", "已提出方案", _yuan(a["offered_fen"]) if a["offered_fen"] is not None else "未登记"),
+        ("金额（元）", "已达成协议", _yuan(a["agreed_fen"]) if a["agreed_fen"] is not None else "未登记"),
+    ]
+    for b in c["branches"]["peak_on_site"]:
+        out.append(("网点现场最高人数", b["name"], b["peak_on_site"]))
+    for b in c["branches"]["missed_updates"]:
+        out.append(("未按时报送的网点", b["name"], b["alerts"]))
+    for t in c["tasks_by_stream"]:
+        out += [(f"任务：{t['stream']}", "本期完成", t["done_in_period"]), (f"任务：{t['stream']}", "24小时内到期", t["due_open"]), (f"任务：{t['stream']}", "已逾期", t["overdue"])]
+    out.append(("媒体", "本期媒体条目", len(c["media_items"])))
+    d = c["deadlines_next_24h"]
+    out += [("未来24小时到期", "处理决定", d["decisions"]), ("未来24小时到期", "约定联系", d["promised_contacts"]),
+            ("未来24小时到期", "任务", d["tasks"]), ("未来24小时到期", "待对方确认", d["referral_acknowledgements"])]
+    for label, key in (("首次联系中位时长（小时）", "to_first_contact"), ("和解中位时长（小时）", "to_settlement")):
+        m = c["median_hours"][key]
+        out.append((label, "总体", m["overall"]))
+        for g in m["by_group"]:
+            out.append((label, f"分组 {(group_names or {}).get(g['group_id'], g['group_id'] or '未分组')}", g["hours"]))
+        for r in m["by_region"]:
+            out.append((label, f"地区 {(province_names or {}).get(r['province_code'], r['province_code'])}", r["hours"]))
+    out += [("负责人意见", "概述", rollup["summary"]), ("负责人意见", "展望", rollup["outlook"]), ("负责人意见", "需求", rollup["needs"])]
+    return out
+
+
+def to_csv(rollup, **names):  # names: group_names, province_names, tz
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "item", "value"])
+    for row in rows(rollup, **names):
+        writer.writerow(["" if v is None else v for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(rollup, **names):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"roll-up {rollup['number']}"
+    sheet.append(["section", "item", "value"])
+    for row in rows(rollup, **names):
+        sheet.append(list(row))
+    sheet.column_dimensions["A"].width = 26
+    sheet.column_dimensions["B"].width = 30
+    sheet.column_dimensions["C"].width = 18
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def to_pdf(rollup, incident, settings, **names):
+    """The roll-up as a PDF in Chinese: the same rows, one table per section."""
+    sections = {}
+    for section, item, value in rows(rollup, tz=settings["TIMEZONE"], **names):
+        sections.setdefault(section, []).append([str(item), "" if value is None else str(value)])
+    title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{TYPE_ZH[rollup['report_type']]}）"
+    period = f"{local(rollup['period_start'], settings['TIMEZONE']):%Y-%m-%d %H:%M} 至 {local(rollup['period_end'], settings['TIMEZONE']):%Y-%m-%d %H:%M}"
+    blocks = [documents.Section(name, [documents.Table(["项目", "数值"], table, widths=[0.6, 0.4], numeric=(1,))]) for name, table in sections.items()]
+    return documents._pdf(title, blocks, subtitle=f"统计期：{period}")
