@@ -12,7 +12,6 @@ import http.client
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -105,7 +104,7 @@ def bench_surge(n, workdir):
 
 def bench_idempotency(posters, per_poster, workdir):
     path = Path(workdir) / "updates.db"
-    app = create_app({"DATABASE": str(path), "SECRET_KEY": "bench"})
+    create_app({"DATABASE": str(path), "SECRET_KEY": "bench"})  # creates the schema
     db = connect(path)
     from console import regions, users
 

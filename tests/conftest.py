@@ -5,8 +5,12 @@ from datetime import datetime, timezone
 
 import pytest
 
+import json
+
 from console import create_app, regions, users
 from console.db import connect
+
+from .servers import ConsoleServer
 
 PASSWORD = "correct-horse-1"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -123,3 +127,39 @@ def incident(api):
 def row_counts(db):
     """Rows in every table, to show that a refused request wrote nothing."""
     return {name: db[name].count for name in db.table_names()}
+
+
+@pytest.fixture
+def server(app, incident):
+    running = ConsoleServer(app.config["DATABASE"]).start()
+    yield running
+    running.stop()
+
+
+class HttpResponse:
+    def __init__(self, status, body):
+        self.status_code = status
+        self.json = json.loads(body) if body else None
+
+
+@pytest.fixture
+def http_api(server, tokens):
+    """Like the ``api`` fixture, but over HTTP to the running server process."""
+    import urllib.error
+    import urllib.request
+
+    def call(username, method, url, json_body=None, **kwargs):
+        body = kwargs.pop("json", json_body)
+        request = urllib.request.Request(
+            server.url + url,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Authorization": f"Bearer {tokens[username]}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return HttpResponse(response.status, response.read())
+        except urllib.error.HTTPError as exc:
+            return HttpResponse(exc.code, exc.read())
+
+    return call

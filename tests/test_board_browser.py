@@ -15,8 +15,6 @@ from console.events import Outbox
 from console.schemas import ComplainantUpdate
 
 from .conftest import PASSWORD
-from .servers import ConsoleServer
-from .test_live import http_api, server  # noqa: F401  (fixtures)
 
 SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

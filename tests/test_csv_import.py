@@ -12,28 +12,6 @@ import pytest
 from .conftest import row_counts
 
 
-@pytest.fixture
-def api(api):
-    """The conftest api(), asking for English so the messages checked here are stable."""
-
-    def call(username, method, url, **kwargs):
-        headers = {"Accept-Language": "en", **kwargs.pop("headers", {})}
-        return api(username, method, url, headers=headers, **kwargs)
-
-    return call
-
-
-@pytest.fixture
-def login(login):
-    """The conftest login(), with a browser that asks for English."""
-
-    def make(username):
-        client = login(username)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
-
 HEADER = "name,phone,id_number,province_code,city_code,branch_code,group,flags,principal,demands,received_at"
 GOOD_ROWS = [
     "赵淑兰,13611112222,130102195802021111,130000,130100,HB-SJZ-01,河北邮政分红险2019,vulnerable;repeat,\"50,000.00\",退还本金,2026-11-01 09:00",

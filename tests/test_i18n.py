@@ -9,7 +9,6 @@ string wrapped in _() later and not translated fails here.
 import re
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po

@@ -13,28 +13,6 @@ from console.vocabulary import COMPLAINANT_STATUSES, ESCALATION_CHANNELS
 from .conftest import row_counts
 
 
-@pytest.fixture
-def api(api):
-    """The conftest api(), asking for English so the messages checked here are stable."""
-
-    def call(username, method, url, **kwargs):
-        headers = {"Accept-Language": "en", **kwargs.pop("headers", {})}
-        return api(username, method, url, headers=headers, **kwargs)
-
-    return call
-
-
-@pytest.fixture
-def login(login):
-    """The conftest login(), with a browser that asks for English."""
-
-    def make(username):
-        client = login(username)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
-
 CHANNEL = "regulator"
 
 

@@ -9,17 +9,6 @@ import pytest
 from .conftest import bearer, row_counts
 
 
-@pytest.fixture
-def api(api):
-    """The conftest api(), asking for English."""
-
-    def call(username, method, url, **kwargs):
-        headers = {"Accept-Language": "en", **kwargs.pop("headers", {})}
-        return api(username, method, url, headers=headers, **kwargs)
-
-    return call
-
-
 def url(incident):
     return f"/api/v1/incidents/{incident['id']}/updates"
 

@@ -2,7 +2,6 @@
 message, never a 500, and nothing written."""
 
 import html
-import json
 import re
 
 import pytest
@@ -11,28 +10,6 @@ from console import create_app, regions, users
 
 from .conftest import PASSWORD, bearer, row_counts
 
-
-@pytest.fixture
-def api(api):
-    """The conftest api(), asking for English so the messages checked here are stable."""
-
-    def call(username, method, url, **kwargs):
-        headers = {"Accept-Language": "en", **kwargs.pop("headers", {})}
-        return api(username, method, url, headers=headers, **kwargs)
-
-    return call
-
-
-@pytest.fixture
-def login(login):
-    """The conftest login(), with a browser that asks for English."""
-
-    def make(username):
-        client = login(username)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
 
 GOOD = {"name": "王五", "phone": "13700001111", "province_code": "130000"}
 
