@@ -315,7 +315,7 @@ class _Builder:
     # Branch hourly updates of the last three hours: most outlets report on time,
     # two have gone quiet, one has a crowd with banners (a group visit, and a
     # major complaint in person under Art. 29).
-    SILENT = ("GD-SZ-01", "HN-LY-01")
+    SILENT = ("GD-SZ-01", "HA-LY-01")
     CROWDED = {"HB-SJZ-01": (23, "hostile", True), "SD-QD-02": (6, "tense", False)}
 
     def _plan_hourly_updates(self):
@@ -323,7 +323,7 @@ class _Builder:
         for code in sorted(c for codes in self.outlets.values() for c in codes):
             hours = (3, 2) if code in self.SILENT else (3, 2, 1)
             for hours_ago in hours:
-                moment = self.now - timedelta(hours=hours_ago, minutes=rng.randrange(5, 25))
+                moment = self.now - timedelta(hours=hours_ago - 1, minutes=rng.randrange(20, 40))
                 people, mood, banners = self.CROWDED.get(code, (rng.randrange(0, 3), "calm", False))
                 if hours_ago > 1:
                     people = max(0, people - 4 * hours_ago)
@@ -363,6 +363,14 @@ class _Builder:
                               [self.incident_id, to_iso(moment)]).fetchone()
         if day:
             tasks.complete(self.db, day[0], lead, moment - timedelta(minutes=20), outbox=self.outbox)
+        # the team keeps up with the daily media log, the groups' handling lines and
+        # most follow-up calls (those due more than a day ago)
+        for (task_id,) in self.db.execute(
+            "SELECT id FROM task WHERE incident_id = ? AND status = 'open' AND ((trigger IN ('daily', 'group') AND due_at <= ?) "
+            "OR (trigger = 'settlement' AND due_at <= ?)) ORDER BY due_at",
+            [self.incident_id, to_iso(moment), to_iso(moment - timedelta(days=1))],
+        ).fetchall():
+            tasks.complete(self.db, task_id, lead, moment - timedelta(minutes=30), outbox=self.outbox)
         rollup_id = rollups.make(self.db, self.incident_id, moment, moment, self.settings, "monitor", ACTOR, outbox=self.outbox)
         rollups.edit_text(self.db, rollup_id, "各网点秩序总体可控，按统一口径逐一接待。", "未来24小时预计仍有集中到访，重点关注石家庄、青岛网点。", "请总部法务支持合同条款解释。", lead, moment)
         rollups.approve(self.db, rollup_id, lead, min(moment + timedelta(minutes=20), self.now))

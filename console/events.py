@@ -147,6 +147,9 @@ class Outbox:
                 if _in_room_scope(kind, code, c["province_code"], c["branch_code"])
             ]
             payload = {"counts": room_counts, **data}
+            if kind == "exec":
+                # where it happened, without who: the wall board's feed says "Hebei: contacted"
+                payload["province_codes"] = sorted({p for p, _b in places if p})
             if kind != "exec" and person is not None and _in_room_scope(kind, code, person["province_code"], person["branch_code"]):
                 payload["complainant"] = {f: person.get(f) for f in PERSON_FIELDS}
             elif kind in ("province", "branch") and not room_counts:

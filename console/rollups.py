@@ -172,24 +172,31 @@ def _previous(db, incident_id):
 
 
 def make(db, incident_id, period_end, now, settings, prepared_by, actor, corrects_id=None, outbox=None):
-    """Make a draft roll-up for the period ending at ``period_end``; returns its id,
-    or None if the scheduled one for that cut-off already exists."""
-    incident = get_incident(db, incident_id)
-    previous = _previous(db, incident_id)
-    period_start = from_iso(previous["period_end"]) if previous and corrects_id is None else None
-    if corrects_id is not None:
-        corrected = get(db, corrects_id)
-        period_start, period_end = from_iso(corrected["period_start"]), from_iso(corrected["period_end"])
-    if period_start is None:
-        period_start = from_iso(incident.get("activated_at") or incident["opened_at"])
-    if period_end <= period_start and corrects_id is None:
-        period_end = now  # on demand, right after a scheduled one
-    content = compute(db, incident_id, period_start, period_end, now, json.loads(previous["content"]) if previous else None)
-    report_type = "final" if incident["status"] in ("stood_down", "closed") else ("initial" if previous is None else "update")
-    late = (now - period_end) > timedelta(minutes=settings["ROLLUP_LATE_MINUTES"]) and prepared_by == "monitor"
+    """Make a draft roll-up for the period ending at ``period_end``; returns its id.
+
+    A scheduled one (``prepared_by == "monitor"``) is made once per cut-off:
+    if it exists already, nothing is made and None is returned. Everything is
+    read and written in one write transaction, so two runs racing for the
+    same cut-off cannot both make one.
+    """
     with write(db):
-        if corrects_id is None and db["rollup"].count_where("incident_id = ? AND period_end = ? AND corrects_id IS NULL", [incident_id, to_iso(period_end)]):
+        scheduled = prepared_by == "monitor" and corrects_id is None
+        if scheduled and db["rollup"].count_where("incident_id = ? AND period_end = ? AND corrects_id IS NULL", [incident_id, to_iso(period_end)]):
             return None
+        incident = get_incident(db, incident_id)
+        previous = _previous(db, incident_id)
+        if corrects_id is not None:
+            corrected = get(db, corrects_id)
+            period_start, period_end = from_iso(corrected["period_start"]), from_iso(corrected["period_end"])
+        else:
+            period_start = from_iso(previous["period_end"]) if previous else from_iso(incident.get("activated_at") or incident["opened_at"])
+            if period_end <= period_start:
+                if scheduled:
+                    return None
+                period_end = now  # on demand, right after a scheduled one
+        content = compute(db, incident_id, period_start, period_end, now, json.loads(previous["content"]) if previous else None)
+        report_type = "final" if incident["status"] in ("stood_down", "closed") else ("initial" if previous is None else "update")
+        late = scheduled and (now - period_end) > timedelta(minutes=settings["ROLLUP_LATE_MINUTES"])
         number = db.execute("SELECT coalesce(max(number), 0) + 1 FROM rollup WHERE incident_id = ?", [incident_id]).fetchone()[0]
         row = {
             "incident_id": incident_id, "number": number, "report_type": report_type,

@@ -123,12 +123,12 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
     update reach the same answer.
     """
     incident = get_incident(db, incident_id)
-    day = _local_day(now, settings)
     raised = []
     reasons = []
     closed_long = []
     for update in latest_by_branch(db, incident_id):
         people = update["people_on_site"]
+        day = _local_day(from_iso(update["posted_at"]), settings)  # the update's day: re-reading it later raises nothing new
         place = dict(incident_id=incident_id, province_code=update["province_code"], branch_code=update["branch_code"])
         name = update["branch_name"]
         if people >= settings["MAJOR_COMPLAINANTS_IN_PERSON"]:

@@ -278,6 +278,7 @@
     var who = event.complainant;
     var places = {};
     (event.counts || []).forEach(function (c) { if (c.delta > 0) places[c.province_code] = true; });
+    if (!Object.keys(places).length) (event.province_codes || []).forEach(function (p) { places[p] = true; });
     var where = Object.keys(places).map(function (p) { return config.provinces[p] || p; }).join("、");
     switch (event.name) {
       case "complainants_added":
@@ -372,7 +373,7 @@
     $("tasks-open").textContent = open.length;
     list.replaceChildren();
     if (!open.length && !done.length) { list.appendChild(el("li", { "class": "none" }, words.no_tasks)); return; }
-    open.concat(done).forEach(function (t) {
+    open.slice(0, 30).concat(done).forEach(function (t) {
       var late = t.status === "open" && new Date(t.due_at) <= Date.now();
       var li = el("li", { "class": "task-" + t.status + (late ? " late" : ""), "data-task": t.key, "data-task-id": t.id });
       li.appendChild(el("span", { "class": "title" }, t.title));

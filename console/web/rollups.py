@@ -28,11 +28,12 @@ def _names(db, incident_id):
 
 
 def trend(rows):
-    """Points for the trend chart, oldest first: complainants, new, settled to date, escalated."""
+    """Points for the trend chart, oldest first: complainants, new, settled to date, escalated
+    (scheduled roll-ups only: corrections and on-demand ones cover other periods)."""
     points = []
     for r in sorted(rows, key=lambda r: r["number"]):
-        if r["corrects_id"]:
-            continue
+        if r["corrects_id"] or r["prepared_by"] != "monitor":
+            continue  # the trend is of the scheduled, comparable periods
         c = json.loads(r["content"])
         points.append({
             "number": r["number"], "period_end": r["period_end"], "complainants": c["totals"]["complainants"],
