@@ -100,6 +100,19 @@ MOODS = {
 }
 
 
+ROLLUP_TYPES = {
+    "initial": _l("Initial"),
+    "update": _l("Update"),
+    "final": _l("Final"),
+}
+
+ROLLUP_STATUSES = {
+    "draft": _l("Draft"),
+    "approved": _l("Approved"),
+    "issued": _l("Issued"),
+}
+
+
 def label(mapping, value):
     """The translated label of a stored value, or the value itself if unknown."""
     return mapping.get(value, value) if value is not None else ""
