@@ -2,6 +2,7 @@
 changing them under the status rules, and their decision deadline."""
 
 import json
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,6 +35,11 @@ def to_fen(amount):
     if abs(float(amount) * 100 - fen) > 1e-6:
         raise ValueError("has more than two decimals")
     return fen
+
+
+def _whole_fen(amount):
+    """At most two decimals (the exact test to_fen applies)."""
+    return abs(amount * 100 - round(amount * 100)) <= 1e-6
 
 
 def public(row):
@@ -90,7 +96,7 @@ class _References:
         if handler_id is not None and handler_id not in self.users:
             found.append((prefix + "handler_id", _("is not an active user")))
         for field, amount in amounts:
-            if amount and abs(amount * 100 - round(amount * 100)) > 1e-6:
+            if amount and not _whole_fen(amount):
                 found.append((prefix + field, _("has more than two decimals")))
         if viewer.scoped and province is not None and not in_scope(viewer, province, branch):
             found.append((prefix + "province_code", _("is outside your region")))
@@ -109,8 +115,14 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
             raise Invalid(_("A closed incident takes no new complainants."))
         refs = _References(db, incident_id)
         problems = []
+        checked = {}  # the places and references of a batch repeat: check each combination once
         for index, item in enumerate(items):
-            problems += refs.problems(item, viewer, f"{index}." if len(items) > 1 else "")
+            key = (item.province_code, item.city_code, item.branch_code, item.group_id, item.handler_id,
+                   _whole_fen(item.principal) and _whole_fen(item.interest_claimed) and _whole_fen(item.expenses_claimed))
+            if key not in checked:
+                checked[key] = bool(refs.problems(item, viewer, ""))
+            if checked[key]:
+                problems += refs.problems(item, viewer, f"{index}." if len(items) > 1 else "")
         if problems:
             raise Invalid(_("Nothing was added: %(n)s problem(s) found.", n=len(problems)), details=problems)
         start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
@@ -165,7 +177,7 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                 incident_id,
                 "complainants_added",
                 now,
-                counts=[count_delta(r[2], r[6], r[8], "new", 1) for r in rows],
+                counts=[count_delta(g, p, b, "new", n) for (g, p, b), n in Counter((r[2], r[6], r[8]) for r in rows).items()],
                 places={(r[6], r[8]) for r in rows},
                 data={"added": len(rows)},
             )
