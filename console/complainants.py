@@ -25,6 +25,8 @@ COLUMNS = (
     "demands, handler_id, received_at, decision_due_at, extension_level, next_contact_due_at, first_contact_at, "
     "settled_at, created_at, updated_at, version"
 )
+OFFER_FIELDS = ("offered", "agreed")  # set later in the negotiation; null until then
+READ_COLUMNS = COLUMNS + ", offered_fen, agreed_fen"
 _NAMES = [c.strip() for c in COLUMNS.split(",")]
 _INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
 
@@ -48,6 +50,9 @@ def public(row):
     out["flags"] = json.loads(out["flags"]) if isinstance(out["flags"], str) else out["flags"]
     for field in MONEY_FIELDS:
         out[field] = Decimal(out.pop(field + "_fen")) / 100
+    for field in OFFER_FIELDS:
+        fen = out.pop(field + "_fen", None)
+        out[field] = Decimal(fen) / 100 if fen is not None else None
     return out
 
 
@@ -221,14 +226,14 @@ def list_complainants(db, incident_id, viewer, query, now):
     where, args = _filters(viewer, incident_id, query, now)
     total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
     rows = db.query(
-        f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        f"SELECT {READ_COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
         [*args, query.per_page, (query.page - 1) * query.per_page],
     )
     return [public(r) for r in rows], total
 
 
 def _row(db, complainant_id, viewer):
-    rows = list(db.query(f"SELECT {COLUMNS} FROM complainant WHERE id = ?", [complainant_id]))
+    rows = list(db.query(f"SELECT {READ_COLUMNS} FROM complainant WHERE id = ?", [complainant_id]))
     if not rows or not in_scope(viewer, rows[0]["province_code"], rows[0]["branch_code"]):
         raise NotFound(_("No complainant %(id)s.", id=complainant_id))
     return dict(rows[0])
@@ -272,8 +277,11 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             changes["escalation_channel"] = channel if new_status == "escalated" else None
             if new_status == "settled":
                 changes["settled_at"] = to_iso(now)
-        for field in MONEY_FIELDS:
+        for field in MONEY_FIELDS + OFFER_FIELDS:
             if field in changes:
+                if changes[field] is None:  # only offers may be cleared: the schema refuses null for the rest
+                    changes[field + "_fen"] = changes.pop(field)
+                    continue
                 try:
                     changes[field + "_fen"] = to_fen(changes.pop(field))
                 except ValueError as exc:

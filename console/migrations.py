@@ -563,3 +563,10 @@ def m007_rollups(db):
         "CREATE TRIGGER rollup_no_delete BEFORE DELETE ON rollup "
         "BEGIN SELECT RAISE(ABORT, 'roll-ups are kept'); END"
     )
+
+
+@migrations()
+def m008_offers(db):
+    # What the company offered a complainant and what was agreed, in fen (null: none yet).
+    db.execute("ALTER TABLE complainant ADD COLUMN offered_fen INTEGER")
+    db.execute("ALTER TABLE complainant ADD COLUMN agreed_fen INTEGER")

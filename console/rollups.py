@@ -97,10 +97,10 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         escalations = {r["escalation_channel"]: r["count"] for r in db.query(
             "SELECT escalation_channel, count(*) AS count FROM complainant WHERE incident_id = ? AND status = 'escalated' GROUP BY escalation_channel", [incident_id])}
         amounts = dict(zip(
-            ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen"),
+            ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen", "offered_fen", "agreed_fen"),
             db.execute(
-                "SELECT coalesce(sum(principal_fen), 0), coalesce(sum(interest_claimed_fen), 0), coalesce(sum(expenses_claimed_fen), 0) "
-                "FROM complainant WHERE incident_id = ?", [incident_id]).fetchone(),
+                "SELECT coalesce(sum(principal_fen), 0), coalesce(sum(interest_claimed_fen), 0), coalesce(sum(expenses_claimed_fen), 0), "
+                "sum(offered_fen), sum(agreed_fen) FROM complainant WHERE incident_id = ?", [incident_id]).fetchone(),
         ))
         peaks = _groupby(db,
             "SELECT u.branch_code, b.name, max(u.people_on_site) AS peak_on_site, count(*) AS updates FROM hourly_update u JOIN branch b ON b.code = u.branch_code "
@@ -137,8 +137,8 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         "amounts": {
             "claimed_fen": amounts["principal_fen"] + amounts["interest_claimed_fen"] + amounts["expenses_claimed_fen"],
             "principal_fen": amounts["principal_fen"], "interest_claimed_fen": amounts["interest_claimed_fen"], "expenses_claimed_fen": amounts["expenses_claimed_fen"],
-            # settlements (offers and agreements) are not recorded by the console yet
-            "offered_fen": None, "agreed_fen": None,
+            # totals only (no person's figure); null while nothing was offered or agreed
+            "offered_fen": amounts["offered_fen"], "agreed_fen": amounts["agreed_fen"],
         },
         "branches": {"peak_on_site": peaks, "missed_updates": missed},
         "tasks_by_stream": tasks,

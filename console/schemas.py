@@ -154,6 +154,8 @@ class ComplainantUpdate(Strict):
     demands: Text = None
     handler_id: Optional[Id] = None
     next_contact_due_at: Optional[Moment] = None
+    offered: Optional[Amount] = Field(None, description="What the company offered, in yuan (null: withdraw the figure).")
+    agreed: Optional[Amount] = Field(None, description="What was agreed, in yuan.")
 
 
 class ComplainantQuery(BaseModel):
@@ -338,6 +340,8 @@ class Complainant(BaseModel):
     principal: Decimal
     interest_claimed: Decimal
     expenses_claimed: Decimal
+    offered: Optional[Decimal] = None
+    agreed: Optional[Decimal] = None
     demands: str
     handler_id: Optional[int]
     received_at: str

@@ -795,3 +795,29 @@ def test_trend_page_draws_one_point_per_scheduled_rollup(app, db, demo_db, clien
     ys = [float(p.split(",")[1]) for p in total.split()]
     assert ys == sorted(ys, reverse=True) and len(set(ys)) == len(ys)  # complainants rise day by day: the line climbs
     assert min(ys) == pytest.approx(20.0)  # the highest point reaches the top of the chart
+
+
+def test_offered_and_agreed_amounts_are_totals_in_the_rollup(app, db, api, incident):
+    """Offers and agreements are recorded on the complainant (in yuan, two decimals at
+    most) and a roll-up carries their totals only, no person's figure."""
+    from console import rollups
+    from console.audit import Actor
+    from console.clock import utcnow
+
+    first, second = incident["hebei_outlet_1"], incident["guangdong"]
+    # money comes back as a decimal string, exact
+    assert api("team", "PATCH", f"/api/v1/complainants/{first}", json={"offered": 30000.5}).json["offered"] == "30000.5"
+    assert api("team", "PATCH", f"/api/v1/complainants/{second}", json={"offered": "12000", "agreed": 11000}).status_code == 200
+    bad = api("team", "PATCH", f"/api/v1/complainants/{first}", json={"offered": 1.234})
+    assert bad.status_code == 422 and bad.json["details"][0]["field"] == "offered"
+    assert db["complainant"].get(first)["offered_fen"] == 3000050
+    now = utcnow()
+    with app.test_request_context():
+        rollup_id = rollups.make(db, incident["id"], now, now, app.config, "lead", Actor(None, "lead", "test"))
+    amounts = rollups.public(rollups.get(db, rollup_id))["content"]["amounts"]
+    assert amounts["offered_fen"] == 3000050 + 1200000
+    assert amounts["agreed_fen"] == 1100000
+    cleared = api("team", "PATCH", f"/api/v1/complainants/{second}", json={"agreed": None})
+    assert cleared.status_code == 200 and cleared.json["agreed"] is None
+    # the roll-up keeps the numbers it was made with
+    assert rollups.public(rollups.get(db, rollup_id))["content"]["amounts"]["agreed_fen"] == 1100000
