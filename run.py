@@ -45,6 +45,8 @@ def serve(app, args):
         from monitors.runner import start_scheduler
 
         start_scheduler(app)
+    # Set here, for the serving process only: see SERVER_SWITCH_INTERVAL_MS.
+    sys.setswitchinterval(app.config["SERVER_SWITCH_INTERVAL_MS"] / 1000)
     print(f"Crisis console on http://{args.host}:{args.port}/  (database {app.config['DATABASE']})", flush=True)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 

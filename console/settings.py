@@ -57,6 +57,8 @@ SETTINGS = [
     Setting("ROLLUP_LATE_MINUTES", 15, "A roll-up made this long after its cut-off is marked late (the server was down)."),
     Setting("PAGE_SIZE", 50, "Rows per page in the HTML complainant list (the API takes per_page up to 500)."),
     Setting("MAX_BULK", 10000, "Most complainants accepted in one API call."),
+    Setting("SERVER_SWITCH_INTERVAL_MS", 20, "Python's thread switch interval in the serving process. Each websocket has its own threads; "
+            "at Python's default 5 ms a broadcast to 500 boards is handed round hundreds of threads before it finishes; at 20 ms bench/bench_live.py measured ~60 instead of ~90 ms of server CPU per broadcast."),
     Setting("SOCKETIO_MESSAGE_QUEUE", None, "A redis:// URL: several server processes (and monitors in other processes) then share the live board's rooms."),
     Setting("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, "Largest request body or uploaded file."),
 ]
