@@ -57,6 +57,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "foundation.json"
 sys.path.insert(0, str(ROOT))
 
+from bench.serving import stop_process, wait_http  # noqa: E402
+
 TARGET_IMPORT_PER_S = 40_000
 TARGET_LIST_MS = 20.0
 TARGET_COUNTS_MS = 50.0
@@ -237,35 +239,6 @@ def run_cli(env, *args):
     if out.returncode != 0:
         raise RuntimeError(f"run.py {' '.join(args)} failed ({out.returncode}): {out.stderr or out.stdout}")
     return out.stdout.strip()
-
-
-def wait_for_server(proc, port, token, log_path, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{Path(log_path).read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/incidents", headers={"Authorization": f"Bearer {token}"})
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not answer on port {port} within {timeout}s:\n{Path(log_path).read_text()[-3000:]}")
-
-
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 # --- the phases ------------------------------------------------------------
@@ -535,7 +508,7 @@ def main(argv=None):
         port = free_port()
         log = open(log_path, "w")
         proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--db", str(db_path), "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_server(proc, port, token, log_path)
+        wait_http(proc, port, "/api/v1/incidents", {"Authorization": f"Bearer {token}"}, log_path)
         print(f"Server pid {proc.pid} on 127.0.0.1:{port}; importing ...", flush=True)
 
         client = Client(port, token)
@@ -545,7 +518,7 @@ def main(argv=None):
             client.close()
         print(f"Imported {api['import']['complainants']:,} in {api['import']['seconds']:.2f} s; timing in-process ...", flush=True)
         in_process = in_process_phase(db_path, api["incident_id"], api.pop("filters"), token)
-        stop(proc)
+        stop_process(proc)
         proc = None
 
         print("Baselines ...", flush=True)
@@ -577,7 +550,7 @@ def main(argv=None):
             print(log_path.read_text()[-3000:], file=sys.stderr)
         raise
     finally:
-        stop(proc)
+        stop_process(proc)
         if log:
             log.close()
         if args.keep:

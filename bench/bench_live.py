@@ -89,6 +89,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.serving import stop_process, wait_http  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "live.json"
 
 TARGET_P99_MS = 200.0
@@ -318,35 +321,11 @@ def start_process(cmd, env, log_path):
     return proc
 
 
-def wait_http(proc, port, path, headers, log_path, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{Path(log_path).read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path, headers=headers)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not answer on port {port} within {timeout}s:\n{Path(log_path).read_text()[-3000:]}")
-
-
 def stop(proc):
     if proc is None:
         return
     if isinstance(proc, subprocess.Popen):
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_process(proc)
     else:  # a multiprocessing.Process
         if proc.is_alive():
             proc.terminate()
