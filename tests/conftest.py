@@ -65,6 +65,21 @@ def accounts(db):
 
 
 @pytest.fixture
+def ctx(app):
+    """Domain functions translate their messages: run them inside a request context (English)."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+@pytest.fixture
+def lead(accounts):
+    """The crisis lead as the audit actor of domain calls made by a test."""
+    from console.audit import Actor
+
+    return Actor(user_id=accounts["lead"], username="lead", route="test")
+
+
+@pytest.fixture
 def tokens(db, accounts):
     return {username: users.issue_token(db, username) for username in accounts}
 

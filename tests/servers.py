@@ -98,3 +98,21 @@ class RedisServer:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+def wait_until(predicate, timeout=20.0, what="condition"):
+    """Poll a condition a real process will make true (a monitor tick), up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def monitor_finished(db, monitor_id, start):
+    """Whether the monitor's run for the period starting at ``start`` has finished."""
+    from console.clock import to_iso
+
+    row = db.execute("SELECT finished_at FROM monitor_run WHERE monitor = ? AND period_start = ?", [monitor_id, to_iso(start)]).fetchone()
+    return row is not None and row[0] is not None

@@ -38,12 +38,6 @@ def threshold_only(app):
     return {**app.config, "SURGE_RULES": rules(baseline_min=HUGE)}
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
 _serial = iter(range(1, 10**9))
 
 

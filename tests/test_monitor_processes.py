@@ -15,7 +15,7 @@ import monitors
 from console.clock import from_iso, to_iso
 from monitors.runner import period_start
 
-from .servers import ConsoleServer
+from .servers import ConsoleServer, monitor_finished, wait_until
 
 BRANCHES = {"HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"}  # the incident fixture's branches with open complainants
 
@@ -40,20 +40,6 @@ def _env(clock):
     return {"CONSOLE_SCHEDULER": "on", "CONSOLE_CLOCK_FILE": str(clock.path), "CONSOLE_MONITOR_TICK_SECONDS": "1"}
 
 
-def _wait(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _finished(db, monitor_id, start):
-    row = db.execute("SELECT finished_at FROM monitor_run WHERE monitor = ? AND period_start = ?", [monitor_id, to_iso(start)]).fetchone()
-    return row is not None and row[0] is not None
-
-
 def _missed_alerts(db, incident_id, level):
     return [dict(r) for r in db.query("SELECT * FROM alert WHERE kind = 'missed_update' AND level = ? AND incident_id = ?", [level, incident_id])]
 
@@ -69,7 +55,7 @@ def test_two_processes_run_each_monitor_once_per_period(app, db, incident, clock
                 now = clock(now + timedelta(minutes=30))
             for monitor in monitors.MONITORS:
                 start = period_start(monitor, now)
-                _wait(lambda: _finished(db, monitor.id, start), what=f"{monitor.id} at {start}")
+                wait_until(lambda: monitor_finished(db, monitor.id, start), what=f"{monitor.id} at {start}")
                 periods.append((monitor.id, to_iso(start)))
             time.sleep(2.5)  # both schedulers tick at least twice more in the same period
             for monitor_id, start in periods:
@@ -110,7 +96,7 @@ def test_a_run_interrupted_by_a_crash_is_finished_once_after_restart(app, db, in
 
     server = ConsoleServer(app.config["DATABASE"], env=_env(clock)).start()
     try:
-        _wait(lambda: _finished(db, "missed_updates", start), what="the taken-over run")
+        wait_until(lambda: monitor_finished(db, "missed_updates", start), what="the taken-over run")
     finally:
         server.stop()
     holder = db.execute("SELECT holder FROM monitor_run WHERE monitor = 'missed_updates' AND period_start = ?", [to_iso(start)]).fetchone()[0]
@@ -128,7 +114,7 @@ def test_killed_during_its_first_runs_then_restarted_no_alert_twice_none_lost(ap
     """SIGKILL the process as soon as its monitors start, restart it: every
     expected alert exists exactly once."""
     first = ConsoleServer(app.config["DATABASE"], env=_env(clock)).start()
-    _wait(lambda: db.execute("SELECT count(*) FROM monitor_run").fetchone()[0] > 0, what="a monitor run to start")
+    wait_until(lambda: db.execute("SELECT count(*) FROM monitor_run").fetchone()[0] > 0, what="a monitor run to start")
     os.kill(first.process.pid, signal.SIGKILL)
     first.process.wait()
     second = ConsoleServer(app.config["DATABASE"], port=first.port, env=_env(clock)).start()
@@ -136,7 +122,7 @@ def test_killed_during_its_first_runs_then_restarted_no_alert_twice_none_lost(ap
         now = from_iso(clock.path.read_text())
         for monitor in monitors.MONITORS:
             start = period_start(monitor, now)
-            _wait(lambda: _finished(db, monitor.id, start), what=f"{monitor.id} finished after restart")
+            wait_until(lambda: monitor_finished(db, monitor.id, start), what=f"{monitor.id} finished after restart")
     finally:
         second.stop()
     keys = [r[0] for r in db.execute("SELECT dedupe_key FROM alert").fetchall()]

@@ -36,7 +36,7 @@ from monitors import rollups as rollups_monitor
 from monitors.runner import period_start, run_monitor
 
 from .conftest import ACCOUNTS, PASSWORD, row_counts
-from .servers import ConsoleServer
+from .servers import ConsoleServer, monitor_finished, wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc
@@ -62,13 +62,6 @@ def rollup_rows(db, incident_id):
 
 def content_of(row):
     return json.loads(row["content"])
-
-
-@pytest.fixture
-def ctx(app):
-    """Domain functions translate their messages: run them inside a request context."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
 
 
 @pytest.fixture
@@ -245,20 +238,6 @@ def test_late_means_more_than_rollup_late_minutes_after_the_cutoff(app, db, smal
 # --- 3. never twice ----------------------------------------------------------------
 
 
-def _wait(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _finished(db, monitor_id, start):
-    row = db.execute("SELECT finished_at FROM monitor_run WHERE monitor = ? AND period_start = ?", [monitor_id, to_iso(start)]).fetchone()
-    return row is not None and row[0] is not None
-
-
 def test_two_processes_make_one_rollup_per_cutoff(app, db, small_incident, tmp_path):
     incident_id = small_incident["id"]
     clock = tmp_path / "now.txt"
@@ -271,7 +250,7 @@ def test_two_processes_make_one_rollup_per_cutoff(app, db, small_incident, tmp_p
             now = shanghai(23, 18, minute, 30)
             clock.write_text(to_iso(now))
             start = period_start(rollups_monitor.MONITOR, now)
-            _wait(lambda: _finished(db, "rollups", start), what=f"the roll-up monitor's run at {to_iso(start)}")
+            wait_until(lambda: monitor_finished(db, "rollups", start), timeout=30.0, what=f"the roll-up monitor's run at {to_iso(start)}")
             time.sleep(2.5)  # both schedulers tick at least twice more in the period
             assert a.process.poll() is None and b.process.poll() is None
             made = rollup_rows(db, incident_id)

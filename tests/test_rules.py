@@ -15,7 +15,6 @@ import pytest
 from console import alerts as alerts_module
 from console import complainants, contacts, incidents, updates
 from console.access import SYSTEM, Viewer
-from console.audit import Actor
 from console.clock import to_iso
 from console.schemas import ComplainantIn, ComplainantUpdate, ContactIn, HourlyUpdateIn, IncidentIn
 from monitors import crowd, missed_updates, timers
@@ -33,18 +32,6 @@ PLACES = {
     "HB-SJZ-02": ("130000", "130100"),
     "GD-GZ-01": ("440000", "440100"),
 }
-
-
-@pytest.fixture
-def ctx(app):
-    """Domain functions translate their messages: run them inside a request context (English)."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
-@pytest.fixture
-def lead(accounts):
-    return Actor(user_id=accounts["lead"], username="lead", route="test")
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ import pytest
 
 from console import complainants, documents, groups, incidents, playbooks, referrals
 from console.access import SYSTEM
-from console.audit import Actor
 from console.clock import from_iso, to_iso, utcnow
 from console.events import Outbox
 from console.schemas import ComplainantIn, ComplainantUpdate, GroupIn, IncidentIn
@@ -37,18 +36,6 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 TITLE = "邮政渠道分红险集体投诉"
 SETTLE_PATH = ["contacted", "negotiating", "offer_made", "accepted", "settled"]
-
-
-@pytest.fixture
-def ctx(app):
-    """Domain functions translate their messages: run them inside a request context (English)."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
-@pytest.fixture
-def lead(accounts):
-    return Actor(user_id=accounts["lead"], username="lead", route="test")
 
 
 @pytest.fixture
