@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import audit, playbooks
+from . import audit, playbooks, uploads
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
@@ -189,10 +189,20 @@ def update(db, task_id, data, actor, now, outbox=None):
     return task
 
 
+# Evidence, letters, screenshots and lists: what a crisis task is worked with.
+ATTACHMENT_KINDS = (*uploads.DOCUMENT_KINDS, "xlsx", "csv")
+
+
 def attach(db, task_id, filename, content, actor, now, folder):
-    """Keep a file with a task: stored on disk under its SHA-256, recorded with its hash."""
+    """Keep a file with a task: stored on disk under its SHA-256, recorded with its hash.
+
+    The file is checked first (uploads.check_upload: not empty, not too large,
+    its bytes of a kind in ATTACHMENT_KINDS that its name agrees with); a
+    refused file, or an unknown task, leaves nothing on disk or in the database.
+    """
+    safe, _content_type = uploads.check_upload(filename, content, ATTACHMENT_KINDS)
+    get_task(db, task_id)
     digest = hashlib.sha256(content).hexdigest()
-    safe = "".join(c for c in os.path.basename(filename) if c.isalnum() or c in "._-（）()") or "file"
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{digest}-{safe}")
     if not os.path.exists(path):

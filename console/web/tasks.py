@@ -89,7 +89,10 @@ def attach(task_id):
     incident_id = _task_incident(task_id)
     if upload is None or not upload.filename:
         return playbook_page(incident_id, {f"task.{task_id}": _("Choose a file to attach.")}, 400)
-    tasks.attach(get_db(), task_id, upload.filename, upload.read(), current_actor(), utcnow(), current_app.config["DOCUMENT_FOLDER"] + "/attachments")
+    try:
+        tasks.attach(get_db(), task_id, upload.filename, upload.read(), current_actor(), utcnow(), current_app.config["DOCUMENT_FOLDER"] + "/attachments")
+    except ConsoleError as exc:
+        return playbook_page(incident_id, {f"task.{task_id}": exc.message}, exc.status)
     flash(_("File attached."))
     return _back(incident_id)
 
