@@ -22,7 +22,7 @@ class Setting:
 
 SETTINGS = [
     Setting("DATABASE", "console.db", "Path of the SQLite file (relative paths are inside the instance folder). Also --db or CONSOLE_DB."),
-    Setting("SECRET_KEY", None, "Signs session cookies and CSRF tokens. run.py keeps one in instance/secret_key when unset."),
+    Setting("SECRET_KEY", None, "Signs session cookies and CSRF tokens. When unset, one is made on first start in instance/secret_key (mode 0600) and kept."),
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone in which times are shown and days are counted; storage is always UTC."),
     Setting("DEFAULT_LOCALE", "zh_CN", "Interface language when the browser asks for none we have (zh_CN or en)."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", 10000, "How long a writer waits for a lock before failing."),
@@ -61,6 +61,14 @@ SETTINGS = [
             "at Python's default 5 ms a broadcast to 500 boards is handed round hundreds of threads before it finishes; at 20 ms bench/bench_live.py measured ~60 instead of ~90 ms of server CPU per broadcast."),
     Setting("SOCKETIO_MESSAGE_QUEUE", None, "A redis:// URL: several server processes (and monitors in other processes) then share the live board's rooms."),
     Setting("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, "Largest request body or uploaded file."),
+    Setting("HTTPS", False, "Served over HTTPS (directly or behind a proxy): session cookies get the Secure flag and responses "
+            "Strict-Transport-Security. Off by default so http://localhost works."),
+    Setting("TRUSTED_PROXIES", 0, "Reverse proxies in front of the console (1 behind nginx): their X-Forwarded-For/-Proto/-Host "
+            "headers are believed, so the login limit counts the client's address. 0: none are believed."),
+    Setting("LOGIN_MAX_FAILURES", 5, "Failed log-ins for one user name within LOGIN_FAILURE_WINDOW_MINUTES that lock it."),
+    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, "Failed log-ins (and invalid API tokens) from one client address within the window that lock that address."),
+    Setting("LOGIN_FAILURE_WINDOW_MINUTES", 15, "The window in which failed log-ins are counted."),
+    Setting("LOGIN_LOCKOUT_MINUTES", 15, "How long a locked user name or address is refused (429)."),
 ]
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -83,6 +91,8 @@ def parse_env(environ):
             if raw not in ("on", "off"):
                 raise ValueError(f"CONSOLE_SCHEDULER must be 'on' or 'off', got {raw!r}")
             values[setting.name] = raw
+        elif isinstance(setting.default, bool):
+            values[setting.name] = parse_bool(f"CONSOLE_{setting.name}", raw)
         elif setting.name in INT_SETTINGS:
             try:
                 values[setting.name] = int(raw)
@@ -91,3 +101,13 @@ def parse_env(environ):
         else:
             values[setting.name] = raw
     return values
+
+
+def parse_bool(name, raw):
+    """'1', 'true', 'on', 'yes' or '0', 'false', 'off', 'no'; anything else is refused, not read as false."""
+    text = raw.strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no", ""):
+        return False
+    raise ValueError(f"{name} must be on or off (1/0, true/false), got {raw!r}")
