@@ -37,6 +37,9 @@ PERMISSIONS = {
     "line.approve": frozenset({"legal"}),
     "rollup.read": frozenset({"lead", "team", "executive", "legal"}),
     "rollup.write": frozenset({"lead"}),
+    # amounts, terms and agreements: the crisis lead and legal only; overriding the cap: the lead
+    "settlement.read": frozenset({"lead", "legal"}),
+    "settlement.write": frozenset({"lead", "legal"}),
     "account": ALL,
 }
 

@@ -7,7 +7,7 @@ number agree. Executives get aggregates only: counts, never a person.
 
 from datetime import timedelta
 
-from . import alerts, events, tasks, updates
+from . import alerts, events, settlements, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
 from .incidents import get_incident
@@ -71,6 +71,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] == "active" else []
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
         task_list = [_task(t) for t in tasks.list_tasks(db, incident_id)]
+        tier_panel = settlements.tier_summary(db, incident_id, where, params, now, settings)
     finally:
         if own:
             db.execute("COMMIT")
@@ -89,6 +90,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         "branches": _branches(latest, reporting),
         "alerts": recent_alerts,
         "tasks": task_list,
+        "tiers": tier_panel,
         "overdue_contact": overdue_contact,
         "overdue_decision": overdue_decision,
         "feed": feed,

@@ -25,8 +25,7 @@ COLUMNS = (
     "demands, handler_id, received_at, decision_due_at, extension_level, next_contact_due_at, first_contact_at, "
     "settled_at, created_at, updated_at, version"
 )
-OFFER_FIELDS = ("offered", "agreed")  # set later in the negotiation; null until then
-READ_COLUMNS = COLUMNS + ", offered_fen, agreed_fen"
+READ_COLUMNS = COLUMNS
 _NAMES = [c.strip() for c in COLUMNS.split(",")]
 _INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
 
@@ -50,9 +49,6 @@ def public(row):
     out["flags"] = json.loads(out["flags"]) if isinstance(out["flags"], str) else out["flags"]
     for field in MONEY_FIELDS:
         out[field] = Decimal(out.pop(field + "_fen")) / 100
-    for field in OFFER_FIELDS:
-        fen = out.pop(field + "_fen", None)
-        out[field] = Decimal(fen) / 100 if fen is not None else None
     return out
 
 
@@ -273,15 +269,18 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
                 check_transition(before["status"], new_status, channel)
             except TransitionRefused as exc:
                 raise Invalid(str(exc), details=[{"field": "status", "message": str(exc)}]) from None
+            if new_status == "settled" and before["status"] != "settled":
+                message = _("A complainant becomes settled when their settlement record is finalised (crisis lead or legal), not by a status change.")
+                raise Invalid(message, details=[{"field": "status", "message": message}])
+            if before["status"] == "accepted" and new_status != "accepted" and db.execute(
+                "SELECT count(*) FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [complainant_id]
+            ).fetchone()[0]:
+                message = _("This complainant's acceptance is recorded in a settlement: the crisis lead or legal withdraws it there first.")
+                raise Invalid(message, details=[{"field": "status", "message": message}])
             changes["status"] = new_status
             changes["escalation_channel"] = channel if new_status == "escalated" else None
-            if new_status == "settled":
-                changes["settled_at"] = to_iso(now)
-        for field in MONEY_FIELDS + OFFER_FIELDS:
+        for field in MONEY_FIELDS:
             if field in changes:
-                if changes[field] is None:  # only offers may be cleared: the schema refuses null for the rest
-                    changes[field + "_fen"] = changes.pop(field)
-                    continue
                 try:
                     changes[field + "_fen"] = to_fen(changes.pop(field))
                 except ValueError as exc:

@@ -29,6 +29,7 @@ EVENTS = {
     "alert_raised": "A monitor or rule raised an alert: surge, silent branch, overdue timer, group visit, crowd.",
     "task_updated": "Playbook tasks were made, changed or completed.",
     "rollup_updated": "A daily roll-up was drafted or issued.",
+    "settlement_updated": "A complainant accepted a settlement, or withdrew an acceptance: the group and early-acceptance tier it counts in, never an amount.",
     "referral_updated": "Something was sent to an outside party (regulator, consumer association, media, police), or they acknowledged it.",
 }
 

@@ -570,3 +570,172 @@ def m008_offers(db):
     # What the company offered a complainant and what was agreed, in fen (null: none yet).
     db.execute("ALTER TABLE complainant ADD COLUMN offered_fen INTEGER")
     db.execute("ALTER TABLE complainant ADD COLUMN agreed_fen INTEGER")
+
+
+@migrations()
+def m009_settlements(db):
+    # Offers and agreed amounts move from the complainant row into settlement
+    # records only the crisis lead and legal can read (issue: settlements).
+    db.execute(
+        """
+        CREATE TABLE group_terms (
+            group_id INTEGER PRIMARY KEY REFERENCES complainant_group(id),
+            principal_pct INTEGER NOT NULL CHECK (principal_pct BETWEEN 0 AND 100),
+            interest_pct INTEGER NOT NULL CHECK (interest_pct BETWEEN 0 AND 100),
+            pays_expenses INTEGER NOT NULL CHECK (pays_expenses IN (0, 1)),
+            text TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            set_by INTEGER REFERENCES user(id),
+            set_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE settlement_tier (
+            id INTEGER PRIMARY KEY,
+            group_id INTEGER NOT NULL REFERENCES complainant_group(id),
+            name TEXT NOT NULL,
+            starts_on TEXT NOT NULL,          -- local dates, both days included
+            ends_on TEXT NOT NULL,
+            award_fen INTEGER NOT NULL CHECK (award_fen >= 0),
+            CHECK (ends_on >= starts_on)
+        )"""
+    )
+    db.execute("CREATE INDEX settlement_tier_group ON settlement_tier (group_id, starts_on)")
+    db.execute(
+        """
+        CREATE TABLE settlement_offer (
+            id INTEGER PRIMARY KEY,
+            complainant_id INTEGER NOT NULL REFERENCES complainant(id),
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            group_id INTEGER REFERENCES complainant_group(id),
+            principal_fen INTEGER NOT NULL CHECK (principal_fen >= 0),
+            interest_fen INTEGER NOT NULL CHECK (interest_fen >= 0),
+            expenses_fen INTEGER NOT NULL CHECK (expenses_fen >= 0),
+            expenses_evidence TEXT NOT NULL DEFAULT '',
+            lawyer_fees_fen INTEGER NOT NULL DEFAULT 0 CHECK (lawyer_fees_fen >= 0),
+            indirect_loss_fen INTEGER NOT NULL DEFAULT 0 CHECK (indirect_loss_fen >= 0),
+            total_fen INTEGER NOT NULL,
+            cap_fen INTEGER NOT NULL,
+            differs_from_terms INTEGER NOT NULL,
+            override_reason TEXT,
+            override_by INTEGER REFERENCES user(id),
+            note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('open', 'accepted', 'declined', 'superseded', 'withdrawn')),
+            made_by INTEGER REFERENCES user(id),
+            made_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX settlement_offer_complainant ON settlement_offer (complainant_id)")
+    db.execute(
+        """
+        CREATE TABLE settlement (
+            id INTEGER PRIMARY KEY,
+            complainant_id INTEGER NOT NULL REFERENCES complainant(id),
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            group_id INTEGER REFERENCES complainant_group(id),
+            offer_id INTEGER NOT NULL UNIQUE REFERENCES settlement_offer(id),
+            accepted_on TEXT NOT NULL,
+            accepted_at TEXT NOT NULL,
+            tier_id INTEGER REFERENCES settlement_tier(id),
+            tier_award_fen INTEGER NOT NULL DEFAULT 0,
+            total_fen INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('accepted', 'final', 'withdrawn')),
+            finalised_at TEXT,
+            followup_due_at TEXT,
+            created_by INTEGER REFERENCES user(id)
+        )"""
+    )
+    # one live settlement per complainant: a second acceptance, however it races, is refused here
+    db.execute("CREATE UNIQUE INDEX settlement_one_live ON settlement (complainant_id) WHERE status != 'withdrawn'")
+    db.execute("CREATE INDEX settlement_incident ON settlement (incident_id, status)")
+    db.execute(
+        """
+        CREATE TABLE confidentiality_agreement (
+            id INTEGER PRIMARY KEY,
+            settlement_id INTEGER NOT NULL UNIQUE REFERENCES settlement(id),
+            parties TEXT NOT NULL,
+            signed_on TEXT NOT NULL,
+            liquidated_damages_fen INTEGER NOT NULL CHECK (liquidated_damages_fen >= 0),
+            estimated_loss_fen INTEGER NOT NULL CHECK (estimated_loss_fen >= 0),
+            damages_warning INTEGER NOT NULL,
+            clause_version TEXT NOT NULL,
+            document_name TEXT NOT NULL,
+            document_path TEXT NOT NULL,
+            document_sha256 TEXT NOT NULL,
+            document_size INTEGER NOT NULL,
+            content_type TEXT NOT NULL,
+            witness_reference TEXT NOT NULL,
+            created_by INTEGER REFERENCES user(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE agreement_breach (
+            id INTEGER PRIMARY KEY,
+            agreement_id INTEGER NOT NULL REFERENCES confidentiality_agreement(id),
+            occurred_on TEXT NOT NULL,
+            evidence TEXT NOT NULL,
+            damages_claimed_fen INTEGER NOT NULL CHECK (damages_claimed_fen >= 0),
+            recorded_by INTEGER REFERENCES user(id),
+            recorded_at TEXT NOT NULL
+        )"""
+    )
+    # Figures kept on complainants before this version become open offers, then the columns go.
+    db.execute(
+        "INSERT INTO settlement_offer (complainant_id, incident_id, group_id, principal_fen, interest_fen, expenses_fen, "
+        "total_fen, cap_fen, differs_from_terms, note, status, made_at) "
+        "SELECT id, incident_id, group_id, offered_fen, 0, 0, offered_fen, principal_fen + interest_claimed_fen, 1, "
+        "'carried over from the complainant record', 'open', updated_at FROM complainant WHERE offered_fen IS NOT NULL"
+    )
+    db.execute("ALTER TABLE complainant DROP COLUMN offered_fen")
+    db.execute("ALTER TABLE complainant DROP COLUMN agreed_fen")
+
+
+@migrations()
+def m010_audit_chain(db):
+    # The audit log becomes a hash chain (console/audit.py): each entry holds
+    # the hash of the one before and its own; audit_head keeps the newest, so
+    # deleting the newest entries shows. Entries already written are chained here.
+    from .audit import chain_existing
+
+    db.execute("ALTER TABLE audit_log ADD COLUMN prev_hash TEXT")
+    db.execute("ALTER TABLE audit_log ADD COLUMN hash TEXT")
+    db.execute(
+        """
+        CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_id INTEGER NOT NULL,       -- the newest audit_log entry
+            hash TEXT NOT NULL              -- and its hash
+        )"""
+    )
+    chain_existing(db)
+
+
+@migrations()
+def m011_login_throttle(db):
+    # Failed log-ins per user name and per client address, and the lockouts
+    # they caused (console/login_throttle.py): in the database so every
+    # server process and a restart see the same counts.
+    db.execute(
+        """
+        CREATE TABLE login_failure (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('username', 'address')),
+            key TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX login_failure_key ON login_failure (kind, key, at)")
+    db.execute("CREATE INDEX login_failure_at ON login_failure (at)")
+    db.execute(
+        """
+        CREATE TABLE login_lockout (
+            kind TEXT NOT NULL CHECK (kind IN ('username', 'address')),
+            key TEXT NOT NULL,
+            locked_at TEXT NOT NULL,
+            locked_until TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        )"""
+    )

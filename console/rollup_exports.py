@@ -60,9 +60,10 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         ("金额（元）", "本金", _yuan(a["principal_fen"])),
         ("金额（元）", "利息诉求", _yuan(a["interest_claimed_fen"])),
         ("金额（元）", "费用诉求", _yuan(a["expenses_claimed_fen"])),
-        ("金额（元）", "已提出方案", _yuan(a["offered_fen"]) if a["offered_fen"] is not None else "未登记"),
-        ("金额（元）", "已达成协议", _yuan(a["agreed_fen"]) if a["agreed_fen"] is not None else "未登记"),
     ]
+    s = c.get("settlements")
+    if s:  # roll-ups made before settlement records have none
+        out += [("和解（人数）", "待答复方案", s["open_offers"]), ("和解（人数）", "已接受未签署", s["accepted"]), ("和解（人数）", "已签署和解", s["final"])]
     for b in c["branches"]["peak_on_site"]:
         out.append(("网点现场最高人数", b["name"], b["peak_on_site"]))
     for b in c["branches"]["missed_updates"]:

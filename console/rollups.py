@@ -97,11 +97,16 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         escalations = {r["escalation_channel"]: r["count"] for r in db.query(
             "SELECT escalation_channel, count(*) AS count FROM complainant WHERE incident_id = ? AND status = 'escalated' GROUP BY escalation_channel", [incident_id])}
         amounts = dict(zip(
-            ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen", "offered_fen", "agreed_fen"),
+            ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen"),
             db.execute(
-                "SELECT coalesce(sum(principal_fen), 0), coalesce(sum(interest_claimed_fen), 0), coalesce(sum(expenses_claimed_fen), 0), "
-                "sum(offered_fen), sum(agreed_fen) FROM complainant WHERE incident_id = ?", [incident_id]).fetchone(),
+                "SELECT coalesce(sum(principal_fen), 0), coalesce(sum(interest_claimed_fen), 0), coalesce(sum(expenses_claimed_fen), 0) "
+                "FROM complainant WHERE incident_id = ?", [incident_id]).fetchone(),
         ))
+        settlements = {
+            "open_offers": db.execute("SELECT count(DISTINCT complainant_id) FROM settlement_offer WHERE incident_id = ? AND status = 'open'", [incident_id]).fetchone()[0],
+            **{f"{status}": n for status, n in db.execute(
+                "SELECT status, count(*) FROM settlement WHERE incident_id = ? AND status != 'withdrawn' GROUP BY status", [incident_id]).fetchall()},
+        }
         peaks = _groupby(db,
             "SELECT u.branch_code, b.name, max(u.people_on_site) AS peak_on_site, count(*) AS updates FROM hourly_update u JOIN branch b ON b.code = u.branch_code "
             "WHERE u.incident_id = ? AND u.posted_at > ? AND u.posted_at <= ? GROUP BY u.branch_code ORDER BY peak_on_site DESC, u.branch_code", [incident_id, s, e])
@@ -137,9 +142,9 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         "amounts": {
             "claimed_fen": amounts["principal_fen"] + amounts["interest_claimed_fen"] + amounts["expenses_claimed_fen"],
             "principal_fen": amounts["principal_fen"], "interest_claimed_fen": amounts["interest_claimed_fen"], "expenses_claimed_fen": amounts["expenses_claimed_fen"],
-            # totals only (no person's figure); null while nothing was offered or agreed
-            "offered_fen": amounts["offered_fen"], "agreed_fen": amounts["agreed_fen"],
         },
+        # counts only: settlement amounts and terms are for the crisis lead and legal (settlements register)
+        "settlements": {"open_offers": settlements["open_offers"], "accepted": settlements.get("accepted", 0), "final": settlements.get("final", 0)},
         "branches": {"peak_on_site": peaks, "missed_updates": missed},
         "tasks_by_stream": tasks,
         "media_items": media,

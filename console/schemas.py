@@ -4,7 +4,7 @@ These models validate the JSON API, the HTML forms and the CSV import alike,
 and generate the OpenAPI document, so a rule is written once.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Optional
 
@@ -154,8 +154,6 @@ class ComplainantUpdate(Strict):
     demands: Text = None
     handler_id: Optional[Id] = None
     next_contact_due_at: Optional[Moment] = None
-    offered: Optional[Amount] = Field(None, description="What the company offered, in yuan (null: withdraw the figure).")
-    agreed: Optional[Amount] = Field(None, description="What was agreed, in yuan.")
 
 
 class ComplainantQuery(BaseModel):
@@ -340,8 +338,6 @@ class Complainant(BaseModel):
     principal: Decimal
     interest_claimed: Decimal
     expenses_claimed: Decimal
-    offered: Optional[Decimal] = None
-    agreed: Optional[Decimal] = None
     demands: str
     handler_id: Optional[int]
     received_at: str
@@ -391,3 +387,60 @@ class CountRow(BaseModel):
 
 class Counts(BaseModel):
     counts: list[CountRow]
+
+
+# --- settlements (console/settlements.py) -------------------------------------
+
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+class GroupTermsIn(Strict):
+    """A group's standard terms: the share of principal and of claimed interest
+    repaid, whether evidenced expenses are paid, and the terms as written."""
+
+    principal_pct: Percent
+    interest_pct: Percent
+    pays_expenses: bool
+    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
+
+
+class TierIn(Strict):
+    name: ShortText
+    starts_on: date = Field(description="First day of the window (local date), included.")
+    ends_on: date = Field(description="Last day of the window (local date), included.")
+    award: Amount = Field(description="Award in yuan for accepting inside this window.")
+
+
+class TiersIn(Strict):
+    tiers: Annotated[list[TierIn], Field(max_length=20)]
+
+
+class OfferIn(Strict):
+    """Components left out come from the group's standard terms."""
+
+    principal: Optional[Amount] = None
+    interest: Optional[Amount] = None
+    expenses: Amount = 0
+    expenses_evidence: Annotated[str, Field(max_length=2000)] = ""
+    lawyer_fees: Amount = 0
+    indirect_loss: Amount = 0
+    override_reason: Optional[Annotated[str, Field(max_length=2000)]] = Field(
+        None, description="The crisis lead's written reason for going above the cap or paying lawyer's fees or indirect loss.")
+    note: Text = ""
+
+
+class AgreementIn(Strict):
+    parties: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+    signed_on: date
+    liquidated_damages: Amount
+    estimated_loss: Amount = Field(description="The loss a breach would cause, as estimated by legal (the 30% test).")
+    clause_version: ShortText
+    witness_reference: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S", description="Recording or witness reference.")]
+    document_name: Annotated[str, Field(min_length=1, max_length=200)]
+    document_base64: Annotated[str, Field(min_length=1, max_length=28_000_000, description="The signed agreement (PDF, PNG or JPEG), base64.")]
+
+
+class BreachIn(Strict):
+    occurred_on: date
+    evidence: Reason
+    damages_claimed: Amount

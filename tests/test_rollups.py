@@ -776,27 +776,32 @@ def test_trend_page_draws_one_point_per_scheduled_rollup(app, db, demo_db, clien
     assert min(ys) == pytest.approx(20.0)  # the highest point reaches the top of the chart
 
 
-def test_offered_and_agreed_amounts_are_totals_in_the_rollup(app, db, api, incident):
-    """Offers and agreements are recorded on the complainant (in yuan, two decimals at
-    most) and a roll-up carries their totals only, no person's figure."""
+def test_a_rollup_counts_settlements_and_carries_no_settlement_amount(app, db, api, incident):
+    """Settlement amounts and terms are for the crisis lead and legal (the
+    settlements register); a roll-up, which executives and the team read,
+    counts open offers, acceptances and signed settlements only."""
+    import json as json_module
+
     from console import rollups
     from console.audit import Actor
     from console.clock import utcnow
 
-    first, second = incident["hebei_outlet_1"], incident["guangdong"]
-    # money comes back as a decimal string, exact
-    assert api("team", "PATCH", f"/api/v1/complainants/{first}", json={"offered": 30000.5}).json["offered"] == "30000.5"
-    assert api("team", "PATCH", f"/api/v1/complainants/{second}", json={"offered": "12000", "agreed": 11000}).status_code == 200
-    bad = api("team", "PATCH", f"/api/v1/complainants/{first}", json={"offered": 1.234})
-    assert bad.status_code == 422 and bad.json["details"][0]["field"] == "offered"
-    assert db["complainant"].get(first)["offered_fen"] == 3000050
+    first, second = incident["hebei_outlet_1"], incident["hebei_outlet_2"]
+    assert api("legal", "PUT", f"/api/v1/groups/{incident['groups'][0]}/terms",
+               json={"principal_pct": 100, "interest_pct": 0, "pays_expenses": False, "text": "退还本金"}).status_code == 200
+    for person in (first, second):
+        for status in ("contacted", "negotiating"):
+            assert api("team", "PATCH", f"/api/v1/complainants/{person}", json={"status": status}).status_code == 200
+    api("legal", "POST", f"/api/v1/complainants/{first}/offers", json={"principal": 41234.56})
+    offer_id = api("legal", "POST", f"/api/v1/complainants/{second}/offers", json={}).json["id"]
+    settlement_id = api("legal", "POST", f"/api/v1/offers/{offer_id}/accept").json["id"]
+    assert api("legal", "POST", f"/api/v1/settlements/{settlement_id}/finalise").status_code == 200
+    assert api("team", "PATCH", f"/api/v1/complainants/{first}", json={"offered": 1}).status_code == 422  # no longer a complainant field
     now = utcnow()
     with app.test_request_context():
         rollup_id = rollups.make(db, incident["id"], now, now, app.config, "lead", Actor(None, "lead", "test"))
-    amounts = rollups.public(rollups.get(db, rollup_id))["content"]["amounts"]
-    assert amounts["offered_fen"] == 3000050 + 1200000
-    assert amounts["agreed_fen"] == 1100000
-    cleared = api("team", "PATCH", f"/api/v1/complainants/{second}", json={"agreed": None})
-    assert cleared.status_code == 200 and cleared.json["agreed"] is None
-    # the roll-up keeps the numbers it was made with
-    assert rollups.public(rollups.get(db, rollup_id))["content"]["amounts"]["agreed_fen"] == 1100000
+    content = rollups.public(rollups.get(db, rollup_id))["content"]
+    assert content["settlements"] == {"open_offers": 1, "accepted": 0, "final": 1}
+    text = json_module.dumps(content)
+    assert "4123456" not in text and "41234.56" not in text  # the open offer's figure is nowhere in it
+    assert "offered_fen" not in content["amounts"] and "agreed_fen" not in content["amounts"]

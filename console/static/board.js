@@ -57,7 +57,8 @@
       newLastHour: snapshot.new_last_hour, onSite: snapshot.on_site,
       overdueContact: snapshot.overdue_contact, overdueDecision: snapshot.overdue_decision,
       feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at,
-      branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at, tasks: {}
+      branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at, tasks: {},
+      tiers: snapshot.tiers || []
     };
     snapshot.tasks.forEach(function (t) { state.tasks[t.id] = t; });
     snapshot.branches.forEach(function (b) { state.branches[b.branch_code] = b; });
@@ -82,6 +83,11 @@
     if (event.alert) addAlert(event.alert);
     (event.tasks || []).forEach(function (t) { state.tasks[t.id] = Object.assign(state.tasks[t.id] || {}, t); });
     if (event.group) state.groups[event.group.id] = event.group.name;
+    if (event.name === "settlement_updated" && event.tier_id) {
+      state.tiers.forEach(function (g) {
+        g.tiers.forEach(function (t) { if (t.id === event.tier_id) t.accepted = Math.max(0, t.accepted + event.delta); });
+      });
+    }
     state.feed.unshift(event);
     state.feed.length = Math.min(state.feed.length, FEED_MAX);
     state.seq = event.seq;
@@ -302,6 +308,11 @@
         return "⚠ " + event.alert.message;
       case "task_updated":
         return (event.tasks || []).map(function (t) { return (t.status === "done" ? "✔ " : "+ ") + t.title; }).join("; ");
+      case "settlement_updated":
+        var tierName = "";
+        state.tiers.forEach(function (g) { g.tiers.forEach(function (t) { if (t.id === event.tier_id) tierName = t.name; }); });
+        return (who ? who.name : where) + " · " + (event.stage === "withdrawn" ? words.acceptance_withdrawn : words.settlement_accepted) +
+          (tierName ? " (" + tierName + ")" : "");
       case "referral_updated":
         return "→ " + event.referral.recipient + ": " + event.referral.what_sent + (event.referral.acknowledged_at ? " ✔" : "");
       default:
@@ -383,6 +394,26 @@
   }
   setInterval(function () { if (state) renderTasks(); }, 30000);  // countdowns move with the clock
 
+  function renderTiers() {
+    var box = $("tiers");
+    if (!box) return;
+    box.replaceChildren();
+    if (!state.tiers.length) { box.appendChild(el("p", { "class": "none" }, words.no_tiers)); return; }
+    state.tiers.forEach(function (g) {
+      var table = el("table", { "class": "tiers", "data-group": g.group_id });
+      var caption = el("caption", {}, g.name + (g.current ? " · " + fmt(words.tier_days_left, { name: g.current.name, n: g.current.days_left }) : " · " + words.no_current_tier));
+      table.appendChild(caption);
+      g.tiers.forEach(function (t) {
+        var tr = el("tr", { "class": g.current && g.current.id === t.id ? "current" : "", "data-tier": t.id });
+        tr.appendChild(el("th", {}, t.name));
+        tr.appendChild(el("td", { "class": "when" }, t.starts_on + " – " + t.ends_on));
+        tr.appendChild(el("td", { "class": "n", "data-testid": "tier-accepted" }, String(t.accepted)));
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+    });
+  }
+
   function render() {
     if (!state) return;
     var t = totals();
@@ -396,6 +427,7 @@
     renderBranches();
     renderAlerts();
     renderTasks();
+    renderTiers();
     document.body.dataset.seq = state.seq;
   }
 })();

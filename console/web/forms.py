@@ -45,7 +45,7 @@ def read_form(model, form, only=None):
             except ValueError:
                 errors[name] = _("is not a date and time")
                 continue
-        elif name in ("principal", "interest_claimed", "expenses_claimed", "offered", "agreed"):
+        elif name in ("principal", "interest_claimed", "expenses_claimed"):
             raw = raw.replace(",", "").replace("¥", "")
         data[name] = raw
     if errors:
