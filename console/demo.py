@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from . import audit, complainants, contacts, groups, incidents, regions, rollups, schemas, updates, users
+from . import audit, complainants, contacts, groups, incidents, regions, rollups, schemas, settlements, updates, users
 from .access import SYSTEM
 from .audit import Actor
 from .clock import to_iso
@@ -588,6 +588,22 @@ class _Builder:
             self._max_reps(),
             outbox=self.outbox,
         )
+        # One line per group (the handling line above, as terms) and the early-signing
+        # tiers it promises: first week, second week, then nothing.
+        group_id = self.group_ids[key]
+        settlements.set_terms(self.db, group_id, schemas.GroupTermsIn(
+            principal_pct=100, interest_pct=60, pays_expenses=True,
+            text="退还已交保费本金；利息按诉求的六成补偿（约合同期定期存款利率）；交通费凭票据报销；律师费自理。"), ACTOR, moment)
+        first_day = moment.astimezone(self.zone).date()
+        settlements.set_tiers(self.db, group_id, schemas.TiersIn(tiers=[
+            schemas.TierIn(name="首周", starts_on=first_day, ends_on=first_day + timedelta(days=6), award=500),
+            schemas.TierIn(name="第二周", starts_on=first_day + timedelta(days=7), ends_on=first_day + timedelta(days=13), award=300),
+        ]), ACTOR, moment)
+
+    def _settings(self):
+        from .settings import DEFAULTS
+
+        return {**DEFAULTS, **self.settings}
 
     def _max_reps(self):
         return int(self.settings.get("MAX_REPRESENTATIVES", 5))
@@ -709,6 +725,19 @@ class _Builder:
         contacts.add_contact(self.db, person.id, data, SYSTEM, ACTOR, moment, outbox=self.outbox)
 
     def _move(self, person, status, moment):
+        """Move a person along; offers, acceptances and signatures go through the settlement records."""
+        if status == "offer_made":
+            offer = schemas.OfferIn(expenses=person.item["expenses_claimed"], expenses_evidence="交通票据原件已收" if person.item["expenses_claimed"] else "")
+            settlements.make_offer(self.db, person.id, offer, SYSTEM, ACTOR, moment, outbox=self.outbox)
+            return
+        if status == "accepted":
+            (offer_id,) = self.db.execute("SELECT id FROM settlement_offer WHERE complainant_id = ? AND status = 'open'", [person.id]).fetchone()
+            settlements.accept_offer(self.db, offer_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
+            return
+        if status == "settled":
+            (settlement_id,) = self.db.execute("SELECT id FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [person.id]).fetchone()
+            settlements.finalise(self.db, settlement_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
+            return
         if status == "escalated":
             update = schemas.ComplainantUpdate(status=status, escalation_channel=person.channel)
         else:
