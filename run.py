@@ -10,20 +10,9 @@ import argparse
 import os
 import secrets
 import sys
-from pathlib import Path
 
-from console import ROOT, create_app
+from console import create_app
 from console.errors import ConsoleError
-
-
-def _secret_key(instance_path):
-    """A session key kept in the instance folder, so logins survive a restart."""
-    path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def build_app(args):
@@ -31,8 +20,7 @@ def build_app(args):
     db = args.db or os.environ.get("CONSOLE_DB")
     if db:
         config["DATABASE"] = os.path.abspath(db)
-    if not os.environ.get("CONSOLE_SECRET_KEY"):
-        config["SECRET_KEY"] = _secret_key(ROOT / "instance")
+    # Without SECRET_KEY set, create_app keeps one in instance/secret_key.
     return create_app(config)
 
 

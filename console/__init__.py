@@ -1,7 +1,6 @@
 """The crisis and group-complaint command console."""
 
 import os
-import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -23,14 +22,16 @@ class SqliteInt(IntegerConverter):
 csrf = CSRFProtect()
 
 
-def create_app(config=None):
+def create_app(config=None, instance_path=None):
     """Build the app: settings, database, languages, login, CSRF, routes.
 
     Nothing slow and no background work starts here: the scheduler and the
-    server are started by run.py.
+    server are started by run.py. ``instance_path`` defaults to instance/
+    beside the package (config.py, the database, the session key).
     """
     app = Flask(
         __name__,
+        instance_path=instance_path,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder="static",
@@ -43,7 +44,7 @@ def create_app(config=None):
     _finish_config(app)
     app.url_map.converters["int"] = SqliteInt
 
-    from . import auth, db, i18n, live, templating
+    from . import auth, db, i18n, live, security, templating
     from .api import api
     from .web import blueprints
 
@@ -54,6 +55,7 @@ def create_app(config=None):
     csrf.exempt(api)  # the API checks its own: bearer tokens, or X-CSRFToken with a cookie
     templating.init_app(app)
     live.init_app(app)
+    security.init_app(app)  # after live: ProxyFix wraps the Socket.IO middleware too
     app.register_blueprint(api)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -70,8 +72,10 @@ def _finish_config(app):
     if not os.path.isabs(app.config["DOCUMENT_FOLDER"]):
         app.config["DOCUMENT_FOLDER"] = os.path.join(app.instance_path, app.config["DOCUMENT_FOLDER"])
     if not app.config.get("SECRET_KEY"):
-        # Sessions then last only as long as this process; run.py keeps a key on disk.
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        # Kept on disk so logins survive a restart and every process agrees.
+        from .security import secret_key
+
+        app.config["SECRET_KEY"] = secret_key(app.instance_path)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]

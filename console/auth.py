@@ -3,12 +3,12 @@ per-route permission check every view carries."""
 
 import functools
 
-from flask import g, jsonify, redirect, request, url_for
+from flask import current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 
-from . import users
+from . import login_throttle, users
 from .access import PERMISSIONS
 from .audit import Actor
 from .db import get_db
@@ -46,11 +46,24 @@ def load_user(user_id):
 
 @login_manager.request_loader
 def load_user_from_token(req):
+    """The token's user. An invalid token counts as a failure of the caller's
+    address, and a locked address is refused (429) before the token is looked up."""
     header = req.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
-        return None
+    if not header.lower().startswith("bearer ") or g.get("address_locked"):
+        return None  # (the 429 page, rendered after a refusal, shows as logged out)
     g.auth_via = "token"
-    return _user(users.user_for_token(get_db(), header[7:].strip()))
+    db, settings = get_db(), current_app.config
+    address = req.remote_addr or "unknown"
+    now = login_throttle.now(settings)
+    until = login_throttle.locked_until(db, None, address, now)
+    if until is not None:
+        refusal = login_throttle.Locked(until, now)
+        g.address_locked, g.retry_after = True, refusal.retry_after
+        raise refusal
+    row = users.user_for_token(db, header[7:].strip())
+    if row is None:
+        login_throttle.record_failure(db, None, address, now, login_throttle.Limits.from_settings(settings), route=f"{req.method} {req.path}")
+    return _user(row)
 
 
 def wants_json():
@@ -67,8 +80,6 @@ def unauthorized():
 def forbidden():
     if wants_json():
         return jsonify(error=_("Your role may not do this."), details=None), 403
-    from flask import render_template
-
     return render_template("error.html", code=403, message=_("Your role may not do this.")), 403
 
 
@@ -120,3 +131,10 @@ def current_viewer():
 def init_app(app):
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
+
+    @app.after_request
+    def retry_after(response):
+        # A 429 for a locked address, whichever error handler (API or HTML) rendered it.
+        if g.get("retry_after") and response.status_code == 429:
+            response.headers["Retry-After"] = str(g.retry_after)
+        return response

@@ -54,10 +54,24 @@ def find_user(db, username):
     return rows[0] if rows else None
 
 
+_no_such_user_hash = None
+
+
 def check_password(db, username, password):
-    """The user row if the password is right and the account active, else None."""
+    """The user row if the password is right and the account active, else None.
+
+    An unknown name is checked against a dummy scrypt hash, so the answer
+    takes as long as for a real account and its timing does not tell which
+    names exist.
+    """
+    global _no_such_user_hash
     user = find_user(db, username)
-    if user and user["active"] and check_password_hash(user["password_hash"], password or ""):
+    if user is None:
+        if _no_such_user_hash is None:
+            _no_such_user_hash = generate_password_hash(secrets.token_hex(16), method="scrypt")
+        check_password_hash(_no_such_user_hash, password or "")
+        return None
+    if user["active"] and check_password_hash(user["password_hash"], password or ""):
         return user
     return None
 

@@ -2,11 +2,11 @@
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from .. import users
+from .. import login_throttle, users
 from ..auth import User, public, requires
 from ..db import get_db
 
@@ -23,15 +23,26 @@ def _safe_next(target):
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    error = None
+    """Check the password unless the name or the address is locked (429); count each failure."""
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         db = get_db()
-        row = users.check_password(db, request.form.get("username", "").strip(), request.form.get("password", ""))
-        if row:
-            login_user(User(row, users.viewer_for(db, row)))
-            return redirect(_safe_next(request.args.get("next")))
-        error = _("Wrong user name or password.")
-    return render_template("login.html", error=error), (401 if error else 200)
+        settings = current_app.config
+        username, address = request.form.get("username", "").strip(), request.remote_addr or "unknown"
+        now = login_throttle.now(settings)
+        until = login_throttle.locked_until(db, username, address, now)
+        if until is None:
+            row = users.check_password(db, username, request.form.get("password", ""))
+            if row:
+                login_throttle.record_success(db, username)
+                login_user(User(row, users.viewer_for(db, row)))
+                return redirect(_safe_next(request.args.get("next")))
+            until = login_throttle.record_failure(db, username, address, now, login_throttle.Limits.from_settings(settings))
+            error, status = _("Wrong user name or password."), 401
+        if until is not None:
+            locked = login_throttle.Locked(until, now)
+            error, status, headers = locked.message, locked.status, {"Retry-After": str(locked.retry_after)}
+    return render_template("login.html", error=error), status, headers
 
 
 @bp.post("/logout")
