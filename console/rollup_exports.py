@@ -1,11 +1,9 @@
 """A roll-up as a table of (section, item, value) rows: the CSV, the XLSX and
 the page all show these same rows, so the exports hold the page's numbers."""
 
-import csv
-import io
 import json
 
-from . import documents
+from . import documents, tables
 from .clock import local
 
 STATUS_ZH = {
@@ -86,29 +84,11 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
 
 
 def to_csv(rollup, **names):  # names: group_names, province_names, tz
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["section", "item", "value"])
-    for row in rows(rollup, **names):
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return tables.to_csv(["section", "item", "value"], rows(rollup, **names))
 
 
 def to_xlsx(rollup, **names):
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = f"roll-up {rollup['number']}"
-    sheet.append(["section", "item", "value"])
-    for row in rows(rollup, **names):
-        sheet.append(list(row))
-    sheet.column_dimensions["A"].width = 26
-    sheet.column_dimensions["B"].width = 30
-    sheet.column_dimensions["C"].width = 18
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return tables.to_xlsx(f"roll-up {rollup['number']}", ["section", "item", "value"], rows(rollup, **names), widths=(26, 30, 18))
 
 
 def to_pdf(rollup, incident, settings, **names):

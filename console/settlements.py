@@ -352,6 +352,15 @@ def _settlement(db, settlement_id, viewer):
     return dict(rows[0])
 
 
+def settlement_complainant(db, settlement_id, viewer):
+    """The complainant a settlement belongs to (NotFound if unknown or out of scope)."""
+    return _settlement(db, settlement_id, viewer)["complainant_id"]
+
+
+def agreement_complainant(db, agreement_id, viewer):
+    return settlement_complainant(db, _agreement(db, agreement_id, viewer)["settlement_id"], viewer)
+
+
 def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
     """Sign off a settlement: the complainant becomes ``settled`` and the
     follow-up call is due within SETTLEMENT_FOLLOWUP_DAYS. Refused while the

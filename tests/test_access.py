@@ -40,6 +40,11 @@ def _url(rule, incident, complainant_id):
         "<int:document_id>": "1",
         "<int:attachment_id>": "1",
         "<int:rollup_id>": "1",
+        "<int:offer_id>": "1",
+        "<int:settlement_id>": "1",
+        "<int:agreement_id>": "1",
+        "<any(finalise, withdraw):step>": "finalise",
+        "<any(csv, xlsx):kind>": "csv",
     }
     url = rule
     for placeholder, value in values.items():

@@ -8,6 +8,7 @@ from .imports import bp as imports
 from .incidents import bp as incidents
 from .reports import bp as reports
 from .rollups import bp as rollups
+from .settlements import bp as settlements
 from .tasks import bp as tasks
 
-blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, audit]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit]
