@@ -377,3 +377,74 @@ def test_the_same_complainant_finalised_twice_at_once_settles_once(http_api, db,
     assert db.execute("SELECT count(*) FROM audit_log WHERE table_name = 'settlement' AND action = 'finalise'").fetchone()[0] == 1
     assert db["complainant"].get(person)["version"] == db.execute(
         "SELECT count(*) + 1 FROM audit_log WHERE table_name = 'complainant' AND row_id = ? AND action = 'update'", [person]).fetchone()[0]
+
+
+# --- the HTML pages ---------------------------------------------------------------
+
+
+def test_terms_and_tiers_forms_save_and_refuse_with_the_reason(login, db, incident):
+    legal = login("legal")
+    group = incident["groups"][0]
+    saved = legal.post(f"/groups/{group}/terms", data={"principal_pct": "100", "interest_pct": "40", "pays_expenses": "1", "text": "退本金，利息四成"})
+    assert saved.status_code == 302
+    assert dict(db["group_terms"].get(group))["interest_pct"] == 40
+    bad = legal.post(f"/groups/{group}/tiers", data={"name_0": "一", "starts_on_0": "2026-11-20", "ends_on_0": "2026-11-25", "award_0": "100",
+                                                      "name_1": "二", "starts_on_1": "2026-11-25", "ends_on_1": "2026-11-30", "award_1": "50"})
+    assert bad.status_code == 422 and "overlaps" in bad.data.decode()
+    assert db["settlement_tier"].count == 0
+    good = legal.post(f"/groups/{group}/tiers", data={"name_0": "一", "starts_on_0": "2026-11-20", "ends_on_0": "2026-11-25", "award_0": "¥1,000"})
+    assert good.status_code == 302 and db["settlement_tier"].count == 1
+    page = legal.get(f"/groups/{group}/terms").data.decode()
+    assert "退本金，利息四成" in page and "2026-11-25" in page
+
+
+def test_the_offer_form_shows_why_it_was_refused_and_writes_nothing(api, login, db, terms):
+    person = terms["hebei_outlet_1"]
+    negotiating(api, person)
+    before = row_counts(db)
+    refused = login("legal").post(f"/complainants/{person}/offers", data={"lawyer_fees": "500"})
+    assert refused.status_code == 422
+    assert "needs the crisis lead&#39;s override" in refused.data.decode()
+    after = row_counts(db)
+    assert after.pop("audit_log") == before.pop("audit_log") + 1  # the page shown again is a logged view
+    assert after == before
+    made = login("lead").post(f"/complainants/{person}/offers", data={"lawyer_fees": "500", "override_reason": "法院调解书确认"})
+    assert made.status_code == 302 and db["settlement_offer"].count == 1
+
+
+def test_the_agreement_form_keeps_the_upload_and_refuses_a_wrong_file(api, login, db, terms):
+    import io
+
+    settlement = accepted(api, terms["hebei_outlet_1"], principal=48000)
+    legal = login("legal")
+    fields = {"parties": "本公司；张建国", "signed_on": "2026-11-20", "liquidated_damages": "13000", "estimated_loss": "10000",
+              "clause_version": "CA-2026-01", "witness_reference": "录音 A-17"}
+    wrong = legal.post(f"/settlements/{settlement['id']}/agreement", data={**fields, "document": (io.BytesIO(b"GIF89a..."), "scan.pdf")},
+                       content_type="multipart/form-data")
+    assert wrong.status_code == 415 and db["confidentiality_agreement"].count == 0
+    kept = legal.post(f"/settlements/{settlement['id']}/agreement", data={**fields, "document": (io.BytesIO(PDF), "协议.pdf")},
+                      content_type="multipart/form-data")
+    assert kept.status_code == 302 and db["confidentiality_agreement"].count == 1
+    agreement_id = db["confidentiality_agreement"].rows.__next__()["id"]
+    download = legal.get(f"/agreements/{agreement_id}/document")
+    assert download.status_code == 200 and download.data == PDF
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'view_document'").fetchone()[0] == 1
+
+
+def test_the_register_downloads_for_legal(api, login, terms):
+    import io
+
+    from openpyxl import load_workbook
+
+    settlement = accepted(api, terms["hebei_outlet_1"])
+    api("legal", "POST", f"/api/v1/settlements/{settlement['id']}/finalise")
+    legal = login("legal")
+    csv_text = legal.get(f"/incidents/{terms['id']}/settlements.csv").data.decode("utf-8-sig")
+    header, row = csv_text.splitlines()[:2]
+    assert header.split(",")[:3] == ["settlement_id", "complainant_id", "name"]
+    assert "张建国" in row and ",final," in row and "51500" in row
+    sheet = load_workbook(io.BytesIO(legal.get(f"/incidents/{terms['id']}/settlements.xlsx").data)).active
+    assert [c.value for c in sheet[1]][:3] == ["settlement_id", "complainant_id", "name"]
+    assert sheet.max_row == 2
+    page = legal.get(f"/incidents/{terms['id']}/settlements").data.decode()
+    assert "张建国" in page and "51,500.00" in page
