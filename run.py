@@ -4,6 +4,9 @@
     python run.py user add NAME --role ROLE [--scope CODE] [--password P]
     python run.py token NAME                                   print a new API token
     python run.py playbook check FILE                          validate a playbook
+    python run.py backup [PATH]                                back up the database, safe while it runs
+    python run.py restore BACKUP                               put a backup back (stop the console first)
+    python run.py audit verify                                 check the audit log's hash chain
 """
 
 import argparse
@@ -68,6 +71,101 @@ def check_playbook(path):
     return 0
 
 
+def operator_config(args):
+    """The settings create_app reads, without opening the database: a backup
+    copies the database as it is (before any pending migration), and restore
+    and audit verify must work on a database the app would refuse to open."""
+    from flask import Config
+
+    from console import ROOT, settings
+
+    config = Config(str(ROOT / "instance"))
+    config.from_mapping(settings.DEFAULTS)
+    config.from_pyfile("config.py", silent=True)
+    config.from_mapping(settings.parse_env(os.environ))
+    db = args.db or os.environ.get("CONSOLE_DB")
+    if db:
+        config["DATABASE"] = os.path.abspath(db)
+    elif not os.path.isabs(config["DATABASE"]):
+        config["DATABASE"] = os.path.join(config.root_path, config["DATABASE"])
+    return config
+
+
+def backup_command(args):
+    """Back the database up to PATH (a file, or a folder: default BACKUP_FOLDER) and say what was written."""
+    from console import backup
+
+    config = operator_config(args)
+    try:
+        made = backup.backup(config["DATABASE"], args.path or backup.folder(config), busy_timeout_ms=config["SQLITE_BUSY_TIMEOUT_MS"])
+    except ConsoleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Backed up {config['DATABASE']} to {made.path} ({made.size:,} bytes in {made.seconds:.2f} s); integrity check ok.")
+    if made.audit_last_id is not None:
+        print(f"Audit log up to entry {made.audit_last_id}; keep this line elsewhere, then check it with")
+        print(f"  python run.py audit verify --expect {made.audit_last_id}:{made.audit_hash}")
+    return 0
+
+
+def restore_command(args):
+    """Put a backup back as the database; the one it replaces is kept beside it."""
+    from console import backup
+
+    config = operator_config(args)
+    try:
+        kept = backup.restore(args.backup, config["DATABASE"])
+    except ConsoleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Restored {args.backup} as {config['DATABASE']}.")
+    if kept:
+        print(f"The database it replaced is kept as {kept}.")
+    print("Next: python run.py audit verify, then start the console.")
+    return 0
+
+
+def audit_verify_command(args):
+    """Walk the audit log's hash chain: exit 0 when intact, 1 when not, 2 when it cannot be read."""
+    import sqlite3
+
+    from console import audit
+
+    path = operator_config(args)["DATABASE"]
+    if not os.path.isfile(path):
+        print(f"error: no database file at {path}", file=sys.stderr)
+        return 2
+    expected = None
+    if args.expect:
+        entry_id, _, expected_hash = args.expect.partition(":")
+        if not entry_id.isdigit() or len(expected_hash) != 64:
+            print("error: --expect takes ID:HASH, as run.py backup prints them", file=sys.stderr)
+            return 2
+        expected = (int(entry_id), expected_hash.lower())
+    conn = sqlite3.connect(path)  # only read: no migration, the file stays as it is
+    try:
+        result = audit.verify(conn)
+        if expected:
+            problem = audit.check_anchor(conn, *expected)
+            if problem:
+                result.problems.insert(0, problem)
+    except sqlite3.OperationalError as exc:
+        print(f"error: cannot read the audit chain of {path} ({exc}); a database from before "
+              "migration m010_audit_chain gets one when the console starts on it.", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    if result.intact:
+        print(f"Audit log intact: {result.entries} entries; the newest is {result.last_id}, hash {result.head_hash}")
+        if expected:
+            print(f"Entry {expected[0]} still has the hash noted earlier.")
+        return 0
+    print(f"Audit log NOT intact: {len(result.problems)} problem(s) in {result.entries} entries.")
+    for problem in result.problems:
+        print(f"  {problem.kind}: {problem.message}")
+    return 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="run.py", description="The crisis and group-complaint command console.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -88,10 +186,24 @@ def main(argv=None):
     playbook_sub = playbook.add_subparsers(dest="playbook_command", required=True)
     check = playbook_sub.add_parser("check", help="validate a playbook file")
     check.add_argument("file")
+    backup = sub.add_parser("backup", help="back up the database, safe while the console is running")
+    backup.add_argument("path", nargs="?", help="a file, or a folder to write a dated copy in (default BACKUP_FOLDER)")
+    restore = sub.add_parser("restore", help="put a backup back as the database (stop the console first)")
+    restore.add_argument("backup", help="the backup file")
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 not")
+    verify.add_argument("--expect", metavar="ID:HASH", help="also check that entry ID still has HASH (as noted from a backup)")
     args = parser.parse_args(argv)
 
     if args.command == "playbook":
         return check_playbook(args.file)
+    if args.command == "backup":
+        return backup_command(args)
+    if args.command == "restore":
+        return restore_command(args)
+    if args.command == "audit":
+        return audit_verify_command(args)
 
     app = build_app(args)
     if args.command is None:
