@@ -11,8 +11,8 @@ processes run several gunicorns, each with ``-w 1``, behind nginx with
 ``ip_hash`` and ``CONSOLE_SOCKETIO_MESSAGE_QUEUE`` (README "Production").
 
 Settings are read as ``python run.py`` reads them: ``instance/config.py``,
-``CONSOLE_*`` variables, ``CONSOLE_DB`` for the database file, and a session
-key kept in ``instance/secret_key`` unless ``CONSOLE_SECRET_KEY`` is set.
+``CONSOLE_*`` variables, and ``CONSOLE_DB`` for the database file; without
+``SECRET_KEY`` set, create_app keeps one in ``instance/secret_key``.
 With ``CONSOLE_SCHEDULER=on`` (the default) this process also runs the
 monitors; their leases make each run once even when several processes do.
 The scheduler starts in the worker when gunicorn imports this module, so do
@@ -20,21 +20,9 @@ not use ``--preload`` (its threads would stay behind in the master).
 """
 
 import os
-import secrets
 import sys
-from pathlib import Path
 
-from . import ROOT, create_app
-
-
-def _secret_key(instance_path):
-    """The session key in the instance folder (the same file run.py keeps), made once."""
-    path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+from . import create_app
 
 
 def build_app(environ=os.environ):
@@ -42,8 +30,6 @@ def build_app(environ=os.environ):
     config = {}
     if environ.get("CONSOLE_DB"):
         config["DATABASE"] = os.path.abspath(environ["CONSOLE_DB"])
-    if not environ.get("CONSOLE_SECRET_KEY"):
-        config["SECRET_KEY"] = _secret_key(ROOT / "instance")
     app = create_app(config)
     if app.config["SCHEDULER"] == "on":
         from monitors.runner import start_scheduler
