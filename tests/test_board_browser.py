@@ -1,11 +1,9 @@
 """The boards in a real browser: Debian's chromium driven by Playwright,
 against run.py in its own process. Screenshots go to screenshots/."""
 
-import shutil
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from console.access import SYSTEM
 from console.audit import Actor
@@ -14,33 +12,10 @@ from console.complainants import update_complainant
 from console.events import Outbox
 from console.schemas import ComplainantUpdate
 
-from .conftest import PASSWORD
+from .browser import browser  # noqa: F401 (the fixture)
+from .browser import login as _login
 
 SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: the README's test command installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
-def _login(browser, server, username, viewport=None):
-    page = browser.new_page(viewport=viewport or {"width": 1600, "height": 1000}, locale="zh-CN")
-    page.goto(f"{server.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/incidents")
-    return page
 
 
 def _settle(api, complainant_id):

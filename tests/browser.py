@@ -1,0 +1,36 @@
+"""Shared by the browser tests: Debian's chromium driven by Playwright, and
+logging in through the login form. A test module takes the fixture with
+``from .browser import browser``."""
+
+import shutil
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from .conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed: the README's test command installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def login(browser, server, username, viewport=None, locale="zh-CN"):
+    """A page in its own browser context, logged in as ``username`` through the form."""
+    page = browser.new_page(viewport=viewport or {"width": 1600, "height": 1000}, locale=locale)
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/incidents")
+    return page
