@@ -43,7 +43,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -57,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "foundation.json"
 sys.path.insert(0, str(ROOT))
 
-from bench.serving import stop_process, wait_http  # noqa: E402
+from bench.serving import free_port, proc_cpu_s, run_cli, stop_process, wait_http  # noqa: E402
 
 TARGET_IMPORT_PER_S = 40_000
 TARGET_LIST_MS = 20.0
@@ -219,28 +218,6 @@ class Client:
         self.conn.close()
 
 
-def cpu_seconds(pid):
-    """User + system CPU seconds a process has used so far (Linux /proc), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_cli(env, *args):
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    if out.returncode != 0:
-        raise RuntimeError(f"run.py {' '.join(args)} failed ({out.returncode}): {out.stderr or out.stdout}")
-    return out.stdout.strip()
-
-
 # --- the phases ------------------------------------------------------------
 
 
@@ -259,7 +236,7 @@ def api_phase(client, items, batch, max_bulk, server_pid):
     path = f"/api/v1/incidents/{incident_id}/complainants"
 
     per_call = []
-    cpu0 = cpu_seconds(server_pid)
+    cpu0 = proc_cpu_s(server_pid)
     t0 = time.perf_counter()
     added = 0
     for body in bodies:
@@ -267,7 +244,7 @@ def api_phase(client, items, batch, max_bulk, server_pid):
         added += client.request("POST", path, body, expect=(201,))["count"]
         per_call.append(time.perf_counter() - c0)
     elapsed = time.perf_counter() - t0
-    cpu1 = cpu_seconds(server_pid)
+    cpu1 = proc_cpu_s(server_pid)
     server_cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     if added != len(items):
         raise RuntimeError(f"added {added} complainants, expected {len(items)}")

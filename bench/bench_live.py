@@ -72,13 +72,11 @@ Exits 0 whether or not targets are met (non-zero only if the run itself fails).
 import argparse
 import http.client
 import json
-import math
 import multiprocessing
 import os
 import platform
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -91,7 +89,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.serving import stop_process, wait_http  # noqa: E402
+from bench.serving import (  # noqa: E402
+    free_port,
+    machine_cpu_s,
+    pct,
+    proc_cpu_s,
+    raise_fd_limit,
+    run_cli,
+    stop_process,
+    summary_ms,
+    wait_http,
+)
 RESULTS = ROOT / "bench" / "results" / "live.json"
 
 TARGET_P99_MS = 200.0
@@ -300,19 +308,6 @@ class Http:
             self.conn = None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_cli(env, *args):
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    if out.returncode != 0:
-        raise RuntimeError(f"run.py {' '.join(args)} failed ({out.returncode}): {out.stderr or out.stdout}")
-    return out.stdout.strip()
-
-
 def start_process(cmd, env, log_path):
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -353,23 +348,6 @@ def proc_cpu_split(pid):
         return None
 
 
-def proc_cpu_s(pid):
-    """User + system CPU seconds of a process so far (all its threads)."""
-    split = proc_cpu_split(pid)
-    return None if split is None else split[0] + split[1]
-
-
-def machine_cpu_s():
-    """(busy, total) CPU seconds of the whole machine so far, all cores (from /proc/stat)."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
-
-
 def self_cpu_s():
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
@@ -395,42 +373,13 @@ def wait_threads_below(pid, limit, timeout=15):
     return proc_threads(pid)
 
 
-def pct(sorted_values, q):
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    return sorted_values[max(0, math.ceil(q / 100 * len(sorted_values)) - 1)]
-
-
 def ms(x):
     return None if x is None else round(x * 1000, 2)
-
-
-def summary_ms(values_s):
-    v = sorted(values_s)
-    return {
-        "n": len(v),
-        "p50_ms": ms(pct(v, 50)),
-        "p95_ms": ms(pct(v, 95)),
-        "p99_ms": ms(pct(v, 99)),
-        "max_ms": ms(v[-1]) if v else None,
-        "mean_ms": ms(statistics.fmean(v)) if v else None,
-    }
 
 
 def quantiles_s(values):
     v = sorted(values)
     return {"first": round(v[0], 1), "median": round(v[len(v) // 2], 1), "last": round(v[-1], 1)} if v else None
-
-
-def raise_fd_limit(needed):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    before = soft
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        new = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        soft = new
-    return {"soft_before": before, "soft": soft, "hard": hard, "needed": needed, "enough": soft == resource.RLIM_INFINITY or soft >= needed}
 
 
 # --- one phase: N clients on one server, W + M broadcasts ------------------
