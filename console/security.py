@@ -28,9 +28,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
+        "style-src 'self'",  # images and fonts: default-src 'self' (no page uses a data: URL)
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
