@@ -34,8 +34,12 @@ KINDS = {
     "csv": ((".csv",), "text/csv; charset=utf-8"),
 }
 
-# Names a person can read in the refusal.
-_KIND_NAMES = {"pdf": "PDF", "png": "PNG", "jpeg": "JPEG", "docx": "Word (.docx)", "xlsx": "Excel (.xlsx)", "txt": "text (.txt)", "csv": "CSV"}
+
+def _kind_name(kind):
+    """The kind as a person reads it in a refusal."""
+    names = {"pdf": "PDF", "png": "PNG", "jpeg": "JPEG", "docx": "Word (.docx)", "xlsx": "Excel (.xlsx)", "txt": _("text (.txt)"), "csv": "CSV"}
+    return names[kind]
+
 
 MAX_FILENAME_CHARS = 120
 
@@ -117,7 +121,7 @@ def check_upload(filename: str, content: bytes, kinds: tuple[str, ...]) -> tuple
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ValueError(f"unknown upload kinds {unknown}; use some of {sorted(KINDS)}")
-    accepted = ", ".join(_KIND_NAMES[k] for k in kinds)
+    accepted = ", ".join(_kind_name(k) for k in kinds)
     if not content:
         raise EmptyUpload(_("The file is empty."))
     limit = _max_bytes()
