@@ -178,3 +178,25 @@ def http_api(server, tokens):
             return HttpResponse(exc.code, exc.read())
 
     return call
+
+
+STANDARD_TERMS = {"principal_pct": 100, "interest_pct": 50, "pays_expenses": True, "text": "退还全部本金，利息按诉求的一半补偿。"}
+
+
+def settle_through_records(api, complainant_id, walk=True):
+    """Settle a complainant the only way there is: the group's terms (set if
+    missing), an offer, the acceptance and the sign-off, as legal. ``walk``
+    first moves them to 'negotiating' by status changes. Returns the complainant."""
+    person = api("lead", "GET", f"/api/v1/complainants/{complainant_id}").json
+    if person["group_id"] and api("legal", "GET", f"/api/v1/groups/{person['group_id']}/terms").json["terms"] is None:
+        assert api("legal", "PUT", f"/api/v1/groups/{person['group_id']}/terms", json=STANDARD_TERMS).status_code == 200
+    if walk:
+        for status in ("contacted", "negotiating"):
+            assert api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": status}).status_code == 200
+    offer = api("legal", "POST", f"/api/v1/complainants/{complainant_id}/offers", json={})
+    assert offer.status_code == 201, offer.json
+    settlement = api("legal", "POST", f"/api/v1/offers/{offer.json['id']}/accept")
+    assert settlement.status_code == 201, settlement.json
+    final = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/finalise")
+    assert final.status_code == 200, final.json
+    return api("lead", "GET", f"/api/v1/complainants/{complainant_id}").json

@@ -13,15 +13,14 @@ from console.events import Outbox
 from console.schemas import ComplainantUpdate
 
 from .browser import browser  # noqa: F401 (the fixture)
+from .conftest import settle_through_records
 from .browser import login as _login
 
 SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
 
 def _settle(api, complainant_id):
-    for status in ["contacted", "negotiating", "offer_made", "accepted", "settled"]:
-        response = api("team", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": status})
-        assert response.status_code == 200, response.json
+    settle_through_records(api, complainant_id)
 
 
 def test_executive_wall_board_moves_without_a_reload(browser, server, http_api, incident):

@@ -10,7 +10,7 @@ import pytest
 from console.status import ALLOWED
 from console.vocabulary import COMPLAINANT_STATUSES, ESCALATION_CHANNELS
 
-from .conftest import row_counts
+from .conftest import row_counts, settle_through_records
 
 
 CHANNEL = "regulator"
@@ -61,7 +61,13 @@ def complainant_in(api, new_complainant):
 
     def make(status):
         complainant_id = new_complainant()
-        for step in _path_to(status):
+        path = _path_to(status)
+        for step in path:
+            if "settled" in path and step in ("offer_made", "accepted"):
+                continue  # the settlement record makes the offer and records the acceptance
+            if step == "settled":
+                settle_through_records(api, complainant_id, walk=False)
+                continue
             response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json=_status_body(step))
             assert response.status_code == 200, (step, response.json)
             assert response.json["status"] == step
@@ -87,7 +93,15 @@ def test_every_status_is_reachable_and_the_rules_name_only_known_statuses():
             assert _path_to(status)[-1] == status
 
 
-TRANSITIONS = sorted((current, new) for current, nexts in ALLOWED.items() for new in nexts)
+# 'settled' is reached only by signing off a settlement record (tests/test_settlements.py)
+TRANSITIONS = sorted((current, new) for current, nexts in ALLOWED.items() for new in nexts if (current, new) != ("accepted", "settled"))
+
+
+def test_accepted_to_settled_by_a_status_change_is_refused(api, db, complainant_in):
+    complainant_id = complainant_in("accepted")
+    response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": "settled"})
+    assert response.status_code == 422 and "settlement record" in response.json["error"]
+    assert _row(db, complainant_id)["status"] == "accepted"
 
 
 @pytest.mark.parametrize("current,new", TRANSITIONS, ids=[f"{c}->{n}" for c, n in TRANSITIONS])
@@ -225,11 +239,9 @@ def test_escalated_may_change_its_channel(api, db, complainant_in):
 
 
 def test_settled_sets_settled_at_and_closing_keeps_it(api, db, complainant_in):
-    complainant_id = complainant_in("accepted")
+    complainant_id = complainant_in("negotiating")
     assert _row(db, complainant_id)["settled_at"] is None
-    response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": "settled"})
-    assert response.status_code == 200, response.json
-    settled_at = response.json["settled_at"]
+    settled_at = settle_through_records(api, complainant_id, walk=False)["settled_at"]
     assert settled_at
     assert _row(db, complainant_id)["settled_at"] == settled_at
     assert settled_at >= _row(db, complainant_id)["received_at"]
