@@ -15,7 +15,11 @@ What it does:
    gunicorn`` the production recipe ``gunicorn -w 1 --threads N
    console.wsgi:app``), scheduler on as in production. Over HTTP the lead
    opens an active incident (the mass_complaint playbook) and adds
-   ``--complainants-per-branch`` complainants in every branch.
+   ``--complainants-per-branch`` complainants in every branch. With
+   ``--instances N`` it starts N such servers on the one database, each with
+   ``CONSOLE_SOCKETIO_MESSAGE_QUEUE`` pointing at a redis-server it starts,
+   the scheduler on in the first only (README "Production"); watchers and
+   posters are spread over them as nginx's ``ip_hash`` would.
 2. Watchers: ``--watchers`` python-socketio clients (websocket transport), in
    ``--watcher-procs`` processes, half with crisis-team tokens (room
    ``incident:<id>:team``), half executives (``incident:<id>:exec``), each
@@ -57,7 +61,7 @@ Prints a table with PASS/MISS per target, writes bench/results/soak.json,
 and exits 1 when a target is missed (2 when the run itself failed).
 
     python bench/bench_soak.py [--minutes 5] [--posters 200] [--watchers 500]
-                               [--interval 60] [--server run|gunicorn]
+                               [--interval 60] [--server run|gunicorn] [--instances 1]
     python bench/bench_soak.py --minutes 0.5 --posters 20 --watchers 50   # smoke
 """
 
@@ -81,11 +85,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.serving import (  # noqa: E402
+    child_pids,
     machine_cpu_s,
     proc_cpu_s,
     proc_status,
     raise_fd_limit,
     start_console,
+    start_redis,
     stop_process,
     summary_ms,
     wait_http,
@@ -195,9 +201,9 @@ def open_incident(port, lead, branches, per_branch):
 # --- a watcher process ----------------------------------------------------------
 
 
-def watcher_worker(url, jobs, incident_id, concurrency, client_kind, conn):
+def watcher_worker(jobs, incident_id, concurrency, client_kind, conn):
     """Hold python-socketio clients joined to the incident; report when all have
-    joined; on "collect" send back every receipt. jobs: (watcher index, role, token).
+    joined; on "collect" send back every receipt. jobs: (watcher index, role, token, server url).
 
     client_kind "async": socketio.AsyncClient, all of the process's clients on one
     asyncio loop (a task per message). "threads": socketio.Client, whose engine.io
@@ -242,7 +248,7 @@ def watcher_worker(url, jobs, incident_id, concurrency, client_kind, conn):
         from concurrent.futures import ThreadPoolExecutor
 
         def make(job):
-            index, role, token = job
+            index, role, token, url = job
             sio = socketio.Client(reconnection=False)
             handlers(sio, index)
             try:
@@ -263,7 +269,7 @@ def watcher_worker(url, jobs, incident_id, concurrency, client_kind, conn):
         gate = asyncio.Semaphore(concurrency)
 
         async def make(job):
-            index, role, token = job
+            index, role, token, url = job
             sio = socketio.AsyncClient(reconnection=False)
             handlers(sio, index)
             async with gate:
@@ -296,15 +302,15 @@ def post_kind(poster, k):
     return "single"
 
 
-def poster_worker(port, incident_id, jobs, start_at, interval, end_at, conn):
+def poster_worker(incident_id, jobs, start_at, interval, end_at, conn):
     """One thread per poster; each posts on its own schedule until ``end_at``; sends back
-    every POST as a record. jobs: (poster index, branch code, token, phase seconds)."""
+    every POST as a record. jobs: (poster index, branch code, token, phase seconds, server port)."""
     threading.stack_size(1024 * 1024)
     path = f"/api/v1/incidents/{incident_id}/updates"
     records = []
     lock = threading.Lock()
 
-    def one(poster, k, key, attempt, token, body, out):
+    def one(poster, k, key, attempt, port, token, body, out):
         status, answer, sent_at, answered_at = request(port, "POST", path, token, body, key=key)
         record = {"poster": poster, "k": k, "key": key, "attempt": attempt, "sent_at": sent_at, "answered_at": answered_at, "status": status}
         if status == 201 and isinstance(answer, dict):
@@ -315,7 +321,7 @@ def poster_worker(port, incident_id, jobs, start_at, interval, end_at, conn):
         out.append(record)
 
     def run(job):
-        poster, branch, token, phase = job
+        poster, branch, token, phase, port = job
         rng = random.Random(poster)
         mine = []
         k = 0
@@ -335,15 +341,15 @@ def poster_worker(port, incident_id, jobs, start_at, interval, end_at, conn):
             }, ensure_ascii=False).encode()
             kind = post_kind(poster, k)
             if kind == "twin":
-                twins = [threading.Thread(target=one, args=(poster, k, key, f"twin{j}", token, body, mine)) for j in (1, 2)]
+                twins = [threading.Thread(target=one, args=(poster, k, key, f"twin{j}", port, token, body, mine)) for j in (1, 2)]
                 for t in twins:
                     t.start()
                 for t in twins:
                     t.join()
             else:
-                one(poster, k, key, "first", token, body, mine)
+                one(poster, k, key, "first", port, token, body, mine)
                 if kind == "resend":
-                    one(poster, k, key, "resend", token, body, mine)
+                    one(poster, k, key, "resend", port, token, body, mine)
             k += 1
         with lock:
             records.extend(mine)
@@ -505,7 +511,7 @@ def report(res):
     print(f"Soak: {c['posters']} branch posters (one post each every {c['interval_s']:g} s: {c['offered_updates_per_s']} updates/s offered, "
           f"+ every {RESEND_EVERY}th resent, every {TWIN_EVERY}th sent twice at once)")
     print(f"      {c['watchers']} board watchers ({', '.join(f'{n} {r}' for r, n in c['watchers_by_role'].items())}) in {c['watcher_procs']} processes ({c['watcher_client']} client); "
-          f"{c['minutes']:g} min on {c['server']} (scheduler {c['scheduler']}); {c['complainants']} complainants in {c['posters']} branches")
+          f"{c['minutes']:g} min on {c['instances']} x {c['server']} (scheduler {c['scheduler']}{' in the first' if c['instances'] > 1 else ''}); {c['complainants']} complainants in {c['posters']} branches")
     print(f"Python {env['python']}, {env['cpus']} CPUs; load average {env['loadavg_start']} at start, {env['loadavg_end']} at end; "
           f"other processes used {res['machine'].get('other_cores')} cores during the run"
           + ("  <- other work was running: figures are noisy" if (res["machine"].get("other_cores") or 0) > 0.2 else ""))
@@ -540,7 +546,7 @@ def report(res):
     print(f"'database is locked': {p['database_is_locked_in_answers']} in answers, {lg['database_is_locked']} in the server log; "
           f"tracebacks in the log {lg['tracebacks']}")
     m = res["memory"]
-    print(f"Memory (VmRSS of pid {res['server_pid']}): {m['first_mark_mib']} MiB at the end of period 1, {m['last_mark_mib']} MiB at the end: "
+    print(f"Memory (VmRSS of {'pid' if len(res['server_pids']) == 1 else 'the sum of pids'} {', '.join(map(str, res['server_pids']))}): {m['first_mark_mib']} MiB at the end of period 1, {m['last_mark_mib']} MiB at the end: "
           f"growth {m['growth_pct']} %; peak (VmHWM) {m['hwm_mib']} MiB; {m['after_connect_mib']} MiB when every watcher had joined")
     print()
     print("Targets")
@@ -587,6 +593,8 @@ def main(argv=None):
     parser.add_argument("--watchers", type=int, default=500, help="board sockets (default 500)")
     parser.add_argument("--interval", type=float, help="seconds between one poster's updates (default 60; a fifth of the run when it is shorter than 5 min)")
     parser.add_argument("--server", choices=["run", "gunicorn"], default="run", help="python run.py (default) or gunicorn with console.wsgi")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="server processes on the one database, sharing rooms through a redis-server this starts (default 1)")
     parser.add_argument("--scheduler", choices=["on", "off"], default="on", help="run the monitors in the server (default on, as in production)")
     parser.add_argument("--watcher-procs", type=int, default=4, help="processes holding the watchers (default 4)")
     parser.add_argument("--watcher-client", choices=["async", "threads"], default="async",
@@ -624,28 +632,41 @@ def main(argv=None):
     for name in ("CONSOLE_DB", "CONSOLE_DATABASE", "CONSOLE_SOCKETIO_MESSAGE_QUEUE", "CONSOLE_CLOCK_FILE"):
         env.pop(name, None)
     ctx = multiprocessing.get_context("spawn")
-    proc = None
+    servers = []
     try:
         print(f"Seeding {args.posters} branches and contacts, {2 * args.watcher_accounts} watcher accounts ...", flush=True)
         seeded = seed(db_path, args.posters, args.watcher_accounts)
-        proc, port, server_pid = start_console(db_path, env, log_path, args.server, threads=args.watchers + 2 * args.posters + 100)
-        _children.append(proc)
-        wait_http(proc, port, "/api/v1/incidents", {"Authorization": f"Bearer {seeded['lead']}"}, log_path)
-        incident_id, complainants = open_incident(port, seeded["lead"], seeded["branches"], args.complainants_per_branch)
-        url = f"http://127.0.0.1:{port}"
-        print(f"Server pid {server_pid} ({args.server}) on {url}; incident {incident_id} with {complainants} complainants", flush=True)
+        if args.instances > 1:
+            redis_proc, redis_url = start_redis(Path(workdir) / "redis.log")
+            _children.append(redis_proc)
+            env["CONSOLE_SOCKETIO_MESSAGE_QUEUE"] = redis_url
+        for n in range(args.instances):
+            # README "Production": the scheduler on in one instance, off in the others
+            instance_env = {**env, "CONSOLE_SCHEDULER": args.scheduler if n == 0 else "off"}
+            log_path = Path(workdir) / f"server-{n + 1}.log"
+            threads = args.watchers // args.instances + 2 * args.posters + 100
+            proc, port, pid = start_console(db_path, instance_env, log_path, args.server, threads=threads)
+            _children.append(proc)
+            servers.append({"proc": proc, "port": port, "pid": pid, "log": log_path, "url": f"http://127.0.0.1:{port}"})
+        for server in servers:
+            wait_http(server["proc"], server["port"], "/api/v1/incidents", {"Authorization": f"Bearer {seeded['lead']}"}, server["log"])
+            server["pid"] = server["pid"] if args.server == "run" else (child_pids(server["proc"].pid) or [server["pid"]])[0]
+        incident_id, complainants = open_incident(servers[0]["port"], seeded["lead"], seeded["branches"], args.complainants_per_branch)
+        pids = [server["pid"] for server in servers]
+        print(f"Server pid(s) {pids} ({args.server}) on {', '.join(sv['url'] for sv in servers)}; "
+              f"incident {incident_id} with {complainants} complainants", flush=True)
 
-        # watchers
+        # watchers, spread over the instances as ip_hash would
         jobs = []
         for i in range(args.watchers):
             role = WATCHER_ROLES[i % 2]
             tokens = seeded["watch"][role]
-            jobs.append((i, role, tokens[(i // 2) % len(tokens)]))
+            jobs.append((i, role, tokens[(i // 2) % len(tokens)], servers[(i // 2) % len(servers)]["url"]))
         watcher_procs = []
         t_connect = time.monotonic()
         for part in spread(jobs, args.watcher_procs):
             parent_end, child_end = ctx.Pipe()
-            p = ctx.Process(target=watcher_worker, args=(url, part, incident_id, args.connect_concurrency, args.watcher_client, child_end), daemon=True)
+            p = ctx.Process(target=watcher_worker, args=(part, incident_id, args.connect_concurrency, args.watcher_client, child_end), daemon=True)
             p.start()
             child_end.close()
             _children.append(p)
@@ -661,16 +682,17 @@ def main(argv=None):
         if not joined:
             raise RuntimeError(f"no watcher could join: {join_errors[:3]}")
         time.sleep(1.0)
-        after_connect = proc_status(server_pid)
+        after_connect = sum(proc_status(pid).get("VmRSS", 0) for pid in pids)
 
         # posters
         start_at = time.time() + 3.0
         end_at = start_at + duration
-        posters = [(i, b["code"], b["token"], interval * i / max(1, args.posters)) for i, b in enumerate(seeded["branches"])]
+        posters = [(i, b["code"], b["token"], interval * i / max(1, args.posters), servers[i % len(servers)]["port"])
+                   for i, b in enumerate(seeded["branches"])]
         poster_procs = []
         for part in spread(posters, args.poster_procs):
             parent_end, child_end = ctx.Pipe()
-            p = ctx.Process(target=poster_worker, args=(port, incident_id, part, start_at, interval, end_at, child_end), daemon=True)
+            p = ctx.Process(target=poster_worker, args=(incident_id, part, start_at, interval, end_at, child_end), daemon=True)
             p.start()
             child_end.close()
             _children.append(p)
@@ -678,13 +700,17 @@ def main(argv=None):
         offered = round(args.posters / interval, 2)
         print(f"{args.posters} posters, one update each every {interval:g} s ({offered} updates/s offered), for {duration:g} s ...", flush=True)
 
+        def servers_cpu():
+            values = [proc_cpu_s(pid) for pid in pids]
+            return None if None in values else sum(values)
+
         # samples while it runs
         while time.time() < start_at:
             time.sleep(0.05)
         samples = []
         marks = []
         sample_every = min(10.0, period_s / 2)
-        cpu0, machine0, t0 = proc_cpu_s(server_pid), machine_cpu_s(), time.monotonic()
+        cpu0, machine0, t0 = servers_cpu(), machine_cpu_s(), time.monotonic()
         kids0 = sum(proc_cpu_s(p.pid) or 0 for p, _ in watcher_procs + poster_procs)
         last_cpu, last_t = cpu0, t0
         mark_cpu = (cpu0, t0)
@@ -693,29 +719,33 @@ def main(argv=None):
         while True:
             now = time.time()
             if now >= next_sample or now >= next_mark:
-                st = proc_status(server_pid)
-                cpu, mono = proc_cpu_s(server_pid), time.monotonic()
+                statuses = [proc_status(pid) for pid in pids]
+                cpu, mono = servers_cpu(), time.monotonic()
                 cores = round((cpu - last_cpu) / (mono - last_t), 2) if cpu is not None and last_cpu is not None and mono > last_t else None
-                sample = {"t_s": round(now - start_at, 1), "rss_kib": st.get("VmRSS"), "hwm_kib": st.get("VmHWM"), "threads": st.get("Threads"), "server_cores": cores}
+                rss = None if any("VmRSS" not in st for st in statuses) else sum(st["VmRSS"] for st in statuses)
+                sample = {"t_s": round(now - start_at, 1), "rss_kib": rss, "rss_kib_each": [st.get("VmRSS") for st in statuses],
+                          "hwm_kib": sum(st.get("VmHWM", 0) for st in statuses), "threads": sum(st.get("Threads", 0) for st in statuses),
+                          "server_cores": cores}
                 samples.append(sample)
                 if now >= next_sample:
                     next_sample += sample_every
                 if now >= next_mark - 0.01:
-                    # the server's CPU over this period, in cores
+                    # the servers' CPU over this period, in cores
                     period_cores = (round((cpu - mark_cpu[0]) / (mono - mark_cpu[1]), 2)
                                     if cpu is not None and mark_cpu[0] is not None and mono > mark_cpu[1] else None)
-                    marks.append({**sample, "rss_mib": round(st["VmRSS"] / 1024, 1) if st.get("VmRSS") else None, "server_cores": period_cores})
+                    marks.append({**sample, "rss_mib": round(rss / 1024, 1) if rss else None, "server_cores": period_cores})
                     mark_cpu = (cpu, mono)
                     next_mark += period_s
                 last_cpu, last_t = cpu, mono
                 if len(marks) >= periods:
                     break
-                print(f"  t={sample['t_s']:>6} s  RSS {round((sample['rss_kib'] or 0) / 1024, 1)} MiB  threads {sample['threads']}  server {cores} cores", flush=True)
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}")
+                print(f"  t={sample['t_s']:>6} s  RSS {round((rss or 0) / 1024, 1)} MiB  threads {sample['threads']}  server {cores} cores", flush=True)
+            for server in servers:
+                if server["proc"].poll() is not None:
+                    raise RuntimeError(f"the server on port {server['port']} exited with {server['proc'].returncode}")
             time.sleep(0.05)
         machine1, t1 = machine_cpu_s(), time.monotonic()
-        cpu1 = proc_cpu_s(server_pid)
+        cpu1 = servers_cpu()
         kids1 = sum(proc_cpu_s(p.pid) or 0 for p, _ in watcher_procs + poster_procs)
 
         posts = []
@@ -736,7 +766,8 @@ def main(argv=None):
             others.extend(got["others"])
             disconnects.extend(got["disconnects"])
             p.join(10)
-        stop_process(proc)
+        for server in servers:
+            stop_process(server["proc"])
 
         from console.db import connect
 
@@ -746,7 +777,7 @@ def main(argv=None):
             idem_rows = db.execute("SELECT key, count(*) FROM idempotency_key WHERE key LIKE 'soak-%' GROUP BY key").fetchall()
         finally:
             db.close()
-        log_text = Path(log_path).read_text(errors="replace")
+        log_text = "\n".join(Path(server["log"]).read_text(errors="replace") for server in servers)
         analysis = analyse(posts, joined, receipts, others, stored_rows, idem_rows, log_text, start_at, period_s, periods)
     except BaseException:
         stop_all()
@@ -807,15 +838,15 @@ def main(argv=None):
             "watchers_by_role": {r: sum(1 for j in jobs if j[1] == r) for r in WATCHER_ROLES},
             "interval_s": interval, "offered_updates_per_s": offered,
             "resend_every": RESEND_EVERY, "double_submit_every": TWIN_EVERY,
-            "server": args.server, "scheduler": args.scheduler, "watcher_procs": args.watcher_procs, "watcher_client": args.watcher_client, "poster_procs": args.poster_procs,
+            "server": args.server, "instances": args.instances, "scheduler": args.scheduler, "watcher_procs": args.watcher_procs, "watcher_client": args.watcher_client, "poster_procs": args.poster_procs,
             "complainants": complainants, "period_s": period_s,
         },
-        "server_pid": server_pid,
+        "server_pids": pids,
         "period_s": period_s,
         "marks": marks,
         "samples": samples,
         "memory": {
-            "after_connect_mib": round(after_connect.get("VmRSS", 0) / 1024, 1),
+            "after_connect_mib": round(after_connect / 1024, 1),
             "first_mark_mib": first.get("rss_mib"), "last_mark_mib": last.get("rss_mib"), "growth_pct": growth,
             "hwm_mib": round(max((s.get("hwm_kib") or 0) for s in samples) / 1024, 1) if samples else None,
         },

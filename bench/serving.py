@@ -5,6 +5,7 @@ import http.client
 import math
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -174,3 +175,25 @@ def start_console(db_path, env, log_path, server="run", threads=1000, port=None)
                 break
             time.sleep(0.1)
     return proc, port, serving_pid
+
+
+def start_redis(log_path):
+    """A throw-away redis-server on a free loopback port (no persistence): (Popen, redis:// URL)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {proc.returncode}: {Path(log_path).read_text()[-1000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    stop_process(proc)
+    raise RuntimeError(f"redis-server did not listen on port {port} within 20 s")
