@@ -164,7 +164,7 @@ def request(port, method, path, token, body=None, key=None, timeout=60):
         resp = conn.getresponse()
         raw = resp.read()
         answered_at = time.time()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}", sent_at, time.time()
     finally:
         conn.close()
@@ -368,6 +368,11 @@ def poster_worker(incident_id, jobs, start_at, interval, end_at, conn):
 
 def analyse(posts, joined, receipts, others, stored_rows, idem_rows, log_text, start_at, period_s, periods):
     """Every count and latency of the run; see the module docstring."""
+
+    def period_of(t):
+        # a post scheduled just before the end but sent after it counts in the last period
+        return min(periods - 1, max(0, int((t - start_at) // period_s)))
+
     by_key = {}
     for p in posts:
         by_key.setdefault(p["key"], []).append(p)
@@ -415,8 +420,7 @@ def analyse(posts, joined, receipts, others, stored_rows, idem_rows, log_text, s
         if rec is None:
             unknown += 1
             continue
-        period = min(periods - 1, max(0, int((rec["sent_at"] - start_at) // period_s)))
-        latencies.append((period, t - rec["sent_at"], t - rec["answered_at"]))
+        latencies.append((period_of(rec["sent_at"]), t - rec["sent_at"], t - rec["answered_at"]))
     expected = len(watchers) * len(sent_by_id)
     received = len(latencies)
 
@@ -440,8 +444,8 @@ def analyse(posts, joined, receipts, others, stored_rows, idem_rows, log_text, s
 
     per_period = []
     for i in range(periods):
-        writes = [r["answered_at"] - r["sent_at"] for r in acknowledged.values() if int((r["sent_at"] - start_at) // period_s) == i]
-        reps = [r["answered_at"] - r["sent_at"] for r in replays if int((r["sent_at"] - start_at) // period_s) == i]
+        writes = [r["answered_at"] - r["sent_at"] for r in acknowledged.values() if period_of(r["sent_at"]) == i]
+        reps = [r["answered_at"] - r["sent_at"] for r in replays if period_of(r["sent_at"]) == i]
         board = [x[1] for x in latencies if x[0] == i]
         per_period.append({"period": i + 1, "writes": summary_ms(writes), "replays": summary_ms(reps), "board": summary_ms(board)})
 
@@ -868,4 +872,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.exit(2)  # the run itself failed: no verdict on the targets
