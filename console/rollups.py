@@ -199,6 +199,9 @@ def make(db, incident_id, period_end, now, settings, prepared_by, actor, correct
                 if scheduled:
                     return None
                 period_end = now  # on demand, right after a scheduled one
+            if db["rollup"].count_where("incident_id = ? AND period_end = ? AND corrects_id IS NULL", [incident_id, to_iso(period_end)]):
+                # a second request within the same second (a double click): that roll-up exists already
+                raise Conflict(_("A roll-up of this incident up to this moment exists already; open it from the list."))
         content = compute(db, incident_id, period_start, period_end, now, json.loads(previous["content"]) if previous else None)
         report_type = "final" if incident["status"] in ("stood_down", "closed") else ("initial" if previous is None else "update")
         late = scheduled and (now - period_end) > timedelta(minutes=settings["ROLLUP_LATE_MINUTES"])

@@ -72,6 +72,25 @@ def test_documented_path_parameters_and_success_codes_match_the_routes(app, api,
     assert {"group_id", "province_code", "status", "flag", "overdue_contact", "q", "page", "per_page"} <= query
 
 
+def test_a_second_roll_up_in_the_same_second_is_a_conflict(app, db, incident, ctx, lead):
+    """Found by tests/test_fuzz.py: two on-demand roll-ups in one second broke
+    the one-roll-up-per-moment index and answered 500."""
+    from datetime import datetime, timedelta, timezone
+
+    from console import rollups
+    from console.errors import Conflict
+
+    now = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=5)
+    first = rollups.make(db, incident["id"], now, now, app.config, "lead", lead)
+    before = row_counts(db)
+    with pytest.raises(Conflict) as refused:
+        rollups.make(db, incident["id"], now, now, app.config, "lead", lead)
+    assert refused.value.status == 409 and "exists already" in refused.value.message
+    assert row_counts(db) == before
+    # a second later there is a new moment, and a new roll-up
+    assert rollups.make(db, incident["id"], now + timedelta(seconds=1), now + timedelta(seconds=1), app.config, "lead", lead) > first
+
+
 def test_openapi_document_is_public(app):
     response = app.test_client().get("/api/v1/openapi.json")
     assert response.status_code == 200
