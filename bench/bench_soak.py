@@ -515,7 +515,7 @@ def report(res):
     print(f"Soak: {c['posters']} branch posters (one post each every {c['interval_s']:g} s: {c['offered_updates_per_s']} updates/s offered, "
           f"+ every {RESEND_EVERY}th resent, every {TWIN_EVERY}th sent twice at once)")
     print(f"      {c['watchers']} board watchers ({', '.join(f'{n} {r}' for r, n in c['watchers_by_role'].items())}) in {c['watcher_procs']} processes ({c['watcher_client']} client); "
-          f"{c['minutes']:g} min on {c['instances']} x {c['server']} (scheduler {c['scheduler']}{' in the first' if c['instances'] > 1 else ''}); {c['complainants']} complainants in {c['posters']} branches")
+          f"{c['minutes']:g} min on {c['instances']} x {c['server']}{' --threads ' + str(c['gunicorn_threads']) if c['gunicorn_threads'] else ''} (scheduler {c['scheduler']}{' in the first' if c['instances'] > 1 else ''}); {c['complainants']} complainants in {c['posters']} branches")
     print(f"Python {env['python']}, {env['cpus']} CPUs; load average {env['loadavg_start']} at start, {env['loadavg_end']} at end; "
           f"other processes used {res['machine'].get('other_cores')} cores during the run"
           + ("  <- other work was running: figures are noisy" if (res["machine"].get("other_cores") or 0) > 0.2 else ""))
@@ -599,6 +599,7 @@ def main(argv=None):
     parser.add_argument("--server", choices=["run", "gunicorn"], default="run", help="python run.py (default) or gunicorn with console.wsgi")
     parser.add_argument("--instances", type=int, default=1,
                         help="server processes on the one database, sharing rooms through a redis-server this starts (default 1)")
+    parser.add_argument("--threads", type=int, help="gunicorn --threads per instance (default: its watchers + 100, as README 'Production')")
     parser.add_argument("--scheduler", choices=["on", "off"], default="on", help="run the monitors in the server (default on, as in production)")
     parser.add_argument("--watcher-procs", type=int, default=4, help="processes holding the watchers (default 4)")
     parser.add_argument("--watcher-client", choices=["async", "threads"], default="async",
@@ -648,10 +649,11 @@ def main(argv=None):
             # README "Production": the scheduler on in one instance, off in the others
             instance_env = {**env, "CONSOLE_SCHEDULER": args.scheduler if n == 0 else "off"}
             log_path = Path(workdir) / f"server-{n + 1}.log"
-            threads = args.watchers // args.instances + 2 * args.posters + 100
+            # README "Production": a thread per watching browser, plus 100 for the requests in flight
+            threads = args.threads or -(-args.watchers // args.instances) + 100
             proc, port, pid = start_console(db_path, instance_env, log_path, args.server, threads=threads)
             _children.append(proc)
-            servers.append({"proc": proc, "port": port, "pid": pid, "log": log_path, "url": f"http://127.0.0.1:{port}"})
+            servers.append({"proc": proc, "port": port, "pid": pid, "log": log_path, "url": f"http://127.0.0.1:{port}", "threads": threads})
         for server in servers:
             wait_http(server["proc"], server["port"], "/api/v1/incidents", {"Authorization": f"Bearer {seeded['lead']}"}, server["log"])
             server["pid"] = server["pid"] if args.server == "run" else (child_pids(server["proc"].pid) or [server["pid"]])[0]
@@ -842,7 +844,7 @@ def main(argv=None):
             "watchers_by_role": {r: sum(1 for j in jobs if j[1] == r) for r in WATCHER_ROLES},
             "interval_s": interval, "offered_updates_per_s": offered,
             "resend_every": RESEND_EVERY, "double_submit_every": TWIN_EVERY,
-            "server": args.server, "instances": args.instances, "scheduler": args.scheduler, "watcher_procs": args.watcher_procs, "watcher_client": args.watcher_client, "poster_procs": args.poster_procs,
+            "server": args.server, "instances": args.instances, "gunicorn_threads": servers[0]["threads"] if args.server == "gunicorn" else None, "scheduler": args.scheduler, "watcher_procs": args.watcher_procs, "watcher_client": args.watcher_client, "poster_procs": args.poster_procs,
             "complainants": complainants, "period_s": period_s,
         },
         "server_pids": pids,

@@ -160,7 +160,7 @@ def start_console(db_path, env, log_path, server="run", threads=1000, port=None)
     elif server == "gunicorn":
         env = {**env, "CONSOLE_DB": str(db_path)}
         cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-               "--worker-connections", str(threads + 1000), "--no-control-socket", "--graceful-timeout", "5", "console.wsgi:app"]
+               "--worker-connections", str(max(1000, threads + 400)), "--no-control-socket", "--graceful-timeout", "5", "console.wsgi:app"]
     else:
         raise ValueError(f"server must be 'run' or 'gunicorn', not {server!r}")
     with open(log_path, "w") as log:
