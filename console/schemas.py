@@ -4,11 +4,12 @@ These models validate the JSON API, the HTML forms and the CSV import alike,
 and generate the OpenAPI document, so a rule is written once.
 """
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from . import vocabulary as v
 
@@ -40,7 +41,21 @@ def _unique(values):
     return values
 
 
-Moment = Annotated[datetime, AfterValidator(_aware)]
+def _iso_moment(value):
+    # ISO 8601 text only: pydantic alone reads 0 or "1700000000" as Unix time
+    if isinstance(value, (int, float)):
+        raise ValueError("must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00")
+    if isinstance(value, str):
+        try:
+            if not re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}", value):
+                raise ValueError(value)
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00") from None
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_iso_moment), AfterValidator(_aware)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Text = Annotated[str, Field(max_length=5000)]
 # r"\S": not blank (a name of spaces is no name)
@@ -60,9 +75,29 @@ BranchCode = Annotated[str, Field(min_length=1, max_length=40)]
 # Yuan as a number (or numeric string); at most two decimals, checked when
 # converted to fen. A float here validates ~2x faster than Decimal in bulk
 # imports, and 13 significant digits convert to fen exactly.
+YUAN_TEXT = r"^[0-9]+(\.[0-9]+)?$"
+MAX_YUAN = 100_000_000_000
+
+
+def _yuan_text(value):
+    # JSON bodies are read strictly (no "5" for 5), but an amount may also come
+    # as text ("80000.50"), the way clients that keep money as decimals send it
+    if isinstance(value, str) and re.match(YUAN_TEXT, value):
+        return float(value)
+    return value
+
+
 Amount = Annotated[
     float,
-    Field(ge=0, le=100_000_000_000, allow_inf_nan=False, description="Yuan, at most two decimals."),
+    Field(ge=0, le=MAX_YUAN, allow_inf_nan=False),
+    BeforeValidator(_yuan_text),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_YUAN}, {"type": "string", "pattern": YUAN_TEXT}],
+            "description": "Yuan, at most two decimals: a number, or the same as text.",
+        },
+        mode="validation",
+    ),
 ]
 
 

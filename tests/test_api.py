@@ -72,6 +72,27 @@ def test_documented_path_parameters_and_success_codes_match_the_routes(app, api,
     assert {"group_id", "province_code", "status", "flag", "overdue_contact", "q", "page", "per_page"} <= query
 
 
+def test_the_document_says_what_the_parsers_accept(document):
+    """Found by tests/test_fuzz.py: the document and the parsers disagreed."""
+    schemas = document["components"]["schemas"]
+    # an amount is a number or the same number as text (JSON bodies are otherwise strictly typed)
+    principal = schemas["ComplainantIn"]["properties"]["principal"]
+    assert [alternative["type"] for alternative in principal["anyOf"]] == ["number", "string"]
+    assert principal["anyOf"][0]["minimum"] == 0
+    # an empty query value is the same as none, and the document says so
+    listing = document["paths"]["/incidents/{incident_id}/complainants"]["get"]
+    for parameter in listing["parameters"]:
+        if parameter["in"] == "query":
+            assert parameter.get("allowEmptyValue") is True and parameter["required"] is False, parameter
+
+
+def test_an_empty_query_value_is_no_filter(api, incident):
+    everyone = api("lead", "GET", f"/api/v1/incidents/{incident['id']}/complainants")
+    blank = api("lead", "GET", f"/api/v1/incidents/{incident['id']}/complainants?province_code=&status=&page=")
+    assert blank.status_code == 200 and blank.json == everyone.json
+    assert blank.json["total"] == 3
+
+
 def test_a_second_roll_up_in_the_same_second_is_a_conflict(app, db, incident, ctx, lead):
     """Found by tests/test_fuzz.py: two on-demand roll-ups in one second broke
     the one-roll-up-per-moment index and answered 500."""

@@ -64,7 +64,8 @@ def parse_body(kind):
     if isinstance(kind, OneOrMany):
         kind = kind.kind(raw)
     try:
-        return _adapter(kind).validate_json(raw)
+        # strict: JSON's own types, as the document says (no "5" or true for 5, no 0 for a date)
+        return _adapter(kind).validate_json(raw, strict=True)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise ConsoleError(_("The body is not valid JSON."), details=str(exc.errors()[0]["ctx"].get("error", ""))) from None

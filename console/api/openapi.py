@@ -93,15 +93,17 @@ def build_document():
             entry["security"] = []
         if op.query is not None:
             for name, field in op.query.model_fields.items():
-                entry["parameters"].append(
-                    {
-                        "name": name,
-                        "in": "query",
-                        "required": field.is_required(),
-                        "description": field.description or "",
-                        "schema": _request_schema(field.annotation, components),
-                    }
-                )
+                parameter = {
+                    "name": name,
+                    "in": "query",
+                    "required": field.is_required(),
+                    "description": field.description or "",
+                    "schema": _request_schema(field.annotation, components),
+                }
+                if not field.is_required():
+                    # parse_query drops empty values: "?status=" is the same as no status
+                    parameter["allowEmptyValue"] = True
+                entry["parameters"].append(parameter)
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": _request_schema(op.body, components)}}}
         ok = {"description": "OK"}
