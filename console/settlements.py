@@ -537,6 +537,7 @@ def for_complainant(db, complainant_id, viewer, actor, now):
     settlements = [public_settlement(db, r) for r in db.query("SELECT * FROM settlement WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]
     terms = _terms_of(db, person["group_id"])
     return {
+        "views": views(db, complainant_id, [s["id"] for s in settlements]),
         "complainant_id": complainant_id,
         "group_id": person["group_id"],
         "terms": terms,
@@ -545,6 +546,19 @@ def for_complainant(db, complainant_id, viewer, actor, now):
         "offers": offers,
         "settlements": settlements,
     }
+
+
+def views(db, complainant_id, settlement_ids, limit=50):
+    """Who read this complainant's settlement records, and when (newest first)."""
+    marks = ",".join("?" * len(settlement_ids))
+    other = f" OR (table_name = 'settlement' AND action = 'view' AND row_id IN ({marks}))" if settlement_ids else ""
+    return [dict(r) for r in db.query(
+        "SELECT at, username, action FROM audit_log WHERE ((table_name = 'complainant' AND row_id = ? AND action = 'view_settlement')"
+        f"{other}) OR (table_name = 'confidentiality_agreement' AND action = 'view_document' AND row_id IN "
+        "(SELECT a.id FROM confidentiality_agreement a JOIN settlement s ON s.id = a.settlement_id WHERE s.complainant_id = ?)) "
+        "ORDER BY id DESC LIMIT ?",
+        [complainant_id, *settlement_ids, complainant_id, limit],
+    )]
 
 
 REGISTER_COLUMNS = (

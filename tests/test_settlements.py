@@ -448,3 +448,11 @@ def test_the_register_downloads_for_legal(api, login, terms):
     assert sheet.max_row == 2
     page = legal.get(f"/incidents/{terms['id']}/settlements").data.decode()
     assert "张建国" in page and "51,500.00" in page
+
+
+def test_the_settlement_page_lists_who_read_the_record(api, login, terms):
+    settlement = accepted(api, terms["hebei_outlet_1"])
+    api("lead", "GET", f"/api/v1/settlements/{settlement['id']}")
+    page = login("legal").get(f"/complainants/{terms['hebei_outlet_1']}/settlement").data.decode()
+    views = page[page.index('id="views"'):]
+    assert views.count("<li>") == 2 and "lead" in views and "legal" in views  # the lead's read, and this one
