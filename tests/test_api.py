@@ -79,6 +79,10 @@ def test_the_document_says_what_the_parsers_accept(document):
     principal = schemas["ComplainantIn"]["properties"]["principal"]
     assert [alternative["type"] for alternative in principal["anyOf"]] == ["number", "string"]
     assert principal["anyOf"][0]["minimum"] == 0
+    # a file in a JSON body (an agreement's scan) may be refused for its type
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert ("415" in operation["responses"]) == ("requestBody" in operation), (method, path)
     # an empty query value is the same as none, and the document says so
     listing = document["paths"]["/incidents/{incident_id}/complainants"]["get"]
     for parameter in listing["parameters"]:

@@ -49,6 +49,7 @@ ERRORS = {
     "404": "Unknown id, or a record outside your scope (the same answer for both)",
     "409": "Conflict: the record changed since you read it, or would be duplicated",
     "413": "The body is too large",
+    "415": "A file in the body is not of a type this accepts (judged by its content, not its name)",
     "422": "Valid JSON that breaks a rule; details lists each problem with its field",
 }
 
@@ -114,6 +115,8 @@ def build_document():
         entry["responses"][str(op.status)] = ok
         for code, text in ERRORS.items():
             if code == "422" and op.body is None and op.query is None and op.method == "GET":
+                continue
+            if code == "415" and op.body is None:
                 continue
             entry["responses"][code] = {"description": text, "content": {"application/json": {"schema": error_ref}}}
         paths.setdefault(path, {})[op.method.lower()] = entry
