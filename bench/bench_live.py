@@ -191,10 +191,82 @@ def bare_server_main(port, kind):
 # --- a client process ------------------------------------------------------
 
 
-def client_worker(targets, count, offset, concurrency, counters, conn):
+def _async_client_worker(targets, count, offset, concurrency, counters, conn):
+    import asyncio
+
+    import socketio
+
+    receipts = []
+    samples = {}
+    disconnects = []
+
+    async def run():
+        gate = asyncio.Semaphore(concurrency)
+
+        async def make(job):
+            target, i = job
+            url, token, incident_id = targets[target]
+            sio = socketio.AsyncClient(reconnection=False)
+            counter = counters[target]
+
+            def on_event(data):
+                t = time.time()
+                receipts.append((target, offset + i, data.get("seq") if isinstance(data, dict) else None, t))
+                samples.setdefault(target, data)
+                with counter.get_lock():
+                    counter.value += 1
+
+            sio.on(EVENT, on_event)
+            sio.on("disconnect", lambda *a: disconnects.append((target, offset + i, time.time(), str(a[0]) if a else "")))
+            async with gate:
+                try:
+                    await sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=30)
+                    answer = await sio.call("join_incident", {"incident_id": incident_id}, timeout=60)
+                    if not isinstance(answer, dict) or "error" in answer:
+                        raise RuntimeError(f"join_incident answered {answer!r}")
+                    return target, sio, answer["snapshot"]["seq"], None
+                except Exception as exc:  # report, do not die: the driver counts failures
+                    return target, None, None, f"{type(exc).__name__}: {exc}"
+
+        jobs = [(target, i) for i in range(count) for target in range(len(targets))]
+        t0 = time.monotonic()
+        made = await asyncio.gather(*(make(job) for job in jobs))
+        per_target = []
+        for target in range(len(targets)):
+            mine = [m for m in made if m[0] == target]
+            per_target.append({
+                "connected": sum(1 for m in mine if m[1] is not None),
+                "failures": sum(1 for m in mine if m[3]),
+                "errors": [m[3] for m in mine if m[3]][:5],
+                "join_seqs": sorted({m[2] for m in mine if m[1] is not None}),
+            })
+        conn.send({"targets": per_target, "connect_s": time.monotonic() - t0})
+
+        def wait_collect():
+            if conn.poll(900):
+                conn.recv()
+
+        await asyncio.get_running_loop().run_in_executor(None, wait_collect)  # the loop keeps receiving
+        conn.send({"receipts": list(receipts), "samples": dict(samples), "disconnects": list(disconnects)})
+        conn.close()
+        os._exit(0)
+
+    asyncio.run(run())
+
+
+def client_worker(targets, count, offset, concurrency, counters, conn, kind="async"):
     """Hold ``count`` python-socketio clients on each target server (the same
     process holds both sets); report when all have joined; on "collect" send
-    back every receipt: (target index, client index, seq, time.time())."""
+    back every receipt: (target index, client index, seq, time.time()).
+
+    ``kind`` "async": socketio.AsyncClient, the process's clients on one asyncio
+    loop. "threads": socketio.Client, whose engine.io client starts a thread per
+    received message; at hundreds of clients that costs the client processes
+    more CPU than the servers use, on the same two cores, and the latency then
+    measures the clients (see bench/README.md).
+    """
+    if kind == "async":
+        return _async_client_worker(targets, count, offset, concurrency, counters, conn)
     threading.stack_size(1024 * 1024)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -402,7 +474,7 @@ def run_phase(servers, posters, n, args):
     wall_connect = time.time()
     for size in sizes:
         parent_end, child_end = ctx.Pipe()
-        p = ctx.Process(target=client_worker, args=(targets, size, offset, args.connect_concurrency, counters, child_end), daemon=True)
+        p = ctx.Process(target=client_worker, args=(targets, size, offset, args.connect_concurrency, counters, child_end, args.client), daemon=True)
         p.start()
         child_end.close()
         _children.append(p)
@@ -800,6 +872,8 @@ def main(argv=None):
     parser.add_argument("--procs", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--gap", type=float, default=0.25, help="minimum seconds between changes (default 0.25)")
     parser.add_argument("--connect-concurrency", type=int, default=8, help="concurrent connects per client process (default 8)")
+    parser.add_argument("--client", choices=["async", "threads"], default="async",
+                        help="python-socketio's AsyncClient (default) or its threaded Client, which spends a thread per message")
     parser.add_argument("--bare-kind", choices=["python-socketio", "flask-socketio"], default="python-socketio")
     parser.add_argument("--timeout", type=float, default=840, help="hard limit for the whole run in seconds (default 840)")
     parser.add_argument("--scheduler", choices=["on", "off"], help="CONSOLE_SCHEDULER for our server (default: as configured, 'on')")
@@ -913,7 +987,7 @@ def main(argv=None):
             "open_files": fd,
         },
         "config": {
-            "clients": ns, "changes": args.changes, "warmup": args.warmup, "procs": args.procs, "gap_s": args.gap,
+            "clients": ns, "changes": args.changes, "warmup": args.warmup, "procs": args.procs, "client": args.client, "gap_s": args.gap,
             "connect_concurrency": args.connect_concurrency, "bare_kind": args.bare_kind,
             "scheduler": env.get("CONSOLE_SCHEDULER", "default (on)"),
             "change": "PATCH /api/v1/complainants/{id} {'demands': ...} -> complainant_updated to incident:<id>:team",
