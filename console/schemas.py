@@ -56,6 +56,23 @@ def _iso_moment(value):
 
 
 Moment = Annotated[datetime, BeforeValidator(_iso_moment), AfterValidator(_aware)]
+
+
+def _iso_day(value):
+    # YYYY-MM-DD only: pydantic alone reads 0 or "0" as 1970-01-01
+    if isinstance(value, (int, float)):
+        raise ValueError("must be a date, for example 2026-11-23")
+    if isinstance(value, str):
+        try:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date, for example 2026-11-23") from None
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Text = Annotated[str, Field(max_length=5000)]
 # r"\S": not blank (a name of spaces is no name)
@@ -441,8 +458,8 @@ class GroupTermsIn(Strict):
 
 class TierIn(Strict):
     name: ShortText
-    starts_on: date = Field(description="First day of the window (local date), included.")
-    ends_on: date = Field(description="Last day of the window (local date), included.")
+    starts_on: Day = Field(description="First day of the window (local date), included.")
+    ends_on: Day = Field(description="Last day of the window (local date), included.")
     award: Amount = Field(description="Award in yuan for accepting inside this window.")
 
 
@@ -466,7 +483,7 @@ class OfferIn(Strict):
 
 class AgreementIn(Strict):
     parties: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
-    signed_on: date
+    signed_on: Day
     liquidated_damages: Amount
     estimated_loss: Amount = Field(description="The loss a breach would cause, as estimated by legal (the 30% test).")
     clause_version: ShortText
@@ -476,6 +493,6 @@ class AgreementIn(Strict):
 
 
 class BreachIn(Strict):
-    occurred_on: date
+    occurred_on: Day
     evidence: Reason
     damages_claimed: Amount

@@ -244,6 +244,7 @@ def urls(db, incident):
         "extensions": f"/api/v1/complainants/{person}/extensions",
         "updates": f"/api/v1/incidents/{incident['id']}/updates",
         "task": f"/api/v1/tasks/{task_id}",
+        "tiers": f"/api/v1/groups/{incident['groups'][0]}/tiers",
     }
 
 
@@ -265,6 +266,8 @@ STRICT_CASES = [
     ("POST", "updates", {**UPDATE, "people_on_site": 12, "banners": "yes"}, "banners"),
     ("POST", "updates", {**UPDATE, "people_on_site": 12, "police_present": 1}, "police_present"),
     ("PATCH", "task", {"checklist_done": [False]}, "checklist_done.0"),
+    ("PUT", "tiers", {"tiers": [{"name": "首周", "starts_on": "0", "ends_on": "2026-11-30", "award": 100}]}, "tiers.0.starts_on"),
+    ("PUT", "tiers", {"tiers": [{"name": "首周", "starts_on": "2026-11-23", "ends_on": 20261130, "award": 100}]}, "tiers.0.ends_on"),
 ]
 
 
