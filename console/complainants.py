@@ -294,9 +294,10 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             if field in changes:
                 changes[field] = to_iso(changes[field])
         merged = {**before, **changes}
-        problems = _References(db, before["incident_id"]).problems(
-            {k: merged[k] for k in ("province_code", "city_code", "branch_code", "group_id", "handler_id")}, viewer, ""
-        )
+        references = ("province_code", "city_code", "branch_code", "group_id", "handler_id")
+        problems = []
+        if any(k in changes for k in references):  # unchanged references were checked when they were set
+            problems = _References(db, before["incident_id"]).problems({k: merged[k] for k in references}, viewer, "")
         if problems:
             raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
         old, new = audit.changed(before, changes)
