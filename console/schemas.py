@@ -247,6 +247,12 @@ class EventsQuery(BaseModel):
     since: Annotated[int, Field(ge=0, le=2**63 - 1, description="The last sequence number the client has applied.")] = 0
 
 
+class AlertsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    incident_id: Optional[Id] = Field(None, description="Only this incident's alerts.")
+
+
 class ComplaintIn(Strict):
     """An ordinary complaint from an existing complaint system."""
 

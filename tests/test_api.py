@@ -97,6 +97,19 @@ def test_an_empty_query_value_is_no_filter(api, incident):
     assert blank.json["total"] == 3
 
 
+def test_the_alerts_filter_is_documented_and_checked(api, document, incident):
+    """GET /alerts read ?incident_id= without declaring it: "abc" was silently no filter."""
+    listing = document["paths"]["/alerts"]["get"]
+    assert [p["name"] for p in listing["parameters"] if p["in"] == "query"] == ["incident_id"]
+    crowd = api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"people_on_site": 150, "mood": "tense"})
+    assert crowd.status_code == 201, crowd.json
+    everything = api("lead", "GET", "/api/v1/alerts").json["alerts"]
+    assert everything and api("lead", "GET", f"/api/v1/alerts?incident_id={incident['id']}").json["alerts"] == everything
+    assert api("lead", "GET", f"/api/v1/alerts?incident_id={incident['id'] + 1}").json["alerts"] == []
+    refused = api("lead", "GET", "/api/v1/alerts?incident_id=abc")
+    assert refused.status_code == 422 and refused.json["details"][0]["field"] == "incident_id"
+
+
 def test_a_second_roll_up_in_the_same_second_is_a_conflict(app, db, incident, ctx, lead):
     """Found by tests/test_fuzz.py: two on-demand roll-ups in one second broke
     the one-roll-up-per-moment index and answered 500."""

@@ -73,10 +73,9 @@ def branch_timeline(incident_id, branch_code):
     return {"branch": branch, "updates": rows}
 
 
-@operation("/alerts", "GET", "incident.read", "Alerts the caller may see, newest first", tag="alerts")
-def list_alerts():
-    incident_id = request.args.get("incident_id", type=int)
-    return {"alerts": alerts.list_alerts(get_db(), current_viewer(), incident_id)}
+@operation("/alerts", "GET", "incident.read", "Alerts the caller may see, newest first", query=schemas.AlertsQuery, tag="alerts")
+def list_alerts(query):
+    return {"alerts": alerts.list_alerts(get_db(), current_viewer(), query.incident_id)}
 
 
 @operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", tag="alerts")
