@@ -83,6 +83,9 @@ def test_the_document_says_what_the_parsers_accept(document):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             assert ("415" in operation["responses"]) == ("requestBody" in operation), (method, path)
+    # the hourly update reads an Idempotency-Key header
+    post_update = document["paths"]["/incidents/{incident_id}/updates"]["post"]
+    assert [(p["name"], p["required"]) for p in post_update["parameters"] if p["in"] == "header"] == [("Idempotency-Key", False)]
     # an empty query value is the same as none, and the document says so
     listing = document["paths"]["/incidents/{incident_id}/complainants"]["get"]
     for parameter in listing["parameters"]:

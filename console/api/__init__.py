@@ -34,6 +34,7 @@ class Operation:
     status: int = 200
     tag: str = ""
     description: str = ""
+    headers: Optional[dict] = None  # request header name -> (JSON schema, description), for the document
 
 
 OPERATIONS: list[Operation] = []
@@ -88,8 +89,11 @@ def to_json(value):
     return value
 
 
-def operation(rule, method, permission, summary, *, body=None, query=None, response=None, status=200, tag="", description="", visible=None):
+def operation(rule, method, permission, summary, *, body=None, query=None, response=None, status=200, tag="", description="", visible=None, headers=None):
     """Declare an API endpoint; the view gets ``body=`` and ``query=`` already validated.
+
+    ``headers`` names the optional request headers the view reads (the view
+    checks them), so that the document lists them.
 
     ``visible(**path_args)`` raises NotFound for a record that does not exist
     or is outside the caller's scope; it runs before the body is read, so an
@@ -114,7 +118,7 @@ def operation(rule, method, permission, summary, *, body=None, query=None, respo
 
         guarded = requires(permission)(view)
         api.add_url_rule(rule, endpoint=fn.__name__, view_func=guarded, methods=[method])
-        OPERATIONS.append(Operation(rule, method, fn.__name__, summary, permission, body, query, response, status, tag, description or (fn.__doc__ or "").strip()))
+        OPERATIONS.append(Operation(rule, method, fn.__name__, summary, permission, body, query, response, status, tag, description or (fn.__doc__ or "").strip(), headers))
         return guarded
 
     return decorate

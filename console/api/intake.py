@@ -46,6 +46,12 @@ def receive_complaints(body):
     status=201,
     tag="updates",
     visible=_incident,
+    headers={
+        "Idempotency-Key": (
+            {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+            "Any printable text; a retry with the same key and body gets the first answer and stores nothing.",
+        )
+    },
 )
 def post_update(incident_id, body):
     """A retry with the same Idempotency-Key returns the first answer and stores nothing."""

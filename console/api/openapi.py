@@ -105,6 +105,8 @@ def build_document():
                     # parse_query drops empty values: "?status=" is the same as no status
                     parameter["allowEmptyValue"] = True
                 entry["parameters"].append(parameter)
+        for name, (schema, description) in (op.headers or {}).items():
+            entry["parameters"].append({"name": name, "in": "header", "required": False, "description": description, "schema": schema})
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": _request_schema(op.body, components)}}}
         ok = {"description": "OK"}
