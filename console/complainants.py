@@ -305,7 +305,8 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             return public(before)
         new["updated_at"] = to_iso(now)
         new["version"] = before["version"] + 1
-        db["complainant"].update(complainant_id, new)
+        # plain SQL: sqlite-utils' update() reads the table's columns twice per call (0.35 ms)
+        db.execute(f"UPDATE complainant SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), complainant_id])
         audit.record(db, actor, "complainant", complainant_id, "update", before=old, after=new, at=now)
         if outbox is not None:
             record_change(outbox, before, {**before, **new}, "complainant_updated", now)
