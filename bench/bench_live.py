@@ -191,6 +191,21 @@ def bare_server_main(port, kind):
 # --- a client process ------------------------------------------------------
 
 
+def _joined(made, n_targets):
+    """Per target server: clients connected, failures and the seqs they joined at.
+    ``made``: (target, client or None, join seq, error) per client."""
+    per_target = []
+    for target in range(n_targets):
+        mine = [m for m in made if m[0] == target]
+        per_target.append({
+            "connected": sum(1 for m in mine if m[1] is not None),
+            "failures": sum(1 for m in mine if m[3]),
+            "errors": [m[3] for m in mine if m[3]][:5],
+            "join_seqs": sorted({m[2] for m in mine if m[1] is not None}),
+        })
+    return per_target
+
+
 def _async_client_worker(targets, count, offset, concurrency, counters, conn):
     import asyncio
 
@@ -231,16 +246,7 @@ def _async_client_worker(targets, count, offset, concurrency, counters, conn):
         jobs = [(target, i) for i in range(count) for target in range(len(targets))]
         t0 = time.monotonic()
         made = await asyncio.gather(*(make(job) for job in jobs))
-        per_target = []
-        for target in range(len(targets)):
-            mine = [m for m in made if m[0] == target]
-            per_target.append({
-                "connected": sum(1 for m in mine if m[1] is not None),
-                "failures": sum(1 for m in mine if m[3]),
-                "errors": [m[3] for m in mine if m[3]][:5],
-                "join_seqs": sorted({m[2] for m in mine if m[1] is not None}),
-            })
-        conn.send({"targets": per_target, "connect_s": time.monotonic() - t0})
+        conn.send({"targets": _joined(made, len(targets)), "connect_s": time.monotonic() - t0})
 
         def wait_collect():
             if conn.poll(900):
@@ -309,16 +315,7 @@ def client_worker(targets, count, offset, concurrency, counters, conn, kind="asy
     with ThreadPoolExecutor(concurrency) as pool:
         made = list(pool.map(make, jobs))
     clients = [m[1] for m in made if m[1] is not None]  # kept referenced until the process exits
-    per_target = []
-    for target in range(len(targets)):
-        mine = [m for m in made if m[0] == target]
-        per_target.append({
-            "connected": sum(1 for m in mine if m[1] is not None),
-            "failures": sum(1 for m in mine if m[3]),
-            "errors": [m[3] for m in mine if m[3]][:5],
-            "join_seqs": sorted({m[2] for m in mine if m[1] is not None}),
-        })
-    conn.send({"targets": per_target, "connect_s": time.monotonic() - t0})
+    conn.send({"targets": _joined(made, len(targets)), "connect_s": time.monotonic() - t0})
 
     if conn.poll(900):
         conn.recv()

@@ -3,14 +3,10 @@ Playwright against run.py. Every page loaded here must work with no
 violation reported: no inline script, handler or style was left behind, and
 the live board's Socket.IO WebSocket is allowed by connect-src 'self'."""
 
-import shutil
+from playwright.sync_api import expect
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
-
+from .browser import browser  # noqa: F401 (the fixture)
 from .conftest import PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
 
 # Reports each violation to the test as the browser sees it (the event fires
 # for every blocked script, style, connection, frame or form target).
@@ -19,19 +15,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
   window.reportViolation([e.violatedDirective, e.blockedURI, e.sourceFile + ":" + e.lineNumber, location.pathname].join(" | "));
 });
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: the README's test command installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
 
 
 class Watched:

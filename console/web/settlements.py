@@ -52,20 +52,31 @@ def _refused(complainant_id, prefix, exc):
     return complainant_page(complainant_id, errors, exc.status)
 
 
+def _write(complainant_id, prefix, done, write):
+    """Run one settlement step (``write(db, outbox)``) and publish it; back to the
+    page with a flash, or the page again with the refusal under ``prefix``."""
+    db = get_db()
+    try:
+        with publishing(db) as outbox:
+            write(db, outbox)
+    except ConsoleError as exc:
+        return _refused(complainant_id, prefix, exc)
+    flash(done)
+    return _back(complainant_id)
+
+
+def _who():
+    return current_viewer(), current_actor(), utcnow()
+
+
 @bp.post("/complainants/<int:complainant_id>/offers")
 @requires("settlement.write")
 def make_offer(complainant_id):
     data, errors = _form(schemas.OfferIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"offer.{k}": v for k, v in errors.items()} | {"offer": _("Check the offer.")}, 422)
-    db = get_db()
-    try:
-        with publishing(db) as outbox:
-            settlements.make_offer(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
-    except ConsoleError as exc:
-        return _refused(complainant_id, "offer", exc)
-    flash(_("Offer recorded."))
-    return _back(complainant_id)
+    return _write(complainant_id, "offer", _("Offer recorded."),
+                  lambda db, outbox: settlements.make_offer(db, complainant_id, data, *_who(), outbox))
 
 
 def _offer_complainant(offer_id):
@@ -75,29 +86,15 @@ def _offer_complainant(offer_id):
 @bp.post("/offers/<int:offer_id>/accept")
 @requires("settlement.write")
 def accept_offer(offer_id):
-    db = get_db()
-    complainant_id = _offer_complainant(offer_id)
-    try:
-        with publishing(db) as outbox:
-            settlements.accept_offer(db, offer_id, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
-    except ConsoleError as exc:
-        return _refused(complainant_id, "settlement", exc)
-    flash(_("Acceptance recorded."))
-    return _back(complainant_id)
+    return _write(_offer_complainant(offer_id), "settlement", _("Acceptance recorded."),
+                  lambda db, outbox: settlements.accept_offer(db, offer_id, *_who(), current_app.config, outbox))
 
 
 @bp.post("/offers/<int:offer_id>/decline")
 @requires("settlement.write")
 def decline_offer(offer_id):
-    db = get_db()
-    complainant_id = _offer_complainant(offer_id)
-    try:
-        with publishing(db) as outbox:
-            settlements.decline_offer(db, offer_id, current_viewer(), current_actor(), utcnow(), outbox)
-    except ConsoleError as exc:
-        return _refused(complainant_id, "settlement", exc)
-    flash(_("Offer marked as turned down."))
-    return _back(complainant_id)
+    return _write(_offer_complainant(offer_id), "settlement", _("Offer marked as turned down."),
+                  lambda db, outbox: settlements.decline_offer(db, offer_id, *_who(), outbox))
 
 
 def _settlement_complainant(settlement_id):
@@ -107,20 +104,12 @@ def _settlement_complainant(settlement_id):
 @bp.post("/settlements/<int:settlement_id>/<any(finalise, withdraw):step>")
 @requires("settlement.write")
 def settlement_step(settlement_id, step):
-    db = get_db()
     complainant_id = _settlement_complainant(settlement_id)
-    action = settlements.finalise if step == "finalise" else settlements.withdraw
-    try:
-        with publishing(db) as outbox:
-            if step == "finalise":
-                action(db, settlement_id, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
-            else:
-                action(db, settlement_id, current_viewer(), current_actor(), utcnow(), outbox)
-    except ConsoleError as exc:
-        return _refused(complainant_id, "settlement", exc)
-    flash(_("Settlement signed off: the complainant is settled and the follow-up call is scheduled.") if step == "finalise"
-          else _("Acceptance withdrawn: talks resume."))
-    return _back(complainant_id)
+    if step == "finalise":
+        return _write(complainant_id, "settlement", _("Settlement signed off: the complainant is settled and the follow-up call is scheduled."),
+                      lambda db, outbox: settlements.finalise(db, settlement_id, *_who(), current_app.config, outbox))
+    return _write(complainant_id, "settlement", _("Acceptance withdrawn: talks resume."),
+                  lambda db, outbox: settlements.withdraw(db, settlement_id, *_who(), outbox))
 
 
 @bp.post("/settlements/<int:settlement_id>/agreement")
@@ -137,13 +126,9 @@ def record_agreement(settlement_id):
         if "document_name" in errors or "document_base64" in errors:
             errors["document"] = _("Choose the signed agreement to upload (PDF, PNG or JPEG).")
         return complainant_page(complainant_id, {f"agreement.{k}": v for k, v in errors.items()} | {"agreement": _("Check the agreement.")}, 422)
-    try:
-        settlements.record_agreement(get_db(), settlement_id, data, content, current_viewer(), current_actor(), utcnow(),
-                                     current_app.config, current_app.config["DOCUMENT_FOLDER"] + "/agreements")
-    except ConsoleError as exc:
-        return _refused(complainant_id, "agreement", exc)
-    flash(_("Confidentiality agreement kept with its signed document."))
-    return _back(complainant_id)
+    folder = current_app.config["DOCUMENT_FOLDER"] + "/agreements"
+    return _write(complainant_id, "agreement", _("Confidentiality agreement kept with its signed document."),
+                  lambda db, _outbox: settlements.record_agreement(db, settlement_id, data, content, *_who(), current_app.config, folder))
 
 
 @bp.post("/agreements/<int:agreement_id>/breaches")
@@ -154,12 +139,8 @@ def record_breach(agreement_id):
     data, errors = _form(schemas.BreachIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"breach.{k}": v for k, v in errors.items()} | {"breach": _("Check the breach record.")}, 422)
-    try:
-        settlements.record_breach(db, agreement_id, data, current_viewer(), current_actor(), utcnow(), current_app.config)
-    except ConsoleError as exc:
-        return _refused(complainant_id, "breach", exc)
-    flash(_("Breach recorded."))
-    return _back(complainant_id)
+    return _write(complainant_id, "breach", _("Breach recorded."),
+                  lambda db, _outbox: settlements.record_breach(db, agreement_id, data, *_who(), current_app.config))
 
 
 @bp.get("/agreements/<int:agreement_id>/document")
