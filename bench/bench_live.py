@@ -191,6 +191,20 @@ def bare_server_main(port, kind):
 # --- a client process ------------------------------------------------------
 
 
+def _listen(sio, target, client, counter, receipts, samples, disconnects):
+    """Note every event's arrival (target, client, seq, time.time()) and every disconnect."""
+
+    def on_event(data):
+        t = time.time()
+        receipts.append((target, client, data.get("seq") if isinstance(data, dict) else None, t))
+        samples.setdefault(target, data)
+        with counter.get_lock():
+            counter.value += 1
+
+    sio.on(EVENT, on_event)
+    sio.on("disconnect", lambda *a: disconnects.append((target, client, time.time(), str(a[0]) if a else "")))
+
+
 def _joined(made, n_targets):
     """Per target server: clients connected, failures and the seqs they joined at.
     ``made``: (target, client or None, join seq, error) per client."""
@@ -222,17 +236,7 @@ def _async_client_worker(targets, count, offset, concurrency, counters, conn):
             target, i = job
             url, token, incident_id = targets[target]
             sio = socketio.AsyncClient(reconnection=False)
-            counter = counters[target]
-
-            def on_event(data):
-                t = time.time()
-                receipts.append((target, offset + i, data.get("seq") if isinstance(data, dict) else None, t))
-                samples.setdefault(target, data)
-                with counter.get_lock():
-                    counter.value += 1
-
-            sio.on(EVENT, on_event)
-            sio.on("disconnect", lambda *a: disconnects.append((target, offset + i, time.time(), str(a[0]) if a else "")))
+            _listen(sio, target, offset + i, counters[target], receipts, samples, disconnects)
             async with gate:
                 try:
                     await sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=30)
@@ -286,17 +290,7 @@ def client_worker(targets, count, offset, concurrency, counters, conn, kind="asy
         target, i = job
         url, token, incident_id = targets[target]
         sio = socketio.Client(reconnection=False)
-        counter = counters[target]
-
-        def on_event(data):
-            t = time.time()
-            receipts.append((target, offset + i, data.get("seq") if isinstance(data, dict) else None, t))
-            samples.setdefault(target, data)
-            with counter.get_lock():
-                counter.value += 1
-
-        sio.on(EVENT, on_event)
-        sio.on("disconnect", lambda *a: disconnects.append((target, offset + i, time.time(), str(a[0]) if a else "")))
+        _listen(sio, target, offset + i, counters[target], receipts, samples, disconnects)
         try:
             sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=30)
             answer = sio.call("join_incident", {"incident_id": incident_id}, timeout=60)
