@@ -9,6 +9,8 @@ per role. Everything is deterministic (``random.Random(SEED)``) for a given
 ``now``; a second call finds the incident by its ``demo_key`` and adds nothing.
 """
 
+import io
+import os
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -600,6 +602,23 @@ class _Builder:
             schemas.TierIn(name="第二周", starts_on=first_day + timedelta(days=7), ends_on=first_day + timedelta(days=13), award=300),
         ]), ACTOR, moment)
 
+    @staticmethod
+    def _special_terms(person):
+        """Vulnerable complainants settle above the group's line (seed 000: then a confidentiality agreement)."""
+        return "vulnerable" in person.item["flags"]
+
+    def _agreement(self, person, settlement_id, moment):
+        settings = self._settings()
+        loss = person.item["interest_claimed"] * Decimal("0.4")  # what the departure from the line is worth
+        data = schemas.AgreementIn(
+            parties=f"本公司；{person.item['name']}", signed_on=moment.astimezone(self.zone).date(),
+            liquidated_damages=(loss * Decimal("1.2")).quantize(Decimal("1")), estimated_loss=loss.quantize(Decimal("1")),
+            clause_version="BM-2026-01", witness_reference=f"签约录音 {moment.astimezone(self.zone):%Y%m%d-%H%M}，网点接待室",
+            document_name=f"保密协议-{person.id}.pdf", document_base64="eA==",
+        )
+        settlements.record_agreement(self.db, settlement_id, data, _agreement_pdf(person.id), SYSTEM, ACTOR, moment, settings,
+                                     os.path.join(settings["DOCUMENT_FOLDER"], "agreements"))
+
     def _settings(self):
         from .settings import DEFAULTS
 
@@ -728,6 +747,9 @@ class _Builder:
         """Move a person along; offers, acceptances and signatures go through the settlement records."""
         if status == "offer_made":
             offer = schemas.OfferIn(expenses=person.item["expenses_claimed"], expenses_evidence="交通票据原件已收" if person.item["expenses_claimed"] else "")
+            if self._special_terms(person):
+                # interest in full, not the group's 60%: a different line, so a confidentiality agreement at signing
+                offer = offer.model_copy(update={"interest": person.item["interest_claimed"], "note": "高龄客户，经审批利息全额补偿"})
             settlements.make_offer(self.db, person.id, offer, SYSTEM, ACTOR, moment, outbox=self.outbox)
             return
         if status == "accepted":
@@ -736,6 +758,8 @@ class _Builder:
             return
         if status == "settled":
             (settlement_id,) = self.db.execute("SELECT id FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [person.id]).fetchone()
+            if self._special_terms(person):
+                self._agreement(person, settlement_id, moment)
             settlements.finalise(self.db, settlement_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
             return
         if status == "escalated":
@@ -887,6 +911,18 @@ class _Builder:
         else:
             raise ValueError(kind)
         return channel, said, promised, proof, reference
+
+
+def _agreement_pdf(number):
+    """A one-page PDF standing in for the scanned, signed agreement."""
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 760, f"Confidentiality agreement (demo), complainant {number}")
+    page.drawString(72, 740, "Signed by both parties; one copy each.")
+    page.save()
+    return buffer.getvalue()
 
 
 def _minute(moment):
