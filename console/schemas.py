@@ -502,3 +502,275 @@ class BreachIn(Strict):
     occurred_on: Day
     evidence: Reason
     damages_claimed: Amount
+
+
+# Settlement responses (console/settlements.py). Amounts are yuan as Decimal,
+# written as strings ("8000.5"), like Complainant's; dates are the stored text.
+
+SettlementStatus = Literal["accepted", "final", "withdrawn"]
+OfferStatus = Literal["open", "accepted", "declined", "superseded", "withdrawn"]
+
+
+class GroupTerms(BaseModel):
+    """The group_terms row as stored."""
+
+    group_id: int
+    principal_pct: int
+    interest_pct: int
+    pays_expenses: int = Field(description="1: evidenced expenses are paid; 0: not.")
+    text: str
+    version: int
+    set_by: Optional[int]
+    set_at: str
+
+
+class Tier(BaseModel):
+    id: int
+    group_id: int
+    name: str
+    starts_on: str
+    ends_on: str
+    award_fen: int
+    award: Decimal
+
+
+class Terms(BaseModel):
+    group_id: int
+    terms: Optional[GroupTerms] = Field(description="Null until the group's terms are set.")
+    tiers: list[Tier]
+
+
+class Offer(BaseModel):
+    id: int
+    complainant_id: int
+    incident_id: int
+    group_id: Optional[int]
+    expenses_evidence: str
+    differs_from_terms: bool
+    override_reason: Optional[str]
+    override_by: Optional[int]
+    note: str
+    status: OfferStatus
+    made_by: Optional[int]
+    made_at: str
+    principal: Decimal
+    interest: Decimal
+    expenses: Decimal
+    lawyer_fees: Decimal
+    indirect_loss: Decimal
+    total: Decimal
+    cap: Decimal
+
+
+class Breach(BaseModel):
+    id: int
+    agreement_id: int
+    occurred_on: str
+    evidence: str
+    recorded_by: Optional[int]
+    recorded_at: str
+    damages_claimed: Decimal
+
+
+class BreachRecord(BaseModel):
+    """The agreement_breach row as stored (the amount in fen, as recorded)."""
+
+    id: int
+    agreement_id: int
+    occurred_on: str
+    evidence: str
+    damages_claimed_fen: int
+    recorded_by: Optional[int]
+    recorded_at: str
+
+
+class Agreement(BaseModel):
+    id: int
+    settlement_id: int
+    parties: str
+    signed_on: str
+    damages_warning: bool
+    clause_version: str
+    document_name: str
+    document_sha256: str
+    document_size: int
+    content_type: str
+    witness_reference: str
+    created_by: Optional[int]
+    created_at: str
+    liquidated_damages: Decimal
+    estimated_loss: Decimal
+    breaches: list[Breach]
+
+
+class Settlement(BaseModel):
+    id: int
+    complainant_id: int
+    incident_id: int
+    group_id: Optional[int]
+    offer_id: int
+    accepted_on: str
+    accepted_at: str
+    tier_id: Optional[int]
+    status: SettlementStatus
+    finalised_at: Optional[str]
+    followup_due_at: Optional[str]
+    created_by: Optional[int]
+    tier_award: Decimal
+    total: Decimal
+    tier_name: Optional[str]
+    offer: Offer
+    agreement: Optional[Agreement]
+    differs_from_terms: bool
+    needs_agreement: bool
+
+
+class SettlementView(BaseModel):
+    """One read of a complainant's settlement records, from the audit log."""
+
+    at: str
+    username: Optional[str]
+    action: str
+
+
+class StandardOffer(BaseModel):
+    principal: Decimal
+    interest: Decimal
+
+
+class ComplainantSettlement(BaseModel):
+    views: list[SettlementView]
+    complainant_id: int
+    group_id: Optional[int]
+    terms: Optional[GroupTerms]
+    standard: Optional[StandardOffer] = Field(description="What the group's terms give this complainant; null without terms.")
+    tiers: list[Tier]
+    offers: list[Offer]
+    settlements: list[Settlement]
+
+
+class RegisterRow(BaseModel):
+    settlement_id: int
+    complainant_id: int
+    name: str
+    group: Optional[str]
+    province_code: str
+    branch_code: Optional[str]
+    status: SettlementStatus
+    accepted_on: str
+    tier: Optional[str]
+    principal: Decimal
+    interest: Decimal
+    expenses: Decimal
+    expenses_evidence: str
+    lawyer_fees: Decimal
+    indirect_loss: Decimal
+    tier_award: Decimal
+    total: Decimal
+    differs_from_terms: bool
+    override_reason: Optional[str]
+    finalised_at: Optional[str]
+    followup_due_at: Optional[str]
+    agreement_signed_on: Optional[str]
+    liquidated_damages: Optional[Decimal]
+    damages_warning: Optional[bool]
+    clause_version: Optional[str]
+    document_sha256: Optional[str]
+    witness_reference: Optional[str]
+    breaches: int
+
+
+class SettlementRegister(BaseModel):
+    settlements: list[RegisterRow]
+
+
+# --- tasks, referrals, documents, the agreed line (console/tasks.py, referrals.py, issuing.py) ---
+
+
+class ChecklistItem(BaseModel):
+    text: str
+    done: bool
+
+
+class Task(BaseModel):
+    id: int
+    incident_id: int
+    key: str
+    trigger: str = Field(description="activation, crowd, daily, settlement or group.")
+    trigger_ref: str = Field(description="The day, settlement or group the task was made for ('' for once-only tasks).")
+    stream: str
+    title: str
+    owner_role: str
+    owner_user_id: Optional[int]
+    due_at: str
+    depends_on: list[str] = Field(description="Keys of the tasks this one waits for.")
+    status: Literal["open", "done"]
+    checklist: list[ChecklistItem]
+    notes: str
+    referral_party: Optional[Party]
+    document_kind: Optional[str]
+    completed_by: Optional[int]
+    completed_at: Optional[str]
+
+
+class TaskList(BaseModel):
+    tasks: list[Task]
+
+
+class Referral(BaseModel):
+    id: int
+    incident_id: int
+    task_id: Optional[int]
+    party: Party
+    recipient: str
+    what_sent: str
+    document_id: Optional[int]
+    sent_at: str
+    sent_by: Optional[int]
+    ack_due_at: str
+    acknowledged_by_name: Optional[str]
+    acknowledged_at: Optional[str]
+    recorded_by: Optional[int]
+
+
+class ReferralList(BaseModel):
+    referrals: list[Referral]
+
+
+class IssuedDocument(BaseModel):
+    """An issued document's record (where it is stored is not shown)."""
+
+    id: int
+    incident_id: int
+    kind: str = Field(description="regulator_report, consumer_association_packet, media_statement or review.")
+    title: str
+    recipient: str
+    issued_at: str
+    issued_by: Optional[int]
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class DocumentList(BaseModel):
+    documents: list[IssuedDocument]
+
+
+class DocumentIssued(BaseModel):
+    document_id: int
+    referral_id: int = Field(description="The referral to the outside party, recorded with it.")
+
+
+class NewId(BaseModel):
+    id: int
+
+
+class AgreedLine(BaseModel):
+    id: int
+    incident_id: int
+    text: str
+    drafted_by: Optional[int]
+    drafted_at: str
+    approved_by: Optional[int]
+    approved_at: Optional[str]
