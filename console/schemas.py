@@ -7,7 +7,7 @@ and generate the OpenAPI document, so a rule is written once.
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -774,3 +774,224 @@ class AgreedLine(BaseModel):
     drafted_at: str
     approved_by: Optional[int]
     approved_at: Optional[str]
+
+
+# --- roll-ups (console/rollups.py) ---------------------------------------------
+# The numbers are kept as JSON with sorted keys, so the fields of the content's
+# models are in alphabetical order: the API returns them in that order.
+
+
+class RollupIncident(BaseModel):
+    activated_at: Optional[str]
+    cause: str
+    id: int
+    mass_incident_at: Optional[str]
+    opened_at: str
+    product: str
+    severity: str
+    status: str
+    title: str
+
+
+class RollupGroupCount(BaseModel):
+    count: int
+    group_id: Optional[int] = Field(description="Null: the complainants in no group.")
+    name: Optional[str]
+
+
+class RollupRegionCount(BaseModel):
+    count: int
+    name: str
+    province_code: str
+
+
+class RollupTotals(BaseModel):
+    by_group: list[RollupGroupCount]
+    by_region: list[RollupRegionCount]
+    by_status: dict[str, int]
+    complainants: int
+
+
+class RollupSettled(BaseModel):
+    in_period: int
+    to_date: int
+
+
+class RollupEscalations(BaseModel):
+    court: int
+    media: int
+    petition: int
+    regulator: int
+
+
+class RollupAmounts(BaseModel):
+    """Sums of what complainants claim, in fen (no settlement amount)."""
+
+    claimed_fen: int
+    expenses_claimed_fen: int
+    interest_claimed_fen: int
+    principal_fen: int
+
+
+class RollupSettlements(BaseModel):
+    """Counts only: settlement amounts are for the crisis lead and legal."""
+
+    accepted: int
+    final: int
+    open_offers: int
+
+
+class RollupMissedUpdates(BaseModel):
+    alerts: int
+    branch_code: str
+    name: str
+
+
+class RollupPeak(BaseModel):
+    branch_code: str
+    name: str
+    peak_on_site: int
+    updates: int
+
+
+class RollupBranches(BaseModel):
+    missed_updates: list[RollupMissedUpdates]
+    peak_on_site: list[RollupPeak]
+
+
+class RollupTaskStream(BaseModel):
+    done_in_period: int
+    due_open: int
+    overdue: int
+    stream: str
+
+
+class RollupMediaItem(BaseModel):
+    at: str
+    kind: str
+    outlet: str
+    summary: str
+
+
+class RollupDeadlines(BaseModel):
+    decisions: int
+    promised_contacts: int
+    referral_acknowledgements: int
+    tasks: int
+
+
+class RollupGroupMedian(BaseModel):
+    group_id: Optional[int]
+    hours: Optional[float]
+    n: int
+
+
+class RollupRegionMedian(BaseModel):
+    hours: Optional[float]
+    n: int
+    province_code: str
+
+
+class RollupMedian(BaseModel):
+    by_group: list[RollupGroupMedian]
+    by_region: list[RollupRegionMedian]
+    overall: Optional[float]
+
+
+class RollupMedians(BaseModel):
+    to_first_contact: RollupMedian
+    to_settlement: RollupMedian
+
+
+class RollupChanges(BaseModel):
+    """Differences with the previous roll-up; by_group is keyed by group id as text ("None": no group)."""
+
+    by_group: dict[str, int]
+    by_region: dict[str, int]
+    by_status: dict[str, int]
+    complainants: int
+
+
+class RollupContent(BaseModel):
+    """The numbers as they were when the roll-up was made (snapshot version 1)."""
+
+    amounts: RollupAmounts
+    as_of: str
+    branches: RollupBranches
+    changes: Optional[RollupChanges] = Field(description="Null for an incident's first roll-up.")
+    deadlines_next_24h: RollupDeadlines
+    escalations: RollupEscalations
+    incident: RollupIncident
+    media_items: list[RollupMediaItem]
+    median_hours: RollupMedians
+    new_in_period: int
+    settled: RollupSettled
+    settlements: RollupSettlements
+    tasks_by_stream: list[RollupTaskStream]
+    totals: RollupTotals
+    version: int
+
+
+class RollupSummary(BaseModel):
+    """A roll-up's record without its numbers."""
+
+    id: int
+    incident_id: int
+    number: int
+    report_type: Literal["initial", "update", "final"]
+    period_start: str
+    period_end: str
+    generated_at: str
+    late: int = Field(description="1: made after its cut-off (the server was down); 0: on time.")
+    status: Literal["draft", "approved", "issued"]
+    prepared_by: str = Field(description="'monitor' or a user name.")
+    approved_by: Optional[int]
+    approved_at: Optional[str]
+    issued_by: Optional[int]
+    issued_at: Optional[str]
+    summary: str
+    outlook: str
+    needs: str
+    corrects_id: Optional[int]
+    next_rollup_at: str
+
+
+class RollupList(BaseModel):
+    rollups: list[RollupSummary]
+
+
+class RollupAmountsEarlier(BaseModel):
+    """Amounts as roll-ups made before settlement records kept them: with the
+    complainants' offered and agreed totals (null: nothing offered or agreed)."""
+
+    agreed_fen: Optional[int]
+    claimed_fen: int
+    expenses_claimed_fen: int
+    interest_claimed_fen: int
+    offered_fen: Optional[int]
+    principal_fen: int
+
+
+class RollupContentEarlier(BaseModel):
+    """The numbers of a roll-up made before settlement records (also snapshot
+    version 1): offered and agreed totals under amounts, no settlements counts.
+    Kept as made, so still returned in this form."""
+
+    amounts: RollupAmountsEarlier
+    as_of: str
+    branches: RollupBranches
+    changes: Optional[RollupChanges]
+    deadlines_next_24h: RollupDeadlines
+    escalations: RollupEscalations
+    incident: RollupIncident
+    media_items: list[RollupMediaItem]
+    median_hours: RollupMedians
+    new_in_period: int
+    settled: RollupSettled
+    tasks_by_stream: list[RollupTaskStream]
+    totals: RollupTotals
+    version: int
+
+
+class Rollup(RollupSummary):
+    content: Union[RollupContent, RollupContentEarlier]
