@@ -995,3 +995,73 @@ class RollupContentEarlier(BaseModel):
 
 class Rollup(RollupSummary):
     content: Union[RollupContent, RollupContentEarlier]
+
+
+# --- hourly updates and alerts (console/updates.py, alerts.py) ------------------
+
+
+class HourlyUpdate(BaseModel):
+    """A branch's update as boards show it: no personal data in it."""
+
+    id: int
+    branch_code: str
+    province_code: str
+    posted_at: str
+    people_on_site: int
+    new_complainants: int
+    settled_since: int
+    mood: Mood
+    banners: bool
+    media_present: bool
+    police_present: bool
+    outlet_closed: bool
+    closed_since: Optional[str]
+    actions_taken: str
+    needs: str
+    notes: str
+
+
+class PostedUpdate(HourlyUpdate):
+    replayed: bool = Field(description="True: a retry with an Idempotency-Key already used; nothing was stored.")
+
+
+class BranchUpdate(HourlyUpdate):
+    branch_name: str
+
+
+class LatestUpdates(BaseModel):
+    updates: list[BranchUpdate]
+
+
+class Branch(BaseModel):
+    code: str
+    name: str
+    city_code: str
+    province_code: str
+
+
+class BranchTimeline(BaseModel):
+    branch: Branch
+    updates: list[HourlyUpdate]
+
+
+class Alert(BaseModel):
+    """The alert record as stored; audience and data are JSON written as text."""
+
+    id: int
+    dedupe_key: str
+    kind: str
+    level: Literal["info", "warning", "critical"]
+    incident_id: Optional[int]
+    province_code: Optional[str]
+    branch_code: Optional[str]
+    audience: str = Field(description='JSON list of roles and places as text, e.g. "[\\"lead\\", \\"team\\"]".')
+    message: str
+    data: str = Field(description="JSON object as text.")
+    raised_at: str
+    acknowledged_at: Optional[str]
+    acknowledged_by: Optional[int]
+
+
+class AlertList(BaseModel):
+    alerts: list[Alert]

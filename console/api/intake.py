@@ -44,7 +44,7 @@ def receive_complaints(body):
     "Post a branch's hourly update (send an Idempotency-Key header to make retries safe)",
     body=schemas.HourlyUpdateIn,
     status=201,
-    tag="updates",
+    response=schemas.PostedUpdate, tag="updates",
     visible=_incident,
     headers={
         "Idempotency-Key": (
@@ -68,22 +68,22 @@ def post_update(incident_id, body):
     return {**response, "replayed": replayed}
 
 
-@operation("/incidents/<int:incident_id>/updates", "GET", "incident.read", "Each branch's latest update (inside the caller's scope)", tag="updates", visible=_incident)
+@operation("/incidents/<int:incident_id>/updates", "GET", "incident.read", "Each branch's latest update (inside the caller's scope)", response=schemas.LatestUpdates, tag="updates", visible=_incident)
 def latest_updates(incident_id):
     return {"updates": [updates.public_update(r, r["branch_name"]) for r in updates.latest_by_branch(get_db(), incident_id, current_viewer())]}
 
 
-@operation("/incidents/<int:incident_id>/branches/<branch_code>/updates", "GET", "incident.read", "A branch's update timeline, newest first", tag="updates", visible=_incident)
+@operation("/incidents/<int:incident_id>/branches/<branch_code>/updates", "GET", "incident.read", "A branch's update timeline, newest first", response=schemas.BranchTimeline, tag="updates", visible=_incident)
 def branch_timeline(incident_id, branch_code):
     branch, rows = updates.timeline(get_db(), incident_id, branch_code, current_viewer())
     return {"branch": branch, "updates": rows}
 
 
-@operation("/alerts", "GET", "incident.read", "Alerts the caller may see, newest first", query=schemas.AlertsQuery, tag="alerts")
+@operation("/alerts", "GET", "incident.read", "Alerts the caller may see, newest first", query=schemas.AlertsQuery, response=schemas.AlertList, tag="alerts")
 def list_alerts(query):
     return {"alerts": alerts.list_alerts(get_db(), current_viewer(), query.incident_id)}
 
 
-@operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", tag="alerts")
+@operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", response=schemas.Alert, tag="alerts")
 def acknowledge_alert(alert_id):
     return alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
