@@ -1065,3 +1065,164 @@ class Alert(BaseModel):
 
 class AlertList(BaseModel):
     alerts: list[Alert]
+
+
+# --- the live board (console/board.py, events.py) ----------------------------------
+
+
+class EventCount(BaseModel):
+    """One change to the group x province x status counts."""
+
+    group_id: Optional[int]
+    province_code: str
+    status: str
+    delta: int
+
+
+class Event(BaseModel):
+    """A live event as written to its room. What follows ``counts`` depends on
+    the event (see console/events.py EVENTS): e.g. ``complainant`` (full rooms
+    in its scope, never executives), ``province_codes`` (the executives' room),
+    ``update``, ``alert``, ``tasks``, ``rollup``, ``referral``, ``stage``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    incident_id: int
+    room: str
+    seq: int
+    at: str
+    counts: list[EventCount]
+
+
+class EventEarlier(BaseModel):
+    """A live event written before events named their room."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    incident_id: int
+    seq: int
+    at: str
+    counts: list[EventCount]
+
+
+AnyEvent = Annotated[Union[Event, EventEarlier], Field(union_mode="left_to_right")]
+
+
+class Events(BaseModel):
+    room: str
+    seq: int
+    events: list[AnyEvent]
+
+
+class BoardIncident(BaseModel):
+    id: int
+    title: str
+    cause: str
+    product: str
+    severity: Severity
+    status: IncidentStatus
+    opened_at: str
+
+
+class BoardGroup(BaseModel):
+    id: int
+    name: str
+
+
+class BoardBranch(BaseModel):
+    branch_code: str
+    province_code: str
+    name: str
+    due_at: Optional[str] = Field(description="When its next update is due (null: it need not report now).")
+    missed: int = Field(description="Updates missed: 0, 1 or 2 (two or more).")
+    update: Optional[HourlyUpdate]
+
+
+class BoardAlert(BaseModel):
+    id: int
+    kind: str
+    level: Literal["info", "warning", "critical"]
+    message: str
+    province_code: Optional[str]
+    branch_code: Optional[str]
+    raised_at: str
+    acknowledged_at: Optional[str]
+
+
+class BoardTask(BaseModel):
+    id: int
+    key: str
+    stream: str
+    title: str
+    owner_role: str
+    due_at: str
+    status: Literal["open", "done"]
+    completed_at: Optional[str]
+
+
+class TierWindow(BaseModel):
+    id: int
+    name: str
+    starts_on: str
+    ends_on: str
+    accepted: int
+
+
+class CurrentTier(BaseModel):
+    id: int
+    name: str
+    days_left: int
+
+
+class TierPanel(BaseModel):
+    """A group's early-acceptance tiers: counts and days, never an amount."""
+
+    group_id: int
+    name: str
+    tiers: list[TierWindow]
+    current: Optional[CurrentTier]
+
+
+class OverdueItem(BaseModel):
+    id: int
+    name: str
+    province_code: str
+    branch_code: Optional[str]
+    status: ComplainantStatus
+    due_at: str
+
+
+class OverdueList(BaseModel):
+    count: int
+    items: list[OverdueItem] = Field(description="At most 20, earliest due first.")
+
+
+class OverdueCount(BaseModel):
+    """Executives get the count only."""
+
+    count: int
+
+
+class Board(BaseModel):
+    """Executives get aggregates only: no overdue items, no complainant in the feed."""
+
+    incident: BoardIncident
+    room: str
+    seq: int
+    aggregate_only: bool
+    generated_at: str
+    last_change_at: Optional[str]
+    counts: list[CountRow]
+    groups: list[BoardGroup]
+    new_last_hour: int
+    on_site: int
+    mass_incident_at: Optional[str]
+    branches: list[BoardBranch]
+    alerts: list[BoardAlert]
+    tasks: list[BoardTask]
+    tiers: list[TierPanel]
+    overdue_contact: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")]
+    overdue_decision: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")]
+    feed: list[AnyEvent]

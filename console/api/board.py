@@ -19,6 +19,7 @@ def _incident(incident_id, **_path):
     "GET",
     "incident.read",
     "The board snapshot for the caller's room, with its sequence number",
+    response=schemas.Board,
     tag="board",
     visible=_incident,
 )
@@ -33,6 +34,7 @@ def board_snapshot(incident_id):
     "incident.read",
     "Events of the caller's room after ?since=N (oldest first, at most 500)",
     query=schemas.EventsQuery,
+    response=schemas.Events,
     tag="board",
     visible=_incident,
 )
