@@ -414,6 +414,13 @@ class ComplainantPage(BaseModel):
     per_page: int
 
 
+class Revealed(BaseModel):
+    """A complainant's phone and ID number in full (each reveal is logged)."""
+
+    phone: str
+    id_number: Optional[str]
+
+
 class Created(BaseModel):
     ids: list[int]
     count: int

@@ -87,6 +87,7 @@ def update_complainant(complainant_id, body):
     "POST",
     "complainant.reveal",
     "Show the full phone and ID number (logged)",
+    response=schemas.Revealed,
     tag="complainants", visible=_visible)
 def reveal_complainant(complainant_id):
     return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
