@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from . import vocabulary as v
+from .playbooks import DocumentKind, Role, Trigger
 
 
 def _literal(mapping):
@@ -703,11 +704,11 @@ class Task(BaseModel):
     id: int
     incident_id: int
     key: str
-    trigger: str = Field(description="activation, crowd, daily, settlement or group.")
+    trigger: Trigger
     trigger_ref: str = Field(description="The day, settlement or group the task was made for ('' for once-only tasks).")
     stream: str
     title: str
-    owner_role: str
+    owner_role: Role
     owner_user_id: Optional[int]
     due_at: str
     depends_on: list[str] = Field(description="Keys of the tasks this one waits for.")
@@ -715,7 +716,7 @@ class Task(BaseModel):
     checklist: list[ChecklistItem]
     notes: str
     referral_party: Optional[Party]
-    document_kind: Optional[str]
+    document_kind: Optional[DocumentKind]
     completed_by: Optional[int]
     completed_at: Optional[str]
 
@@ -749,7 +750,7 @@ class IssuedDocument(BaseModel):
 
     id: int
     incident_id: int
-    kind: str = Field(description="regulator_report, consumer_association_packet, media_statement or review.")
+    kind: Union[DocumentKind, Literal["review"]] = Field(description="A document issued to an outside party, or the post-incident review.")
     title: str
     recipient: str
     issued_at: str
@@ -1163,7 +1164,7 @@ class BoardTask(BaseModel):
     key: str
     stream: str
     title: str
-    owner_role: str
+    owner_role: Role
     due_at: str
     status: Literal["open", "done"]
     completed_at: Optional[str]
