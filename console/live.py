@@ -20,9 +20,9 @@ import time
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_socketio import SocketIO, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room  # its own: the message reaches the client
 
-from . import board, events, users
+from . import board, events, login_throttle, users
 from .clock import utcnow
 from .db import connect
 from .errors import ConsoleError
@@ -69,6 +69,25 @@ def _open_db():
     return connect(current_app.config["DATABASE"], current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
+def _token_viewer(token):
+    """The token's viewer, or None. Like the API: an invalid token counts against
+    the caller's address, and a locked address is refused before the lookup."""
+    settings = current_app.config
+    address = request.remote_addr or "unknown"
+    now = login_throttle.now(settings)
+    db = _open_db()
+    try:
+        if login_throttle.locked_until(db, None, address, now) is not None:
+            raise ConnectionRefusedError("too many invalid tokens or failed log-ins from this address: try again later")
+        row = users.user_for_token(db, token)
+        if row is None:
+            login_throttle.record_failure(db, None, address, now, login_throttle.Limits.from_settings(settings), route="socket.io connect")
+            return None
+        return users.viewer_for(db, row)
+    finally:
+        db.close()
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     """Accept a browser by its session, another client by its API token."""
@@ -76,12 +95,7 @@ def on_connect(auth=None):
     if current_user.is_authenticated:
         viewer = current_user.viewer
     elif isinstance(auth, dict) and isinstance(auth.get("token"), str):
-        db = _open_db()
-        try:
-            row = users.user_for_token(db, auth["token"])
-            viewer = users.viewer_for(db, row) if row else None
-        finally:
-            db.close()
+        viewer = _token_viewer(auth["token"])
     if viewer is None:
         raise ConnectionRefusedError("unauthorized: log in, or pass auth={'token': ...}")
     _viewers[request.sid] = viewer

@@ -239,3 +239,18 @@ def test_two_processes_share_one_board_through_redis(app, incident, tokens, api)
         a.stop()
         b.stop()
         redis.stop()
+
+
+def test_invalid_tokens_on_the_socket_lock_the_address_like_the_api(server, tokens, db):
+    """Guessing tokens over Socket.IO counts against the address as on the API:
+    after LOGIN_MAX_FAILURES_PER_ADDRESS (20) even a valid token is refused."""
+    for attempt in range(20):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server.url, auth={"token": f"guess-{attempt}"}, transports=["websocket"], wait_timeout=5)
+    assert db.execute("SELECT count(*) FROM login_lockout").fetchone()[0] == 1
+    refused, reasons = socketio.Client(reconnection=False), []
+    refused.on("connect_error", lambda data=None: reasons.append(str(data)))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        refused.connect(server.url, auth={"token": tokens["lead"]}, transports=["websocket"], wait_timeout=5)
+    assert any("try again later" in r for r in reasons), reasons
