@@ -150,14 +150,35 @@ def backups(folder, stem=None):
 
 
 def prune(folder, keep, stem=None):
-    """Delete all but the newest ``keep`` backups in ``folder``; keep 0 keeps
-    all. Returns the paths deleted."""
-    if keep <= 0:
-        return []
-    old = [path for _taken, path in backups(folder, stem)[:-keep]]
+    """Delete all but the newest ``keep`` backups in ``folder`` (keep 0 keeps
+    all), and the temporary files of backups whose process died mid-copy.
+    Returns the paths deleted."""
+    old = _abandoned(folder)
+    if keep > 0:
+        old += [path for _taken, path in backups(folder, stem)[:-keep]]
     for path in old:
-        path.unlink()
+        path.unlink(missing_ok=True)
     return old
+
+
+def _abandoned(folder):
+    """``.<name>.<pid>.tmp`` files whose process is gone (killed during a backup)."""
+    found = []
+    for path in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else []:
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            found.append(path)
+    return found
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def restore(backup_path, db_path, now=None):

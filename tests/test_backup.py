@@ -7,6 +7,7 @@ the result. The scheduled backups run in two real ``run.py`` processes on a
 controllable clock (CLOCK_FILE).
 """
 
+import os
 import re
 import sqlite3
 import subprocess
@@ -154,6 +155,18 @@ def test_prune_keeps_the_newest_and_touches_nothing_else(tmp_path):
     assert sorted(p.name for p in removed) == ["console-20261101T100000Z.db", "console-20261102T100000Z.db", "console-20261103T100000Z.db"]
     assert sorted(p.name for p in folder.iterdir()) == ["console-20261104T100000Z.db", "console-20261105T100000Z.db", "console.db", "notes.txt", "other-20261101T100000Z.db"]
     assert backup.prune(folder, 0) == []
+
+
+def test_prune_clears_the_temporary_file_of_a_backup_killed_mid_copy(tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = folder / f".console-20261123T100000Z.db.{gone.stdout.strip()}.tmp"  # its process has exited
+    running = folder / f".console-20261123T110000Z.db.{os.getpid()}.tmp"  # a copy still being written
+    for path in (dead, running):
+        path.write_text("half a copy")
+    assert backup.prune(folder, 0) == [dead]
+    assert sorted(p.name for p in folder.iterdir()) == [running.name]
 
 
 @pytest.fixture
