@@ -525,7 +525,7 @@ class GroupTerms(BaseModel):
     group_id: int
     principal_pct: int
     interest_pct: int
-    pays_expenses: int = Field(description="1: evidenced expenses are paid; 0: not.")
+    pays_expenses: bool
     text: str
     version: int
     set_by: Optional[int]
@@ -578,18 +578,6 @@ class Breach(BaseModel):
     recorded_by: Optional[int]
     recorded_at: str
     damages_claimed: Decimal
-
-
-class BreachRecord(BaseModel):
-    """The agreement_breach row as stored (the amount in fen, as recorded)."""
-
-    id: int
-    agreement_id: int
-    occurred_on: str
-    evidence: str
-    damages_claimed_fen: int
-    recorded_by: Optional[int]
-    recorded_at: str
 
 
 class Agreement(BaseModel):

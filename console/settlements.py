@@ -78,7 +78,12 @@ def get_terms(db, group_id):
     """The group's standard terms (None when not set yet) and its tiers."""
     _group(db, group_id)
     terms = db["group_terms"].get(group_id) if db["group_terms"].count_where("group_id = ?", [group_id]) else None
-    return {"group_id": group_id, "terms": dict(terms) if terms else None, "tiers": tiers(db, group_id)}
+    return {"group_id": group_id, "terms": public_terms(terms), "tiers": tiers(db, group_id)}
+
+
+def public_terms(row):
+    """Terms as the API shows them (None when not set)."""
+    return {**dict(row), "pays_expenses": bool(row["pays_expenses"])} if row else None
 
 
 def tiers(db, group_id):
@@ -495,9 +500,12 @@ def public_agreement(row, breaches):
     out["liquidated_damages"] = yuan(out.pop("liquidated_damages_fen"))
     out["estimated_loss"] = yuan(out.pop("estimated_loss_fen"))
     out["damages_warning"] = bool(out["damages_warning"])
-    out["breaches"] = [{**{k: v for k, v in dict(b).items() if k != "damages_claimed_fen"}, "damages_claimed": yuan(b["damages_claimed_fen"])}
-                       for b in breaches]
+    out["breaches"] = [public_breach(b) for b in breaches]
     return out
+
+
+def public_breach(row):
+    return {**{k: v for k, v in dict(row).items() if k != "damages_claimed_fen"}, "damages_claimed": yuan(row["damages_claimed_fen"])}
 
 
 def public_settlement(db, row):
@@ -540,7 +548,7 @@ def for_complainant(db, complainant_id, viewer, actor, now):
         "views": views(db, complainant_id, [s["id"] for s in settlements]),
         "complainant_id": complainant_id,
         "group_id": person["group_id"],
-        "terms": terms,
+        "terms": public_terms(terms),
         "standard": {k[:-4]: yuan(v) for k, v in standard_offer(terms, person).items()} if terms else None,
         "tiers": tiers(db, person["group_id"]) if person["group_id"] else [],
         "offers": offers,

@@ -57,6 +57,7 @@ def test_an_offer_defaults_to_the_groups_standard_terms(api, terms):
     assert made.status_code == 201, made.json
     assert made.json["principal"] == "50000" and made.json["interest"] == "1500"  # 100% and 50%
     assert made.json["total"] == "51500" and made.json["differs_from_terms"] is False
+    assert api("legal", "GET", f"/api/v1/groups/{terms['groups'][0]}/terms").json["terms"]["pays_expenses"] is True
     assert api("team", "GET", f"/api/v1/complainants/{person}").json["status"] == "offer_made"
 
 
@@ -307,7 +308,7 @@ def test_a_breach_is_recorded_against_the_agreement(api, terms):
     agreement = api("legal", "POST", f"/api/v1/settlements/{settlement['id']}/agreement", json=agreement_body()).json["agreement"]
     breach = api("legal", "POST", f"/api/v1/agreements/{agreement['id']}/breaches",
                  json={"occurred_on": "2026-11-22", "evidence": "客户在微信群公开和解金额（截图已存档）", "damages_claimed": 13000})
-    assert breach.status_code == 201
+    assert breach.status_code == 201 and breach.json["damages_claimed"] == "13000"  # yuan, as everywhere else
     read = api("lead", "GET", f"/api/v1/settlements/{settlement['id']}").json
     assert read["agreement"]["breaches"][0]["damages_claimed"] == "13000"
 

@@ -107,11 +107,11 @@ def record_agreement(settlement_id, body):
 
 
 @operation("/agreements/<int:agreement_id>/breaches", "POST", "settlement.write", "Record a breach of a confidentiality agreement",
-           body=schemas.BreachIn, status=201, response=schemas.BreachRecord, tag="settlements")
+           body=schemas.BreachIn, status=201, response=schemas.Breach, tag="settlements")
 def record_breach(agreement_id, body):
     db = get_db()
     breach_id = settlements.record_breach(db, agreement_id, body, current_viewer(), current_actor(), utcnow(), current_app.config)
-    return dict(db["agreement_breach"].get(breach_id))
+    return settlements.public_breach(db["agreement_breach"].get(breach_id))
 
 
 @operation("/incidents/<int:incident_id>/settlements", "GET", "settlement.read", "The settlements register (the read is logged)",
