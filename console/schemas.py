@@ -42,38 +42,31 @@ def _unique(values):
     return values
 
 
-def _iso_moment(value):
-    # ISO 8601 text only: pydantic alone reads 0 or "1700000000" as Unix time
-    if isinstance(value, (int, float)):
-        raise ValueError("must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00")
-    if isinstance(value, str):
-        try:
-            if not re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}", value):
-                raise ValueError(value)
-            return datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00") from None
-    return value
+def _iso_text(pattern, parse, message):
+    """A before-validator taking ISO 8601 text only: pydantic alone reads 0 or
+    "1700000000" as Unix time, and 0 or "0" as 1970-01-01."""
+
+    def check(value):
+        if isinstance(value, (int, float)):
+            raise ValueError(message)
+        if isinstance(value, str):
+            try:
+                if not re.match(pattern, value):
+                    raise ValueError(value)
+                return parse(value)
+            except ValueError:
+                raise ValueError(message) from None
+        return value
+
+    return check
 
 
-Moment = Annotated[datetime, BeforeValidator(_iso_moment), AfterValidator(_aware)]
+Moment = Annotated[datetime, BeforeValidator(_iso_text(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}", datetime.fromisoformat,
+    "must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00")), AfterValidator(_aware)]
 
 
-def _iso_day(value):
-    # YYYY-MM-DD only: pydantic alone reads 0 or "0" as 1970-01-01
-    if isinstance(value, (int, float)):
-        raise ValueError("must be a date, for example 2026-11-23")
-    if isinstance(value, str):
-        try:
-            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-                raise ValueError(value)
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be a date, for example 2026-11-23") from None
-    return value
-
-
-Day = Annotated[date, BeforeValidator(_iso_day)]
+Day = Annotated[date, BeforeValidator(_iso_text(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", date.fromisoformat, "must be a date, for example 2026-11-23"))]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Text = Annotated[str, Field(max_length=5000)]
 # r"\S": not blank (a name of spaces is no name)
