@@ -4,6 +4,8 @@ Domain functions raise these; the API turns them into
 ``{"error": ..., "details": ...}`` and the HTML views into a flashed message.
 """
 
+import re
+
 
 class ConsoleError(Exception):
     status = 400
@@ -54,8 +56,9 @@ def pydantic_details(exc, prefix=()):
             message = f"is too long: at most {ctx.get('max_length')} characters"
         elif kind == "string_too_short":
             message = "must not be empty" if ctx.get("min_length") == 1 else f"needs at least {ctx.get('min_length')} characters"
-        elif kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
-            message = "must not be blank"
+        elif kind == "string_pattern_mismatch" and ctx.get("pattern") in (PLAIN, PLAIN_NOT_BLANK):
+            text = err.get("input") if isinstance(err.get("input"), str) else ""
+            message = "must not contain control characters (such as NUL)" if CONTROL.search(text) else "must not be blank"
         elif kind == "string_pattern_mismatch":
             message = _PATTERN_HINTS.get(loc[-1] if loc else "") or _REGEX_HINTS.get(ctx.get("pattern"), "has the wrong format")
         elif kind == "value_error":
@@ -65,6 +68,11 @@ def pydantic_details(exc, prefix=()):
         problems.append({"field": field, "message": message})
     return problems
 
+
+# What schemas.py asks of typed text (kept here, where the refusals are worded).
+PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+PLAIN_NOT_BLANK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _PATTERN_HINTS = {
     "phone": "must be a phone number: digits, optionally with +, spaces or dashes, 5 to 20 characters",

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from . import vocabulary as v
+from .errors import PLAIN, PLAIN_NOT_BLANK
 from .playbooks import DocumentKind, Role, Trigger
 
 
@@ -68,11 +69,12 @@ Moment = Annotated[datetime, BeforeValidator(_iso_text(
 
 Day = Annotated[date, BeforeValidator(_iso_text(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", date.fromisoformat, "must be a date, for example 2026-11-23"))]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Text = Annotated[str, Field(max_length=5000)]
-# r"\S": not blank (a name of spaces is no name)
-ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
-Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+# Text a person typed has no control characters (NUL, escape, ...; tab and line
+# breaks are fine); PLAIN_NOT_BLANK is also not blank (a name of spaces is no name).
+Text = Annotated[str, Field(max_length=5000, pattern=PLAIN)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN_NOT_BLANK)]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN_NOT_BLANK)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=PLAIN_NOT_BLANK)]
 Phone = Annotated[
     str,
     Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="Digits, optionally with +, spaces or dashes; 5 to 20 characters."),
@@ -298,7 +300,7 @@ Party = Literal["regulator", "consumer_association", "media", "police"]
 class ReferralIn(Strict):
     party: Party
     recipient: ShortText
-    what_sent: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+    what_sent: Annotated[str, Field(min_length=1, max_length=2000, pattern=PLAIN_NOT_BLANK)]
     task_id: Optional[Id] = None
 
 
@@ -318,7 +320,7 @@ class DocumentIssue(Strict):
 
 
 class AgreedLineIn(Strict):
-    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
+    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=PLAIN_NOT_BLANK)]
 
 
 class RollupText(Strict):
@@ -460,7 +462,7 @@ class GroupTermsIn(Strict):
     principal_pct: Percent
     interest_pct: Percent
     pays_expenses: bool
-    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]
+    text: Annotated[str, Field(min_length=1, max_length=5000, pattern=PLAIN_NOT_BLANK)]
 
 
 class TierIn(Strict):
@@ -480,21 +482,21 @@ class OfferIn(Strict):
     principal: Optional[Amount] = None
     interest: Optional[Amount] = None
     expenses: Amount = 0
-    expenses_evidence: Annotated[str, Field(max_length=2000)] = ""
+    expenses_evidence: Annotated[str, Field(max_length=2000, pattern=PLAIN)] = ""
     lawyer_fees: Amount = 0
     indirect_loss: Amount = 0
-    override_reason: Optional[Annotated[str, Field(max_length=2000)]] = Field(
+    override_reason: Optional[Annotated[str, Field(max_length=2000, pattern=PLAIN)]] = Field(
         None, description="The crisis lead's written reason for going above the cap or paying lawyer's fees or indirect loss.")
     note: Text = ""
 
 
 class AgreementIn(Strict):
-    parties: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+    parties: Annotated[str, Field(min_length=1, max_length=2000, pattern=PLAIN_NOT_BLANK)]
     signed_on: Day
     liquidated_damages: Amount
     estimated_loss: Amount = Field(description="The loss a breach would cause, as estimated by legal (the 30% test).")
     clause_version: ShortText
-    witness_reference: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S", description="Recording or witness reference.")]
+    witness_reference: Annotated[str, Field(min_length=1, max_length=500, pattern=PLAIN_NOT_BLANK, description="Recording or witness reference.")]
     document_name: Annotated[str, Field(min_length=1, max_length=200)]
     document_base64: Annotated[str, Field(min_length=1, max_length=28_000_000, description="The signed agreement (PDF, PNG or JPEG), base64.")]
 

@@ -608,3 +608,16 @@ def test_csrf_refuses_the_import_upload_without_a_token(csrf_app):
     response = client.post(f"/incidents/{incident_id}/import", data={"file": (io.BytesIO(raw), "a.csv")}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert row_counts(db) == before
+
+
+@pytest.mark.parametrize("name", ["张\x00三", "王\x1b[31m五", "\x7f"])
+def test_control_characters_in_typed_text_are_refused_and_nothing_is_written(api, db, incident, name):
+    from .conftest import row_counts
+
+    before = row_counts(db)
+    response = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/groups", json={"name": name})
+    assert response.status_code == 422
+    assert response.json["details"] == [{"field": "name", "message": "must not contain control characters (such as NUL)"}]
+    assert row_counts(db) == before
+    tabs_and_lines = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/groups", json={"name": "甲组", "handling_line": "第一行\n第二行\t备注"})
+    assert tabs_and_lines.status_code == 201
