@@ -33,9 +33,10 @@ from flask_babel import gettext as _
 from . import audit, uploads
 from .access import in_scope
 from .clock import local, to_iso
-from .complainants import record_change, to_fen
+from .complainants import _row, apply_change, to_fen
 from .db import write
 from .errors import Conflict, Invalid, NotFound
+from .groups import get_group
 from .status import TransitionRefused, check_transition
 
 AGREEMENT_KINDS = ("pdf", "png", "jpeg")  # a signed paper agreement, scanned or photographed
@@ -57,26 +58,12 @@ def _fen(value, field):
                       details=[{"field": field, "message": str(exc)}]) from None
 
 
-def _complainant(db, complainant_id, viewer):
-    rows = list(db.query("SELECT * FROM complainant WHERE id = ?", [complainant_id]))
-    if not rows or not in_scope(viewer, rows[0]["province_code"], rows[0]["branch_code"]):
-        raise NotFound(_("No complainant %(id)s.", id=complainant_id))
-    return dict(rows[0])
-
-
-def _group(db, group_id):
-    rows = list(db.query("SELECT * FROM complainant_group WHERE id = ?", [group_id]))
-    if not rows:
-        raise NotFound(_("No complainant group %(id)s.", id=group_id))
-    return dict(rows[0])
-
-
 # --- group terms and tiers ---------------------------------------------------
 
 
 def get_terms(db, group_id):
     """The group's standard terms (None when not set yet) and its tiers."""
-    _group(db, group_id)
+    get_group(db, group_id)
     terms = db["group_terms"].get(group_id) if db["group_terms"].count_where("group_id = ?", [group_id]) else None
     return {"group_id": group_id, "terms": public_terms(terms), "tiers": tiers(db, group_id)}
 
@@ -96,7 +83,7 @@ def tiers(db, group_id):
 def set_terms(db, group_id, data, actor, now):
     """Set or change a group's standard terms (each change is a new version)."""
     with write(db):
-        _group(db, group_id)
+        get_group(db, group_id)
         before = db["group_terms"].get(group_id) if db["group_terms"].count_where("group_id = ?", [group_id]) else None
         row = {
             "group_id": group_id,
@@ -129,7 +116,7 @@ def set_tiers(db, group_id, data, actor, now):
     if problems:
         raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
     with write(db):
-        _group(db, group_id)
+        get_group(db, group_id)
         used = db.execute(
             "SELECT count(*) FROM settlement s JOIN settlement_tier t ON t.id = s.tier_id WHERE t.group_id = ?", [group_id]
         ).fetchone()[0]
@@ -196,7 +183,7 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
     offer is superseded.
     """
     with write(db):
-        person = _complainant(db, complainant_id, viewer)
+        person = _row(db, complainant_id, viewer)
         terms = _terms_of(db, person["group_id"])
         if person["group_id"] is not None and terms is None:
             raise Conflict(_("Set the standard terms of this complainant's group first: one line per group."))
@@ -266,22 +253,15 @@ def public_offer(row):
 
 
 def _move(db, person, status, actor, now, outbox, **extra):
-    """Move the complainant along the status rules, as a settlement step does."""
-    changes = {"status": status, "escalation_channel": None, "updated_at": to_iso(now), "version": person["version"] + 1, **extra}
-    if person["status"] == status and not extra:
-        return
-    db["complainant"].update(person["id"], changes)
-    audit.record(db, actor, "complainant", person["id"], "update",
-                 before={k: person[k] for k in changes}, after=changes, at=now)
-    if outbox is not None:
-        record_change(outbox, person, {**person, **changes}, "complainant_updated", now)
+    """Move the complainant as a settlement step does (the step checked the status rules)."""
+    apply_change(db, person, {"status": status, "escalation_channel": None, **extra}, actor, now, outbox)
 
 
 def decline_offer(db, offer_id, viewer, actor, now, outbox=None):
     """The complainant turned the offer down: back to negotiating."""
     with write(db):
         offer = _open_offer(db, offer_id, viewer)
-        person = _complainant(db, offer["complainant_id"], viewer)
+        person = _row(db, offer["complainant_id"], viewer)
         db["settlement_offer"].update(offer_id, {"status": "declined"})
         audit.record(db, actor, "settlement_offer", offer_id, "decline", before={"status": "open"}, after={"status": "declined"}, at=now)
         if person["status"] == "offer_made":
@@ -294,7 +274,7 @@ def _open_offer(db, offer_id, viewer):
     if not rows:
         raise NotFound(_("No offer %(id)s.", id=offer_id))
     offer = dict(rows[0])
-    _complainant(db, offer["complainant_id"], viewer)
+    _row(db, offer["complainant_id"], viewer)
     if offer["status"] != "open":
         raise Conflict(_("This offer is %(status)s, not open: only an open offer can be accepted or declined.", status=offer["status"]))
     return offer
@@ -311,7 +291,7 @@ def accept_offer(db, offer_id, viewer, actor, now, settings, outbox=None):
     try:
         with write(db):
             offer = _open_offer(db, offer_id, viewer)
-            person = _complainant(db, offer["complainant_id"], viewer)
+            person = _row(db, offer["complainant_id"], viewer)
             live = list(db.query("SELECT id, accepted_on FROM settlement WHERE complainant_id = ? AND status != 'withdrawn'", [person["id"]]))
             if live:
                 raise Conflict(_("This complainant already accepted a settlement on %(day)s (settlement %(id)s).",
@@ -353,8 +333,13 @@ def _settlement(db, settlement_id, viewer):
     rows = list(db.query("SELECT * FROM settlement WHERE id = ?", [settlement_id]))
     if not rows:
         raise NotFound(_("No settlement %(id)s.", id=settlement_id))
-    _complainant(db, rows[0]["complainant_id"], viewer)
+    _row(db, rows[0]["complainant_id"], viewer)
     return dict(rows[0])
+
+
+def _differs_now(db, settlement, person, offer):
+    """Whether a settlement's offer departs from its group's terms as they are now."""
+    return differs_from_terms(_terms_of(db, settlement["group_id"]), person, offer)
 
 
 def settlement_complainant(db, settlement_id, viewer):
@@ -374,10 +359,8 @@ def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be finalised.", status=settlement["status"]))
-        person = _complainant(db, settlement["complainant_id"], viewer)
-        offer = dict(db["settlement_offer"].get(settlement["offer_id"]))
-        terms = _terms_of(db, settlement["group_id"])
-        if differs_from_terms(terms, person, offer) and not db["confidentiality_agreement"].count_where("settlement_id = ?", [settlement_id]):
+        person = _row(db, settlement["complainant_id"], viewer)
+        if _differs_now(db, settlement, person, db["settlement_offer"].get(settlement["offer_id"])) and not db["confidentiality_agreement"].count_where("settlement_id = ?", [settlement_id]):
             raise Invalid(_("These terms differ from the group's standard terms: record the signed confidentiality agreement before finalising."),
                           details=[{"field": "agreement", "message": _("required when the terms differ from the group's")}])
         try:
@@ -399,7 +382,7 @@ def withdraw(db, settlement_id, viewer, actor, now, outbox=None):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be withdrawn.", status=settlement["status"]))
-        person = _complainant(db, settlement["complainant_id"], viewer)
+        person = _row(db, settlement["complainant_id"], viewer)
         db["settlement"].update(settlement_id, {"status": "withdrawn"})
         db["settlement_offer"].update(settlement["offer_id"], {"status": "withdrawn"})
         audit.record(db, actor, "settlement", settlement_id, "withdraw", before={"status": "accepted"}, after={"status": "withdrawn"}, at=now)
@@ -514,15 +497,14 @@ def public_settlement(db, row):
     out["total"] = yuan(out.pop("total_fen"))
     tier = db["settlement_tier"].get(row["tier_id"]) if row["tier_id"] else None
     out["tier_name"] = tier["name"] if tier else None
-    out["offer"] = get_offer(db, row["offer_id"])
+    offer = db["settlement_offer"].get(row["offer_id"])
+    out["offer"] = public_offer(offer)
     agreements = list(db.query("SELECT * FROM confidentiality_agreement WHERE settlement_id = ?", [row["id"]]))
     out["agreement"] = (
         public_agreement(agreements[0], db.query("SELECT * FROM agreement_breach WHERE agreement_id = ? ORDER BY occurred_on, id", [agreements[0]["id"]]))
         if agreements else None
     )
-    terms = _terms_of(db, row["group_id"])
-    person = db["complainant"].get(row["complainant_id"])
-    out["differs_from_terms"] = differs_from_terms(terms, person, dict(db["settlement_offer"].get(row["offer_id"])))
+    out["differs_from_terms"] = _differs_now(db, row, db["complainant"].get(row["complainant_id"]), offer)
     out["needs_agreement"] = out["differs_from_terms"] and out["agreement"] is None
     return out
 
@@ -539,7 +521,7 @@ def for_complainant(db, complainant_id, viewer, actor, now):
     """A complainant's offers and settlements (newest first), the group's terms
     and tiers; the read is logged."""
     with write(db):
-        person = _complainant(db, complainant_id, viewer)
+        person = _row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "view_settlement", at=now)
     offers = [public_offer(r) for r in db.query("SELECT * FROM settlement_offer WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]
     settlements = [public_settlement(db, r) for r in db.query("SELECT * FROM settlement WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]
