@@ -52,17 +52,11 @@ def load_user_from_token(req):
     if not header.lower().startswith("bearer ") or g.get("address_locked"):
         return None  # (the 429 page, rendered after a refusal, shows as logged out)
     g.auth_via = "token"
-    db, settings = get_db(), current_app.config
-    address = req.remote_addr or "unknown"
-    now = login_throttle.now(settings)
-    until = login_throttle.locked_until(db, None, address, now)
-    if until is not None:
-        refusal = login_throttle.Locked(until, now)
+    try:
+        row = login_throttle.token_user(get_db(), header[7:].strip(), req.remote_addr or "unknown", current_app.config, f"{req.method} {req.path}")
+    except login_throttle.Locked as refusal:
         g.address_locked, g.retry_after = True, refusal.retry_after
-        raise refusal
-    row = users.user_for_token(db, header[7:].strip())
-    if row is None:
-        login_throttle.record_failure(db, None, address, now, login_throttle.Limits.from_settings(settings), route=f"{req.method} {req.path}")
+        raise
     return _user(row)
 
 

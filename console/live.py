@@ -72,18 +72,12 @@ def _open_db():
 def _token_viewer(token):
     """The token's viewer, or None. Like the API: an invalid token counts against
     the caller's address, and a locked address is refused before the lookup."""
-    settings = current_app.config
-    address = request.remote_addr or "unknown"
-    now = login_throttle.now(settings)
     db = _open_db()
     try:
-        if login_throttle.locked_until(db, None, address, now) is not None:
-            raise ConnectionRefusedError("too many invalid tokens or failed log-ins from this address: try again later")
-        row = users.user_for_token(db, token)
-        if row is None:
-            login_throttle.record_failure(db, None, address, now, login_throttle.Limits.from_settings(settings), route="socket.io connect")
-            return None
-        return users.viewer_for(db, row)
+        row = login_throttle.token_user(db, token, request.remote_addr or "unknown", current_app.config, "socket.io connect")
+        return users.viewer_for(db, row) if row else None
+    except login_throttle.Locked:
+        raise ConnectionRefusedError("too many invalid tokens or failed log-ins from this address: try again later") from None
     finally:
         db.close()
 

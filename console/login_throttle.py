@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from . import audit
+from . import audit, users
 from .clock import from_iso, to_iso, utcnow
 from .db import write
 from .errors import ConsoleError
@@ -127,3 +127,17 @@ def record_success(db, username):
     """A right password: the user name's failures are forgotten."""
     with write(db):
         db.execute("DELETE FROM login_failure WHERE kind = ? AND key = ?", [USERNAME, _key(username)])
+
+
+def token_user(db, token, address, settings, route):
+    """The user a bearer token belongs to, or None. A locked address is refused
+    (Locked) before the token is looked up; an invalid token counts as a
+    failure of the address. Used by the API and by Socket.IO connects alike."""
+    moment = now(settings)
+    until = locked_until(db, None, address, moment)
+    if until is not None:
+        raise Locked(until, moment)
+    row = users.user_for_token(db, token)
+    if row is None:
+        record_failure(db, None, address, moment, Limits.from_settings(settings), route=route)
+    return row
