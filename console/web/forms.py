@@ -13,10 +13,11 @@ from ..errors import pydantic_details
 LIST_FIELDS = {"flags", "representative_ids"}
 
 
-def _is_datetime(annotation):
-    if annotation is datetime:
+def _is(annotation, kind):
+    """Whether a field's type is ``kind``, or an Optional/union holding it."""
+    if annotation is kind:
         return True
-    return any(_is_datetime(a) for a in typing.get_args(annotation))
+    return any(_is(a, kind) for a in typing.get_args(annotation))
 
 
 def read_form(model, form, only=None):
@@ -39,13 +40,13 @@ def read_form(model, form, only=None):
         if raw is None or raw.strip() == "":
             continue
         raw = raw.strip()
-        if _is_datetime(field.annotation):
+        if _is(field.annotation, datetime):
             try:
                 raw = parse_local(raw, current_app.config["TIMEZONE"]).isoformat()
             except ValueError:
                 errors[name] = _("is not a date and time")
                 continue
-        elif name in ("principal", "interest_claimed", "expenses_claimed"):
+        elif _is(field.annotation, float):  # every float a form takes is an amount in yuan: '¥12,000.00' is fine
             raw = raw.replace(",", "").replace("¥", "")
         data[name] = raw
     if errors:

@@ -17,18 +17,6 @@ from .forms import read_form
 
 bp = Blueprint("settlements", __name__)
 
-MONEY = ("principal", "interest", "expenses", "lawyer_fees", "indirect_loss", "liquidated_damages", "estimated_loss", "damages_claimed", "award")
-
-
-def _form(model, form):
-    """read_form, with amounts typed as '¥12,000.00' accepted."""
-    cleaned = form.copy()
-    for name in MONEY:
-        if name in cleaned:
-            cleaned[name] = cleaned[name].replace(",", "").replace("¥", "")
-    return read_form(model, cleaned)
-
-
 @bp.get("/complainants/<int:complainant_id>/settlement")
 @requires("settlement.read")
 def complainant_page(complainant_id, errors=None, status=200):
@@ -72,7 +60,7 @@ def _who():
 @bp.post("/complainants/<int:complainant_id>/offers")
 @requires("settlement.write")
 def make_offer(complainant_id):
-    data, errors = _form(schemas.OfferIn, request.form)
+    data, errors = read_form(schemas.OfferIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"offer.{k}": v for k, v in errors.items()} | {"offer": _("Check the offer.")}, 422)
     return _write(complainant_id, "offer", _("Offer recorded."),
@@ -121,7 +109,7 @@ def record_agreement(settlement_id):
     form = request.form.copy()
     form["document_name"] = upload.filename if upload and upload.filename else ""
     form["document_base64"] = base64.b64encode(content).decode() if content else ""
-    data, errors = _form(schemas.AgreementIn, form)
+    data, errors = read_form(schemas.AgreementIn, form)
     if errors:
         if "document_name" in errors or "document_base64" in errors:
             errors["document"] = _("Choose the signed agreement to upload (PDF, PNG or JPEG).")
@@ -136,7 +124,7 @@ def record_agreement(settlement_id):
 def record_breach(agreement_id):
     db = get_db()
     complainant_id = settlements.agreement_complainant(db, agreement_id, current_viewer())
-    data, errors = _form(schemas.BreachIn, request.form)
+    data, errors = read_form(schemas.BreachIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"breach.{k}": v for k, v in errors.items()} | {"breach": _("Check the breach record.")}, 422)
     return _write(complainant_id, "breach", _("Breach recorded."),
@@ -167,7 +155,7 @@ def terms_page(group_id, errors=None, status=200):
 def set_terms(group_id):
     form = request.form.copy()
     form["pays_expenses"] = "true" if request.form.get("pays_expenses") else "false"
-    data, errors = _form(schemas.GroupTermsIn, form)
+    data, errors = read_form(schemas.GroupTermsIn, form)
     if errors:
         return terms_page(group_id, {f"terms.{k}": v for k, v in errors.items()}, 422)
     settlements.set_terms(get_db(), group_id, data, current_actor(), utcnow())
@@ -186,7 +174,7 @@ def set_tiers(group_id):
         row = {k: request.form.get(f"{k}_{index}", "") for k in ("name", "starts_on", "ends_on", "award")}
         if not any(v.strip() for v in row.values()):
             continue
-        tier, problems = _form(schemas.TierIn, row)
+        tier, problems = read_form(schemas.TierIn, row)
         if problems:
             errors.update({f"tiers.{index}.{k}": v for k, v in problems.items()})
         else:
