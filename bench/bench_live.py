@@ -76,7 +76,6 @@ import multiprocessing
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -90,6 +89,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.serving import (  # noqa: E402
+    finish,
     free_port,
     machine_cpu_s,
     pct,
@@ -991,13 +991,7 @@ def main(argv=None):
         "targets": targets,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=2, ensure_ascii=False))
-    report(res)
-    if args.keep:
-        print(f"Kept {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    finish(RESULTS, res, report, workdir, args.keep)
     return 0
 
 

@@ -73,7 +73,6 @@ import multiprocessing
 import os
 import platform
 import random
-import shutil
 import sys
 import tempfile
 import threading
@@ -85,6 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.serving import (  # noqa: E402
+    finish,
     child_pids,
     machine_cpu_s,
     proc_cpu_s,
@@ -863,13 +863,7 @@ def main(argv=None):
         "targets": targets,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=2, ensure_ascii=False))
-    report(res)
-    if args.keep:
-        print(f"Kept {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    finish(RESULTS, res, report, workdir, args.keep)
     return 0 if all(t["pass"] for t in targets.values()) else 1
 
 

@@ -2,6 +2,7 @@
 the /proc readings and percentiles they report."""
 
 import http.client
+import json
 import math
 import os
 import resource
@@ -197,3 +198,15 @@ def start_redis(log_path):
             time.sleep(0.05)
     stop_process(proc)
     raise RuntimeError(f"redis-server did not listen on port {port} within 20 s")
+
+
+def finish(results_path, res, report, workdir, keep):
+    """Write the results as JSON, print the report, and remove the working
+    folder unless ``keep`` (then say where it is)."""
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(res, indent=2, ensure_ascii=False))
+    report(res)
+    if keep:
+        print(f"Kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
