@@ -3,7 +3,7 @@ lead's text, approval and issue, corrections, and CSV / XLSX / PDF exports."""
 
 import json
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +15,7 @@ from ..db import get_db
 from ..errors import ConsoleError
 from ..incidents import get_incident
 from ..live import publishing
+from .downloads import attachment
 
 bp = Blueprint("rollups", __name__)
 
@@ -128,13 +129,11 @@ def _download(rollup_id, kind):
     names = _names(db, row["incident_id"])
     stem = f"rollup-{row['incident_id']}-{row['number']}"
     if kind == "csv":
-        return Response(rollup_exports.to_csv(row, **names), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={stem}.csv"})
+        return attachment(rollup_exports.to_csv(row, **names), stem, kind)
     if kind == "xlsx":
-        return Response(rollup_exports.to_xlsx(row, **names), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
+        return attachment(rollup_exports.to_xlsx(row, **names), stem, kind)
     names.pop("tz")
-    return Response(rollup_exports.to_pdf(row, get_incident(db, row["incident_id"]), current_app.config, **names), mimetype="application/pdf",
-                    headers={"Content-Disposition": f"attachment; filename={stem}.pdf"})
+    return attachment(rollup_exports.to_pdf(row, get_incident(db, row["incident_id"]), current_app.config, **names), stem, kind)
 
 
 @bp.get("/rollups/<int:rollup_id>.csv")

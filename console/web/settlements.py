@@ -3,7 +3,7 @@ settlement and agreement; a group's terms and tiers; the register."""
 
 import base64
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from .. import groups, schemas, settlements, tables
@@ -13,6 +13,7 @@ from ..db import get_db
 from ..errors import ConsoleError
 from ..incidents import get_incident
 from ..live import publishing
+from .downloads import attachment
 from .forms import read_form
 
 bp = Blueprint("settlements", __name__)
@@ -210,10 +211,5 @@ def register_export(incident_id, kind):
     rows = settlements.register(db, incident_id, current_viewer(), current_actor(), utcnow())
     header = settlements.REGISTER_COLUMNS
     values = [[r[k] for k in header] for r in rows]
-    stem = f"settlements-incident-{incident_id}"
-    if kind == "csv":
-        return Response(tables.to_csv(header, values), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={stem}.csv"})
-    return Response(tables.to_xlsx("settlements", header, values),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
+    content = tables.to_csv(header, values) if kind == "csv" else tables.to_xlsx("settlements", header, values)
+    return attachment(content, f"settlements-incident-{incident_id}", kind)
