@@ -3,6 +3,7 @@ logging in through the login form. A test module takes the fixture with
 ``from .browser import browser``."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -10,6 +11,8 @@ from playwright.sync_api import sync_playwright
 from .conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
+# Screenshots the browser tests save for a person to look at (not kept in git).
+SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """The boards in a real browser: Debian's chromium driven by Playwright,
 against run.py in its own process. Screenshots go to screenshots/."""
 
-from pathlib import Path
-
 from playwright.sync_api import expect
 
 from console.access import SYSTEM
@@ -14,9 +12,9 @@ from console.schemas import ComplainantUpdate
 
 from .browser import browser  # noqa: F401 (the fixture)
 from .conftest import settle_through_records
+from .browser import SHOTS
 from .browser import login as _login
 
-SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
 
 def _settle(api, complainant_id):

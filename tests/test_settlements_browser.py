@@ -17,7 +17,7 @@ from reportlab.pdfgen import canvas
 from console.clock import local, utcnow
 
 from .browser import browser  # noqa: F401 (the fixture)
-from .browser import login
+from .browser import SHOTS, login
 from .servers import ConsoleServer
 from .test_settlements import TERMS, negotiating
 
@@ -158,7 +158,8 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     expect(settlement).to_have_class(re.compile(r"\bsettlement-accepted\b"))
     expect(legal.locator("h1 .badge")).to_have_class(re.compile(r"\bcs-accepted\b"))
     assert http_api("team", "GET", f"/api/v1/complainants/{person}").json["status"] == "accepted"
-    legal.screenshot(path=str(tmp_path / "settlement-refused.png"), full_page=True)
+    SHOTS.mkdir(exist_ok=True)
+    legal.screenshot(path=str(SHOTS / "settlement-refused.png"), full_page=True)
 
     form = legal.locator("#agreement-form")
     form.locator("input[name=parties]").fill("本公司；张建国")
@@ -184,7 +185,7 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     expect(settlement).to_have_class(re.compile(r"\bsettlement-final\b"))
     expect(legal.locator("#finalise")).to_have_count(0)
     assert http_api("team", "GET", f"/api/v1/complainants/{person}").json["status"] == "settled"
-    legal.screenshot(path=str(tmp_path / "settlement-legal.png"), full_page=True)
+    legal.screenshot(path=str(SHOTS / "settlement-legal.png"), full_page=True)
 
     # The wall board moved without a reload: one settled, still one accepted in the current tier.
     expect(wall.locator("[data-testid=settled]")).to_have_text("1", timeout=3000)
@@ -193,8 +194,8 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     assert wall.evaluate("window.__noReload") is True
     # the current tier's count is readable on the dark wall (WCAG AA contrast, 4.5:1)
     assert wall.locator("#tiers tr.current [data-testid=tier-accepted]").evaluate(CONTRAST) >= 4.5
-    wall.screenshot(path=str(tmp_path / "wall-board-tiers-executive.png"), full_page=True)
-    wall.locator("#tiers").screenshot(path=str(tmp_path / "tier-panel.png"))
+    wall.screenshot(path=str(SHOTS / "wall-board-tiers-executive.png"), full_page=True)
+    wall.locator("#tiers").screenshot(path=str(SHOTS / "tier-panel.png"))
 
     # ... and carries no amount: not in the page, not in any frame it received.
     html = wall.content()
