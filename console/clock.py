@@ -1,5 +1,10 @@
 """Time: stored as UTC ISO-8601 text, shown in the configured zone.
 
+One clock for the whole app: every time the console stamps (web pages, the
+API, the monitors, documents, boards) comes from ``utcnow()``. Outside drills
+it is the real clock; with ``CLOCK_FILE`` set, it is the time written in that
+file, so a drill or a test can run a whole incident on a moved clock.
+
 ``now`` is passed into rules rather than read inside them, so tests can set it.
 """
 
@@ -7,8 +12,30 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 
-def utcnow():
+def utcnow(settings=None):
+    """Now, by the app's clock: CLOCK_FILE's time when set (drills, tests), else the real time.
+
+    ``settings`` is the app's config; without it, the config of the app in
+    context is read (outside any app, the real time).
+    """
+    if settings is None:
+        settings = _current_settings()
+    path = settings.get("CLOCK_FILE") if settings else None
+    if path:
+        return read_clock_file(path)
     return datetime.now(timezone.utc)
+
+
+def read_clock_file(path):
+    """The time held in a clock file (ISO-8601; UTC when it names no zone)."""
+    with open(path, encoding="utf-8") as f:
+        return from_iso(f.read().strip())
+
+
+def _current_settings():
+    from flask import current_app, has_app_context
+
+    return current_app.config if has_app_context() else None
 
 
 def to_iso(moment):

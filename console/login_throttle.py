@@ -61,11 +61,7 @@ class Limits:
 
 def now(settings):
     """The app's clock: CLOCK_FILE's time in drills and tests (as the monitors read it), else the real time."""
-    path = settings.get("CLOCK_FILE")
-    if path:
-        with open(path, encoding="utf-8") as f:
-            return from_iso(f.read().strip())
-    return utcnow()
+    return utcnow(settings)
 
 
 def _key(text):
