@@ -60,7 +60,7 @@ def bench_surge(n, workdir):
         return {
             "source": "bench", "external_id": None, "channel": "hotline", "product": product, "cause_code": cause,
             "province_code": province, "city_code": None, "branch_code": None, "customer_name": "客户",
-            "customer_phone": "13800000000", "customer_id_number": None, "text": "", "received_at": received,
+            "customer_phone": "13800000000", "customer_id_number": None, "text": "", "received_at": received, "severity": None,
         }
 
     # through the intake path, so the per-day counts are kept as in production
@@ -68,10 +68,10 @@ def bench_surge(n, workdir):
     for row in rows():
         batch.append(ComplaintIn.model_construct(**row))
         if len(batch) == 10000:
-            add_complaints(db, batch, Actor(None, "bench", "bench"), now)
+            add_complaints(db, batch, Actor(None, "bench", "bench"), now, app.config)
             batch = []
     if batch:
-        add_complaints(db, batch, Actor(None, "bench", "bench"), now)
+        add_complaints(db, batch, Actor(None, "bench", "bench"), now, app.config)
     load = time.perf_counter() - t0
     settings = dict(app.config)
     detect = []

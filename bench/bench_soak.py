@@ -83,6 +83,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.soak_monitors import Busy, crowded_update  # noqa: E402
+from bench.soak_monitors import targets as monitor_targets  # noqa: E402
 from bench.serving import (  # noqa: E402
     finish,
     child_pids,
@@ -302,7 +304,7 @@ def post_kind(poster, k):
     return "single"
 
 
-def poster_worker(incident_id, jobs, start_at, interval, end_at, conn):
+def poster_worker(incident_id, jobs, start_at, interval, end_at, conn, busy=True):
     """One thread per poster; each posts on its own schedule until ``end_at``; sends back
     every POST as a record. jobs: (poster index, branch code, token, phase seconds, server port)."""
     threading.stack_size(1024 * 1024)
@@ -333,12 +335,15 @@ def poster_worker(incident_id, jobs, start_at, interval, end_at, conn):
             if delay > 0:
                 time.sleep(delay)
             key = f"soak-{poster:04d}-{k:05d}"
-            body = json.dumps({
+            fields = {
                 "people_on_site": rng.randrange(0, 3),  # below GROUP_VISIT_PEOPLE: a quiet outlet, no alerts
                 "new_complainants": rng.randrange(0, 3), "settled_since": rng.randrange(0, 2),
                 "mood": rng.choice(["calm", "calm", "tense"]), "actions_taken": "逐一登记，专人解释",
                 "needs": "", "notes": key,
-            }, ensure_ascii=False).encode()
+            }
+            if busy and rng.random() < 0.15:
+                fields.update(crowded_update(rng))  # a group at the counter: the crowd rule answers it
+            body = json.dumps(fields, ensure_ascii=False).encode()
             kind = post_kind(poster, k)
             if kind == "twin":
                 twins = [threading.Thread(target=one, args=(poster, k, key, f"twin{j}", port, token, body, mine)) for j in (1, 2)]
@@ -601,6 +606,10 @@ def main(argv=None):
                         help="server processes on the one database, sharing rooms through a redis-server this starts (default 1)")
     parser.add_argument("--threads", type=int, help="gunicorn --threads per instance (default: its watchers + 100, as README 'Production')")
     parser.add_argument("--scheduler", choices=["on", "off"], default="on", help="run the monitors in the server (default on, as in production)")
+    parser.add_argument("--busy-monitors", choices=["on", "off"], default="on",
+                        help="keep the crowd rule and the tasks monitor busy: crowds at counters, outlets crossing the closed-4-h line, settlements (default on)")
+    parser.add_argument("--crossings", type=int, help="outlets crossing the closed-4-h line during the run (default: two a minute, at least 3)")
+    parser.add_argument("--settlements", type=int, default=20, help="complainants the lead settles during the run (default 20)")
     parser.add_argument("--watcher-procs", type=int, default=4, help="processes holding the watchers (default 4)")
     parser.add_argument("--watcher-client", choices=["async", "threads"], default="async",
                         help="python-socketio's asyncio client (default) or its threaded one (a thread per message: costly)")
@@ -690,15 +699,27 @@ def main(argv=None):
         time.sleep(1.0)
         after_connect = sum(proc_status(pid).get("VmRSS", 0) for pid in pids)
 
+        busy = None
+        if args.busy_monitors == "on":
+            if args.scheduler != "on":
+                raise RuntimeError("--busy-monitors on needs --scheduler on: the monitors are what it measures")
+            busy = Busy(request, servers[0]["port"], seeded["lead"], seeded["branches"], incident_id, 0, 0,
+                        args.crossings or max(3, int(2 * args.minutes)), args.settlements)
+            busy.prepare()
+            print(f"Busy monitors: {len(busy.crossing_incidents)} outlets to cross the closed-4-h line, {len(busy.to_settle)} settlements", flush=True)
+
         # posters
         start_at = time.time() + 3.0
         end_at = start_at + duration
+        if busy is not None:
+            busy.start_at, busy.end_at = start_at, end_at
+            busy.start()
         posters = [(i, b["code"], b["token"], interval * i / max(1, args.posters), servers[i % len(servers)]["port"])
                    for i, b in enumerate(seeded["branches"])]
         poster_procs = []
         for part in spread(posters, args.poster_procs):
             parent_end, child_end = ctx.Pipe()
-            p = ctx.Process(target=poster_worker, args=(incident_id, part, start_at, interval, end_at, child_end), daemon=True)
+            p = ctx.Process(target=poster_worker, args=(incident_id, part, start_at, interval, end_at, child_end, args.busy_monitors == "on"), daemon=True)
             p.start()
             child_end.close()
             _children.append(p)
@@ -760,6 +781,12 @@ def main(argv=None):
                 raise RuntimeError("a poster process did not send its records")
             posts.extend(end.recv())
             p.join(10)
+        if busy is not None:
+            busy.join(120)
+            # the last crossing's monitor run: at most one period after it
+            last = max((c["crosses_at"] for c in busy.crossings), default=0)
+            while time.time() < last + 60 + 5:
+                time.sleep(0.5)
         time.sleep(DRAIN_S)
         receipts, others, disconnects = [], [], []
         for p, end in watcher_procs:
@@ -781,6 +808,7 @@ def main(argv=None):
         try:
             stored_rows = db.execute("SELECT notes, id FROM hourly_update WHERE incident_id = ?", [incident_id]).fetchall()
             idem_rows = db.execute("SELECT key, count(*) FROM idempotency_key WHERE key LIKE 'soak-%' GROUP BY key").fetchall()
+            monitors = busy.judge(db, datetime.fromtimestamp(start_at - 60, timezone.utc).isoformat(timespec="seconds")) if busy is not None else None
         finally:
             db.close()
         log_text = "\n".join(Path(server["log"]).read_text(errors="replace") for server in servers)
@@ -829,6 +857,8 @@ def main(argv=None):
                                            "pass": b["watchers_joined"] == args.watchers and not disconnects},
         "RSS growth, end of period 1 -> end (%)": {"value": growth, "target": f"< {TARGET_RSS_GROWTH_PCT:g}", "pass": growth is not None and growth < TARGET_RSS_GROWTH_PCT},
     }
+    if monitors is not None:
+        targets.update(monitor_targets(monitors))
     from importlib.metadata import version
 
     res = {
@@ -860,6 +890,7 @@ def main(argv=None):
         "watcher_disconnects": len(disconnects),
         "watcher_join_errors": join_errors[:10],
         "analysis": analysis,
+        "monitors": monitors,
         "targets": targets,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
