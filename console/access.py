@@ -40,6 +40,9 @@ PERMISSIONS = {
     # amounts, terms and agreements: the crisis lead and legal only; overriding the cap: the lead
     "settlement.read": frozenset({"lead", "legal"}),
     "settlement.write": frozenset({"lead", "legal"}),
+    # the scheduled monitors' health and the intake complaints they set aside
+    "monitor.read": frozenset({"lead", "team"}),
+    "monitor.write": frozenset({"lead"}),
     "account": ALL,
 }
 

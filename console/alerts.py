@@ -14,6 +14,12 @@ from .clock import to_iso
 LEVELS = ("info", "warning", "critical")
 
 
+def level_labels():
+    from flask_babel import gettext as _
+
+    return {"info": _("information"), "warning": _("warning"), "critical": _("critical")}
+
+
 def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=None, province_code=None, branch_code=None, data=None, outbox=None, settings=None):
     """Store an alert unless one with ``key`` exists; returns its id, or None if it existed.
 
@@ -69,12 +75,48 @@ def visible_to(viewer, alert):
     return viewer.role in audience
 
 
-def list_alerts(db, viewer, incident_id=None, limit=50):
-    where, params = "1 = 1", []
-    if incident_id is not None:
-        where, params = "incident_id = ?", [incident_id]
-    rows = [dict(r) for r in db.query(f"SELECT * FROM alert WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit * 4])]
-    return [r for r in rows if visible_to(viewer, r)][:limit]
+def _visible_sql(viewer):
+    """visible_to as SQL, so a page of alerts is a page of the viewer's alerts."""
+    if viewer.role in ("lead", "team"):
+        return "1 = 1", []
+    if viewer.role == "branch":
+        column = "province_code" if viewer.scope_kind == "province" else "branch_code"
+        return f"{column} = ?", [viewer.scope_code]
+    return "EXISTS (SELECT 1 FROM json_each(alert.audience) WHERE value = ?)", [viewer.role]
+
+
+def list_alerts(db, viewer, incident_id=None, limit=50, before_id=None, kind=None):
+    """The viewer's alerts, newest first: at most ``limit``, older than ``before_id`` when given."""
+    where, params = _visible_sql(viewer)
+    clauses, args = [where], list(params)
+    for clause, value in (("incident_id = ?", incident_id), ("id < ?", before_id), ("kind = ?", kind)):
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    return [dict(r) for r in db.query(f"SELECT * FROM alert WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?", [*args, limit])]
+
+
+SUPERVISOR_ALERTS = ("severe_complaint", "severe_incident")
+
+
+def _supervisor_told(db, alert, actor, now):
+    """Acknowledging a severe alert says the supervisor was told: of the
+    complainants it names, or of every severe complainant of a severe incident."""
+    from . import audit
+
+    if alert["kind"] not in SUPERVISOR_ALERTS:
+        return
+    if alert["kind"] == "severe_complaint":
+        ids = json.loads(alert["data"]).get("complainant_ids", [])
+    else:
+        ids = [r[0] for r in db.execute(
+            "SELECT id FROM complainant WHERE incident_id = ? AND severity = 'severe' AND supervisor_told_at IS NULL AND received_at <= ?",
+            [alert["incident_id"], to_iso(now)]).fetchall()]
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    db.execute(f"UPDATE complainant SET supervisor_told_at = ? WHERE supervisor_told_at IS NULL AND id IN ({marks})", [to_iso(now), *ids])
+    audit.record(db, actor, "complainant", ids[0], "supervisor_told", after={"ids": ids, "count": len(ids), "alert_id": alert["id"]}, at=now)
 
 
 def acknowledge(db, alert_id, viewer, actor, now):
@@ -89,4 +131,5 @@ def acknowledge(db, alert_id, viewer, actor, now):
         if rows[0]["acknowledged_at"] is None:
             db["alert"].update(alert_id, {"acknowledged_at": to_iso(now), "acknowledged_by": actor.user_id})
             audit.record(db, actor, "alert", alert_id, "acknowledge", at=now)
+            _supervisor_told(db, rows[0], actor, now)
     return dict(db["alert"].get(alert_id))

@@ -18,10 +18,10 @@ FEED_LIMIT = 30
 ALERT_LIMIT = 15
 
 
-def _overdue(db, incident_id, viewer, now, column, with_people):
+def _overdue(db, incident_id, viewer, now, column, with_people, condition="1 = 1"):
     where, params = scope_sql(viewer)
     open_marks = ",".join("?" * len(OPEN))
-    base = f"FROM complainant WHERE incident_id = ? AND {column} < ? AND status IN ({open_marks}) AND {where}"
+    base = f"FROM complainant WHERE incident_id = ? AND {column} <= ? AND {condition} AND status IN ({open_marks}) AND {where}"
     args = [incident_id, to_iso(now), *sorted(OPEN), *params]
     total = db.execute(f"SELECT count(*) {base}", args).fetchone()[0]
     result = {"count": total}
@@ -66,6 +66,8 @@ def snapshot(db, incident_id, viewer, now, settings):
         ]
         overdue_contact = _overdue(db, incident_id, viewer, now, "next_contact_due_at", not aggregate_only)
         overdue_decision = _overdue(db, incident_id, viewer, now, "decision_due_at", not aggregate_only)
+        overdue_first_response = _overdue(db, incident_id, viewer, now, "first_response_due_at", not aggregate_only, "first_contact_at IS NULL")
+        overdue_supervisor = _overdue(db, incident_id, viewer, now, "supervisor_due_at", not aggregate_only, "supervisor_told_at IS NULL")
         last_change = db.execute("SELECT max(at) FROM live_event WHERE room = ?", [room]).fetchone()[0]
         latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
         reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] == "active" else []
@@ -93,6 +95,8 @@ def snapshot(db, incident_id, viewer, now, settings):
         "tiers": tier_panel,
         "overdue_contact": overdue_contact,
         "overdue_decision": overdue_decision,
+        "overdue_first_response": overdue_first_response,
+        "overdue_supervisor": overdue_supervisor,
         "feed": feed,
     }
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from . import audit, regions
+from . import audit, deadlines, regions
 from .access import in_scope, scope_sql
 from .clock import from_iso, to_iso
 from .db import write
@@ -23,7 +23,8 @@ COLUMNS = (
     "id, incident_id, group_id, name, phone, id_number, province_code, city_code, branch_code, status, "
     "escalation_channel, temperament, motive, flags, principal_fen, interest_claimed_fen, expenses_claimed_fen, "
     "demands, handler_id, received_at, decision_due_at, extension_level, next_contact_due_at, first_contact_at, "
-    "settled_at, created_at, updated_at, version"
+    "settled_at, created_at, updated_at, version, severity, first_response_due_at, resolution_due_at, supervisor_due_at, "
+    "supervisor_told_at"
 )
 _NAMES = [c.strip() for c in COLUMNS.split(",")]
 _INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
@@ -43,17 +44,54 @@ def _whole_fen(amount):
 
 
 def public(row):
-    """A stored row as the API and templates see it: amounts in yuan, flags a list."""
+    """A stored row as the API and templates see it: amounts in yuan, flags a list,
+    the decision deadline's last day as a local date."""
     out = dict(row)
     out["flags"] = json.loads(out["flags"]) if isinstance(out["flags"], str) else out["flags"]
     for field in MONEY_FIELDS:
         out[field] = Decimal(out.pop(field + "_fen")) / 100
+    if out.get("decision_due_at"):
+        out["decision_last_day"] = deadlines.last_day(out["decision_due_at"], _timezone()).isoformat()
     return out
 
 
-def decision_due(received_at, settings):
-    """The 15-day decision deadline (Art. 18), calendar days (Art. 43)."""
-    return received_at + timedelta(days=settings["DECISION_DAYS"])
+def _timezone():
+    from flask import current_app, has_app_context
+
+    return current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai"
+
+
+decision_due = deadlines.decision_due
+
+
+def check_received_at(received_at, now, settings, field="received_at"):
+    """A time of receipt in the future (beyond RECEIPT_SKEW_MINUTES) would start every clock late."""
+    if received_at is not None and received_at > now + timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"]):
+        return [{"field": field, "message": _("is in the future: a complaint cannot be received after now")}]
+    return []
+
+
+def place_problems(tables, province, city, branch, prefix=""):
+    """Whether province, city and branch exist and lie inside one another
+    (``tables``: regions.lookup_tables). Complainants and intake check the same way."""
+    found = []
+    if province is not None and province not in tables["provinces"]:
+        found.append((prefix + "province_code", _("is not a province code in GB/T 2260")))
+    if city is not None:
+        if city not in tables["cities"]:
+            found.append((prefix + "city_code", _("is not a known city code")))
+        elif province is not None and tables["cities"][city] != province:
+            found.append((prefix + "city_code", _("is not in province %(code)s", code=province)))
+    if branch is not None:
+        if branch not in tables["branches"]:
+            found.append((prefix + "branch_code", _("is not a known branch code")))
+        else:
+            b_city, b_province = tables["branches"][branch]
+            if province is not None and b_province != province:
+                found.append((prefix + "branch_code", _("is not in province %(code)s", code=province)))
+            elif city is not None and b_city != city:
+                found.append((prefix + "branch_code", _("is not in city %(code)s", code=city)))
+    return found
 
 
 class _References:
@@ -74,23 +112,7 @@ class _References:
             province, city, branch = item.province_code, item.city_code, item.branch_code
             group_id, handler_id = item.group_id, item.handler_id
             amounts = [("principal", item.principal), ("interest_claimed", item.interest_claimed), ("expenses_claimed", item.expenses_claimed)]
-        found = []
-        if province is not None and province not in self.regions["provinces"]:
-            found.append((prefix + "province_code", _("is not a province code in GB/T 2260")))
-        if city is not None:
-            if city not in self.regions["cities"]:
-                found.append((prefix + "city_code", _("is not a known city code")))
-            elif province is not None and self.regions["cities"][city] != province:
-                found.append((prefix + "city_code", _("is not in province %(code)s", code=province)))
-        if branch is not None:
-            if branch not in self.regions["branches"]:
-                found.append((prefix + "branch_code", _("is not a known branch code")))
-            else:
-                b_city, b_province = self.regions["branches"][branch]
-                if province is not None and b_province != province:
-                    found.append((prefix + "branch_code", _("is not in province %(code)s", code=province)))
-                elif city is not None and b_city != city:
-                    found.append((prefix + "branch_code", _("is not in city %(code)s", code=city)))
+        found = place_problems(self.regions, province, city, branch, prefix)
         if group_id is not None and group_id not in self.groups:
             found.append((prefix + "group_id", _("is not a group of this incident")))
         if handler_id is not None and handler_id not in self.users:
@@ -115,6 +137,8 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
             raise Invalid(_("A closed incident takes no new complainants."))
         refs = _References(db, incident_id)
         problems = []
+        for index, item in enumerate(items):
+            problems += check_received_at(item.received_at, now, settings, f"{index}.received_at" if len(items) > 1 else "received_at")
         checked = {}  # the places and references of a batch repeat: check each combination once
         for index, item in enumerate(items):
             key = (item.province_code, item.city_code, item.branch_code, item.group_id, item.handler_id,
@@ -128,9 +152,15 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
         start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
         stamp = to_iso(now)
         due_now = to_iso(decision_due(now, settings))
+        dues_now = {}  # by severity: the tier's due times of a complaint received now
         rows = []
         for offset, item in enumerate(items):
             received = item.received_at
+            severity = item.severity or incident["severity"]
+            if received:
+                dues = deadlines.severity_dues(severity, received, settings)
+            else:
+                dues = dues_now.get(severity) or dues_now.setdefault(severity, deadlines.severity_dues(severity, now, settings))
             rows.append(
                 (
                     start + offset,
@@ -161,6 +191,11 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                     stamp,
                     stamp,
                     1,
+                    severity,
+                    dues["first_response_due_at"],
+                    dues["resolution_due_at"],
+                    dues["supervisor_due_at"],
+                    None,
                 )
             )
         db.conn.executemany(_INSERT, rows)
@@ -184,6 +219,16 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
     return [r[0] for r in rows]
 
 
+# Past a due time and not yet done (the complainant still open), for ?overdue=
+OVERDUE = {
+    "first_response": "first_contact_at IS NULL AND first_response_due_at <= ?",
+    "resolution": "resolution_due_at <= ?",
+    "supervisor": "supervisor_told_at IS NULL AND supervisor_due_at <= ?",
+    "decision": "decision_due_at <= ?",
+    "contact": "next_contact_due_at <= ?",
+}
+
+
 def _filters(viewer, incident_id, query, now):
     where, params = scope_sql(viewer)
     clauses, args = ["incident_id = ?", where], [incident_id, *params]
@@ -204,6 +249,12 @@ def _filters(viewer, incident_id, query, now):
         args.append(query.flag)
     if query.overdue_contact:
         clauses.append("next_contact_due_at < ? AND status IN (%s)" % ",".join("?" * len(OPEN)))
+        args += [to_iso(now), *sorted(OPEN)]
+    if query.severity:
+        clauses.append("severity = ?")
+        args.append(query.severity)
+    if query.overdue:
+        clauses.append(OVERDUE[query.overdue] + " AND status IN (%s)" % ",".join("?" * len(OPEN)))
         args += [to_iso(now), *sorted(OPEN)]
     if query.q:
         digits = query.q.replace(" ", "").replace("-", "")
@@ -247,10 +298,15 @@ def reveal(db, complainant_id, viewer, actor, now):
     return {"phone": row["phone"], "id_number": row["id_number"]}
 
 
-def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None):
-    """Change the fields sent in a schemas.ComplainantUpdate, under the status rules."""
+def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None, settings=None):
+    """Change the fields sent in a schemas.ComplainantUpdate, under the status rules.
+
+    A new severity or a corrected time of receipt (crisis lead only) needs a
+    reason, kept in the audit entry; the complaint's due times follow them.
+    """
     changes = data.model_dump(exclude_unset=True)
     expected_version = changes.pop("version", None)
+    reason = changes.pop("reason", None)
     with write(db):
         before = _row(db, complainant_id, viewer)
         if expected_version is not None and expected_version != before["version"]:
@@ -292,6 +348,12 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
         for field in ("next_contact_due_at",):
             if field in changes:
                 changes[field] = to_iso(changes[field])
+        if changes.get("severity") == before["severity"]:
+            changes.pop("severity")
+        if "received_at" in changes and to_iso(changes["received_at"]) == before["received_at"]:
+            changes.pop("received_at")
+        if "severity" in changes or "received_at" in changes:
+            changes.update(_clock_changes(before, changes, reason, viewer, now, settings))
         merged = {**before, **changes}
         references = ("province_code", "city_code", "branch_code", "group_id", "handler_id")
         problems = []
@@ -299,11 +361,42 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             problems = _References(db, before["incident_id"]).problems({k: merged[k] for k in references}, viewer, "")
         if problems:
             raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
-        apply_change(db, before, changes, actor, now, outbox)
+        apply_change(db, before, changes, actor, now, outbox, reason=reason)
     return get_complainant(db, complainant_id, viewer)
 
 
-def apply_change(db, before, changes, actor, now, outbox=None):
+def _clock_changes(before, changes, reason, viewer, now, settings):
+    """The due times a new severity or a corrected receipt moves, after checking both may change."""
+    if settings is None:
+        raise ValueError("a severity or receipt change needs the settings (its tiers and time zone)")
+    problems = []
+    if not reason:
+        problems.append({"field": "reason", "message": _("is required when the severity or the time of receipt changes")})
+    received = before["received_at"]
+    if "received_at" in changes:
+        if viewer.role != "lead":
+            problems.append({"field": "received_at", "message": _("only the crisis lead may correct the time of receipt")})
+        problems += check_received_at(changes["received_at"], now, settings)
+        if before["first_contact_at"] and changes["received_at"] > from_iso(before["first_contact_at"]):
+            problems.append({"field": "received_at", "message": _("is after the first contact with this complainant")})
+        received = to_iso(changes.pop("received_at"))
+    if problems:
+        raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
+    severity = changes.get("severity", before["severity"])
+    out = {"received_at": received, **deadlines.severity_dues(severity, from_iso(received), settings)}
+    if received != before["received_at"]:
+        out["decision_due_at"] = to_iso(_decision_due_at_level(from_iso(received), before["extension_level"], settings))
+    return out
+
+
+def _decision_due_at_level(received, level, settings):
+    due = decision_due(received, settings)
+    for step in range(1, level + 1):
+        due = deadlines.extended_due(step, received, due, settings)
+    return due
+
+
+def apply_change(db, before, changes, actor, now, outbox=None, reason=None, action="update"):
     """Write the fields of ``changes`` that differ from ``before`` (a stored row),
     with a new version, an audit entry and the boards told. Checks are the
     caller's; call inside its transaction. Returns the fields written."""
@@ -314,7 +407,7 @@ def apply_change(db, before, changes, actor, now, outbox=None):
     new["version"] = before["version"] + 1
     # plain SQL: sqlite-utils' update() reads the table's columns twice per call (0.35 ms)
     db.execute(f"UPDATE complainant SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?", [*new.values(), before["id"]])
-    audit.record(db, actor, "complainant", before["id"], "update", before=old, after=new, at=now)
+    audit.record(db, actor, "complainant", before["id"], action, before=old, after={**new, "reason": reason} if reason else new, at=now)
     if outbox is not None:
         record_change(outbox, before, {**before, **new}, "complainant_updated", now)
     return new
@@ -341,7 +434,7 @@ def record_change(outbox, before, after, name, now):
     )
 
 
-def extend_deadline(db, complainant_id, data, viewer, actor, now, settings):
+def extend_deadline(db, complainant_id, data, viewer, actor, now, settings, outbox=None):
     """Extend the decision deadline (Art. 18): level 1 to 30 days from receipt,
     level 2 a further 30 days with a senior approval; the complainant is told."""
     with write(db):
@@ -356,12 +449,8 @@ def extend_deadline(db, complainant_id, data, viewer, actor, now, settings):
                 if before["extension_level"] < 2
                 else _("The decision deadline has already been extended twice, the most Art. 18 allows.")
             )
-        received = from_iso(before["received_at"])
-        if data.level == 1:
-            due = received + timedelta(days=settings["EXTENSION_1_TOTAL_DAYS"])
-        else:
-            due = from_iso(before["decision_due_at"]) + timedelta(days=settings["EXTENSION_2_EXTRA_DAYS"])
-        row = {
+        due = deadlines.extended_due(data.level, from_iso(before["received_at"]), before["decision_due_at"], settings)
+        db["deadline_extension"].insert({
             "complainant_id": complainant_id,
             "level": data.level,
             "reason": data.reason,
@@ -370,20 +459,9 @@ def extend_deadline(db, complainant_id, data, viewer, actor, now, settings):
             "new_due_at": to_iso(due),
             "created_by": actor.user_id,
             "created_at": to_iso(now),
-        }
-        db["deadline_extension"].insert(row)
-        changes = {"decision_due_at": to_iso(due), "extension_level": data.level, "updated_at": to_iso(now), "version": before["version"] + 1}
-        db["complainant"].update(complainant_id, changes)
-        audit.record(
-            db,
-            actor,
-            "complainant",
-            complainant_id,
-            "extend_deadline",
-            before={"decision_due_at": before["decision_due_at"], "extension_level": before["extension_level"]},
-            after={**changes, "reason": data.reason, "approved_by": data.approved_by},
-            at=now,
-        )
+        })
+        apply_change(db, before, {"decision_due_at": to_iso(due), "extension_level": data.level}, actor, now, outbox, action="extend_deadline",
+                     reason=_("Extension %(level)s approved by %(by)s: %(reason)s", level=data.level, by=data.approved_by, reason=data.reason))
     return get_complainant(db, complainant_id, viewer)
 
 

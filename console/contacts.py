@@ -1,10 +1,15 @@
 """The contact log: every conversation with a complainant, what was promised,
 when the next contact is due, and the proof of notice (Art. 21)."""
 
+from datetime import timedelta
+
+from flask_babel import gettext as _
+
 from . import audit
-from .clock import to_iso
+from .clock import from_iso, to_iso
 from .complainants import _row, record_change
 from .db import write
+from .errors import Invalid
 
 
 def list_contacts(db, complainant_id, viewer):
@@ -12,16 +17,24 @@ def list_contacts(db, complainant_id, viewer):
     return [dict(r) for r in db.query("SELECT * FROM contact WHERE complainant_id = ? ORDER BY contacted_at DESC, id DESC", [complainant_id])]
 
 
-def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None):
+def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, settings=None):
     """Log a contact from a validated schemas.ContactIn.
 
     The complainant's next promised contact becomes the one given here (or
     none); the first contact is remembered; a 'new' complainant becomes
-    'contacted'.
+    'contacted'. A contact before the complaint was received, or in the
+    future, is refused: it would stop the first-response clock falsely.
     """
+    skew = timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"] if settings else 5)
     with write(db):
         before = _row(db, complainant_id, viewer)
         contacted_at = data.contacted_at or now
+        if contacted_at < from_iso(before["received_at"]):
+            message = _("is before the complaint was received (%(at)s): a contact cannot come before the complaint", at=before["received_at"])
+            raise Invalid(_("Nothing was logged: %(field)s %(problem)s.", field="contacted_at", problem=message), details=[{"field": "contacted_at", "message": message}])
+        if contacted_at > now + skew:
+            message = _("is in the future")
+            raise Invalid(_("Nothing was logged: %(field)s %(problem)s.", field="contacted_at", problem=message), details=[{"field": "contacted_at", "message": message}])
         row = {
             "complainant_id": complainant_id,
             "contacted_at": to_iso(contacted_at),

@@ -3,7 +3,8 @@
 Columns (header row required, order free): name, phone, id_number,
 province_code, city_code, branch_code, group (a group name of the incident),
 temperament, motive, flags (separated by ';'), principal, interest_claimed,
-expenses_claimed, demands, received_at, next_contact_due_at. Times without a
+expenses_claimed, demands, received_at, next_contact_due_at, severity (light,
+medium or severe; empty: the incident's). Times without a
 zone are read in the console's zone. UTF-8 (with or without BOM) or GB18030,
 as Excel writes it in China.
 """
@@ -21,7 +22,7 @@ from .schemas import ComplainantIn
 
 COLUMNS = [
     "name", "phone", "id_number", "province_code", "city_code", "branch_code", "group", "temperament", "motive",
-    "flags", "principal", "interest_claimed", "expenses_claimed", "demands", "received_at", "next_contact_due_at",
+    "flags", "principal", "interest_claimed", "expenses_claimed", "demands", "received_at", "next_contact_due_at", "severity",
 ]
 REQUIRED = {"name", "phone", "province_code"}
 TIME_COLUMNS = {"received_at", "next_contact_due_at"}

@@ -766,7 +766,7 @@ class _Builder:
             update = schemas.ComplainantUpdate(status=status, escalation_channel=person.channel)
         else:
             update = schemas.ComplainantUpdate(status=status)
-        complainants.update_complainant(self.db, person.id, update, SYSTEM, ACTOR, moment, outbox=self.outbox)
+        complainants.update_complainant(self.db, person.id, update, SYSTEM, ACTOR, moment, outbox=self.outbox, settings=self.settings)
 
     def _extend(self, person, moment):
         data = schemas.ExtensionIn(

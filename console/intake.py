@@ -18,13 +18,14 @@ from collections import Counter
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from pydantic import ValidationError
 
 from . import alerts, audit, regions
 from .access import SYSTEM
 from .clock import from_iso, to_iso
-from .complainants import create_complainants
+from .complainants import check_received_at, create_complainants, place_problems
 from .db import write
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, NotFound, pydantic_details
 from .schemas import ComplainantIn
 
 OPEN_INCIDENT = ("monitoring", "active")
@@ -36,7 +37,7 @@ FIELDS = (
 )
 
 
-def add_complaints(db, items, actor, now):
+def add_complaints(db, items, actor, now, settings):
     """Store validated schemas.ComplaintIn items, all or none; returns their ids.
 
     A complaint already received from the same source with the same
@@ -44,14 +45,16 @@ def add_complaints(db, items, actor, now):
     """
     refs = regions.lookup_tables(db)
     problems = []
+    checked = set()  # places repeat in a batch: a good combination is checked once
     for index, item in enumerate(items):
         prefix = f"{index}." if len(items) > 1 else ""
-        if item.province_code not in refs["provinces"]:
-            problems.append({"field": prefix + "province_code", "message": "is not a province code in GB/T 2260"})
-        if item.city_code and refs["cities"].get(item.city_code) != item.province_code:
-            problems.append({"field": prefix + "city_code", "message": f"is not a city of province {item.province_code}"})
-        if item.branch_code and (item.branch_code not in refs["branches"] or refs["branches"][item.branch_code][1] != item.province_code):
-            problems.append({"field": prefix + "branch_code", "message": f"is not a known branch of province {item.province_code}"})
+        place = (item.province_code, item.city_code, item.branch_code)
+        if place not in checked:
+            found = place_problems(refs, *place, prefix)
+            problems += [{"field": f, "message": m} for f, m in found]
+            if not found:
+                checked.add(place)
+        problems += check_received_at(item.received_at, now, settings, prefix + "received_at")
     keys = [(i.source, i.external_id) for i in items if i.external_id]
     if len(set(keys)) != len(keys):
         problems.append({"field": "external_id", "message": "the same (source, external_id) appears twice in this request"})
@@ -158,80 +161,160 @@ def _open_incident(db, dimension, value):
 
 def _attach(db, incident, where, params, actor, now, settings, outbox):
     """Make complainants of the unattached complaints matching ``where``; returns how many."""
-    complaints = [dict(r) for r in db.query(f"SELECT * FROM intake_complaint WHERE incident_id IS NULL AND {where} ORDER BY id", params)]
-    if not complaints:
+    good, items = _screen(db, where, params, actor, now)
+    if not items:
         return 0
-    items = [
-        ComplainantIn(
-            name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
-            province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
-            demands=c["text"][:5000], received_at=c["received_at"],
-        )
-        for c in complaints
-    ]
     ids = create_complainants(db, incident["id"], items, SYSTEM, actor, now, settings, outbox)
     db.conn.executemany(
         "UPDATE intake_complaint SET incident_id = ?, complainant_id = ? WHERE id = ?",
-        [(incident["id"], complainant_id, c["id"]) for complainant_id, c in zip(ids, complaints)],
+        [(incident["id"], complainant_id, c["id"]) for complainant_id, c in zip(ids, good)],
     )
     return len(ids)
 
 
-def run_surge_rule(db, now, settings, actor, outbox=None):
-    """One run of the surge monitor: attach new complaints to open incidents of
-    their cause, detect surges, open incidents for them, alert. Returns a summary."""
-    summary = {"surges": 0, "opened": [], "attached": 0}
+def _screen(db, where, params, actor, now):
+    """The unattached complaints matching ``where`` that can become complainants,
+    with their ComplainantIn items; the others are quarantined on the way.
+
+    A complaint that can no longer become a complainant (its branch was
+    closed or moved, its number fails today's checks) is kept, marked with the
+    reason and listed for the crisis lead, instead of failing the run for every
+    other complaint.
+    """
+    complaints = [dict(r) for r in db.query(
+        f"SELECT * FROM intake_complaint WHERE incident_id IS NULL AND quarantined_at IS NULL AND {where} ORDER BY id", params)]
+    tables = regions.lookup_tables(db) if complaints else None
+    good, items = [], []
+    for c in complaints:
+        try:
+            item = ComplainantIn(
+                name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
+                province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
+                demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"],
+            )
+            problems = [f"{field} {message}" for field, message in place_problems(tables, item.province_code, item.city_code, item.branch_code)]
+        except ValidationError as exc:
+            problems = [f"{p['field']} {p['message']}" for p in pydantic_details(exc)]
+        if problems:
+            _quarantine(db, c, "; ".join(problems), actor, now)
+            continue
+        good.append(c)
+        items.append(item)
+    return good, items
+
+
+def _quarantine(db, complaint, reason, actor, now):
+    db.execute("UPDATE intake_complaint SET quarantined_at = ?, quarantine_reason = ? WHERE id = ?", [to_iso(now), reason[:1000], complaint["id"]])
+    audit.record(db, actor, "intake_complaint", complaint["id"], "quarantine", after={"reason": reason[:1000]}, at=now)
+    alerts.raise_alert(  # once a day per cause: the lead looks at the monitor health page
+        db, key=f"quarantine:{complaint['cause_code']}:{to_iso(now)[:10]}", kind="intake_quarantined", level="warning",
+        message=_("Intake complaints about %(cause)s could not be attached to an incident and were set aside: see the monitor health page.",
+                  cause=complaint["cause_code"]),
+        now=now, audience={"lead", "team"}, province_code=complaint["province_code"],
+        data={"cause_code": complaint["cause_code"], "first_id": complaint["id"]})
+
+
+def quarantined(db, limit=500):
+    """Intake complaints set aside for the crisis lead to fix, newest first."""
+    return [dict(r) for r in db.query(
+        "SELECT id, source, external_id, channel, product, cause_code, province_code, city_code, branch_code, received_at, "
+        "quarantined_at, quarantine_reason FROM intake_complaint WHERE quarantined_at IS NOT NULL AND incident_id IS NULL "
+        "ORDER BY quarantined_at DESC, id DESC LIMIT ?", [limit])]
+
+
+def release(db, complaint_id, actor, now):
+    """Put a quarantined complaint back in line (after its branch or city was fixed)."""
     with write(db):
-        # 1. complaints of a cause (or product) that already has an open incident join it
-        for incident in [dict(r) for r in db.query("SELECT * FROM incident WHERE status IN ('monitoring', 'active')")]:
-            dimension = incident["intake_dimension"]
-            value = incident["cause"] if dimension == "cause_code" else incident["product"]
-            window = _rule(settings, value if dimension == "cause_code" else "*")["window_minutes"]
-            since = to_iso(min(now, from_iso(incident["opened_at"])) - timedelta(minutes=window))
-            summary["attached"] += _attach(db, incident, f"{dimension} = ? AND received_at > ?", [value, since], actor, now, settings, outbox)
-        # 2. new surges
-        for surge in detect_surges(db, now, settings):
-            summary["surges"] += 1
-            window_start = to_iso(now - timedelta(minutes=surge["window_minutes"]))
-            incident = _open_incident(db, surge["dimension"], surge["value"])
-            unattached = db.execute(
-                f"SELECT count(*) FROM intake_complaint WHERE {surge['dimension']} = ? AND incident_id IS NULL AND {surge['place']} = ? AND received_at > ?",
-                [surge["value"], surge["code"], window_start],
-            ).fetchone()[0]
-            if incident is None and unattached == 0:
-                continue  # these complaints already belong to an incident (a surge of their cause, say)
-            place_name = surge["code"]
-            if surge["place"] == "province_code":
-                place_name = regions.province_names(db, "zh_CN").get(surge["code"], surge["code"])
-            if incident is None:
-                products = Counter(r["product"] for r in db.query(
-                    f"SELECT product FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?",
-                    [surge["value"], to_iso(now - timedelta(minutes=surge["window_minutes"]))]))
-                causes = Counter(r["cause_code"] for r in db.query(
-                    f"SELECT cause_code FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?",
-                    [surge["value"], to_iso(now - timedelta(minutes=surge["window_minutes"]))]))
-                row = {
-                    "title": _("Surge: %(value)s in %(place)s", value=surge["value"], place=place_name),
-                    "cause": surge["value"] if surge["dimension"] == "cause_code" else causes.most_common(1)[0][0],
-                    "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
-                    "severity": "medium", "status": "monitoring", "playbook": settings["DEFAULT_PLAYBOOK"],
-                    "opened_at": to_iso(now), "closed_at": None, "created_by": None, "updated_at": to_iso(now),
-                    "intake_dimension": surge["dimension"],
-                }
-                incident_id = db["incident"].insert(row).last_pk
-                audit.record(db, actor, "incident", incident_id, "create", after={**row, "surge": surge}, at=now)
-                incident = {**row, "id": incident_id}
-                summary["opened"].append(incident_id)
-            summary["attached"] += _attach(
-                db, incident, f"{surge['dimension']} = ? AND {surge['place']} = ? AND received_at > ?",
-                [surge["value"], surge["code"], window_start], actor, now, settings, outbox)
-            alerts.raise_alert(
-                db, key=f"surge:{incident['id']}:{surge['dimension']}:{surge['value']}:{surge['place']}:{surge['code']}",
-                kind="surge", level="critical",
-                message=_("Surge: %(n)s complaints about %(value)s in %(place)s within %(h)s h (baseline %(b)s). Incident %(id)s is waiting for a crisis lead to activate or dismiss it.",
-                          n=surge["count"], value=surge["value"], place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
-                now=now, audience={"lead", "team"}, incident_id=incident["id"],
-                province_code=db["branch"].get(surge["code"])["province_code"] if surge["place"] == "branch_code" else surge["code"],
-                branch_code=surge["code"] if surge["place"] == "branch_code" else None,
-                data={"surge": surge}, outbox=outbox, settings=settings)
+        row = db.execute("SELECT quarantined_at FROM intake_complaint WHERE id = ?", [complaint_id]).fetchone()
+        if row is None or row[0] is None:
+            raise NotFound(_("No quarantined complaint %(id)s.", id=complaint_id))
+        db.execute("UPDATE intake_complaint SET quarantined_at = NULL, quarantine_reason = NULL WHERE id = ?", [complaint_id])
+        audit.record(db, actor, "intake_complaint", complaint_id, "release", at=now)
+
+
+def run_surge_rule(db, now, settings, actor, outbox=None, each=None):
+    """One run of the surge monitor: attach new complaints to open incidents of
+    their cause, detect surges, open incidents for them, alert. Returns a summary.
+
+    Each open incident and each surge is handled in its own transaction by
+    ``each`` (monitors.base.each: one failure is logged and alerted, the
+    others go on); without it, each in its own transaction, failures raised.
+    """
+    if each is None:
+        def each(items, handle, subject):
+            out = []
+            for item in items:
+                with write(db):
+                    out.append(handle(item))
+            return out, []
+
+    summary = {"surges": 0, "opened": [], "attached": 0, "failed": []}
+
+    # 1. complaints of a cause (or product) that already has an open incident join it
+    def attach_to(incident):
+        dimension = incident["intake_dimension"]
+        value = incident["cause"] if dimension == "cause_code" else incident["product"]
+        window = _rule(settings, value if dimension == "cause_code" else "*")["window_minutes"]
+        since = to_iso(min(now, from_iso(incident["opened_at"])) - timedelta(minutes=window))
+        return _attach(db, incident, f"{dimension} = ? AND received_at > ?", [value, since], actor, now, settings, outbox)
+
+    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status IN ('monitoring', 'active') AND intake_dimension IS NOT NULL")]
+    attached, failed = each(incidents, attach_to, lambda incident: f"incident:{incident['id']}")
+    summary["attached"] += sum(attached)
+    summary["failed"] += failed
+
+    # 2. new surges, each in its own transaction
+    def open_or_feed(surge):
+        return _surge(db, surge, now, settings, actor, outbox)
+
+    results, failed = each(detect_surges(db, now, settings), open_or_feed, lambda surge: f"{surge['dimension']}:{surge['value']}:{surge['code']}")
+    for opened, count in results:
+        summary["surges"] += 1
+        summary["attached"] += count
+        if opened is not None:
+            summary["opened"].append(opened)
+    summary["failed"] += failed
     return summary
+
+
+def _surge(db, surge, now, settings, actor, outbox):
+    """Open an incident for one surge, or feed the open one; returns (id opened or None, complainants attached)."""
+    window_start = to_iso(now - timedelta(minutes=surge["window_minutes"]))
+    incident = _open_incident(db, surge["dimension"], surge["value"])
+    where = f"{surge['dimension']} = ? AND {surge['place']} = ? AND received_at > ?"
+    params = [surge["value"], surge["code"], window_start]
+    if incident is None and not _screen(db, where, params, actor, now)[1]:
+        return None, 0  # these complaints already belong to an incident (a surge of their cause, say), or went to quarantine
+    place_name = surge["code"]
+    if surge["place"] == "province_code":
+        place_name = regions.province_names(db, "zh_CN").get(surge["code"], surge["code"])
+    opened = None
+    if incident is None:
+        products = Counter(r["product"] for r in db.query(
+            f"SELECT product FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start]))
+        causes = Counter(r["cause_code"] for r in db.query(
+            f"SELECT cause_code FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start]))
+        row = {
+            "title": _("Surge: %(value)s in %(place)s", value=surge["value"], place=place_name),
+            "cause": surge["value"] if surge["dimension"] == "cause_code" else causes.most_common(1)[0][0],
+            "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
+            "severity": "medium", "status": "monitoring", "playbook": settings["DEFAULT_PLAYBOOK"],
+            "opened_at": to_iso(now), "closed_at": None, "created_by": None, "updated_at": to_iso(now),
+            "intake_dimension": surge["dimension"],
+        }
+        incident_id = db["incident"].insert(row).last_pk
+        audit.record(db, actor, "incident", incident_id, "create", after={**row, "surge": surge}, at=now)
+        incident = {**row, "id": incident_id}
+        opened = incident_id
+    count = _attach(db, incident, where, params, actor, now, settings, outbox)
+    branch = db["branch"].get(surge["code"]) if surge["place"] == "branch_code" else None
+    alerts.raise_alert(
+        db, key=f"surge:{incident['id']}:{surge['dimension']}:{surge['value']}:{surge['place']}:{surge['code']}",
+        kind="surge", level="critical",
+        message=_("Surge: %(n)s complaints about %(value)s in %(place)s within %(h)s h (baseline %(b)s). Incident %(id)s is waiting for a crisis lead to activate or dismiss it.",
+                  n=surge["count"], value=surge["value"], place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
+        now=now, audience={"lead", "team"}, incident_id=incident["id"],
+        province_code=branch["province_code"] if branch else surge["code"],
+        branch_code=surge["code"] if branch else None,
+        data={"surge": surge}, outbox=outbox, settings=settings)
+    return opened, count

@@ -739,3 +739,46 @@ def m011_login_throttle(db):
             PRIMARY KEY (kind, key)
         )"""
     )
+
+
+@migrations()
+def m012_monitor_health_and_complaint_clocks(db):
+    # Monitors: a failed run is recorded as failed (and retried at the next
+    # tick), and each item that failed inside a run is kept for the lead.
+    db.execute("ALTER TABLE monitor_run ADD COLUMN failed_at TEXT")
+    db.execute("ALTER TABLE monitor_run ADD COLUMN error TEXT")
+    db.execute("ALTER TABLE monitor_run ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE monitor_failure (
+            id INTEGER PRIMARY KEY,
+            monitor TEXT NOT NULL,
+            subject TEXT NOT NULL,             -- 'incident:12', 'cause:xyz', 'run'
+            error TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX monitor_failure_at ON monitor_failure (monitor, at)")
+    # Intake complaints that can no longer be attached are set aside, not retried forever.
+    db.execute("ALTER TABLE intake_complaint ADD COLUMN quarantined_at TEXT")
+    db.execute("ALTER TABLE intake_complaint ADD COLUMN quarantine_reason TEXT")
+    db.execute("ALTER TABLE intake_complaint ADD COLUMN severity TEXT CHECK (severity IN ('light', 'medium', 'severe'))")
+    db.execute("CREATE INDEX intake_quarantined ON intake_complaint (quarantined_at) WHERE quarantined_at IS NOT NULL")
+    # Severity per complaint (seed 004), with its due times on the complainant.
+    db.execute("ALTER TABLE complainant ADD COLUMN severity TEXT NOT NULL DEFAULT 'medium' CHECK (severity IN ('light', 'medium', 'severe'))")
+    for column in ("first_response_due_at", "resolution_due_at", "supervisor_due_at", "supervisor_told_at"):
+        db.execute(f"ALTER TABLE complainant ADD COLUMN {column} TEXT")
+    db.execute("UPDATE complainant SET severity = (SELECT severity FROM incident WHERE incident.id = complainant.incident_id)")
+    # The tiers as shipped when this migration was written (SEVERITY_TIMERS'
+    # defaults), frozen here; later changes to the setting apply to new dues.
+    tiers = {"light": (120, 1440, None), "medium": (60, 2880, None), "severe": (None, None, 30)}
+    for severity, (first, resolution, supervisor) in tiers.items():
+        for column, minutes in (("first_response_due_at", first), ("resolution_due_at", resolution), ("supervisor_due_at", supervisor)):
+            if minutes is not None:
+                db.execute(
+                    f"UPDATE complainant SET {column} = strftime('%Y-%m-%dT%H:%M:%S+00:00', received_at, '+{minutes} minutes') WHERE severity = ?",
+                    [severity],
+                )
+    db.execute("CREATE INDEX complainant_first_response ON complainant (incident_id, first_response_due_at) WHERE first_contact_at IS NULL")
+    db.execute("CREATE INDEX complainant_resolution ON complainant (incident_id, resolution_due_at)")
+    db.execute("CREATE INDEX complainant_supervisor ON complainant (incident_id, supervisor_due_at) WHERE supervisor_due_at IS NOT NULL")

@@ -75,9 +75,35 @@ Text = Annotated[str, Field(max_length=5000, pattern=PLAIN)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN_NOT_BLANK)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN_NOT_BLANK)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=PLAIN_NOT_BLANK)]
+def _phone_number(value):
+    """A number a complainant can be called back on: a mainland mobile (11
+    digits, 1[3-9]...), a landline with its area code (0...), or an
+    international number (+ and a country code other than 86). A number that
+    cannot be called back weakens every contact clock."""
+    digits = re.sub(r"[ \-]", "", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("+"):
+        if not re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
+            raise ValueError("must be an international number: + and the country code, 8 to 15 digits")
+        return value
+    if digits.startswith("1"):
+        if not re.fullmatch(r"1[3-9][0-9]{9}", digits):
+            raise ValueError("must be a mobile number of 11 digits starting 13 to 19, for example 13812345678")
+    elif digits.startswith("0"):
+        if not re.fullmatch(r"0[1-9][0-9]{1,2}[2-9][0-9]{6,7}", digits):
+            raise ValueError("must be a landline with its area code, for example 010-88886666 or 0311-8888123")
+    else:
+        raise ValueError("must be a mobile number (11 digits starting 13 to 19) or a landline with its area code, for example 010-88886666")
+    return value
+
+
 Phone = Annotated[
     str,
-    Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="Digits, optionally with +, spaces or dashes; 5 to 20 characters."),
+    Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="A mainland mobile (11 digits starting 13-19), a landline with its area code (010-88886666), or +country code and number; spaces and dashes allowed."),
+    AfterValidator(_phone_number),
 ]
 IdNumber = Annotated[
     str,
@@ -174,6 +200,7 @@ class ComplainantIn(Strict):
     handler_id: Optional[Id] = None
     received_at: Optional[Moment] = None
     next_contact_due_at: Optional[Moment] = None
+    severity: Optional[Severity] = Field(None, description="light, medium or severe (seed 004); left out: the incident's severity.")
 
 
 class ComplainantBatch(Strict):
@@ -202,6 +229,12 @@ class ComplainantUpdate(Strict):
     demands: Text = None
     handler_id: Optional[Id] = None
     next_contact_due_at: Optional[Moment] = None
+    severity: Severity = Field(None, description="A new severity; needs a reason. Its due times are computed again from the receipt.")
+    received_at: Moment = Field(None, description="A corrected time of receipt (crisis lead only); needs a reason. The deadlines follow it.")
+    reason: Reason = Field(None, description="Why the severity or the time of receipt changes (kept in the audit log).")
+
+
+Overdue = Literal["first_response", "resolution", "supervisor", "decision", "contact"]
 
 
 class ComplainantQuery(BaseModel):
@@ -215,6 +248,8 @@ class ComplainantQuery(BaseModel):
     status: Optional[ComplainantStatus] = None
     flag: Optional[RiskFlag] = None
     overdue_contact: bool = False
+    severity: Optional[Severity] = None
+    overdue: Optional[Overdue] = Field(None, description="Only those past this due time and not yet done: first_response (no contact yet), resolution (still open), supervisor (severe, supervisor not told), decision (Art. 18), contact (a promised contact).")
     q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Name or phone, or part of one.")
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=500)] = 50
@@ -247,6 +282,9 @@ class AlertsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     incident_id: Optional[Id] = Field(None, description="Only this incident's alerts.")
+    kind: Optional[Annotated[str, Field(max_length=50, pattern=r"^[a-z_]+$")]] = Field(None, description="Only alerts of this kind.")
+    before_id: Optional[Id] = Field(None, description="Cursor: only alerts older than this id (the next_before_id of the previous page).")
+    per_page: Annotated[int, Field(ge=1, le=500)] = 50
 
 
 class ComplaintIn(Strict):
@@ -265,6 +303,7 @@ class ComplaintIn(Strict):
     customer_id_number: Optional[IdNumber] = None
     text: Text = ""
     received_at: Optional[Moment] = None
+    severity: Optional[Severity] = Field(None, description="light, medium or severe (seed 004); left out: the incident's severity when it is attached.")
 
 
 Mood = Literal["calm", "tense", "hostile"]
@@ -401,6 +440,12 @@ class Complainant(BaseModel):
     first_contact_at: Optional[str]
     settled_at: Optional[str]
     version: int
+    severity: Severity
+    decision_last_day: str = Field(description="The local date the decision deadline ends on (Art. 18: the end of that calendar day).")
+    first_response_due_at: Optional[str]
+    resolution_due_at: Optional[str]
+    supervisor_due_at: Optional[str]
+    supervisor_told_at: Optional[str]
 
 
 class ComplainantPage(BaseModel):
@@ -1056,6 +1101,7 @@ class Alert(BaseModel):
 
 class AlertList(BaseModel):
     alerts: list[Alert]
+    next_before_id: Optional[int] = Field(None, description="Pass as before_id for the next (older) page; null on the last page.")
 
 
 # --- the live board (console/board.py, events.py) ----------------------------------
@@ -1216,4 +1262,49 @@ class Board(BaseModel):
     tiers: list[TierPanel]
     overdue_contact: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")]
     overdue_decision: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")]
+    overdue_first_response: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")] = Field(
+        description="No first response within the complaint's severity tier (seed 004).")
+    overdue_supervisor: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")] = Field(
+        description="Severe complaints whose supervisor was not told in time.")
     feed: list[AnyEvent]
+
+
+class MonitorFailure(BaseModel):
+    subject: str
+    error: str
+    at: str
+
+
+class MonitorState(BaseModel):
+    id: str
+    description: str
+    every_seconds: int
+    state: Literal["ok", "failed", "running", "never"]
+    last_period: Optional[str]
+    last_started_at: Optional[str]
+    last_finished_at: Optional[str]
+    last_error: Optional[str]
+    last_success_at: Optional[str]
+    failed_runs_24h: int
+    failures_24h: list[MonitorFailure]
+
+
+class QuarantinedComplaint(BaseModel):
+    id: int
+    source: str
+    external_id: Optional[str]
+    channel: str
+    product: str
+    cause_code: str
+    province_code: str
+    city_code: Optional[str]
+    branch_code: Optional[str]
+    received_at: str
+    quarantined_at: str
+    quarantine_reason: str
+
+
+class MonitorHealth(BaseModel):
+    monitors: list[MonitorState]
+    quarantined: list[QuarantinedComplaint]
+    as_of: str

@@ -1,21 +1,18 @@
 """The crowd rule over time: an outlet that stays closed crosses the 4 h / 2 h
-lines with no new update, so the latest updates are re-read every minute."""
+lines with no new update, so the latest updates are re-read every minute.
+Each incident is decided in its own transaction (``base.each``)."""
 
 from datetime import timedelta
 
 from console.updates import check_crowd
 
-from console.db import write
-
-from .base import Monitor
+from .base import Monitor, each
 
 
 def run(db, now, settings, outbox):
-    raised = []
-    for incident in db.query("SELECT id FROM incident WHERE status IN ('monitoring', 'active')"):
-        with write(db):
-            raised += check_crowd(db, incident["id"], now, settings, outbox)
-    return {"alerts": len(raised)}
+    incidents = [dict(r) for r in db.query("SELECT id FROM incident WHERE status IN ('monitoring', 'active')")]
+    raised, failed = each(db, "crowd", incidents, lambda incident: len(check_crowd(db, incident["id"], now, settings, outbox)), now, settings, outbox)
+    return {"alerts": sum(raised), "failed": failed}
 
 
 MONITOR = Monitor("crowd", timedelta(minutes=1), run, "Group visits, major complaints in person, and the mass-incident rule.")

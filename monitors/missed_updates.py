@@ -10,35 +10,36 @@ from console.alerts import raise_alert
 from console.clock import local
 from console.updates import reporting_status
 
-from console.db import write
-
-from .base import Monitor
+from .base import Monitor, each
 
 
 def run(db, now, settings, outbox):
-    raised = 0
     def shown(moment):
         return local(moment, settings["TIMEZONE"]).strftime("%Y-%m-%d %H:%M")
 
-    for incident in [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]:
-        with write(db):
-            for branch in reporting_status(db, incident, now, settings):
-                place = dict(incident_id=incident["id"], province_code=branch["province_code"], branch_code=branch["branch_code"])
-                if branch["missed"] >= 1:
-                    raised += raise_alert(
-                        db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:1",
-                        kind="missed_update", level="warning",
-                        message=_("%(branch)s has not posted its hourly update since %(since)s. Please post one now.", branch=branch["name"], since=shown(branch["clock_from"])),
-                        now=now, audience={f"branch:{branch['branch_code']}", "team"}, data=branch, outbox=outbox, settings=settings, **place,
-                    ) is not None
-                if branch["missed"] >= 2:
-                    raised += raise_alert(
-                        db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:2",
-                        kind="missed_update", level="critical",
-                        message=_("%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=shown(branch["clock_from"])),
-                        now=now, audience={"lead", f"province:{branch['province_code']}"}, data=branch, outbox=outbox, settings=settings, **place,
-                    ) is not None
-    return {"alerts": raised}
+    def handle(incident):
+        raised = 0
+        for branch in reporting_status(db, incident, now, settings):
+            place = dict(incident_id=incident["id"], province_code=branch["province_code"], branch_code=branch["branch_code"])
+            if branch["missed"] >= 1:
+                raised += raise_alert(
+                    db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:1",
+                    kind="missed_update", level="warning",
+                    message=_("%(branch)s has not posted its hourly update since %(since)s. Please post one now.", branch=branch["name"], since=shown(branch["clock_from"])),
+                    now=now, audience={f"branch:{branch['branch_code']}", "team"}, data=branch, outbox=outbox, settings=settings, **place,
+                ) is not None
+            if branch["missed"] >= 2:
+                raised += raise_alert(
+                    db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:2",
+                    kind="missed_update", level="critical",
+                    message=_("%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=shown(branch["clock_from"])),
+                    now=now, audience={"lead", f"province:{branch['province_code']}"}, data=branch, outbox=outbox, settings=settings, **place,
+                ) is not None
+        return raised
+
+    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]
+    raised, failed = each(db, "missed_updates", incidents, handle, now, settings, outbox)
+    return {"alerts": sum(raised), "failed": failed}
 
 
 MONITOR = Monitor("missed_updates", timedelta(minutes=1), run, "Nudges silent branches, then alerts their province manager and the crisis lead.")

@@ -11,19 +11,23 @@ from datetime import timedelta
 from console.audit import Actor
 from console.rollups import due_scheduled, make
 
-from .base import Monitor
+from .base import Monitor, each
 
 ACTOR = Actor(user_id=None, username="roll-up monitor", route="monitor rollups")
 
 
 def run(db, now, settings, outbox):
-    made = []
-    for incident in [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]:
+    def handle(incident):
+        made = []
         for cut in due_scheduled(db, incident, now, settings):
             rollup_id = make(db, incident["id"], cut, now, settings, "monitor", ACTOR, outbox=outbox)
             if rollup_id is not None:
                 made.append(rollup_id)
-    return {"rollups": made}
+        return made
+
+    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]
+    made, failed = each(db, "rollups", incidents, handle, now, settings, outbox)
+    return {"rollups": [r for batch in made for r in batch], "failed": failed}
 
 
 MONITOR = Monitor("rollups", timedelta(minutes=1), run, "Makes each active incident's daily roll-up at the cut-off, late ones on restart.")

@@ -16,7 +16,7 @@ import socket
 from datetime import datetime, timedelta, timezone
 
 from console.clock import from_iso, to_iso, utcnow
-from console.db import connect
+from console.db import connect, write
 from console.events import Outbox
 
 from . import MONITORS
@@ -48,17 +48,26 @@ def _holder_alive(holder):
 def _take_lease(db, monitor, start, now, settings):
     """True if this process may run ``monitor`` for the period starting ``start``."""
     key = [monitor.id, to_iso(start)]
-    with db.atomic():
+    with write(db):
         inserted = db.execute(
             "INSERT OR IGNORE INTO monitor_run (monitor, period_start, holder, started_at) VALUES (?, ?, ?, ?)",
             [*key, HOLDER, to_iso(now)],
         ).rowcount
         if inserted:
             return True
-        holder, started_at, finished_at = db.execute(
-            "SELECT holder, started_at, finished_at FROM monitor_run WHERE monitor = ? AND period_start = ?", key
+        holder, started_at, finished_at, failed_at = db.execute(
+            "SELECT holder, started_at, finished_at, failed_at FROM monitor_run WHERE monitor = ? AND period_start = ?", key
         ).fetchone()
-        if finished_at is not None or holder == HOLDER:
+        if finished_at is not None:
+            return False
+        if failed_at is not None:
+            # a failed run is tried again at the next tick, by whichever process gets there
+            log.warning("monitor %s: trying the failed run of %s again", monitor.id, key[1])
+            return db.execute(
+                "UPDATE monitor_run SET holder = ?, started_at = ?, failed_at = NULL, error = NULL WHERE monitor = ? AND period_start = ? AND failed_at IS NOT NULL",
+                [HOLDER, to_iso(now), *key],
+            ).rowcount == 1
+        if holder == HOLDER:
             return False
         stale = now - from_iso(started_at) > timedelta(seconds=settings["MONITOR_LEASE_SECONDS"])
         if stale or not _holder_alive(holder):
@@ -82,26 +91,44 @@ def run_monitor(monitor, settings, now, publish=None):
         if not _take_lease(db, monitor, start, now, settings):
             return None
         outbox = Outbox(db)
-        summary = monitor.run(db, now, settings, outbox)
-        with db.atomic():
+        try:
+            summary = monitor.run(db, now, settings, outbox)
+        except Exception as exc:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            _record_failed_run(db, monitor, start, now, settings, exc)
+            raise
+        finally:
+            if publish is not None and outbox.pending:
+                publish(outbox)  # what the items that succeeded committed
+        with write(db):
             db.execute(
-                "UPDATE monitor_run SET finished_at = ?, result = ? WHERE monitor = ? AND period_start = ?",
-                [to_iso(now), json.dumps(summary, default=str), monitor.id, to_iso(start)],
+                "UPDATE monitor_run SET finished_at = ?, result = ?, failures = ? WHERE monitor = ? AND period_start = ?",
+                [to_iso(now), json.dumps(summary, default=str), len(summary.get("failed") or []), monitor.id, to_iso(start)],
             )
-        if publish is not None:
-            publish(outbox)
         return summary
     finally:
         db.close()
 
 
+def _record_failed_run(db, monitor, start, now, settings, exc):
+    """The run is marked failed with its error (not left in flight), kept and alerted once."""
+    from .base import describe, record_failure
+
+    try:
+        with write(db):
+            db.execute(
+                "UPDATE monitor_run SET failed_at = ?, error = ? WHERE monitor = ? AND period_start = ? AND holder = ?",
+                [to_iso(now), describe(exc), monitor.id, to_iso(start), HOLDER],
+            )
+    except Exception:
+        log.exception("monitor %s: could not mark the run of %s failed", monitor.id, to_iso(start))
+    record_failure(db, monitor.id, "run", exc, now, settings)
+
+
 def clock(settings):
     """Now, or the time in CLOCK_FILE (drills and tests)."""
-    path = settings.get("CLOCK_FILE")
-    if path:
-        with open(path, encoding="utf-8") as f:
-            return from_iso(f.read().strip())
-    return utcnow()
+    return utcnow(settings)
 
 
 def tick(app, monitor):
@@ -112,7 +139,7 @@ def tick(app, monitor):
         try:
             run_monitor(monitor, app.config, clock(app.config), publish)
         except Exception:
-            log.exception("monitor %s failed; it runs again next period", monitor.id)
+            log.exception("monitor %s failed; it is tried again at the next tick", monitor.id)
 
 
 def start_scheduler(app, monitors=MONITORS):

@@ -5,13 +5,19 @@ from datetime import timedelta
 from console.audit import Actor
 from console.intake import run_surge_rule
 
-from .base import Monitor
+from .base import Monitor, each
 
 ACTOR = Actor(user_id=None, username="surge monitor", route="monitor surge")
 
 
 def run(db, now, settings, outbox):
-    return run_surge_rule(db, now, settings, ACTOR, outbox)
+    """Each open incident and each surge in its own transaction: a bad complaint
+    is quarantined, a failing cause is logged and alerted, the others go on."""
+
+    def one_by_one(items, handle, subject):
+        return each(db, "surge", items, handle, now, settings, outbox, subject=subject)
+
+    return run_surge_rule(db, now, settings, ACTOR, outbox, each=one_by_one)
 
 
 MONITOR = Monitor("surge", timedelta(minutes=1), run, "Detects surges of intake complaints and opens or feeds incidents.")

@@ -1,18 +1,18 @@
 """Playbook tasks whose trigger fired since the last run: each day's tasks, the
-follow-up call after each settlement, each new group's handling line."""
+follow-up call after each settlement, each new group's handling line.
+Each incident is handled in its own transaction (``base.each``)."""
 
 from datetime import timedelta
 
 from console.tasks import sync_tasks
 
-from .base import Monitor
+from .base import Monitor, each
 
 
 def run(db, now, settings, outbox):
-    made = 0
-    for incident in db.query("SELECT id FROM incident WHERE status = 'active' AND playbook IS NOT NULL"):
-        made += sync_tasks(db, incident["id"], now, settings, outbox)
-    return {"tasks": made}
+    incidents = [dict(r) for r in db.query("SELECT id FROM incident WHERE status = 'active' AND playbook IS NOT NULL")]
+    made, failed = each(db, "tasks", incidents, lambda incident: sync_tasks(db, incident["id"], now, settings, outbox), now, settings, outbox)
+    return {"tasks": sum(made), "failed": failed}
 
 
 MONITOR = Monitor("tasks", timedelta(minutes=1), run, "Makes the playbook tasks of daily, settlement and group triggers.")

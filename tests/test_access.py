@@ -42,6 +42,7 @@ def _url(rule, incident, complainant_id):
         "<int:rollup_id>": "1",
         "<int:offer_id>": "1",
         "<int:settlement_id>": "1",
+        "<int:complaint_id>": "1",
         "<int:agreement_id>": "1",
         "<any(finalise, withdraw):step>": "finalise",
         "<any(csv, xlsx):kind>": "csv",

@@ -103,7 +103,7 @@ def test_an_empty_query_value_is_no_filter(api, incident):
 def test_the_alerts_filter_is_documented_and_checked(api, document, incident):
     """GET /alerts read ?incident_id= without declaring it: "abc" was silently no filter."""
     listing = document["paths"]["/alerts"]["get"]
-    assert [p["name"] for p in listing["parameters"] if p["in"] == "query"] == ["incident_id"]
+    assert [p["name"] for p in listing["parameters"] if p["in"] == "query"] == ["incident_id", "kind", "before_id", "per_page"]
     crowd = api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"people_on_site": 150, "mood": "tense"})
     assert crowd.status_code == 201, crowd.json
     everything = api("lead", "GET", "/api/v1/alerts").json["alerts"]
@@ -275,8 +275,16 @@ def _contact(api, complainant_id, username="team", **fields):
     return api(username, "POST", f"/api/v1/complainants/{complainant_id}/contacts", json=body)
 
 
+def _received_on_19_november(api, complainant_id):
+    """The fixture's complainants were received now; these tests log contacts of 20-23 November."""
+    response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}",
+                   json={"received_at": "2026-11-19T09:00:00+08:00", "reason": "热线系统迟录，按原始受理单更正"})
+    assert response.status_code == 200, response.json
+
+
 def test_first_contact_moves_new_to_contacted(api, db, incident):
     complainant_id = incident["hebei_outlet_1"]
+    _received_on_19_november(api, complainant_id)
     before = db["complainant"].get(complainant_id)
     assert (before["status"], before["first_contact_at"]) == ("new", None)
     response = _contact(api, complainant_id, contacted_at="2026-11-20T10:00:00+08:00", promised="三个工作日内答复", next_contact_due_at="2026-11-25T10:00:00+08:00", notice_proof="call_placed", proof_reference="录音 0012")
@@ -306,6 +314,7 @@ def test_a_contact_without_a_time_is_now(api, db, incident):
 
 def test_later_contacts_keep_the_first_and_follow_the_latest_promise(api, db, incident):
     complainant_id = incident["hebei_outlet_2"]
+    _received_on_19_november(api, complainant_id)
     assert _contact(api, complainant_id, contacted_at="2026-11-20T10:00:00+08:00", next_contact_due_at="2026-11-22T10:00:00+08:00").status_code == 201
     api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": "negotiating"})
     assert _contact(api, complainant_id, contacted_at="2026-11-22T11:00:00+08:00", next_contact_due_at="2026-11-24T10:00:00+08:00").status_code == 201
@@ -324,6 +333,7 @@ def test_a_backdated_contact_does_not_replace_the_latest_promise(api, db, incide
     """Logging yesterday's call after today's: the first contact moves back, but
     the next promised contact stays the one made in the latest contact."""
     complainant_id = incident["hebei_outlet_1"]
+    _received_on_19_november(api, complainant_id)
     assert _contact(api, complainant_id, contacted_at="2026-11-22T10:00:00+08:00", next_contact_due_at="2026-11-26T10:00:00+08:00").status_code == 201
     assert _contact(api, complainant_id, contacted_at="2026-11-21T10:00:00+08:00", next_contact_due_at="2026-11-21T18:00:00+08:00").status_code == 201
     row = db["complainant"].get(complainant_id)
@@ -350,7 +360,9 @@ def february_complainant(api, incident):
 def test_decision_is_due_15_calendar_days_after_receipt(api, february_complainant):
     row = api("lead", "GET", f"/api/v1/complainants/{february_complainant}").json
     assert row["received_at"] == "2026-02-10T01:00:00+00:00"
-    assert row["decision_due_at"] == "2026-02-25T01:00:00+00:00"
+    # the end of 25 February in Shanghai (Art. 18, Art. 43: calendar days; the day of receipt not counted)
+    assert row["decision_due_at"] == "2026-02-25T16:00:00+00:00"
+    assert row["decision_last_day"] == "2026-02-25"
     assert row["extension_level"] == 0
 
 
@@ -359,23 +371,28 @@ def test_received_now_is_due_in_15_days(api, db, incident):
 
     from console.clock import from_iso
 
-    row = db["complainant"].get(incident["hebei_outlet_1"])
-    assert from_iso(row["decision_due_at"]) - from_iso(row["received_at"]) == timedelta(days=15)
+    from zoneinfo import ZoneInfo
+
+    row = db["complainant"].get(incident["guangdong"])  # received now
+    local = from_iso(row["received_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    due = from_iso(row["decision_due_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (due.hour, due.minute, due.second) == (0, 0, 0)  # the end of a day in Shanghai
+    assert due.date() - local.date() == timedelta(days=16)  # the end of the 15th day after receipt
 
 
 def test_extensions_level_1_then_level_2_then_no_more(api, db, february_complainant):
     complainant_id = february_complainant
     first = _extend(api, complainant_id, 1)
     assert first.status_code == 200, first.json
-    # 30 calendar days from receipt: 10 Feb + 30 days = 12 March
-    assert first.json["decision_due_at"] == "2026-03-12T01:00:00+00:00"
+    # 30 calendar days from receipt: 10 Feb + 30 days = 12 March, to the end of that day
+    assert first.json["decision_due_at"] == "2026-03-12T16:00:00+00:00"
     assert first.json["extension_level"] == 1
     second = _extend(api, complainant_id, 2)
     assert second.status_code == 200, second.json
-    assert second.json["decision_due_at"] == "2026-04-11T01:00:00+00:00"
+    assert second.json["decision_due_at"] == "2026-04-11T16:00:00+00:00"
     assert second.json["extension_level"] == 2
     extensions = [dict(r) for r in db.query("SELECT * FROM deadline_extension WHERE complainant_id = ? ORDER BY level", [complainant_id])]
-    assert [(e["level"], e["new_due_at"]) for e in extensions] == [(1, "2026-03-12T01:00:00+00:00"), (2, "2026-04-11T01:00:00+00:00")]
+    assert [(e["level"], e["new_due_at"]) for e in extensions] == [(1, "2026-03-12T16:00:00+00:00"), (2, "2026-04-11T16:00:00+00:00")]
     assert extensions[0]["approved_by"] == "分管副总" and extensions[0]["complainant_notified_at"] == "2026-02-20T02:00:00+00:00"
     before, row = row_counts(db), dict(db["complainant"].get(complainant_id))
     for level in (3, 1, 2):

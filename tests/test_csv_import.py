@@ -107,7 +107,7 @@ def test_a_good_file_previews_every_row_then_imports_them(app, login, db, incide
     assert zhao["demands"] == "退还本金" and sun["demands"] == "要求赔偿利息"
     # a time without a zone is read in the console's zone (Asia/Shanghai, UTC+8)
     assert zhao["received_at"] == "2026-11-01T01:00:00+00:00"
-    assert zhao["decision_due_at"] == "2026-11-16T01:00:00+00:00"
+    assert zhao["decision_due_at"] == "2026-11-16T16:00:00+00:00"  # the end of 16 November in Shanghai
     assert all(p["status"] == "new" for p in (zhao, qian, sun))
     assert _pending_files(app) == []
 

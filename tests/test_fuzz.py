@@ -56,7 +56,7 @@ REAL_VALUE_PROBABILITY = 0.75
 # A parameter "<stem>_id" takes ids from the table <stem>, unless named here.
 TABLES = {
     "group": "complainant_group", "line": "agreed_line", "offer": "settlement_offer", "agreement": "confidentiality_agreement",
-    "handler": "user", "owner_user": "user", "representative": "complainant",
+    "handler": "user", "owner_user": "user", "representative": "complainant", "complaint": "intake_complaint",
 }
 
 # Body fields that refer to records or places, and where their values come from.
@@ -111,6 +111,12 @@ def seeded(api, incident, db):
     }
     kept = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/agreement", json=agreement)
     assert kept.status_code == 201, kept.json
+    # an intake complaint the surge monitor set aside, for the release operation
+    received = api("team", "POST", "/api/v1/complaints", json={"channel": "hotline", "product": "分红险", "cause_code": "misselling",
+                                                            "province_code": "130000", "customer_name": "周某", "customer_phone": "13900001111"})
+    assert received.status_code == 201, received.json
+    with db.conn:
+        db.execute("UPDATE intake_complaint SET quarantined_at = '2026-11-23T01:00:00+00:00', quarantine_reason = 'branch_code is not in city 130200'")
     assert db["task"].count and db["alert"].count, "the playbook made no tasks, or the crowd rule raised no alert"
     return incident
 

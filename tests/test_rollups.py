@@ -114,13 +114,13 @@ def test_monitor_makes_the_rollup_at_the_cutoff_not_before_and_once(app, db, sma
     incident_id = small_incident["id"]
     monitor = rollups_monitor.MONITOR
 
-    assert run_monitor(monitor, app.config, shanghai(23, 17, 59, 59)) == {"rollups": []}
+    assert run_monitor(monitor, app.config, shanghai(23, 17, 59, 59)) == {"rollups": [], "failed": []}
     assert rollup_rows(db, incident_id) == []
 
     cut = shanghai(23, 18)
     summary = run_monitor(monitor, app.config, cut)
     made = rollup_rows(db, incident_id)
-    assert len(made) == 1 and summary == {"rollups": [made[0]["id"]]}
+    assert len(made) == 1 and summary == {"rollups": [made[0]["id"]], "failed": []}
     first = made[0]
     assert first["number"] == 1
     assert first["report_type"] == "initial"
@@ -137,17 +137,17 @@ def test_monitor_makes_the_rollup_at_the_cutoff_not_before_and_once(app, db, sma
     assert c1["changes"] is None  # nothing to compare the first one with
 
     # Five minutes later (another monitor period): nothing new.
-    assert run_monitor(monitor, app.config, shanghai(23, 18, 5)) == {"rollups": []}
+    assert run_monitor(monitor, app.config, shanghai(23, 18, 5)) == {"rollups": [], "failed": []}
     assert len(rollup_rows(db, incident_id)) == 1
 
     # During the next day: two more people, one of the first three contacted.
     add_people(app, db, incident_id, small_incident["groups"], PEOPLE[3:], lead_actor, shanghai(24, 9))
     complainants.update_complainant(db, small_incident["ids"][0], ComplainantUpdate(status="contacted"), SYSTEM, lead_actor, shanghai(24, 10))
-    assert run_monitor(monitor, app.config, shanghai(24, 17, 59, 59)) == {"rollups": []}
+    assert run_monitor(monitor, app.config, shanghai(24, 17, 59, 59)) == {"rollups": [], "failed": []}
 
     summary = run_monitor(monitor, app.config, shanghai(24, 18))
     made = rollup_rows(db, incident_id)
-    assert len(made) == 2 and summary == {"rollups": [made[1]["id"]]}
+    assert len(made) == 2 and summary == {"rollups": [made[1]["id"]], "failed": []}
     second = made[1]
     assert second["number"] == 2
     assert second["report_type"] == "update"
@@ -202,19 +202,19 @@ def test_missed_cutoff_made_late_once_after_restart_and_only_the_latest_after_an
 
     summary = run_monitor(monitor, app.config, shanghai(23, 18, 40))
     made = rollup_rows(db, incident_id)
-    assert len(made) == 1 and summary == {"rollups": [made[0]["id"]]}
+    assert len(made) == 1 and summary == {"rollups": [made[0]["id"]], "failed": []}
     assert made[0]["late"] == 1
     assert made[0]["period_end"] == to_iso(shanghai(23, 18))
     assert made[0]["generated_at"] == to_iso(shanghai(23, 18, 40))
     assert made[0]["report_type"] == "initial" and made[0]["status"] == "draft"
 
-    assert run_monitor(monitor, app.config, shanghai(23, 18, 41)) == {"rollups": []}
+    assert run_monitor(monitor, app.config, shanghai(23, 18, 41)) == {"rollups": [], "failed": []}
     assert len(rollup_rows(db, incident_id)) == 1
 
     # Three days down; back at 19:10 on the 26th.
     summary = run_monitor(monitor, app.config, shanghai(26, 19, 10))
     made = rollup_rows(db, incident_id)
-    assert len(made) == 2 and summary == {"rollups": [made[1]["id"]]}
+    assert len(made) == 2 and summary == {"rollups": [made[1]["id"]], "failed": []}
     latest = made[1]
     assert latest["number"] == 2 and latest["report_type"] == "update"
     assert latest["late"] == 1
@@ -223,7 +223,7 @@ def test_missed_cutoff_made_late_once_after_restart_and_only_the_latest_after_an
     ends = {r["period_end"] for r in made}
     assert to_iso(shanghai(24, 18)) not in ends and to_iso(shanghai(25, 18)) not in ends
 
-    assert run_monitor(monitor, app.config, shanghai(26, 19, 11)) == {"rollups": []}
+    assert run_monitor(monitor, app.config, shanghai(26, 19, 11)) == {"rollups": [], "failed": []}
     assert len(rollup_rows(db, incident_id)) == 2
 
 

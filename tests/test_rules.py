@@ -100,10 +100,10 @@ def test_missed_update_nudges_at_the_hour_plus_grace_then_alerts_the_lead_an_hou
     incident_id, _ = open_incident(app, db, lead, T0)
     run = lambda now: missed_updates.run(db, now, app.config, None)  # noqa: E731
 
-    assert run(T0 + 70 * MINUTE - SECOND) == {"alerts": 0}
+    assert run(T0 + 70 * MINUTE - SECOND) == {"alerts": 0, "failed": []}
     assert missed(db) == []
 
-    assert run(T0 + 70 * MINUTE) == {"alerts": 1}
+    assert run(T0 + 70 * MINUTE) == {"alerts": 1, "failed": []}
     [nudge] = missed(db)
     assert nudge["level"] == "warning"
     assert nudge["incident_id"] == incident_id
@@ -113,11 +113,11 @@ def test_missed_update_nudges_at_the_hour_plus_grace_then_alerts_the_lead_an_hou
     assert nudge["raised_at"] == to_iso(T0 + 70 * MINUTE)
 
     # the same run again, and later runs inside the second hour, raise nothing new
-    assert run(T0 + 70 * MINUTE) == {"alerts": 0}
-    assert run(T0 + 130 * MINUTE - SECOND) == {"alerts": 0}
+    assert run(T0 + 70 * MINUTE) == {"alerts": 0, "failed": []}
+    assert run(T0 + 130 * MINUTE - SECOND) == {"alerts": 0, "failed": []}
     assert len(missed(db)) == 1
 
-    assert run(T0 + 130 * MINUTE) == {"alerts": 1}
+    assert run(T0 + 130 * MINUTE) == {"alerts": 1, "failed": []}
     first, second = missed(db)
     assert first["id"] == nudge["id"]
     assert second["level"] == "critical"
@@ -125,7 +125,7 @@ def test_missed_update_nudges_at_the_hour_plus_grace_then_alerts_the_lead_an_hou
     assert "province:130000" in second["audience"]
     assert second["branch_code"] == "HB-SJZ-01"
 
-    assert run(T0 + 130 * MINUTE) == {"alerts": 0}
+    assert run(T0 + 130 * MINUTE) == {"alerts": 0, "failed": []}
     assert len(missed(db)) == 2
 
 
@@ -133,13 +133,13 @@ def test_missed_update_through_the_runner_runs_once_per_period(app, db, lead):
     open_incident(app, db, lead, T0)
     due = T0 + 70 * MINUTE
     with app.app_context():
-        assert run_monitor(missed_updates.MONITOR, app.config, due - SECOND) == {"alerts": 0}
-        assert run_monitor(missed_updates.MONITOR, app.config, due) == {"alerts": 1}
+        assert run_monitor(missed_updates.MONITOR, app.config, due - SECOND) == {"alerts": 0, "failed": []}
+        assert run_monitor(missed_updates.MONITOR, app.config, due) == {"alerts": 1, "failed": []}
         # the same period again: the lease says it ran
         assert run_monitor(missed_updates.MONITOR, app.config, due) is None
         assert run_monitor(missed_updates.MONITOR, app.config, due + 30 * SECOND) is None
         # the next period runs, but finds nothing new to say
-        assert run_monitor(missed_updates.MONITOR, app.config, due + MINUTE) == {"alerts": 0}
+        assert run_monitor(missed_updates.MONITOR, app.config, due + MINUTE) == {"alerts": 0, "failed": []}
     assert len(missed(db)) == 1
 
 
@@ -148,10 +148,10 @@ def test_an_update_restarts_the_clock(app, db, lead, lead_viewer, ctx):
     run = lambda now: missed_updates.run(db, now, app.config, None)  # noqa: E731
 
     post(app, db, lead_viewer, lead, incident_id, T0 + 50 * MINUTE)
-    assert run(T0 + 70 * MINUTE) == {"alerts": 0}
-    assert run(T0 + 120 * MINUTE - SECOND) == {"alerts": 0}
+    assert run(T0 + 70 * MINUTE) == {"alerts": 0, "failed": []}
+    assert run(T0 + 120 * MINUTE - SECOND) == {"alerts": 0, "failed": []}
     assert missed(db) == []
-    assert run(T0 + 120 * MINUTE) == {"alerts": 1}
+    assert run(T0 + 120 * MINUTE) == {"alerts": 1, "failed": []}
     [nudge] = missed(db)
     assert nudge["level"] == "warning"
     assert nudge["data"]["clock_from"] == to_iso(T0 + 50 * MINUTE)
@@ -161,14 +161,14 @@ def test_an_update_after_the_nudge_prevents_the_second_level(app, db, lead, lead
     incident_id, _ = open_incident(app, db, lead, T0)
     run = lambda now: missed_updates.run(db, now, app.config, None)  # noqa: E731
 
-    assert run(T0 + 70 * MINUTE) == {"alerts": 1}
+    assert run(T0 + 70 * MINUTE) == {"alerts": 1, "failed": []}
     post(app, db, lead_viewer, lead, incident_id, T0 + 75 * MINUTE)
     # the old clock would have given the critical alert here
-    assert run(T0 + 130 * MINUTE) == {"alerts": 0}
-    assert run(T0 + 145 * MINUTE - SECOND) == {"alerts": 0}
+    assert run(T0 + 130 * MINUTE) == {"alerts": 0, "failed": []}
+    assert run(T0 + 145 * MINUTE - SECOND) == {"alerts": 0, "failed": []}
     assert [a["level"] for a in missed(db)] == ["warning"]
     # the new clock: a new nudge at update + 60 + grace
-    assert run(T0 + 145 * MINUTE) == {"alerts": 1}
+    assert run(T0 + 145 * MINUTE) == {"alerts": 1, "failed": []}
     assert [a["level"] for a in missed(db)] == ["warning", "warning"]
 
 
@@ -198,9 +198,9 @@ def test_a_missed_run_raises_each_due_alert_exactly_once(app, db, lead):
     incident_id, _ = open_incident(app, db, lead, T0)
     jump = T0 + 3 * HOUR
     with app.app_context():
-        assert run_monitor(missed_updates.MONITOR, app.config, jump) == {"alerts": 2}
-        assert run_monitor(missed_updates.MONITOR, app.config, jump + MINUTE) == {"alerts": 0}
-        assert run_monitor(missed_updates.MONITOR, app.config, jump + 2 * MINUTE) == {"alerts": 0}
+        assert run_monitor(missed_updates.MONITOR, app.config, jump) == {"alerts": 2, "failed": []}
+        assert run_monitor(missed_updates.MONITOR, app.config, jump + MINUTE) == {"alerts": 0, "failed": []}
+        assert run_monitor(missed_updates.MONITOR, app.config, jump + 2 * MINUTE) == {"alerts": 0, "failed": []}
     rows = missed(db, incident_id)
     assert sorted(a["level"] for a in rows) == ["critical", "warning"]
     assert len({a["dedupe_key"] for a in rows}) == 2
@@ -221,19 +221,19 @@ def test_a_branch_without_open_complainants_is_never_nudged(app, db, lead, ctx):
 
 def test_an_incident_in_monitoring_is_not_watched_until_activated(app, db, lead, ctx):
     incident_id, _ = open_incident(app, db, lead, T0, status="monitoring")
-    assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0}
+    assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0, "failed": []}
     assert missed(db) == []
     activated = T0 + 6 * HOUR
     incidents.change_status(db, incident_id, "active", "确认群体性投诉", lead, activated)
-    assert missed_updates.run(db, activated + 70 * MINUTE - SECOND, app.config, None) == {"alerts": 0}
-    assert missed_updates.run(db, activated + 70 * MINUTE, app.config, None) == {"alerts": 1}
+    assert missed_updates.run(db, activated + 70 * MINUTE - SECOND, app.config, None) == {"alerts": 0, "failed": []}
+    assert missed_updates.run(db, activated + 70 * MINUTE, app.config, None) == {"alerts": 1, "failed": []}
     assert missed(db)[0]["data"]["clock_from"] == to_iso(activated)
 
 
 def test_a_stood_down_incident_is_not_watched(app, db, lead, ctx):
     incident_id, _ = open_incident(app, db, lead, T0)
     incidents.change_status(db, incident_id, "stood_down", "平息", lead, T0 + 10 * MINUTE)
-    assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0}
+    assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0, "failed": []}
     assert missed(db) == []
 
 
@@ -283,12 +283,19 @@ def test_a_promised_contact_that_passes_is_told_once_and_a_new_promise_again(app
     assert len(alerts_of(db, "promised_contact")) == 2
 
 
-def test_decision_deadline_alerts_exactly_at_fifteen_days(app, db, lead, ctx):
+# T0 is 09:00 on 23 November in Shanghai: the 15th calendar day after it is
+# 8 December, which ends at midnight Shanghai time (16:00 UTC).
+END_OF_DAY_15 = datetime(2026, 12, 8, 16, 0, tzinfo=timezone.utc)
+END_OF_DAY_30 = datetime(2026, 12, 23, 16, 0, tzinfo=timezone.utc)
+
+
+def test_decision_deadline_alerts_at_the_end_of_the_fifteenth_day(app, db, lead, ctx):
     incident_id, (c1,) = open_incident(app, db, lead, T0, severity="severe")
-    assert db["complainant"].get(c1)["decision_due_at"] == to_iso(T0 + 15 * DAY)
-    run_timers(db, T0 + 15 * DAY - SECOND, app.config)
+    assert db["complainant"].get(c1)["decision_due_at"] == to_iso(END_OF_DAY_15)
+    assert complainants.get_complainant(db, c1, SYSTEM)["decision_last_day"] == "2026-12-08"
+    run_timers(db, END_OF_DAY_15 - SECOND, app.config)
     assert alerts_of(db, "decision_deadline") == []
-    run_timers(db, T0 + 15 * DAY, app.config)
+    run_timers(db, END_OF_DAY_15, app.config)
     [alert] = alerts_of(db, "decision_deadline")
     assert alert["data"]["complainant_ids"] == [c1]
     assert alert["data"]["count"] == 1
@@ -296,22 +303,34 @@ def test_decision_deadline_alerts_exactly_at_fifteen_days(app, db, lead, ctx):
     assert len(alerts_of(db, "decision_deadline")) == 1
 
 
-def test_a_level_one_extension_moves_the_deadline_to_thirty_days(app, db, api, lead):
+def test_the_deadline_is_a_date_in_the_configured_time_zone(app, db, lead, ctx):
+    # received at 23:30 Shanghai on 23 November (15:30 UTC): day 15 is still 8 December
+    late = datetime(2026, 11, 23, 15, 30, tzinfo=timezone.utc)
+    incident_id, (c1,) = open_incident(app, db, lead, late)
+    assert db["complainant"].get(c1)["decision_due_at"] == to_iso(END_OF_DAY_15)
+    # 00:30 Shanghai on 24 November (16:30 UTC on the 23rd): one day later
+    early = datetime(2026, 11, 23, 16, 30, tzinfo=timezone.utc)
+    incident_id, (c2,) = open_incident(app, db, lead, early)
+    assert db["complainant"].get(c2)["decision_due_at"] == to_iso(END_OF_DAY_15 + DAY)
+
+
+def test_a_level_one_extension_moves_the_deadline_to_the_end_of_the_thirtieth_day(app, db, api, lead):
     with app.test_request_context():
         incident_id, (c1,) = open_incident(app, db, lead, T0, severity="severe")
     response = api("lead", "POST", f"/api/v1/complainants/{c1}/extensions",
                    json={"level": 1, "reason": "需要调取销售录音", "approved_by": "王经理",
                          "complainant_notified_at": to_iso(T0 + 2 * DAY)})
     assert response.status_code == 200, response.json
-    assert response.json["decision_due_at"] == to_iso(T0 + 30 * DAY)
+    assert response.json["decision_due_at"] == to_iso(END_OF_DAY_30)
+    assert response.json["decision_last_day"] == "2026-12-23"
     assert response.json["extension_level"] == 1
     with app.test_request_context():
-        run_timers(db, T0 + 15 * DAY, app.config)
+        run_timers(db, END_OF_DAY_15, app.config)
         run_timers(db, T0 + 20 * DAY, app.config)
         assert alerts_of(db, "decision_deadline") == []
-        run_timers(db, T0 + 30 * DAY - SECOND, app.config)
+        run_timers(db, END_OF_DAY_30 - SECOND, app.config)
         assert alerts_of(db, "decision_deadline") == []
-        run_timers(db, T0 + 30 * DAY, app.config)
+        run_timers(db, END_OF_DAY_30, app.config)
     [alert] = alerts_of(db, "decision_deadline")
     assert alert["data"]["complainant_ids"] == [c1]
 
@@ -355,44 +374,137 @@ def test_a_logged_first_contact_stops_the_first_response_timer(app, db, api, lea
 
 
 def test_a_severe_incident_alerts_at_once_and_again_if_unacknowledged_after_30_minutes(app, db, lead, ctx):
-    incident_id, _ = open_incident(app, db, lead, T0, severity="severe")
+    incident_id, _ = open_incident(app, db, lead, T0, severity="severe", people=())
     run_timers(db, T0, app.config)
-    [first] = alerts_of(db, "severe")
+    [first] = alerts_of(db, "severe_incident")
     assert first["level"] == "critical"
     assert first["incident_id"] == incident_id
     assert first["raised_at"] == to_iso(T0)
     assert "executive" in first["audience"]
 
     run_timers(db, T0 + 30 * MINUTE - SECOND, app.config)
-    assert len(alerts_of(db, "severe")) == 1
+    assert alerts_of(db, "supervisor_not_told") == []
     run_timers(db, T0 + 30 * MINUTE, app.config)
-    rows = alerts_of(db, "severe")
-    assert len(rows) == 2
-    assert rows[1]["level"] == "critical"
-    assert "lead" in rows[1]["audience"]
+    [second] = alerts_of(db, "supervisor_not_told")
+    assert second["level"] == "critical"
+    assert "lead" in second["audience"]
     run_timers(db, T0 + HOUR, app.config)
-    assert len(alerts_of(db, "severe")) == 2
+    assert len(alerts_of(db, "severe_incident")) == 1
+    assert len(alerts_of(db, "supervisor_not_told")) == 1
 
 
 def test_an_acknowledged_severe_alert_raises_no_second_one(app, db, api, lead):
     with app.test_request_context():
-        incident_id, _ = open_incident(app, db, lead, T0, severity="severe")
+        incident_id, (c1,) = open_incident(app, db, lead, T0, severity="severe")
         run_timers(db, T0, app.config)
-    [first] = alerts_of(db, "severe")
+    [first] = alerts_of(db, "severe_incident")
     response = api("lead", "POST", f"/api/v1/alerts/{first['id']}/ack")
     assert response.status_code == 200, response.json
     assert response.json["acknowledged_at"] is not None
+    # the supervisor was told of the incident, so of its severe complainant too
+    assert db["complainant"].get(c1)["supervisor_told_at"] is not None
     with app.test_request_context():
         run_timers(db, T0 + 30 * MINUTE, app.config)
         run_timers(db, T0 + 2 * HOUR, app.config)
-    assert [a["id"] for a in alerts_of(db, "severe")] == [first["id"]]
+    assert [a["id"] for a in alerts_of(db, "severe_incident")] == [first["id"]]
+    assert alerts_of(db, "supervisor_not_told") == []
 
 
 def test_light_and_medium_incidents_raise_no_severe_alert(app, db, lead, ctx):
     open_incident(app, db, lead, T0, severity="light")
     open_incident(app, db, lead, T0, severity="medium")
     run_timers(db, T0 + HOUR, app.config)
-    assert alerts_of(db, "severe") == []
+    assert alerts_of(db, "severe_incident") == []
+    assert alerts_of(db, "severe_complaint") == []
+    assert alerts_of(db, "supervisor_not_told") == []
+
+
+# --- 2b. severity per complaint (seed 004) ----------------------------------------------------
+
+
+def test_each_complaint_runs_on_its_own_tier_inside_one_incident(app, db, lead, ctx):
+    """A light complaint (rude tone) and a medium one (a promise not kept) in one medium incident."""
+    incident_id, (light, medium) = open_incident(
+        app, db, lead, T0, people=(person("HB-SJZ-01", 1, severity="light"), person("HB-SJZ-02", 2)))
+    rows = {r["id"]: r for r in db.query("SELECT * FROM complainant WHERE incident_id = ?", [incident_id])}
+    assert rows[light]["severity"] == "light" and rows[medium]["severity"] == "medium"  # the incident's, by default
+    assert rows[light]["first_response_due_at"] == to_iso(T0 + 2 * HOUR)
+    assert rows[light]["resolution_due_at"] == to_iso(T0 + 24 * HOUR)
+    assert rows[medium]["first_response_due_at"] == to_iso(T0 + HOUR)
+    assert rows[medium]["resolution_due_at"] == to_iso(T0 + 48 * HOUR)
+
+    run_timers(db, T0 + HOUR - SECOND, app.config)
+    assert alerts_of(db, "first_response") == []
+    run_timers(db, T0 + HOUR, app.config)  # medium at 1:00:00
+    [first] = alerts_of(db, "first_response")
+    assert first["data"]["complainant_ids"] == [medium]
+    run_timers(db, T0 + 2 * HOUR - SECOND, app.config)  # light not yet at 1:59:59
+    assert len(alerts_of(db, "first_response")) == 1
+    run_timers(db, T0 + 2 * HOUR, app.config)  # light at 2:00:00
+    rows = alerts_of(db, "first_response")
+    assert [r["data"]["complainant_ids"] for r in rows] == [[medium], [light]]
+    run_timers(db, T0 + 3 * HOUR, app.config)
+    assert len(alerts_of(db, "first_response")) == 2
+
+
+def test_a_severe_complaint_on_day_two_gets_its_own_supervisor_alerts(app, db, lead, ctx):
+    incident_id, (c1,) = open_incident(app, db, lead, T0)  # a medium incident
+    for minute in range(0, 24 * 60, 60):
+        run_timers(db, T0 + minute * MINUTE, app.config)
+    assert alerts_of(db, "severe_complaint") == []
+    arrival = T0 + DAY + 3 * HOUR
+    [c2] = complainants.create_complainants(db, incident_id, [person("HB-SJZ-02", 7, severity="severe")], SYSTEM, lead, arrival, app.config)
+    assert db["complainant"].get(c2)["supervisor_due_at"] == to_iso(arrival + 30 * MINUTE)
+    run_timers(db, arrival, app.config)
+    [told] = alerts_of(db, "severe_complaint")
+    assert told["data"]["complainant_ids"] == [c2]
+    assert told["level"] == "critical"
+    run_timers(db, arrival + 30 * MINUTE - SECOND, app.config)
+    assert alerts_of(db, "supervisor_not_told") == []
+    run_timers(db, arrival + 30 * MINUTE, app.config)
+    [late] = alerts_of(db, "supervisor_not_told")
+    assert late["data"]["complainant_ids"] == [c2]
+    assert late["raised_at"] == to_iso(arrival + 30 * MINUTE)
+    run_timers(db, arrival + HOUR, app.config)
+    assert len(alerts_of(db, "severe_complaint")) == 1 and len(alerts_of(db, "supervisor_not_told")) == 1
+
+
+def test_acknowledging_a_severe_complaint_alert_stops_its_supervisor_clock(app, db, api, lead):
+    with app.test_request_context():
+        incident_id, (c1,) = open_incident(app, db, lead, T0, people=(person("HB-SJZ-01", 1, severity="severe"),))
+        run_timers(db, T0, app.config)
+    [told] = alerts_of(db, "severe_complaint")
+    assert api("lead", "POST", f"/api/v1/alerts/{told['id']}/ack").status_code == 200
+    assert db["complainant"].get(c1)["supervisor_told_at"] is not None
+    with app.test_request_context():
+        run_timers(db, T0 + HOUR, app.config)
+    assert alerts_of(db, "supervisor_not_told") == []
+
+
+def test_severity_alerts_are_raised_once_across_restarts(app, db, lead, ctx, tmp_path):
+    """Each run is a fresh process's view: nothing but the database carries over."""
+    incident_id, (c1,) = open_incident(app, db, lead, T0, people=(person("HB-SJZ-01", 1, severity="severe"),))
+    for at in (T0, T0 + 30 * MINUTE, T0 + 31 * MINUTE, T0 + HOUR):
+        run_monitor(timers.MONITOR, app.config, at)
+        run_monitor(timers.MONITOR, app.config, at)  # the same period again: refused by the lease
+    assert len(alerts_of(db, "severe_complaint")) == 1
+    assert len(alerts_of(db, "supervisor_not_told")) == 1
+
+
+def test_severity_changes_with_a_reason_and_moves_the_due_times(app, db, api, lead):
+    with app.test_request_context():
+        incident_id, (c1,) = open_incident(app, db, lead, T0)
+    refused = api("lead", "PATCH", f"/api/v1/complainants/{c1}", json={"severity": "light"})
+    assert refused.status_code == 422
+    assert refused.json["details"] == [{"field": "reason", "message": "is required when the severity or the time of receipt changes"}]
+    assert db["complainant"].get(c1)["severity"] == "medium"
+    changed = api("lead", "PATCH", f"/api/v1/complainants/{c1}", json={"severity": "light", "reason": "只是语气问题"})
+    assert changed.status_code == 200, changed.json
+    assert changed.json["severity"] == "light"
+    assert changed.json["first_response_due_at"] == to_iso(T0 + 2 * HOUR)
+    [entry] = [dict(r) for r in db.query("SELECT * FROM audit_log WHERE table_name = 'complainant' AND row_id = ? AND action = 'update'", [c1])]
+    assert json.loads(entry["after"])["reason"] == "只是语气问题"
+    assert json.loads(entry["before"])["severity"] == "medium"
 
 
 # --- 3. crowd rules -----------------------------------------------------------------------------
@@ -490,14 +602,14 @@ def test_one_outlet_closed_four_hours_becomes_a_mass_incident_with_no_new_update
     post(app, db, lead_viewer, lead, crowd_incident, at, outlet_closed=True, closed_since=closed_since)
     assert mass_at(db, crowd_incident) is None
     with app.app_context():
-        assert crowd.run(db, closed_since + 4 * HOUR - SECOND, app.config, None) == {"alerts": 0}
+        assert crowd.run(db, closed_since + 4 * HOUR - SECOND, app.config, None) == {"alerts": 0, "failed": []}
         assert mass_at(db, crowd_incident) is None
-        assert run_monitor(crowd.MONITOR, app.config, closed_since + 4 * HOUR) == {"alerts": 1}
+        assert run_monitor(crowd.MONITOR, app.config, closed_since + 4 * HOUR) == {"alerts": 1, "failed": []}
     assert mass_at(db, crowd_incident) == to_iso(closed_since + 4 * HOUR)
     [alert] = alerts_of(db, "mass_incident")
     assert "executive" in alert["audience"]
     with app.app_context():
-        assert run_monitor(crowd.MONITOR, app.config, closed_since + 5 * HOUR) == {"alerts": 0}
+        assert run_monitor(crowd.MONITOR, app.config, closed_since + 5 * HOUR) == {"alerts": 0, "failed": []}
     assert len(alerts_of(db, "mass_incident")) == 1
 
 
@@ -522,7 +634,7 @@ def test_two_outlets_closed_just_under_two_hours_wait_for_the_monitor(app, db, l
     post(app, db, lead_viewer, lead, crowd_incident, at, branch="HB-SJZ-02", outlet_closed=True, closed_since=since)
     assert mass_at(db, crowd_incident) is None
     with app.app_context():
-        assert crowd.run(db, since + 2 * HOUR, app.config, None) == {"alerts": 1}
+        assert crowd.run(db, since + 2 * HOUR, app.config, None) == {"alerts": 1, "failed": []}
     assert mass_at(db, crowd_incident) == to_iso(since + 2 * HOUR)
 
 

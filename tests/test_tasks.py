@@ -636,9 +636,9 @@ def test_the_tasks_monitor_makes_daily_and_settlement_tasks_for_active_incidents
     daily = task_rows(db, incident_id, "regulator_daily_progress")
     assert local_days(daily) == [(f"2026-11-{d}", f"2026-11-{d} 18:00") for d in (23, 24, 25, 26)]
     # the run made the follow-up call, the 24th to 26th for both daily tasks
-    assert result == {"tasks": 1 + 3 * 2}
+    assert result == {"tasks": 1 + 3 * 2, "failed": []}
     assert any(name == "task_updated" for _room, name, _payload in outbox.pending)
     assert task_rows(db, waiting) == []  # not active: the monitor leaves it alone
 
-    assert tasks_monitor.run(db, now, app.config, Outbox(db)) == {"tasks": 0}
+    assert tasks_monitor.run(db, now, app.config, Outbox(db)) == {"tasks": 0, "failed": []}
     assert tasks_monitor.MONITOR.every == MINUTE

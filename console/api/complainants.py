@@ -78,7 +78,7 @@ def get_complainant(complainant_id):
 def update_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox)
+        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
     return mask_complainant(row)
 
 
@@ -102,7 +102,9 @@ def reveal_complainant(complainant_id):
     response=schemas.Complainant,
     tag="complainants", visible=_visible)
 def extend_deadline(complainant_id, body):
-    row = complainants.extend_deadline(get_db(), complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config)
+    db = get_db()
+    with publishing(db) as outbox:
+        row = complainants.extend_deadline(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
     return mask_complainant(row)
 
 
@@ -123,5 +125,5 @@ def list_contacts(complainant_id):
 def add_contact(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox)
+        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
     return dict(db["contact"].get(contact_id))

@@ -33,7 +33,7 @@ def receive_complaints(body):
     limit = current_app.config["MAX_BULK"]
     if not items or len(items) > limit:
         raise Invalid(f"Send between 1 and {limit} complaints in one call; {len(items)} were sent.")
-    ids = intake.add_complaints(get_db(), items, current_actor(), utcnow())
+    ids = intake.add_complaints(get_db(), items, current_actor(), utcnow(), current_app.config)
     return {"ids": ids, "count": len(ids)}
 
 
@@ -81,9 +81,34 @@ def branch_timeline(incident_id, branch_code):
 
 @operation("/alerts", "GET", "incident.read", "Alerts the caller may see, newest first", query=schemas.AlertsQuery, response=schemas.AlertList, tag="alerts")
 def list_alerts(query):
-    return {"alerts": alerts.list_alerts(get_db(), current_viewer(), query.incident_id)}
+    rows = alerts.list_alerts(get_db(), current_viewer(), query.incident_id, query.per_page + 1, query.before_id, query.kind)
+    more = len(rows) > query.per_page
+    rows = rows[: query.per_page]
+    return {"alerts": rows, "next_before_id": rows[-1]["id"] if more else None}
 
 
 @operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", response=schemas.Alert, tag="alerts")
 def acknowledge_alert(alert_id):
     return alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
+
+
+@operation("/monitors", "GET", "monitor.read", "Each monitor's last run, last success and failures, and the quarantined intake complaints",
+           response=schemas.MonitorHealth, tag="monitors")
+def monitor_health():
+    from monitors import MONITORS
+
+    from ..monitor_health import health
+
+    return health(get_db(), MONITORS, utcnow())
+
+
+@operation("/complaints/<int:complaint_id>/release", "POST", "monitor.write",
+           "Put a quarantined intake complaint back in line, after its branch, city or number was fixed",
+           response=schemas.MonitorHealth, tag="monitors")
+def release_complaint(complaint_id):
+    from monitors import MONITORS
+
+    from ..monitor_health import health
+
+    intake.release(get_db(), complaint_id, current_actor(), utcnow())
+    return health(get_db(), MONITORS, utcnow())

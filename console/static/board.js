@@ -47,7 +47,13 @@
   // ---- state ---------------------------------------------------------------
   function key(g, p, s) { return (g === null || g === undefined ? "" : g) + "|" + p + "|" + s; }
 
+  // The server's clock, not the browser's: in a drill the console runs on a
+  // moved clock (CLOCK_FILE), and countdowns must agree with its monitors.
+  var clockOffset = 0;
+  function serverNow() { return Date.now() + clockOffset; }
+
   function load(snapshot) {
+    if (snapshot.generated_at) clockOffset = new Date(snapshot.generated_at) - Date.now();
     var counts = {};
     snapshot.counts.forEach(function (c) { counts[key(c.group_id, c.province_code, c.status)] = c.count; });
     var groups = {};
@@ -56,6 +62,7 @@
       seq: snapshot.seq, room: snapshot.room, incident: snapshot.incident, counts: counts, groups: groups,
       newLastHour: snapshot.new_last_hour, onSite: snapshot.on_site,
       overdueContact: snapshot.overdue_contact, overdueDecision: snapshot.overdue_decision,
+      overdueFirstResponse: snapshot.overdue_first_response, overdueSupervisor: snapshot.overdue_supervisor,
       feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at,
       branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at, tasks: {},
       tiers: snapshot.tiers || []
@@ -369,7 +376,7 @@
   }
 
   function countdown(dueIso) {
-    var minutes = Math.round((new Date(dueIso) - Date.now()) / 60000);
+    var minutes = Math.round((new Date(dueIso) - serverNow()) / 60000);
     var sign = minutes < 0 ? "-" : "", m = Math.abs(minutes);
     var text = m >= 1440 ? Math.floor(m / 1440) + "d " + Math.floor(m % 1440 / 60) + "h" : Math.floor(m / 60) + "h " + (m % 60) + "m";
     return sign + text;
@@ -385,7 +392,7 @@
     list.replaceChildren();
     if (!open.length && !done.length) { list.appendChild(el("li", { "class": "none" }, words.no_tasks)); return; }
     open.slice(0, 30).concat(done).forEach(function (t) {
-      var late = t.status === "open" && new Date(t.due_at) <= Date.now();
+      var late = t.status === "open" && new Date(t.due_at) <= serverNow();
       var li = el("li", { "class": "task-" + t.status + (late ? " late" : ""), "data-task": t.key, "data-task-id": t.id });
       li.appendChild(el("span", { "class": "title" }, t.title));
       li.appendChild(el("span", { "class": "countdown" }, t.status === "done" ? words.done : countdown(t.due_at)));
@@ -423,6 +430,8 @@
     renderHeat(t);
     renderOverdue("overdue-contact", "overdue-contact-count", state.overdueContact);
     renderOverdue("overdue-decision", "overdue-decision-count", state.overdueDecision);
+    renderOverdue("overdue-first-response", "overdue-first-response-count", state.overdueFirstResponse);
+    renderOverdue("overdue-supervisor", "overdue-supervisor-count", state.overdueSupervisor);
     renderFeed();
     renderBranches();
     renderAlerts();

@@ -1,6 +1,7 @@
 """Complainant list, page, forms, contact log, reveal and deadline extension."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +17,15 @@ from ..status import ALLOWED
 from .forms import read_form
 
 bp = Blueprint("complainants", __name__)
+
+
+OVERDUE_CHOICES = {
+    "first_response": _l("No first response in time"),
+    "resolution": _l("Past the resolution time"),
+    "supervisor": _l("Severe: supervisor not told"),
+    "decision": _l("Decision deadline overdue"),
+    "contact": _l("Promised contact overdue"),
+}
 
 
 def _choices(db, incident_id):
@@ -48,7 +58,8 @@ def list_complainants(incident_id):
     rows, total = complainants.list_complainants(db, incident_id, current_viewer(), query, utcnow())
     pages = max(1, -(-total // query.per_page))
     return render_template(
-        "complainants.html", incident=incident, rows=rows, total=total, query=query, pages=pages, **_choices(db, incident_id)
+        "complainants.html", incident=incident, rows=rows, total=total, query=query, pages=pages, overdue_choices=OVERDUE_CHOICES.items(),
+        **_choices(db, incident_id)
     )
 
 
@@ -110,7 +121,7 @@ def edit_complainant(complainant_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
+                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -137,7 +148,7 @@ def change_status(complainant_id):
         try:
             db = get_db()
             with publishing(db) as outbox:
-                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
+                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
         except Invalid as exc:
             errors = {"status": exc.message}
     if errors:
@@ -153,8 +164,12 @@ def add_contact(complainant_id):
     if errors:
         return show_complainant(complainant_id, {f"contact.{k}": v for k, v in errors.items()}, 422)
     db = get_db()
-    with publishing(db) as outbox:
-        contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox)
+    try:
+        with publishing(db) as outbox:
+            contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+    except Invalid as exc:
+        problems = {f"contact.{p['field']}": p["message"] for p in exc.details or []} or {"contact.contacted_at": exc.message}
+        return show_complainant(complainant_id, problems, 422)
     flash(_("Contact logged."))
     return redirect(url_for("complainants.show_complainant", complainant_id=complainant_id))
 
@@ -165,7 +180,9 @@ def extend_deadline(complainant_id):
     data, errors = read_form(schemas.ExtensionIn, request.form)
     if not errors:
         try:
-            complainants.extend_deadline(get_db(), complainant_id, data, current_viewer(), current_actor(), utcnow(), current_app.config)
+            db = get_db()
+            with publishing(db) as outbox:
+                complainants.extend_deadline(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
         except Invalid as exc:
             errors = {"level": exc.message}
     if errors:

@@ -97,7 +97,10 @@ def branch_timeline(incident_id, branch_code):
 @bp.get("/alerts")
 @requires("incident.read")
 def alert_list():
-    return render_template("alerts.html", alerts=alerts.list_alerts(get_db(), current_viewer(), request.args.get("incident_id", type=int), limit=200))
+    rows = alerts.list_alerts(get_db(), current_viewer(), request.args.get("incident_id", type=int), limit=200)
+    for row in rows:
+        row["complainant_ids"] = json.loads(row["data"]).get("complainant_ids", [])
+    return render_template("alerts.html", alerts=rows, levels=alerts.level_labels())
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
@@ -120,7 +123,7 @@ def import_complaints():
     try:
         report = _check_intake(decode(upload.read()))
         if report["ok"]:
-            ids = intake.add_complaints(get_db(), report["items"], current_actor(), utcnow())
+            ids = intake.add_complaints(get_db(), report["items"], current_actor(), utcnow(), current_app.config)
             flash(_("%(n)s complaints received.", n=len(ids)))
             return redirect(url_for("reports.import_complaints"))
     except ConsoleError as exc:
@@ -161,3 +164,22 @@ def _check_intake(text):
         raise ConsoleError(_("The file has a header but no rows."))
     ok = all(not r["problems"] for r in rows)
     return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}
+
+
+@bp.get("/monitors")
+@requires("monitor.read")
+def monitor_health():
+    from monitors import MONITORS
+
+    from ..monitor_health import health
+
+    states = {"ok": _("running normally"), "failed": _("failed"), "running": _("running now"), "never": _("not run yet")}
+    return render_template("monitors.html", health=health(get_db(), MONITORS, utcnow()), monitor_states=states)
+
+
+@bp.post("/monitors/quarantine/<int:complaint_id>/release")
+@requires("monitor.write")
+def release_complaint(complaint_id):
+    intake.release(get_db(), complaint_id, current_actor(), utcnow())
+    flash(_("The complaint is back in line: the surge monitor tries it again at its next run."))
+    return redirect(url_for("reports.monitor_health"))
