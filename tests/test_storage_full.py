@@ -130,3 +130,10 @@ def test_refusals_are_logged_once_a_minute_and_a_write_ends_the_episode():
 def test_what_counts_as_storage_full(exc, full):
     assert is_storage_full(exc) is full
 
+
+
+def test_the_openapi_document_declares_the_503_on_every_write(app):
+    document = app.test_client().get("/api/v1/openapi.json").json
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            assert ("503" in operation["responses"]) == (method != "get"), (method, path)
