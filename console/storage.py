@@ -14,7 +14,8 @@ While the disk is full every write request fails, hundreds a minute during a
 crisis: the first is logged with its traceback, later ones once a minute as
 a count. The first write that succeeds afterwards ends the episode: it is
 logged, and one alert ("storage space is back") is raised for the lead and
-the team, keyed by when the episode began, so it is raised once.
+the team, keyed by when the episode began, so it is raised once (once per
+server process: each keeps its own view of the episode).
 """
 
 import errno
@@ -23,7 +24,7 @@ import sqlite3
 import threading
 from datetime import timedelta
 
-from flask import current_app, g, jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from .clock import to_iso, utcnow
@@ -157,5 +158,4 @@ def storage_refusal(exc):
     if not is_storage_full(exc):
         return False
     refuse(exc)
-    g.storage_full = True
     return True

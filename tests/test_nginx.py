@@ -10,7 +10,7 @@ not the system service) with its own prefix, config, pid and logs under the
 test's temporary folder. Every loop is bounded.
 """
 
-import re
+import os
 import select
 import shutil
 import socket
@@ -68,7 +68,7 @@ http {{
 
 @pytest.fixture
 def nginx(tmp_path, app):
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if shutil.os.path.exists("/usr/sbin/nginx") else None)
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if binary is None:
         pytest.fail("nginx is not installed: scripts/test installs Debian's package (apt-get install nginx)")
     upstream = Gunicorn(app.config["DATABASE"], env={"CONSOLE_TRUSTED_PROXIES": "1"}, threads=THREADS).start()
