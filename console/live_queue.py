@@ -57,8 +57,8 @@ class QueueManager(socketio.RedisManager):
         options = {"retry": Retry(NoBackoff(), 0), "socket_keepalive": True, "socket_connect_timeout": 2}
         super().__init__(url, channel=channel, write_only=write_only, redis_options=options)
         self.retry_seconds = retry_seconds
-        self.listening = threading.Event()  # set while subscribed; tests and the health of this process read it
-        self.outages = 0
+        self.listening = threading.Event()  # set while subscribed
+        self.outages = 0  # outages seen since the process started
 
     def _listener_pubsub(self):
         module = self._get_redis_module()
