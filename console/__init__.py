@@ -44,7 +44,7 @@ def create_app(config=None, instance_path=None):
     _finish_config(app)
     app.url_map.converters["int"] = SqliteInt
 
-    from . import auth, db, i18n, live, security, templating
+    from . import auth, db, i18n, live, security, storage, templating
     from .api import api
     from .web import blueprints
 
@@ -60,6 +60,7 @@ def create_app(config=None, instance_path=None):
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     _register_error_handlers(app)
+    storage.init_app(app)  # a full or read-only disk: 503 on every write
     _check_every_view_has_a_permission(app)
     return app
 

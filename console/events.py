@@ -33,6 +33,13 @@ EVENTS = {
     "referral_updated": "Something was sent to an outside party (regulator, consumer association, media, police), or they acknowledged it.",
 }
 
+# Sent by console.live_queue to one process's own clients (no room, no seq):
+# the message queue between server processes dropped out, or came back.
+QUEUE_EVENTS = {
+    "live_queue_lost": "This server lost the message queue (Redis): changes made through other servers, or this one, may not arrive; the board may be behind.",
+    "live_queue_restored": "The message queue is back: join the incident again for a fresh snapshot.",
+}
+
 # Fields of a complainant that full (non-executive) payloads carry.
 PERSON_FIELDS = ("id", "name", "status", "escalation_channel", "province_code", "branch_code", "group_id")
 

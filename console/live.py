@@ -22,7 +22,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room  # its own: the message reaches the client
 
-from . import board, events, login_throttle, users
+from . import board, events, live_queue, login_throttle, users
 from .clock import utcnow
 from .db import connect
 from .errors import ConsoleError
@@ -38,7 +38,8 @@ SNAPSHOT_MAX_AGE = 30.0
 
 def init_app(app):
     queue = app.config.get("SOCKETIO_MESSAGE_QUEUE") or None
-    socketio.init_app(app, async_mode="threading", message_queue=queue)
+    # live_queue's manager: boards resync when the queue comes back after an outage
+    socketio.init_app(app, async_mode="threading", message_queue=queue, client_manager=live_queue.client_manager(queue))
 
 
 @contextlib.contextmanager

@@ -15,12 +15,13 @@ Each lockout is written to the audit log.
 """
 
 import math
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from . import audit, users
+from . import audit, storage, users
 from .clock import from_iso, to_iso, utcnow
 from .db import write
 from .errors import ConsoleError
@@ -86,6 +87,17 @@ def record_failure(db, username, address, now, limits, route="POST /login"):
     locked, or None. A lockout clears the failures that made it, so after it
     ends the count starts again from nothing.
     """
+    try:
+        return _record_failure(db, username, address, now, limits, route)
+    except sqlite3.OperationalError as exc:
+        # A full disk must not turn a refused log-in (401) into an error: the
+        # failure goes uncounted and the refusal stands.
+        if storage.storage_refusal(exc):
+            return None
+        raise
+
+
+def _record_failure(db, username, address, now, limits, route):
     since = to_iso(now - limits.window)
     until = None
     with write(db):
@@ -120,9 +132,14 @@ def _lock(db, kind, key, failures, username, address, now, limits, route):
 
 
 def record_success(db, username):
-    """A right password: the user name's failures are forgotten."""
-    with write(db):
-        db.execute("DELETE FROM login_failure WHERE kind = ? AND key = ?", [USERNAME, _key(username)])
+    """A right password: the user name's failures are forgotten (when the
+    disk is full they stay, and the log-in goes ahead: it writes nothing else)."""
+    try:
+        with write(db):
+            db.execute("DELETE FROM login_failure WHERE kind = ? AND key = ?", [USERNAME, _key(username)])
+    except sqlite3.OperationalError as exc:
+        if not storage.storage_refusal(exc):
+            raise
 
 
 def token_user(db, token, address, settings, route):

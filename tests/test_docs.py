@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from console.events import EVENTS
+from console.events import EVENTS, QUEUE_EVENTS
 from console.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +16,7 @@ def test_every_setting_is_documented_in_the_readme():
 
 def test_every_live_event_is_documented():
     protocol = (ROOT / "docs" / "live-protocol.md").read_text(encoding="utf-8")
-    missing = [name for name in EVENTS if f"`{name}`" not in protocol]
+    missing = [name for name in {**EVENTS, **QUEUE_EVENTS} if f"`{name}`" not in protocol]
     assert not missing, f"events missing from docs/live-protocol.md: {missing}"
 
 

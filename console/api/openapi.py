@@ -51,6 +51,7 @@ ERRORS = {
     "413": "The body is too large",
     "415": "A file in the body is not of a type this accepts (judged by its content, not its name)",
     "422": "Valid JSON that breaks a rule; details lists each problem with its field",
+    "503": "Storage is full or read-only: the change was not saved (nothing of it was written; try again when space is freed)",
 }
 
 
@@ -120,6 +121,8 @@ def build_document():
                 continue
             if code == "415" and op.body is None:
                 continue
+            if code == "503" and op.method == "GET":
+                continue  # reading goes on when the disk is full
             entry["responses"][code] = {"description": text, "content": {"application/json": {"schema": error_ref}}}
         paths.setdefault(path, {})[op.method.lower()] = entry
     paths["/openapi.json"] = {

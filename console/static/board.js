@@ -111,6 +111,7 @@
   // ---- socket --------------------------------------------------------------
   var socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
   var joining = false;
+  var queueDown = false;     // the server lost its message queue: changes made elsewhere may not reach us
 
   function setLive(name) {
     var node = $("live-state");
@@ -118,20 +119,26 @@
     node.textContent = words[name];
     document.body.dataset.live = name;
   }
+  var joinAgain = false;     // asked to join while a join was under way: its snapshot may be older than the ask
   function join() {
-    if (joining) return;
+    if (joining) { joinAgain = true; return; }
     joining = true;
     socket.timeout(10000).emit("join_incident", { incident_id: config.incident_id }, function (err, answer) {
       joining = false;
+      if (joinAgain) { joinAgain = false; join(); return; }
       if (err || !answer || answer.error) { setLive("reconnecting"); setTimeout(join, 2000); return; }
       load(answer.snapshot);
-      setLive("live");
+      setLive(queueDown ? "behind" : "live");
     });
   }
   socket.on("connect", join);
   socket.on("disconnect", function () { setLive("reconnecting"); });
   socket.io.on("reconnect_attempt", function () { setLive("reconnecting"); });
   socket.on("connect_error", function () { setLive("reconnecting"); });
+  // The server's message queue (Redis, between server processes) dropped out:
+  // say so until it is back, then take a fresh snapshot (docs/live-protocol.md).
+  socket.on("live_queue_lost", function () { queueDown = true; if (state) setLive("behind"); });
+  socket.on("live_queue_restored", function () { queueDown = false; join(); });
   config.events.forEach(function (name) {
     socket.on(name, function (event) {
       if (!state) return;
