@@ -40,6 +40,8 @@ PERMISSIONS = {
     # amounts, terms and agreements: the crisis lead and legal only; overriding the cap: the lead
     "settlement.read": frozenset({"lead", "legal"}),
     "settlement.write": frozenset({"lead", "legal"}),
+    # where alerts are sent (WeCom, DingTalk, Feishu, e-mail, webhooks) and the delivery log
+    "channel.manage": frozenset({"lead"}),
     "account": ALL,
 }
 
