@@ -1,13 +1,18 @@
 """What a channel message says: Chinese, short, no personal data, a link back.
 
-Each alert becomes one line: its level, what kind of alert it is, the
-incident and the place (province and branch names), the alert's own sentence
-with anything that looks like a phone number, an ID number or an amount
-masked, and a link to the incident's page. The alert's ``data`` is never read
-here: it may list complainants. A burst becomes one message of many lines, cut
-where the vendor's size limit would be passed.
+Each alert becomes one line built from its structured fields only: its
+level, what kind of alert it is, the incident's title (anything in it that
+looks like a phone or ID number, an amount or an e-mail address masked), the
+place (province and branch names), the time, a head count where the alert
+has one, and a link to the incident's page. The alert's own sentence is not
+sent: it is free text that may name a complainant, and a name cannot be
+recognised reliably enough to mask it. Of ``data`` only the counts
+``people_on_site`` and ``count`` are read (it may list complainants). A burst
+becomes one message of many lines, cut where the vendor's size limit would be
+passed.
 """
 
+import json
 import re
 
 from flask_babel import force_locale
@@ -33,10 +38,6 @@ def scrub(text, limit=120):
     text = EMAIL.sub("****", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _has_chinese(text):
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def kind_label(kind):
@@ -65,25 +66,27 @@ def alert_line(alert, settings, markdown=True):
     link = f"{base}/incidents/{alert['incident_id']}" if alert.get("incident_id") else f"{base}/alerts"
     place = " ".join(p for p in (alert.get("province_name"), alert.get("branch_name")) if p)
     when = local(alert["raised_at"], settings["TIMEZONE"]).strftime("%m-%d %H:%M")
-    head = f"[{level_label(alert['level'])}] {kind_label(alert['kind'])}"
-    parts = [scrub(alert.get("incident_title") or "", 40), place, when]
-    detail = scrub(alert["message"]) if _has_chinese(alert["message"] or "") else ""
+    head = f"[{level_label(alert['level'])}] {kind_label(alert['kind'])} #{alert['id']}"
+    data = alert.get("data")
+    data = json.loads(data) if isinstance(data, str) else (data or {})
+    count = ""
+    if isinstance(data.get("people_on_site"), int):
+        count = _("%(n)s people on site", n=data["people_on_site"])
+    elif isinstance(data.get("count"), int):
+        count = _("%(n)s complainant(s)", n=data["count"])
+    parts = [scrub(alert.get("incident_title") or "", 40), place, count, when]
     text = " · ".join(p for p in parts if p)
+    open_text = _("Open in the console")
     if markdown:
-        line = f"- **{head}** {text}"
-        if detail:
-            line += f"\n  {detail}"
-        return line + f"\n  [{_('Open in the console')}]({link})"
-    line = f"{head} {text}"
-    if detail:
-        line += f"\n  {detail}"
-    return line + f"\n  {link}"
+        return f"- **{head}** {text}\n  [{open_text}]({link})"
+    return f"{head} {text}\n  {link}"
 
 
-def test_line(settings, markdown=True):
+def trial_line(settings, markdown=True):
     base = settings["PUBLIC_URL"].rstrip("/")
     text = _("Test message from the crisis console: this channel receives alerts.")
-    return f"- {text}\n  [{_('Open in the console')}]({base}/channels)" if markdown else f"{text}\n  {base}/channels"
+    open_text = _("Open in the console")
+    return f"- {text}\n  [{open_text}]({base}/channels)" if markdown else f"{text}\n  {base}/channels"
 
 
 def title(count):
@@ -93,7 +96,7 @@ def title(count):
 def lines(items, settings, markdown=True):
     """Each queued item ({'delivery_id', 'alert' or None}) as its Chinese line."""
     with force_locale("zh_CN"):
-        return [(item["delivery_id"], test_line(settings, markdown) if item["alert"] is None else alert_line(item["alert"], settings, markdown)) for item in items]
+        return [(item["delivery_id"], trial_line(settings, markdown) if item["alert"] is None else alert_line(item["alert"], settings, markdown)) for item in items]
 
 
 def batches(lined, max_bytes, max_lines=None):
