@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -437,7 +438,7 @@ def test_a_wrong_smtp_password_is_refused_and_logged(app, api, db, incident, smt
 
 
 SENDER_SCRIPT = """
-import json, sys
+import json, sys, time
 from datetime import datetime
 from console import create_app
 from console.channels import delivery
@@ -445,6 +446,8 @@ from console.db import connect
 app = create_app(json.loads(sys.argv[1]))
 db = connect(app.config["DATABASE"])
 sent = 0
+while time.time() < float(sys.argv[4]):  # both processes start sending at the same moment
+    time.sleep(0.005)
 with app.app_context():
     for step in range(int(sys.argv[3])):
         now = datetime.fromisoformat(sys.argv[2])
@@ -461,7 +464,9 @@ def test_two_processes_sending_at_once_deliver_each_alert_once(app, api, db, inc
     ids = [alert(db, f"p:{i}", "missed_update", "warning", T, incident_id=incident["id"], message=f"并发第 {i} 条") for i in range(60)]
     config = {k: app.config[k] for k in ("DATABASE", "SECRET_KEY", "FEISHU_WEBHOOK_URL", "PUBLIC_URL", "CHANNEL_TIMEOUT_SECONDS")}
     config["TESTING"] = True
-    processes = [subprocess.Popen([sys.executable, "-c", SENDER_SCRIPT, json.dumps(config), to_iso(T), "20"], cwd=str(ROOT),
+    feishu.delay = 0.3  # each send is slow: without the channel lease both processes would send the same batch
+    start = str(time.time() + 4)
+    processes = [subprocess.Popen([sys.executable, "-c", SENDER_SCRIPT, json.dumps(config), to_iso(T), "20", start], cwd=str(ROOT),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]

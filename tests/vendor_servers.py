@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -46,6 +47,7 @@ class VendorServer:
         self.refused = []  # {"at", "answer", "payload"}
         self.requests = []  # times of every request that reached the rate counter
         self.down = False
+        self.delay = 0.0  # seconds each answer takes, so that senders overlap
         self.lock = threading.Lock()
         server = self
 
@@ -53,6 +55,8 @@ class VendorServer:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 url = urlparse(self.path)
+                if server.delay:
+                    time.sleep(server.delay)
                 with server.lock:
                     if server.down:
                         status, answer = 503, {"error": "down"}
