@@ -41,7 +41,7 @@ SETTINGS = [
             "Surge detection per cause code ('*' for every cause not listed): see README 'The surge rule'."),
     Setting("SEVERITY_TIMERS", {"light": {"first_response_minutes": 120, "resolution_minutes": 1440}, "medium": {"first_response_minutes": 60, "resolution_minutes": 2880}, "severe": {"supervisor_minutes": 30}},
             "Severity tiers (seed 004): light 2 h / 24 h, medium 1 h / 48 h, severe: supervisor told within 30 min."),
-    Setting("WEBHOOK_URL", None, "Where alerts are POSTed (WeCom, DingTalk or a mail gateway), signed with WEBHOOK_SECRET."),
+    Setting("WEBHOOK_URL", None, "Every alert is also POSTed here as signed JSON (WEBHOOK_SECRET): an implicit webhook channel. For WeCom, DingTalk, Feishu or e-mail add a channel on /channels."),
     Setting("WEBHOOK_SECRET", None, "HMAC-SHA256 key for the X-Console-Signature header of webhook posts."),
     Setting("WEBHOOK_MAX_ATTEMPTS", 8, "Attempts per webhook delivery before it is marked failed."),
     Setting("WEBHOOK_BACKOFF_SECONDS", 30, "Wait after the first failed attempt; doubles with each further failure."),
