@@ -285,8 +285,8 @@ def test_the_servers_refuse_a_wrong_body_shape_and_too_many_messages(clock, weco
     assert _post(ding_url, {"msgtype": "markdown", "markdown": {"title": "t", "text": "ok"}})["errcode"] == 0
     fs = str(int(clock.now.timestamp()))
     good = {"timestamp": fs, "sign": feishu_expected_sign(FEISHU_SECRET, fs)}
-    assert _post(feishu.url + FEISHU_HOOK, {**good, "msg_type": "post", "content": {"text": "x"}})["code"] == 19002
-    assert _post(feishu.url + FEISHU_HOOK, {**good, "msg_type": "markdown", "content": {"text": "x"}})["code"] == 19002
+    assert _post(feishu.url + FEISHU_HOOK, {**good, "msg_type": "post", "content": {"text": "x"}})["code"] == 9499
+    assert _post(feishu.url + FEISHU_HOOK, {**good, "msg_type": "markdown", "content": {"text": "x"}})["code"] == 9499
     # WeCom: 20 a minute per robot, the 21st is refused; a minute later it takes messages again
     wecom.accepted.clear(); wecom.requests.clear()
     answers = [_post(wecom_url, {"msgtype": "markdown", "markdown": {"content": f"第{i}条"}})["errcode"] for i in range(21)]

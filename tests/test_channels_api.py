@@ -142,3 +142,20 @@ def test_test_send_through_the_api_reaches_dingtalk_signed_and_is_logged(api, db
     refused = api("lead", "POST", f"/api/v1/channels/{wrong}/test").json
     assert refused["delivered"] is False and refused["attempts"][0]["error"].startswith("errcode 310000")
     assert [a["ok"] for a in api("lead", "GET", f"/api/v1/channels/{wrong}/attempts").json["attempts"]] == [False]
+
+
+def test_the_page_refuses_bad_forms_with_a_message_and_writes_nothing(login, db):
+    client = login("lead")
+    missing_secret = client.post("/channels", data={"kind": "dingtalk", "name": "河北群", "access_token": TOKEN}, headers={"Accept-Language": "zh-CN"})
+    assert missing_secret.status_code == 422
+    assert "渠道未添加" in missing_secret.data.decode()
+    assert client.post("/channels", data={"kind": "sms", "name": "x"}).status_code == 422
+    assert db["channel"].count == 0
+    assert client.post("/channels", data={"kind": "email", "name": "高管", "host": "smtp.example.cn", "port": "465", "security": "ssl",
+                                          "sender": "alerts@bank.example.cn", "recipients": "ceo@bank.example.cn; cro@bank.example.cn"}).status_code == 302
+    [channel] = [dict(r) for r in db.query("SELECT * FROM channel")]
+    assert json.loads(channel["config"])["recipients"] == ["ceo@bank.example.cn", "cro@bank.example.cn"]
+    assert json.loads(channel["config"])["port"] == 465
+    bad_scope = client.post("/channel-rules", data={"channel_id": str(channel["id"]), "scope_code": "999999"}, headers={"Accept-Language": "zh-CN"})
+    assert bad_scope.status_code == 422 and "既不是省级行政区划代码" in bad_scope.data.decode()
+    assert db["channel_rule"].count == 0

@@ -18,7 +18,8 @@ Contracts (the vendors' robot documentation):
 - Feishu: POST /open-apis/bot/v2/hook/<id> with "timestamp" (seconds) and
   "sign" = base64(HMAC-SHA256(key="<ts>\\n<secret>", msg="")) in the body,
   within an hour (code 19021); msg_type text/post/interactive with its content
-  shape (code 19002 otherwise); 100 a minute and 5 a second (code 11232).
+  shape, the body at most 20 KB (code 9499 otherwise); 100 a minute and 5 a
+  second (code 11232).
 """
 
 import base64
@@ -220,8 +221,8 @@ class FeishuServer(VendorServer):
         limited = self.over_limit()
         if limited:
             return self.refuse(limited, payload)
-        if not _feishu_shape_ok(payload):
-            return self.refuse({"code": 19002, "msg": "params error, msg_type need"}, payload)
+        if not _feishu_shape_ok(payload) or len(raw) > 20 * 1024:
+            return self.refuse({"code": 9499, "msg": "Bad Request"}, payload)
         return self.accept(payload, path, query, {"code": 0, "msg": "success", "data": {}})
 
 
