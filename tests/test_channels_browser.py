@@ -4,8 +4,6 @@ token and signing secret, a rule sending Hebei's missed updates there, presses
 test-send, and sees the attempt logged; the local DingTalk server received
 one correctly signed message, and the page never shows the secret."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
