@@ -24,7 +24,7 @@ from console.db import write
 from monitors import deliveries as deliveries_monitor
 from monitors.runner import tick
 
-from .servers import ROOT
+from .servers import ROOT, ConsoleServer
 from .smtp_server import SmtpServer
 from .test_webhooks import Receiver
 from .vendor_servers import DingTalkServer, FeishuServer, WeComServer, dingtalk_expected_sign, feishu_expected_sign, feishu_text
@@ -473,3 +473,45 @@ def test_two_processes_sending_at_once_deliver_each_alert_once(app, api, db, inc
     assert sum(int(o[0].split()[-1]) for o in outputs) == 60
     assert alert_ids("\n".join(feishu_text(a["payload"]) for a in feishu.accepted)) == Counter(ids)
     assert feishu.refused == []
+
+
+def test_run_py_s_scheduler_sends_queued_alerts_on_the_drill_clock(app, api, db, incident, wecom, clock, tmp_path):
+    """The production path: run.py with its scheduler on, the monitors woken
+    every second and reading the drill clock (CLOCK_FILE), which the test moves
+    on 15 s at a time; WeCom is down for the first two minutes of it. The
+    monitors of run.py raise their own alerts too (this incident is severe):
+    those the rule names go to WeCom as well."""
+    channel = wecom_channel(api)
+    add_rule(api, channel, ["mass_incident", "severe"])
+    wecom.down = True
+    mass = alert(db, "run:mass", "mass_incident", "critical", T, incident_id=incident["id"])
+    server = ConsoleServer(app.config["DATABASE"], env={
+        "CONSOLE_SCHEDULER": "on", "CONSOLE_MONITOR_TICK_SECONDS": "1", "CONSOLE_CLOCK_FILE": str(clock.path),
+        "CONSOLE_WECOM_WEBHOOK_URL": wecom.url, "CONSOLE_PUBLIC_URL": PUBLIC}).start()
+    try:
+        def ran(at):
+            return db.execute("SELECT count(*) FROM monitor_run WHERE monitor = 'deliveries' AND period_start = ? AND finished_at IS NOT NULL",
+                              [to_iso(at)]).fetchone()[0] == 1
+
+        at = T
+        severe = None
+        while at <= T + timedelta(minutes=4):
+            clock.set(at)
+            if at >= T + timedelta(minutes=2):
+                wecom.down = False
+            if at == T + timedelta(minutes=1):
+                severe = alert(db, "run:severe", "severe", "critical", at, incident_id=incident["id"])
+            deadline = time.monotonic() + 20
+            while not ran(at):  # the next thing that must happen: this period's run
+                assert time.monotonic() < deadline, server.output()[-3000:]
+                time.sleep(0.05)
+            at += 15 * SECOND
+    finally:
+        server.stop()
+    routed = [r["id"] for r in rows(db, "SELECT id FROM alert WHERE kind IN ('mass_incident', 'severe')")]
+    assert mass in routed and severe in routed and len(routed) > 2  # the timers monitor's severe-incident alerts
+    assert alert_ids(wecom_text(wecom)) == Counter(routed)
+    assert wecom.refused == []
+    attempts = rows(db, "SELECT * FROM channel_attempt ORDER BY id")
+    assert [a["ok"] for a in attempts][-1] == 1 and not any(a["ok"] for a in attempts[:-1])
+    assert datetime.fromisoformat(attempts[-1]["at"]) >= T + timedelta(minutes=2)
