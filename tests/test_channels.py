@@ -238,6 +238,10 @@ def test_feishu_takes_each_message_type(app, api, db, incident, feishu, msg_type
     [accepted] = feishu.accepted
     assert accepted["payload"]["msg_type"] == msg_type
     assert "投诉激增" in feishu_text(accepted["payload"])
+    assert f"{PUBLIC}/incidents/{incident['id']}" in json.dumps(accepted["payload"])
+    if msg_type == "post":
+        links = [n for p in accepted["payload"]["content"]["post"]["zh_cn"]["content"] for n in p if n["tag"] == "a"]
+        assert [n["href"] for n in links] == [f"{PUBLIC}/incidents/{incident['id']}"]
 
 
 def test_the_servers_refuse_a_wrong_signature_and_the_attempt_is_logged(app, api, db, incident, dingtalk, feishu, wecom):

@@ -113,7 +113,13 @@ def feishu_payload(msg_type, title, text):
         return {"msg_type": "interactive", "card": {
             "header": {"title": {"tag": "plain_text", "content": title}},
             "elements": [{"tag": "div", "text": {"tag": "plain_text", "content": text}}]}}
-    paragraphs = [[{"tag": "text", "text": line}] for line in text.split("\n")[1:] if line.strip()]
+    paragraphs = []
+    for line in text.split("\n")[1:]:
+        line = line.strip()
+        if line.startswith(("http://", "https://")):
+            paragraphs.append([{"tag": "a", "text": line, "href": line}])  # the link back, clickable
+        elif line:
+            paragraphs.append([{"tag": "text", "text": line}])
     return {"msg_type": "post", "content": {"post": {"zh_cn": {"title": title, "content": paragraphs}}}}
 
 
