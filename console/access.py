@@ -43,6 +43,8 @@ PERMISSIONS = {
     # the scheduled monitors' health and the intake complaints they set aside
     "monitor.read": frozenset({"lead", "team"}),
     "monitor.write": frozenset({"lead"}),
+    # where alerts are sent (WeCom, DingTalk, Feishu, e-mail, webhooks) and the delivery log
+    "channel.manage": frozenset({"lead"}),
     "account": ALL,
 }
 

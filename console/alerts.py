@@ -41,6 +41,9 @@ def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=Non
     alert = {"id": alert_id, "kind": kind, "level": level, "message": message, "province_code": province_code, "branch_code": branch_code, "raised_at": to_iso(now)}
     if outbox is not None and incident_id is not None:
         outbox.record_to(incident_id, "alert_raised", now, rooms_for(incident_id, audience, province_code, branch_code), {"alert": alert})
+    from .channels import route_alert
+
+    route_alert(db, alert_id, kind, level, province_code, branch_code, now)
     if settings and settings.get("WEBHOOK_URL"):
         from .webhooks import enqueue
 

@@ -782,3 +782,79 @@ def m012_monitor_health_and_complaint_clocks(db):
     db.execute("CREATE INDEX complainant_first_response ON complainant (incident_id, first_response_due_at) WHERE first_contact_at IS NULL")
     db.execute("CREATE INDEX complainant_resolution ON complainant (incident_id, resolution_due_at)")
     db.execute("CREATE INDEX complainant_supervisor ON complainant (incident_id, supervisor_due_at) WHERE supervisor_due_at IS NOT NULL")
+
+
+@migrations()
+def m017_alert_channels(db):
+    # Where alerts go besides the boards (console/channels/): WeCom, DingTalk
+    # and Feishu robots, e-mail, signed webhooks. ``secret`` holds the
+    # credentials as JSON; the API and pages only ever show them masked.
+    # The lease is the channel's: one process at a time sends to a channel,
+    # so its rate limit and "once per alert" hold across processes.
+    db.execute(
+        """
+        CREATE TABLE channel (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('wecom', 'dingtalk', 'feishu', 'email', 'webhook')),
+            config TEXT NOT NULL DEFAULT '{}',   -- JSON, no secrets
+            secret TEXT NOT NULL DEFAULT '{}',   -- JSON of the credentials
+            enabled INTEGER NOT NULL DEFAULT 1,
+            failures INTEGER NOT NULL DEFAULT 0, -- consecutive failed sends
+            retry_at TEXT,                       -- backing off until then
+            lease_holder TEXT,
+            lease_until TEXT,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES user(id),
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    # Which alerts go to which channel: empty kinds/levels mean all; a scope
+    # (province or branch code) limits the rule to alerts about that place.
+    db.execute(
+        """
+        CREATE TABLE channel_rule (
+            id INTEGER PRIMARY KEY,
+            channel_id INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+            kinds TEXT NOT NULL DEFAULT '[]',
+            min_level TEXT NOT NULL DEFAULT 'info' CHECK (min_level IN ('info', 'warning', 'critical')),
+            scope_kind TEXT CHECK (scope_kind IN ('province', 'branch')),
+            scope_code TEXT,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES user(id)
+        )"""
+    )
+    # The outbox: one row per (alert, channel), made in the alert's
+    # transaction; test sends have no alert.
+    db.execute(
+        """
+        CREATE TABLE channel_delivery (
+            id INTEGER PRIMARY KEY,
+            channel_id INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+            alert_id INTEGER REFERENCES alert(id),
+            test INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            attempt_id INTEGER,                  -- the attempt that delivered it
+            delivered_at TEXT,
+            failed_at TEXT,
+            last_error TEXT,
+            UNIQUE (alert_id, channel_id)
+        )"""
+    )
+    db.execute("CREATE INDEX channel_delivery_pending ON channel_delivery (channel_id, delivered_at, failed_at, id)")
+    # Every message sent (or tried): the rate limits are counted from here.
+    db.execute(
+        """
+        CREATE TABLE channel_attempt (
+            id INTEGER PRIMARY KEY,
+            channel_id INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            deliveries TEXT NOT NULL,            -- JSON list of channel_delivery ids in the message
+            ok INTEGER NOT NULL,
+            status INTEGER,                      -- HTTP status or SMTP reply code
+            error TEXT,
+            holder TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX channel_attempt_at ON channel_attempt (channel_id, at)")

@@ -8,6 +8,6 @@ so a missed run loses nothing and a repeated one raises nothing twice.
 processes each monitor runs once per period.
 """
 
-from . import backup, crowd, missed_updates, rollups, surge, tasks, timers, webhooks
+from . import backup, crowd, deliveries, missed_updates, rollups, surge, tasks, timers, webhooks
 
-MONITORS = [surge.MONITOR, missed_updates.MONITOR, timers.MONITOR, crowd.MONITOR, tasks.MONITOR, rollups.MONITOR, webhooks.MONITOR, backup.MONITOR]
+MONITORS = [surge.MONITOR, missed_updates.MONITOR, timers.MONITOR, crowd.MONITOR, tasks.MONITOR, rollups.MONITOR, webhooks.MONITOR, deliveries.MONITOR, backup.MONITOR]

@@ -44,6 +44,8 @@ def _url(rule, incident, complainant_id):
         "<int:settlement_id>": "1",
         "<int:complaint_id>": "1",
         "<int:agreement_id>": "1",
+        "<int:channel_id>": "1",
+        "<int:rule_id>": "1",
         "<any(finalise, withdraw):step>": "finalise",
         "<any(csv, xlsx):kind>": "csv",
     }

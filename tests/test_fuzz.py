@@ -57,6 +57,7 @@ REAL_VALUE_PROBABILITY = 0.75
 TABLES = {
     "group": "complainant_group", "line": "agreed_line", "offer": "settlement_offer", "agreement": "confidentiality_agreement",
     "handler": "user", "owner_user": "user", "representative": "complainant", "complaint": "intake_complaint",
+    "rule": "channel_rule",
 }
 
 # Body fields that refer to records or places, and where their values come from.
@@ -94,6 +95,11 @@ def seeded(api, incident, db):
     for username, method, url, body in calls:
         response = api(username, method, url, json=body)
         assert response.status_code == 201, (url, response.json)
+    # an alert channel (a webhook to a closed port on this machine: a test-send fails at once) and a rule
+    channel = api("lead", "POST", "/api/v1/channels", json={"kind": "webhook", "name": "网关", "url": "http://127.0.0.1:9/closed", "secret": "fuzz-secret-1"})
+    assert channel.status_code == 201, channel.json
+    rule = api("lead", "POST", "/api/v1/channel-rules", json={"channel_id": channel.json["id"], "kinds": ["group_visit"], "scope_code": "130000"})
+    assert rule.status_code == 201, rule.json
     # a settlement with its agreement, for the other complainant of group 1
     person, group = incident["hebei_outlet_2"], incident["groups"][0]
     terms = {"principal_pct": 100, "interest_pct": 50, "pays_expenses": True, "text": "退还全部本金，利息按诉求的一半补偿。"}

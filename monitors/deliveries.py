@@ -1,0 +1,14 @@
+"""Send queued alerts to the channels their rules name (WeCom, DingTalk, Feishu, e-mail, webhooks)."""
+
+from datetime import timedelta
+
+from console.channels.delivery import deliver_due
+
+from .base import Monitor
+
+
+def run(db, now, settings, outbox):
+    return deliver_due(db, now, settings)
+
+
+MONITOR = Monitor("deliveries", timedelta(seconds=15), run, "Sends alerts to the configured channels: rate-limited, batched, retried with backoff.")
