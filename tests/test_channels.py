@@ -486,7 +486,7 @@ def test_run_py_s_scheduler_sends_queued_alerts_on_the_drill_clock(app, api, db,
     monitors of run.py raise their own alerts too (this incident is severe):
     those the rule names go to WeCom as well."""
     channel = wecom_channel(api)
-    add_rule(api, channel, ["mass_incident", "severe"])
+    add_rule(api, channel, ["mass_incident", "severe", "severe_incident", "severe_complaint", "supervisor_not_told"])
     wecom.down = True
     mass = alert(db, "run:mass", "mass_incident", "critical", T, incident_id=incident["id"])
     server = ConsoleServer(app.config["DATABASE"], env={
@@ -512,8 +512,8 @@ def test_run_py_s_scheduler_sends_queued_alerts_on_the_drill_clock(app, api, db,
             at += 15 * SECOND
     finally:
         server.stop()
-    routed = [r["id"] for r in rows(db, "SELECT id FROM alert WHERE kind IN ('mass_incident', 'severe')")]
-    assert mass in routed and severe in routed and len(routed) > 2  # the timers monitor's severe-incident alerts
+    routed = [r["id"] for r in rows(db, "SELECT id FROM alert WHERE kind IN ('mass_incident', 'severe', 'severe_incident', 'severe_complaint', 'supervisor_not_told')")]
+    assert mass in routed and severe in routed and len(routed) > 2  # the timers monitor's severe-incident and severe-complaint alerts
     assert alert_ids(wecom_text(wecom)) == Counter(routed)
     assert wecom.refused == []
     attempts = rows(db, "SELECT * FROM channel_attempt ORDER BY id")
