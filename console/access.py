@@ -41,6 +41,8 @@ PERMISSIONS = {
     "settlement.read": frozenset({"lead", "legal"}),
     "settlement.write": frozenset({"lead", "legal"}),
     "account": ALL,
+    # who has access, and ending it (deactivate, reset a password, revoke tokens): the crisis lead
+    "user.admin": frozenset({"lead"}),
 }
 
 
