@@ -74,7 +74,8 @@ def find_user(db, username):
     return rows[0] if rows else None
 
 
-def _user_by_id(db, user_id):
+def user_by_id(db, user_id):
+    """The user row, active or not; NotFound if there is none."""
     rows = list(db.query("SELECT * FROM user WHERE id = ?", [user_id]))
     if not rows:
         raise NotFound(_("No such user."))
@@ -138,7 +139,7 @@ def deactivate_user(db, user_id, actor, now=None):
     """Deactivate an account: it can no longer log in, and its sessions, tokens and sockets end."""
     now = now or utcnow()
     with write(db):
-        user = _user_by_id(db, user_id)
+        user = user_by_id(db, user_id)
         if not user["active"]:
             raise Conflict(_("This account is already deactivated."))
         db.execute("UPDATE user SET active = 0, deactivated_at = ? WHERE id = ?", [to_iso(now), user_id])
@@ -149,7 +150,7 @@ def deactivate_user(db, user_id, actor, now=None):
 def set_password(db, user_id, password, actor, now=None, hash_method="scrypt"):
     """Give an account a new password (policy applies); every session and token it had ends."""
     now = now or utcnow()
-    user = _user_by_id(db, user_id)
+    user = user_by_id(db, user_id)
     passwords.check(password, user["username"])
     password_hash = generate_password_hash(password, method=hash_method)
     with write(db):
@@ -165,7 +166,7 @@ def set_role(db, user_id, role, scope_code, actor, now=None):
     scope_code = scope_code or None
     _check_role_and_scope(db, role, scope_code)
     with write(db):
-        user = _user_by_id(db, user_id)
+        user = user_by_id(db, user_id)
         before = {"role": user["role"], "scope_code": user["scope_code"]}
         after = {"role": role, "scope_code": scope_code}
         if before == after:

@@ -53,7 +53,7 @@ def reset_password(user_id):
     """A new random password, shown once on the answer page (never put in the cookie)."""
     _confirmed()
     db = get_db()
-    person = users._user_by_id(db, user_id)
+    person = users.user_by_id(db, user_id)
     password = secrets.token_urlsafe(12)
     ended = users.set_password(db, user_id, password, current_actor(), utcnow())
     live.drop_sockets(user_id=user_id)
