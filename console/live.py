@@ -178,13 +178,20 @@ def _drop(sid):
 
 def drop_sockets(user_id=None, session_hash=None, token_id=None):
     """Disconnect this process's sockets of a user, of one session, or of one
-    token, at once; other processes drop theirs at their next check."""
+    token, at once; other processes drop theirs at their next check. Those of
+    a user whose access (or part of it) was ended: the sockets still entitled
+    (a token kept when only sessions ended) are left open."""
+    if user_id is not None:
+        db = _open_db()
+        try:
+            return check_sockets(db, utcnow(), current_app.config["SESSION_IDLE_MINUTES"], user_id=user_id)
+        finally:
+            db.close()
     with _sockets_lock:
         sids = [
             sid
             for sid, a in _sockets.items()
-            if (user_id is not None and a.user_id == user_id)
-            or (session_hash is not None and a.session_hash == session_hash)
+            if (session_hash is not None and a.session_hash == session_hash)
             or (token_id is not None and a.token_id == token_id)
         ]
     for sid in sids:
@@ -192,11 +199,11 @@ def drop_sockets(user_id=None, session_hash=None, token_id=None):
     return len(sids)
 
 
-def check_sockets(db, now, idle_minutes):
-    """Drop every socket of this process whose session or token no longer gives access.
-    Returns how many were dropped."""
+def check_sockets(db, now, idle_minutes, user_id=None):
+    """Drop every socket of this process (of one user, if given) whose session
+    or token no longer gives access. Returns how many were dropped."""
     with _sockets_lock:
-        current = dict(_sockets)
+        current = {sid: a for sid, a in _sockets.items() if user_id is None or a.user_id == user_id}
     if not current:
         return 0
     open_sessions = sessions.valid_sessions(db, {a.session_hash for a in current.values() if a.session_hash}, now, idle_minutes)

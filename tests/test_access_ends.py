@@ -387,3 +387,16 @@ def test_the_cli_names_lists_revokes_tokens_and_ends_accounts(app, db, accounts,
     assert gone.returncode == 0, gone.stderr
     assert client.post("/login", data={"username": "branch_hebei", "password": PASSWORD}).status_code == 401
     assert _cli(path, "user", "deactivate", "nobody").returncode == 2
+
+
+def test_the_users_page_logs_someone_out_everywhere_and_keeps_their_tokens(app, db, login, accounts, incident, tokens):
+    lead = login("lead")
+    browsers = [login("legal"), login("legal")]
+    saved = [_saved_cookie(b) for b in browsers]
+    assert "Log out everywhere" in lead.get("/admin/users").get_data(as_text=True)
+    assert lead.post(f"/admin/users/{accounts['legal']}/sessions/end", data={}).status_code == 400
+    done = lead.post(f"/admin/users/{accounts['legal']}/sessions/end", data={"confirm": "yes"}, follow_redirects=True)
+    assert "2 sessions ended" in done.get_data(as_text=True)
+    for cookie in saved:
+        _refused_everywhere(app, cookie, None, incident)
+    assert app.test_client().get(_complainants_url(incident), headers=bearer(tokens["legal"])).status_code == 200

@@ -243,3 +243,19 @@ def test_socketio_answers_of_the_real_server_carry_the_security_headers(server):
             headers = exc.headers
         assert headers["Content-Security-Policy"].startswith("default-src 'self'"), path
         assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_log_out_everywhere_drops_the_session_boards_and_keeps_the_token_board(server, http_api, tokens, accounts, incident):
+    by_cookie = CookieListener(server.url, Browser(server.url).login("legal").cookie).connect()
+    by_token = _token_listener(server.url, tokens["legal"])
+    try:
+        by_cookie.join(incident["id"])
+        by_token.join(incident["id"])
+        lead = Browser(server.url).login("lead")
+        assert lead.post(f"/admin/users/{accounts['legal']}/sessions/end", {"confirm": "yes"}) == 200
+        wait_dropped(by_cookie, timeout=1.5)
+        _change_and_wait(http_api, incident, by_token, "contacted")  # the token's board goes on
+        assert by_token.sio.connected
+    finally:
+        by_cookie.close()
+        by_token.close()

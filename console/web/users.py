@@ -64,6 +64,21 @@ def reset_password(user_id):
     return response
 
 
+@bp.post("/admin/users/<int:user_id>/sessions/end")
+@requires("user.admin")
+def end_sessions(user_id):
+    """Log someone out everywhere (a lost laptop): every browser session ends, tokens stay."""
+    _confirmed()
+    db = get_db()
+    users.user_by_id(db, user_id)
+    ended = users.end_access(db, user_id, "ended_by_lead", current_actor(), utcnow(), tokens=False)
+    live.drop_sockets(user_id=user_id)
+    if user_id == current_user.id:
+        return redirect(url_for("auth.login"))
+    flash(_("%(sessions)s sessions ended: the person must log in again.", sessions=ended["sessions"]))
+    return redirect(url_for("users.user_list"))
+
+
 @bp.post("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke")
 @requires("user.admin")
 def revoke_token(user_id, token_id):
