@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 socketio = SocketIO()
 
 
-
 @dataclass(frozen=True)
 class SocketAccess:
     """What let a socket in: a browser session (its key's hash) or an API token (its id)."""

@@ -259,3 +259,28 @@ def test_log_out_everywhere_drops_the_session_boards_and_keeps_the_token_board(s
     finally:
         by_cookie.close()
         by_token.close()
+
+
+def test_every_handler_looks_the_access_up_again(app, incident, db, tokens, accounts):
+    """With the periodic check out of the way (an hour), a join_incident after the
+    session or token ended is refused and drops the socket: the handler itself checks."""
+    server = ConsoleServer(app.config["DATABASE"], env={"CONSOLE_LIVE_ACCESS_CHECK_SECONDS": "3600"}).start()
+    token = users.issue_token(db, "lead", name="handler-check")
+    by_cookie = CookieListener(server.url, Browser(server.url).login("team").cookie).connect()
+    by_token = _token_listener(server.url, token)
+    try:
+        assert "snapshot" in by_cookie.join(incident["id"]) and "snapshot" in by_token.join(incident["id"])
+        lead = Actor(accounts["lead"], "lead", "test")
+        users.end_access(db, accounts["team"], "test", lead, tokens=False)
+        users.revoke_token(db, db.execute("SELECT id FROM api_token WHERE name = 'handler-check'").fetchone()[0], lead)
+        for listener in (by_cookie, by_token):
+            try:
+                answer = listener.sio.call("join_incident", {"incident_id": incident["id"]}, timeout=3)
+                assert "snapshot" not in answer, answer
+            except socketio.exceptions.TimeoutError:
+                pass  # dropped before the answer went out
+            wait_dropped(listener, timeout=3)
+    finally:
+        by_cookie.close()
+        by_token.close()
+        server.stop()
