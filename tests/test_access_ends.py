@@ -15,7 +15,7 @@ import pytest
 
 from console import demo, passwords, users
 from console.audit import Actor
-from console.clock import to_iso, utcnow
+from console.clock import from_iso, to_iso, utcnow
 from console.errors import Invalid
 
 from .conftest import PASSWORD, bearer
@@ -145,16 +145,16 @@ def test_a_token_records_its_last_use_and_its_expiry(app, db, accounts, incident
     token = users.issue_token(db, "legal", name="reports", days=30)
     row = db.execute("SELECT name, created_at, expires_at, last_used_at FROM api_token WHERE name = 'reports'").fetchone()
     assert row[3] is None
-    assert (users.from_iso(row[2]) - users.from_iso(row[1])) == timedelta(days=30)
+    assert (from_iso(row[2]) - from_iso(row[1])) == timedelta(days=30)
     app.test_client().get(_complainants_url(incident), headers=bearer(token))
     used = db.execute("SELECT last_used_at FROM api_token WHERE name = 'reports'").fetchone()[0]
-    assert used is not None and abs((users.from_iso(used) - utcnow()).total_seconds()) < 5
+    assert used is not None and abs((from_iso(used) - utcnow()).total_seconds()) < 5
 
 
 def test_the_default_token_life_is_the_setting(db, accounts, app):
     users.issue_token(db, "lead", name="default-life")
     created, expires = db.execute("SELECT created_at, expires_at FROM api_token WHERE name = 'default-life'").fetchone()
-    assert users.from_iso(expires) - users.from_iso(created) == timedelta(days=app.config["TOKEN_DAYS"]) == timedelta(days=90)
+    assert from_iso(expires) - from_iso(created) == timedelta(days=app.config["TOKEN_DAYS"]) == timedelta(days=90)
 
 
 def _age_sessions(db, user_id, minutes):
@@ -168,7 +168,7 @@ def test_a_session_idle_longer_than_the_setting_ends(app, db, login, accounts, i
     _age_sessions(db, accounts["team"], 29)
     assert client.get(_complainants_url(incident)).status_code == 200  # used within the idle time: still open, and touched
     seen = db.execute("SELECT last_seen_at FROM user_session WHERE user_id = ?", [accounts["team"]]).fetchone()[0]
-    assert abs((users.from_iso(seen) - utcnow()).total_seconds()) < 5
+    assert abs((from_iso(seen) - utcnow()).total_seconds()) < 5
 
     _age_sessions(db, accounts["team"], 31)
     page = client.get(f"/incidents/{incident['id']}")
@@ -182,7 +182,7 @@ def test_a_session_idle_longer_than_the_setting_ends(app, db, login, accounts, i
 def test_the_idle_time_is_a_setting(tmp_path, accounts):
     from console import create_app
 
-    app = create_app({"TESTING": True, "DATABASE": str(accounts and tmp_path / "console.db"), "SECRET_KEY": "t",
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "console.db"), "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "SESSION_IDLE_MINUTES": 5})
     client = app.test_client()
     client.post("/login", data={"username": "lead", "password": PASSWORD})
