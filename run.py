@@ -2,7 +2,13 @@
 
     python run.py [--host H] [--port P] [--db PATH] [--demo]   serve the console
     python run.py user add NAME --role ROLE [--scope CODE] [--password P]
-    python run.py token NAME                                   print a new API token
+    python run.py user list                                    accounts, last log-in, active tokens
+    python run.py user deactivate NAME                         ends its sessions, tokens and boards
+    python run.py user password NAME [--password P]            new password; ends sessions and tokens
+    python run.py user role NAME --role ROLE [--scope CODE]    new role or scope; ends sessions and tokens
+    python run.py token NAME [--name LABEL] [--days N]         print a new API token
+    python run.py token list NAME                              a user's tokens
+    python run.py token revoke ID                              revoke one token
     python run.py playbook check FILE                          validate a playbook
     python run.py backup [PATH]                                back up the database, safe while it runs
     python run.py restore BACKUP                               put a backup back (stop the console first)
@@ -166,6 +172,83 @@ def audit_verify_command(args):
     return 1
 
 
+def _cli_actor(args):
+    from console.audit import Actor
+
+    return Actor(user_id=None, username="cli", route=f"cli {args.command} {getattr(args, 'user_command', '') or ''}".strip())
+
+
+def _account(db, name):
+    from console import users
+    from console.errors import NotFound
+
+    row = users.find_user(db, name)
+    if row is None:
+        raise NotFound(f"No user named {name!r}.")
+    return row
+
+
+def user_command(app, db, args):
+    """user add | list | deactivate | password | role."""
+    from console import users
+    from console.clock import utcnow
+
+    if args.user_command == "add":
+        password = args.password or secrets.token_urlsafe(12)
+        users.add_user(db, args.name, args.role, password, scope_code=args.scope)
+        print(f"Added {args.name} ({args.role}{', ' + args.scope if args.scope else ''}).")
+        if not args.password:
+            print(f"Password: {password}")
+    elif args.user_command == "list":
+        print(f"{'user':<20} {'role':<10} {'scope':<10} {'active':<7} {'last log-in':<26} tokens")
+        for person in users.list_users(db, utcnow(), app.config["SESSION_IDLE_MINUTES"]):
+            tokens = ", ".join(f"{t['id']}:{t['name']}" for t in person["tokens"]) or "-"
+            print(f"{person['username']:<20} {person['role']:<10} {person['scope_code'] or '-':<10} "
+                  f"{'yes' if person['active'] else 'no':<7} {person['last_login_at'] or '-':<26} {tokens}")
+    elif args.user_command == "deactivate":
+        ended = users.deactivate_user(db, _account(db, args.name)["id"], _cli_actor(args))
+        print(f"Deactivated {args.name}: {ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked; "
+              f"open boards are dropped within {app.config['LIVE_ACCESS_CHECK_SECONDS']} s.")
+    elif args.user_command == "password":
+        password = args.password or secrets.token_urlsafe(12)
+        ended = users.set_password(db, _account(db, args.name)["id"], password, _cli_actor(args))
+        print(f"New password set for {args.name}: {ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked.")
+        if not args.password:
+            print(f"Password: {password}")
+    elif args.user_command == "role":
+        ended = users.set_role(db, _account(db, args.name)["id"], args.role, args.scope, _cli_actor(args))
+        print(f"{args.name} is now {args.role}{', ' + args.scope if args.scope else ''}: "
+              f"{ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked.")
+    return 0
+
+
+def token_command(app, db, args):
+    """token NAME [--name LABEL] [--days N] | token list NAME | token revoke ID."""
+    from console import users
+    from console.clock import utcnow
+
+    words = args.words
+    if words[0] == "list" and len(words) == 2:
+        user = _account(db, words[1])
+        print(f"{'id':<6} {'name':<24} {'state':<8} {'created':<26} {'expires':<26} last used")
+        for t in users.list_tokens(db, user["id"], utcnow(), include_ended=True):
+            print(f"{t['id']:<6} {t['name'] or '-':<24} {t['state']:<8} {t['created_at']:<26} {t['expires_at'] or '-':<26} {t['last_used_at'] or '-'}")
+        return 0
+    if words[0] == "revoke" and len(words) == 2:
+        if not words[1].isdigit():
+            print("error: token revoke takes a token id (see: run.py token list NAME)", file=sys.stderr)
+            return 2
+        row = users.revoke_token(db, int(words[1]), _cli_actor(args))
+        print(f"Revoked token {words[1]} ({row['name']}); open boards using it are dropped within {app.config['LIVE_ACCESS_CHECK_SECONDS']} s.")
+        return 0
+    if len(words) != 1:
+        print("error: use run.py token NAME, token list NAME or token revoke ID", file=sys.stderr)
+        return 2
+    days = args.days if args.days is not None else app.config["TOKEN_DAYS"]
+    print(users.issue_token(db, words[0], name=args.label, days=days, actor=_cli_actor(args)))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="run.py", description="The crisis and group-complaint command console.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -179,9 +262,21 @@ def main(argv=None):
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["lead", "team", "branch", "executive", "legal"])
     add.add_argument("--scope", help="province code (e.g. 130000) or branch code, for role 'branch'")
-    add.add_argument("--password", help="at least 8 characters; a random one is printed if omitted")
-    token = sub.add_parser("token", help="issue a new API bearer token for a user")
-    token.add_argument("name")
+    add.add_argument("--password", help="at least 10 characters, not a common one; a random one is printed if omitted")
+    user_sub.add_parser("list", help="list accounts: role, scope, last log-in, active tokens")
+    deactivate = user_sub.add_parser("deactivate", help="deactivate an account: its sessions, tokens and boards end")
+    deactivate.add_argument("name")
+    password = user_sub.add_parser("password", help="set a new password: the account's sessions and tokens end")
+    password.add_argument("name")
+    password.add_argument("--password", help="the new password; a random one is printed if omitted")
+    role = user_sub.add_parser("role", help="change role or scope: the account's sessions and tokens end")
+    role.add_argument("name")
+    role.add_argument("--role", required=True, choices=["lead", "team", "branch", "executive", "legal"])
+    role.add_argument("--scope", help="province code or branch code, for role 'branch'")
+    token = sub.add_parser("token", help="API bearer tokens: NAME issues one; 'list NAME'; 'revoke ID'")
+    token.add_argument("words", nargs="+", metavar="NAME | list NAME | revoke ID")
+    token.add_argument("--name", dest="label", help="what the token is for (shown in lists), e.g. 'wecom-bot'")
+    token.add_argument("--days", type=int, help="days until it expires (default TOKEN_DAYS, 90)")
     playbook = sub.add_parser("playbook", help="playbooks")
     playbook_sub = playbook.add_subparsers(dest="playbook_command", required=True)
     check = playbook_sub.add_parser("check", help="validate a playbook file")
@@ -210,19 +305,15 @@ def main(argv=None):
         serve(app, args)
         return 0
 
-    from console import users
     from console.db import connect
 
     db = connect(app.config["DATABASE"])
     try:
-        if args.command == "user":
-            password = args.password or secrets.token_urlsafe(12)
-            users.add_user(db, args.name, args.role, password, scope_code=args.scope)
-            print(f"Added {args.name} ({args.role}{', ' + args.scope if args.scope else ''}).")
-            if not args.password:
-                print(f"Password: {password}")
-        elif args.command == "token":
-            print(users.issue_token(db, args.name))
+        with app.app_context():
+            if args.command == "user":
+                return user_command(app, db, args)
+            if args.command == "token":
+                return token_command(app, db, args)
     except ConsoleError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -46,6 +46,8 @@ PERMISSIONS = {
     # where alerts are sent (WeCom, DingTalk, Feishu, e-mail, webhooks) and the delivery log
     "channel.manage": frozenset({"lead"}),
     "account": ALL,
+    # who has access, and ending it (deactivate, reset a password, revoke tokens): the crisis lead
+    "user.admin": frozenset({"lead"}),
 }
 
 

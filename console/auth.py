@@ -1,16 +1,18 @@
-"""Who is asking: browser sessions (Flask-Login), API bearer tokens, and the
-per-route permission check every view carries."""
+"""Who is asking: browser sessions (Flask-Login over server-side session
+records, console/sessions.py), API bearer tokens, and the per-route
+permission check every view carries."""
 
 import functools
 
-from flask import current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 
-from . import login_throttle, users
+from . import login_throttle, sessions, users
 from .access import PERMISSIONS
 from .audit import Actor
+from .clock import utcnow
 from .db import get_db
 
 login_manager = LoginManager()
@@ -38,10 +40,43 @@ def _user(row):
     return User(row, users.viewer_for(db, row)) if row else None
 
 
+SESSION_KEY = "console_session"  # the cookie's key of its user_session row
+
+
 @login_manager.user_loader
 def load_user(user_id):
+    """The session's user, if its server-side record is open and not idle:
+    a cookie saved before logging out, or kept past the idle time, gives none."""
     g.auth_via = "session"
-    return _user(users.get_user(get_db(), int(user_id)))
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    row, why = sessions.user_for_session(get_db(), session.get(SESSION_KEY), user_id, utcnow(), current_app.config["SESSION_IDLE_MINUTES"])
+    if row is None:
+        g.session_ended = why
+        return None
+    return _user(row)
+
+
+def start_session(row):
+    """Log a user in: a new server-side session, its key in the cookie."""
+    db = get_db()
+    key = sessions.start(db, row["id"], request.remote_addr, utcnow())
+    session[SESSION_KEY] = key
+    login_user(User(row, users.viewer_for(db, row)))
+
+
+def end_session():
+    """Log out: this session's record ends (a saved copy of the cookie stops
+    working) and its open sockets are dropped."""
+    from . import live
+
+    key = session.pop(SESSION_KEY, None)
+    if key:
+        sessions.end(get_db(), key, "logout", utcnow())
+        live.drop_sockets(session_hash=sessions.digest(key))
+    logout_user()
 
 
 @login_manager.request_loader
@@ -68,6 +103,10 @@ def wants_json():
 def unauthorized():
     if wants_json():
         return jsonify(error=_("Log in first: send 'Authorization: Bearer <token>'."), details=None), 401
+    if g.get("session_ended") == "idle":
+        flash(_("Your session ended after %(minutes)s minutes without use: log in again.", minutes=current_app.config["SESSION_IDLE_MINUTES"]))
+    elif g.get("session_ended") == "ended":
+        flash(_("Your session has ended: log in again."))
     return redirect(url_for("auth.login", next=request.full_path))
 
 

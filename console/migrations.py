@@ -785,6 +785,44 @@ def m012_monitor_health_and_complaint_clocks(db):
 
 
 @migrations()
+def m014_access_that_ends(db):
+    # Browser sessions as server-side records (console/sessions.py): a cookie
+    # carries only a random key, whose hash is looked up on every request, so
+    # logging out, deactivation, a password or role change and idle time end a
+    # session at once. Tokens get a name, an expiry and their last use; tokens
+    # issued before this migration expire 90 days after they were made.
+    from datetime import timedelta
+
+    from .clock import from_iso, to_iso
+
+    db.execute(
+        """
+        CREATE TABLE user_session (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES user(id),
+            key_sha256 TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            address TEXT,
+            ended_at TEXT,
+            ended_reason TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX user_session_user ON user_session (user_id, ended_at)")
+    db.execute("ALTER TABLE user ADD COLUMN last_login_at TEXT")
+    db.execute("ALTER TABLE user ADD COLUMN deactivated_at TEXT")
+    db.execute("ALTER TABLE api_token ADD COLUMN name TEXT")
+    db.execute("ALTER TABLE api_token ADD COLUMN expires_at TEXT")
+    db.execute("ALTER TABLE api_token ADD COLUMN last_used_at TEXT")
+    db.execute("ALTER TABLE api_token ADD COLUMN revoked_reason TEXT")
+    for token_id, created_at in list(db.execute("SELECT id, created_at FROM api_token").fetchall()):
+        db.execute(
+            "UPDATE api_token SET name = ?, expires_at = ? WHERE id = ?",
+            ["(unnamed)", to_iso(from_iso(created_at) + timedelta(days=90)), token_id],
+        )
+
+
+@migrations()
 def m017_alert_channels(db):
     # Where alerts go besides the boards (console/channels/): WeCom, DingTalk
     # and Feishu robots, e-mail, signed webhooks. ``secret`` holds the

@@ -12,6 +12,8 @@ console's pages, and the session key kept on disk.
   MIME sniffing, the referrer only to this origin.
 - Session and remember cookies HttpOnly and SameSite=Lax always, Secure and
   Strict-Transport-Security when the setting HTTPS is on.
+- The same headers on Socket.IO's own answers (``/socket.io/``), which
+  engineio's WSGI middleware makes without Flask: ``HeadersMiddleware``.
 - Behind a reverse proxy (TRUSTED_PROXIES) werkzeug's ProxyFix believes that
   many X-Forwarded-* hops, so request.remote_addr is the client's address
   (the login limit counts it) and the scheme is https.
@@ -62,6 +64,10 @@ def init_app(app):
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=https,
     )
+    # Socket.IO's answers (/socket.io/ polling, handshakes, refusals) come from
+    # engineio's middleware and never pass through after_request: add the
+    # headers there at the WSGI level.
+    app.wsgi_app = HeadersMiddleware(app.wsgi_app, https)
     hops = int(app.config["TRUSTED_PROXIES"])
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
@@ -73,6 +79,23 @@ def init_app(app):
         if https:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+class HeadersMiddleware:
+    """Adds HEADERS (and HSTS with HTTPS) to every response that lacks them,
+    whoever made it: Flask's pages already carry them; engineio's do not."""
+
+    def __init__(self, wsgi_app, https):
+        self.wsgi_app = wsgi_app
+        self.extra = list(HEADERS.items()) + ([("Strict-Transport-Security", HSTS)] if https else [])
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _value in headers}
+            headers = list(headers) + [(name, value) for name, value in self.extra if name.lower() not in present]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.wsgi_app(environ, start)
 
 
 def secret_key(instance_path):

@@ -84,6 +84,11 @@ SETTINGS = [
     Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, "Failed log-ins (and invalid API tokens) from one client address within the window that lock that address."),
     Setting("LOGIN_FAILURE_WINDOW_MINUTES", 15, "The window in which failed log-ins are counted."),
     Setting("LOGIN_LOCKOUT_MINUTES", 15, "How long a locked user name or address is refused (429)."),
+    Setting("SESSION_IDLE_MINUTES", 30, "A browser session not used for this long ends: the next page asks to log in again and its board is "
+            "disconnected. Only requests and board joins count as use, not an open board by itself."),
+    Setting("TOKEN_DAYS", 90, "An API token expires this many days after it was issued (run.py token NAME --days overrides it for one token)."),
+    Setting("LIVE_ACCESS_CHECK_SECONDS", 2, "How often each server process checks its open boards' sessions and tokens and drops those that "
+            "ended (logged out, revoked, deactivated, idle) in another process; the process that ends an access drops them at once."),
 ]
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

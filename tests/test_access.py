@@ -29,6 +29,8 @@ ROUTES = _all_routes()
 def _url(rule, incident, complainant_id):
     values = {
         "<int:incident_id>": str(incident["id"]),
+        "<int:user_id>": "1",
+        "<int:token_id>": "1",
         "<int:complainant_id>": str(complainant_id),
         "<int:group_id>": str(incident["groups"][0]),
         "<token>": "0" * 32,

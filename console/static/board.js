@@ -132,7 +132,12 @@
     });
   }
   socket.on("connect", join);
-  socket.on("disconnect", function () { setLive("reconnecting"); });
+  socket.on("disconnect", function (reason) {
+    // The server dropped us: the session or token ended (logged out, idle,
+    // deactivated). Clear the board and reload: the page asks for a log-in.
+    if (reason === "io server disconnect") { document.body.textContent = ""; window.location.reload(); return; }
+    setLive("reconnecting");
+  });
   socket.io.on("reconnect_attempt", function () { setLive("reconnecting"); });
   socket.on("connect_error", function () { setLive("reconnecting"); });
   // The server's message queue (Redis, between server processes) dropped out:

@@ -11,5 +11,6 @@ from .reports import bp as reports
 from .rollups import bp as rollups
 from .settlements import bp as settlements
 from .tasks import bp as tasks
+from .users import bp as users
 
-blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, channels]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, channels, users]

@@ -4,10 +4,9 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 
 from .. import login_throttle, users
-from ..auth import User, public, requires
+from ..auth import end_session, public, requires, start_session
 from ..db import get_db
 
 bp = Blueprint("auth", __name__)
@@ -35,7 +34,7 @@ def login():
             row = users.check_password(db, username, request.form.get("password", ""))
             if row:
                 login_throttle.record_success(db, username)
-                login_user(User(row, users.viewer_for(db, row)))
+                start_session(row)
                 return redirect(_safe_next(request.args.get("next")))
             until = login_throttle.record_failure(db, username, address, now, login_throttle.Limits.from_settings(settings))
             error, status = _("Wrong user name or password."), 401
@@ -48,6 +47,6 @@ def login():
 @bp.post("/logout")
 @requires("account")
 def logout():
-    logout_user()
+    end_session()
     flash(_("You are logged out."))
     return redirect(url_for("auth.login"))
