@@ -18,6 +18,13 @@ FEED_LIMIT = 30
 ALERT_LIMIT = 15
 
 
+def visibility_key(viewer):
+    """Everything about a viewer that changes what their board shows: two
+    viewers with the same key may share one cached snapshot, no others.
+    Alerts are filtered by role, counts by scope, amounts and free text by role."""
+    return (viewer.role, viewer.scope_kind, viewer.scope_code)
+
+
 def _overdue(db, incident_id, viewer, now, column, with_people):
     where, params = scope_sql(viewer)
     open_marks = ",".join("?" * len(OPEN))
