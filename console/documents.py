@@ -26,7 +26,6 @@ read-only, named by their SHA-256, and records them in ``issued_document``
 file still has that hash before handing it out.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -36,12 +35,13 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import regions
+from . import regions, spreadsheets
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -688,18 +688,17 @@ def counts_csv(db, incident_id):
         facts.matrix,
         key=lambda r: (r["group_id"] is None, r["group_id"] or 0, r["province_code"], _status_order(r["status"])),
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COUNTS_CSV_HEADER)
-    for r in rows:
-        writer.writerow([
+    # through console.spreadsheets: a group name typed as '=HYPERLINK(...)' leaves the company inert
+    return spreadsheets.to_csv(COUNTS_CSV_HEADER, [
+        [
             facts.group_name(r["group_id"]),
             facts.province_name(r["province_code"]),
             _zh(COMPLAINANT_STATUS_ZH, r["status"]),
             r["count"],
-            _yuan_plain(r["principal_fen"]),
-        ])
-    return out.getvalue().encode("utf-8-sig")
+            Decimal(_yuan_plain(r["principal_fen"])),  # a number the console computed: stays a number
+        ]
+        for r in rows
+    ])
 
 
 def consumer_association_packet(db, incident_id, now, settings, contact_person, contact_phone):
