@@ -215,7 +215,7 @@ class ComplainantQuery(BaseModel):
     status: Optional[ComplainantStatus] = None
     flag: Optional[RiskFlag] = None
     overdue_contact: bool = False
-    q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Name or phone, or part of one.")
+    q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Part of a name; or a whole phone or ID number (audited like a reveal when it matches), or the last four digits of one.")
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=500)] = 50
 
