@@ -704,6 +704,16 @@ class Task(BaseModel):
     completed_at: Optional[str]
 
 
+PERSONAL_DATA_FIELDS_HELP = (
+    "The free-text fields of what was just written that hold a phone or ID number: it is stored as written, "
+    "but executives (and branch contacts, for text outside their scope) read those numbers masked. Empty when none."
+)
+
+
+class UpdatedTask(Task):
+    personal_data_fields: list[str] = Field(default_factory=list, description=PERSONAL_DATA_FIELDS_HELP)
+
+
 class TaskList(BaseModel):
     tasks: list[Task]
 
@@ -1014,6 +1024,7 @@ class HourlyUpdate(BaseModel):
 
 class PostedUpdate(HourlyUpdate):
     replayed: bool = Field(description="True: a retry with an Idempotency-Key already used; nothing was stored.")
+    personal_data_fields: list[str] = Field(default_factory=list, description=PERSONAL_DATA_FIELDS_HELP)
 
 
 class BranchUpdate(HourlyUpdate):
