@@ -825,13 +825,21 @@ class RollupEscalations(BaseModel):
     regulator: int
 
 
-class RollupAmounts(BaseModel):
-    """Sums of what complainants claim, in fen (no settlement amount)."""
+SUPPRESSED_BELOW_HELP = (
+    "Set (to MIN_CELL_PEOPLE) when the amounts are withheld from this reader: they would sum fewer people than that "
+    "(small-cell suppression for executives). The amounts are then null; counts of people stay exact."
+)
 
-    claimed_fen: int
-    expenses_claimed_fen: int
-    interest_claimed_fen: int
-    principal_fen: int
+
+class RollupAmounts(BaseModel):
+    """Sums of what complainants claim, in fen (no settlement amount). Null for
+    an executive when they would sum fewer than MIN_CELL_PEOPLE people."""
+
+    claimed_fen: Optional[int]
+    expenses_claimed_fen: Optional[int]
+    interest_claimed_fen: Optional[int]
+    principal_fen: Optional[int]
+    suppressed_below: Optional[int] = Field(None, description=SUPPRESSED_BELOW_HELP)
 
 
 class RollupSettlements(BaseModel):
@@ -965,12 +973,13 @@ class RollupAmountsEarlier(BaseModel):
     """Amounts as roll-ups made before settlement records kept them: with the
     complainants' offered and agreed totals (null: nothing offered or agreed)."""
 
-    agreed_fen: Optional[int]
-    claimed_fen: int
-    expenses_claimed_fen: int
-    interest_claimed_fen: int
-    offered_fen: Optional[int]
-    principal_fen: int
+    agreed_fen: Optional[int] = Field(description="Null also for a reader without settlement rights.")
+    claimed_fen: Optional[int]
+    expenses_claimed_fen: Optional[int]
+    interest_claimed_fen: Optional[int]
+    offered_fen: Optional[int] = Field(description="Null also for a reader without settlement rights.")
+    principal_fen: Optional[int]
+    suppressed_below: Optional[int] = Field(None, description=SUPPRESSED_BELOW_HELP)
 
 
 class RollupContentEarlier(BaseModel):

@@ -151,7 +151,7 @@ def issue_document(incident_id):
 @bp.get("/documents/<int:document_id>")
 @requires("document.read")
 def download_document(document_id):
-    row, content = documents.read_issued(get_db(), document_id, current_app.config["DOCUMENT_FOLDER"])
+    row, content = documents.read_issued(get_db(), document_id, current_app.config["DOCUMENT_FOLDER"], issuing.audience_for(current_viewer()))
     return send_file(io.BytesIO(content), mimetype=row["content_type"], download_name=row["filename"], as_attachment=True)
 
 
