@@ -53,10 +53,10 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     for ch, n in c["escalations"].items():
         out.append(("升级渠道", CHANNEL_ZH[ch], n))
     a = c["amounts"]
-    if a.get("suppressed_below"):  # an executive's copy of a roll-up over too few people (rollups.for_viewer)
+    if rollup.get("amounts_suppressed_below"):  # an executive's copy of a roll-up over too few people (rollups.for_viewer)
         out += [("金额（元）", item, disclosure.DASH) for item in ("诉求合计", "本金", "利息诉求", "费用诉求")]
         out += [("金额（元）", "涉及人数", c["totals"]["complainants"]),
-                ("金额（元）", "说明", disclosure.NOTE_ZH.format(n=a["suppressed_below"]))]
+                ("金额（元）", "说明", disclosure.NOTE_ZH.format(n=rollup["amounts_suppressed_below"]))]
     else:
         out += [
             ("金额（元）", "诉求合计", _yuan(a["claimed_fen"])),

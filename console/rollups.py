@@ -255,8 +255,8 @@ def for_viewer(row, viewer, settings):
     """A roll-up row as ``viewer`` may read it (console/disclosure.py):
 
     - executives: the claimed amounts only when the incident's complainants
-      number at least MIN_CELL_PEOPLE (else null, with ``suppressed_below``
-      and the exact count of people kept); the lead's text with phone and ID
+      number at least MIN_CELL_PEOPLE (else null, with
+      ``amounts_suppressed_below`` set and the exact count of people kept); the lead's text with phone and ID
       numbers masked;
     - a role without settlement rights: no offered or agreed totals (roll-ups
       made before settlement records kept them; how many people they sum was
@@ -277,7 +277,7 @@ def for_viewer(row, viewer, settings):
             for key in ("claimed_fen", "principal_fen", "interest_claimed_fen", "expenses_claimed_fen", "offered_fen", "agreed_fen"):
                 if key in amounts:
                     amounts[key] = None
-            amounts["suppressed_below"], changed = floor, True
+            out["amounts_suppressed_below"], changed = floor, True
         out = masking.masked_fields(out, masking.ROLLUP_TEXT_FIELDS)
     if changed:
         out["content"] = json.dumps({**content, "amounts": amounts}, ensure_ascii=False)

@@ -826,7 +826,7 @@ class RollupEscalations(BaseModel):
 
 
 SUPPRESSED_BELOW_HELP = (
-    "Set (to MIN_CELL_PEOPLE) when the amounts are withheld from this reader: they would sum fewer people than that "
+    "Set (to MIN_CELL_PEOPLE) when content.amounts are withheld from this reader: they would sum fewer people than that "
     "(small-cell suppression for executives). The amounts are then null; counts of people stay exact."
 )
 
@@ -839,7 +839,6 @@ class RollupAmounts(BaseModel):
     expenses_claimed_fen: Optional[int]
     interest_claimed_fen: Optional[int]
     principal_fen: Optional[int]
-    suppressed_below: Optional[int] = Field(None, description=SUPPRESSED_BELOW_HELP)
 
 
 class RollupSettlements(BaseModel):
@@ -979,7 +978,6 @@ class RollupAmountsEarlier(BaseModel):
     interest_claimed_fen: Optional[int]
     offered_fen: Optional[int] = Field(description="Null also for a reader without settlement rights.")
     principal_fen: Optional[int]
-    suppressed_below: Optional[int] = Field(None, description=SUPPRESSED_BELOW_HELP)
 
 
 class RollupContentEarlier(BaseModel):
@@ -1005,6 +1003,7 @@ class RollupContentEarlier(BaseModel):
 
 class Rollup(RollupSummary):
     content: Union[RollupContent, RollupContentEarlier]
+    amounts_suppressed_below: Optional[int] = Field(None, description=SUPPRESSED_BELOW_HELP)
 
 
 # --- hourly updates and alerts (console/updates.py, alerts.py) ------------------
