@@ -119,6 +119,13 @@ def update_for(viewer, update):
     return masked_fields(update, UPDATE_TEXT_FIELDS)
 
 
+def referral_for(viewer, referral):
+    """A referral as ``viewer`` may read it: what was sent and to whom is incident-wide text."""
+    if sees_free_text_of(viewer):
+        return referral
+    return masked_fields(referral, REFERRAL_TEXT_FIELDS)
+
+
 def task_for(viewer, task):
     """A task as ``viewer`` may read it: its notes are incident-wide text."""
     if sees_free_text_of(viewer):

@@ -127,3 +127,15 @@ def test_task_notes_and_out_of_scope_complainant_ids_are_hidden(api, incident, t
 def test_the_task_form_warns_its_composer(login, incident, tasked):
     response = login("team").post(f"/tasks/{tasked['noted']}", data={"notes": f"身份证{ID_NUMBER}"}, follow_redirects=True)
     assert response.status_code == 200 and "holds a phone or ID number" in response.get_data(as_text=True)
+
+
+def test_referral_text_is_masked_for_executives_and_branch_contacts(api, incident, login):
+    sent = api("team", "POST", f"/api/v1/incidents/{incident['id']}/referrals",
+               json={"party": "regulator", "recipient": f"河北监管局 张科长 {PHONE}", "what_sent": "情况报告"})
+    assert sent.status_code == 201, sent.json
+    for username in ("executive", "branch_hebei"):
+        listed = api(username, "GET", f"/api/v1/incidents/{incident['id']}/referrals").json["referrals"]
+        assert listed[0]["recipient"] == "河北监管局 张科长 138****5678"
+        page = login(username).get(f"/incidents/{incident['id']}/playbook").get_data(as_text=True)
+        assert PHONE not in page
+    assert api("team", "GET", f"/api/v1/incidents/{incident['id']}/referrals").json["referrals"][0]["recipient"].endswith(PHONE)

@@ -42,7 +42,8 @@ def complete_task(task_id):
 
 @operation("/incidents/<int:incident_id>/referrals", "GET", "incident.read", "What was sent to outside parties, and their acknowledgements", response=schemas.ReferralList, tag="referrals", visible=_incident)
 def list_referrals(incident_id):
-    return {"referrals": referrals.list_referrals(get_db(), incident_id)}
+    viewer = current_viewer()
+    return {"referrals": [masking.referral_for(viewer, r) for r in referrals.list_referrals(get_db(), incident_id)]}
 
 
 @operation("/incidents/<int:incident_id>/referrals", "POST", "referral.write", "Record something sent to an outside party", body=schemas.ReferralIn, status=201, response=schemas.Referral, tag="referrals", visible=_incident)

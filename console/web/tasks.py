@@ -36,7 +36,7 @@ def playbook_page(incident_id, errors=None, status=200):
     book = playbooks.get(incident["playbook"]) if incident["playbook"] else None
     return render_template(
         "playbook.html", incident=incident, tasks=task_list, book=book, now=utcnow(),
-        referrals=referrals.list_referrals(db, incident_id), documents=issuing.list_documents(db, incident_id),
+        referrals=[masking.referral_for(current_viewer(), r) for r in referrals.list_referrals(db, incident_id)], documents=issuing.list_documents(db, incident_id),
         lines=referrals.lines(db, incident_id), errors=errors or {},
         users=list(db.query("SELECT id, display_name FROM user WHERE active = 1 ORDER BY display_name")),
     ), status
