@@ -132,3 +132,11 @@ def test_rollup_over_two_people_shows_executives_no_amount(app, db, api, account
     assert "8888.88" not in page and NOTE in page and "13600002222" not in page
     # the lead's export keeps the figures
     assert "8888.88" in login("lead").get(f"/rollups/{rollup_id}.csv").data.decode("utf-8-sig")
+
+
+def test_a_document_issued_before_renderings_were_kept_is_refused_to_executives(app, db, incident, login):
+    document_id = documents.store_issued(db, incident["id"], "regulator_report", "旧报告", "监管局", "old.pdf", "application/pdf",
+                                         b"%PDF-1.4 old", None, utcnow(), app.config["DOCUMENT_FOLDER"])
+    assert login("lead").get(f"/documents/{document_id}").data == b"%PDF-1.4 old"
+    refused = login("executive").get(f"/documents/{document_id}")
+    assert refused.status_code == 404 and b"%PDF" not in refused.data
