@@ -667,7 +667,8 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
     tasks = _tasks(db, incident_id)
     done = [t for t in tasks if t["status"] == "done"]
     planned = [t for t in tasks if t["status"] != "done"]
-    branch_actions = [f"{u['branch_name']}：{u['actions_taken']}" for u in latest if (u["actions_taken"] or "").strip()]
+    branch_actions = [f"{u['branch_name']}：{masking.mask_free_text(u['actions_taken']) if suppressed else u['actions_taken']}"
+                      for u in latest if (u["actions_taken"] or "").strip()]
     measures = Section("五、已采取的措施", [
         Table(["完成时间", "措施", "负责方"],
               [[_when(t["completed_at"], settings), t["title"], _zh(ROLE_ZH, t["owner_role"])] for t in done],

@@ -140,3 +140,15 @@ def test_a_document_issued_before_renderings_were_kept_is_refused_to_executives(
     assert login("lead").get(f"/documents/{document_id}").data == b"%PDF-1.4 old"
     refused = login("executive").get(f"/documents/{document_id}")
     assert refused.status_code == 404 and b"%PDF" not in refused.data
+
+
+def test_the_executives_rendering_masks_free_text_the_issued_copy_keeps(api, db, app, incident, login, tmp_path):
+    posted = api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates",
+                 json={"people_on_site": 3, "mood": "tense", "needs": "请总部回电客户 13812345678", "actions_taken": "已登记身份证130102195501011234"})
+    assert posted.status_code == 201, posted.json
+    document_id = _issue(api, incident, "regulator_report")
+    lead_text = flat(pdf_text(login("lead").get(f"/documents/{document_id}").data, tmp_path))
+    exec_text = flat(pdf_text(login("executive").get(f"/documents/{document_id}").data, tmp_path))
+    assert "13812345678" in lead_text and "130102195501011234" in lead_text
+    assert "13812345678" not in exec_text and "130102195501011234" not in exec_text
+    assert "138****5678" in exec_text and "130***********1234" in exec_text
