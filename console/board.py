@@ -7,7 +7,7 @@ number agree. Executives get aggregates only: counts, never a person.
 
 from datetime import timedelta
 
-from . import alerts, events, settlements, tasks, updates
+from . import alerts, events, masking, settlements, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
 from .incidents import get_incident
@@ -16,6 +16,13 @@ from .status import OPEN
 OVERDUE_LIST_LIMIT = 20
 FEED_LIMIT = 30
 ALERT_LIMIT = 15
+
+
+def visibility_key(viewer):
+    """Everything about a viewer that changes what their board shows: two
+    viewers with the same key may share one cached snapshot, no others.
+    Alerts are filtered by role, counts by scope, amounts and free text by role."""
+    return (viewer.role, viewer.scope_kind, viewer.scope_code)
 
 
 def _overdue(db, incident_id, viewer, now, column, with_people, condition="1 = 1"):
@@ -61,7 +68,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         ).fetchone()[0]
         groups = [dict(r) for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id])]
         feed = [
-            _feed_item(e, aggregate_only)
+            _feed_item(masking.feed_item_for(viewer, e), aggregate_only)
             for e in reversed(events.events_since(db, room, max(0, seq - FEED_LIMIT), FEED_LIMIT))
         ]
         overdue_contact = _overdue(db, incident_id, viewer, now, "next_contact_due_at", not aggregate_only)
@@ -72,7 +79,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
         reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] == "active" else []
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
-        task_list = [_task(t) for t in tasks.list_tasks(db, incident_id)]
+        task_list = [_task(t) for t in tasks.for_viewer(db, viewer, tasks.list_tasks(db, incident_id))]
         tier_panel = settlements.tier_summary(db, incident_id, where, params, now, settings)
     finally:
         if own:
@@ -89,7 +96,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         "new_last_hour": new_last_hour,
         "on_site": sum(u["people_on_site"] for u in latest.values()),
         "mass_incident_at": incident["mass_incident_at"],
-        "branches": _branches(latest, reporting),
+        "branches": _branches(latest, reporting, viewer),
         "alerts": recent_alerts,
         "tasks": task_list,
         "tiers": tier_panel,
@@ -109,7 +116,7 @@ def _alert(row):
     return {k: row[k] for k in ("id", "kind", "level", "message", "province_code", "branch_code", "raised_at", "acknowledged_at")}
 
 
-def _branches(latest, reporting):
+def _branches(latest, reporting, viewer):
     """Each reporting branch (and each that has posted) with its latest update and whether it is late."""
     rows = {}
     for r in reporting:
@@ -117,7 +124,7 @@ def _branches(latest, reporting):
                                   "due_at": r["due_at"], "missed": r["missed"], "update": None}
     for code, u in latest.items():
         row = rows.setdefault(code, {"branch_code": code, "province_code": u["province_code"], "name": u["branch_name"], "due_at": None, "missed": 0})
-        row["update"] = updates.public_update(u)
+        row["update"] = masking.update_for(viewer, updates.public_update(u))
     return sorted(rows.values(), key=lambda r: (-r["missed"], r["branch_code"]))
 
 

@@ -2,6 +2,7 @@
 changing them under the status rules, and their decision deadline."""
 
 import json
+import re
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from . import audit, deadlines, regions
+from .audit import Actor
 from .access import in_scope, scope_sql
 from .clock import from_iso, to_iso
 from .db import write
@@ -257,25 +259,84 @@ def _filters(viewer, incident_id, query, now):
         clauses.append(OVERDUE[query.overdue] + " AND status IN (%s)" % ",".join("?" * len(OPEN)))
         args += [to_iso(now), *sorted(OPEN)]
     if query.q:
-        digits = query.q.replace(" ", "").replace("-", "")
-        clauses.append("(name LIKE ? OR phone LIKE ?)")
-        args += [f"%{query.q}%", f"%{digits}%"]
+        clause, values = _search_clause(query.q)
+        clauses.append(clause)
+        args += values
     return " AND ".join(clauses), args
 
 
-def list_complainants(db, incident_id, viewer, query, now):
+NUMBER_QUERY = re.compile(r"\+?[0-9]+|[0-9]{17}[0-9X]")
+_PLAIN_PHONE = "replace(replace(complainant.phone, ' ', ''), '-', '')"
+
+
+def search_kind(q):
+    """What a search box text asks for: ('name', text), ('last4', digits),
+    ('number', digits) for a whole phone or ID number, or ('none', digits)
+    for a part of a number, which matches nothing.
+
+    Numbers match whole or by their last four digits only (which the masks
+    show anyway): a partial number never narrows the list, so a masked
+    ``138****9922`` cannot be rebuilt digit by digit."""
+    text = q.strip()
+    compact = text.replace(" ", "").replace("-", "").upper()
+    if not NUMBER_QUERY.fullmatch(compact):
+        return "name", text
+    if len(compact) == 4:
+        return "last4", compact
+    if len(compact.lstrip("+")) >= 7:
+        return "number", compact
+    return "none", compact
+
+
+def _search_clause(q):
+    kind, value = search_kind(q)
+    if kind == "name":
+        return "complainant.name LIKE ?", [f"%{value}%"]
+    if kind == "last4":
+        return f"(substr({_PLAIN_PHONE}, -4) = ? OR substr(complainant.id_number, -4) = ?)", [value, value]
+    if kind == "number":
+        return f"({_PLAIN_PHONE} = ? OR complainant.id_number = ?)", [value, value]
+    return "0 = 1", []
+
+
+def _audit_number_search(db, incident_id, where, args, q, viewer, actor, now):
+    """A search on a whole phone or ID number tells the searcher that number
+    belongs to whoever it finds: log it for each of them, like a reveal."""
+    kind, value = search_kind(q)
+    if kind != "number":
+        return
+    found = [
+        (r["id"], "phone" if re.sub(r"[ -]", "", r["phone"] or "") == value else "id_number")
+        for r in db.query(f"SELECT id, phone FROM complainant WHERE {where}", args)
+    ]
+    if not found:
+        return
+    actor = actor or Actor(viewer.id, viewer.username, "complainant search")
+    with write(db):
+        for complainant_id, field in found:
+            audit.record(db, actor, "complainant", complainant_id, "reveal", after={"via": "search", "field": field}, at=now)
+
+
+def list_complainants(db, incident_id, viewer, query, now, actor=None):
     """One page of an incident's complainants matching a schemas.ComplainantQuery.
 
     Returns (rows, total). Rows are unmasked: masking is the view's job.
+    ``query.q`` matches names in part, numbers whole (or by their last four
+    digits); a whole-number match is audited as a reveal by ``actor``.
     """
     get_incident(db, incident_id)
     where, args = _filters(viewer, incident_id, query, now)
     total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
-    rows = db.query(
-        f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
-        [*args, query.per_page, (query.page - 1) * query.per_page],
-    )
-    return [public(r) for r in rows], total
+    rows = [
+        public(r)
+        for r in db.query(
+            f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*args, query.per_page, (query.page - 1) * query.per_page],
+        )
+    ]
+    if query.q:
+        _audit_number_search(db, incident_id, where, args, query.q, viewer, actor, now)
+    return rows, total
 
 
 def _row(db, complainant_id, viewer):

@@ -26,7 +26,6 @@ read-only, named by their SHA-256, and records them in ``issued_document``
 file still has that hash before handing it out.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -36,12 +35,13 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import regions
+from . import disclosure, masking, regions, spreadsheets
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -377,7 +377,8 @@ def _status_order(status):
 class _Facts:
     """The aggregates every document draws on; complainants only as counts and sums."""
 
-    def __init__(self, db, incident_id):
+    def __init__(self, db, incident_id, floor=0):
+        self.floor = floor  # MIN_CELL_PEOPLE for a suppressed rendering, 0 for the copy issued
         self.incident = get_incident(db, incident_id)
         self.provinces = regions.province_names(db, "zh_CN")
         self.groups = {
@@ -451,17 +452,35 @@ _MONEY_HEADER = ["人数", "本金（元）", "主张利息（元）", "主张�
 
 
 def _money_table(facts, key, first_column):
-    rows = []
-    for value, sums in facts.by(key):
-        rows.append([facts.label(key, value), *_money_cells(sums)])
+    """People and amounts by ``key``, with a total row. In a suppressed
+    rendering (facts.floor > 0) a row of fewer people shows its count and "—"
+    (and so do the rows hidden with it: console.disclosure), with a note."""
+    by = facts.by(key)
+    hidden = disclosure.suppressed_rows([sums["count"] for _value, sums in by], facts.floor)
+    rows = [[facts.label(key, value), *_money_cells(sums, index in hidden)] for index, (value, sums) in enumerate(by)]
     total = facts.totals()
-    rows.append(["合计", *_money_cells(total)])
-    return Table([first_column, *_MONEY_HEADER], rows, widths=[0.24, 0.1, 0.17, 0.16, 0.15, 0.18], numeric=(1, 2, 3, 4, 5), total=True)
+    total_hidden = disclosure.small(total["count"], facts.floor)
+    rows.append(["合计", *_money_cells(total, total_hidden)])
+    table = Table([first_column, *_MONEY_HEADER], rows, widths=[0.24, 0.1, 0.17, 0.16, 0.15, 0.18], numeric=(1, 2, 3, 4, 5), total=True)
+    if hidden or total_hidden:
+        return [table, disclosure.NOTE_ZH.format(n=facts.floor)]
+    return [table]
 
 
-def _money_cells(sums):
+def _money_cells(sums, hidden=False):
+    if hidden:
+        return [str(sums["count"]), *[disclosure.DASH] * 4]
     whole = sums["principal_fen"] + sums["interest_fen"] + sums["expenses_fen"]
     return [str(sums["count"]), _yuan(sums["principal_fen"]), _yuan(sums["interest_fen"]), _yuan(sums["expenses_fen"]), _yuan(whole)]
+
+
+def _amount(facts, sums, key):
+    """One total amount in running text: "—" when its people are too few for this rendering."""
+    return disclosure.DASH if disclosure.small(sums["count"], facts.floor) else _yuan(sums[key])
+
+
+def _floor(settings, suppressed):
+    return disclosure.min_people(settings) if suppressed else 0
 
 
 def _tasks(db, incident_id):
@@ -538,14 +557,14 @@ def _timeline_table(events, settings):
 # --- 1. the regulator's report -----------------------------------------------------------------
 
 
-def regulator_report(db, incident_id, now, settings, signing_officer, contact_person, contact_phone):
+def regulator_report(db, incident_id, now, settings, signing_officer, contact_person, contact_phone, suppressed=False):
     """The written report to the regulator (PDF), with every item the reporting
     rules ask for: what happened, where and when; nature and level; people and
     amounts by group, region and status; the stability situation and trend;
     measures taken and planned; help needed; reporting unit, signing officer,
     contact person and phone."""
     _required(signing_officer=signing_officer, contact_person=contact_person, contact_phone=contact_phone)
-    facts = _Facts(db, incident_id)
+    facts = _Facts(db, incident_id, _floor(settings, suppressed))
     incident = facts.incident
     organisation = _organisation(settings)
     earlier = db.execute(
@@ -596,14 +615,14 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
     ])
 
     amounts = Section("三、涉及人数和金额", [
-        f"共涉及客户 {totals['count']} 人，涉及本金 {_yuan(totals['principal_fen'])} 元，"
-        f"主张利息 {_yuan(totals['interest_fen'])} 元，主张费用 {_yuan(totals['expenses_fen'])} 元。",
+        f"共涉及客户 {totals['count']} 人，涉及本金 {_amount(facts, totals, 'principal_fen')} 元，"
+        f"主张利息 {_amount(facts, totals, 'interest_fen')} 元，主张费用 {_amount(facts, totals, 'expenses_fen')} 元。",
         "（一）按客户分组",
-        _money_table(facts, "group_id", "客户分组"),
+        *_money_table(facts, "group_id", "客户分组"),
         "（二）按地区",
-        _money_table(facts, "province_code", "省份"),
+        *_money_table(facts, "province_code", "省份"),
         "（三）按处理状态",
-        _money_table(facts, "status", "处理状态"),
+        *_money_table(facts, "status", "处理状态"),
     ])
 
     latest = sorted(latest_by_branch(db, incident_id), key=lambda u: (u["province_code"], u["branch_code"]))
@@ -648,7 +667,8 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
     tasks = _tasks(db, incident_id)
     done = [t for t in tasks if t["status"] == "done"]
     planned = [t for t in tasks if t["status"] != "done"]
-    branch_actions = [f"{u['branch_name']}：{u['actions_taken']}" for u in latest if (u["actions_taken"] or "").strip()]
+    branch_actions = [f"{u['branch_name']}：{masking.mask_free_text(u['actions_taken']) if suppressed else u['actions_taken']}"
+                      for u in latest if (u["actions_taken"] or "").strip()]
     measures = Section("五、已采取的措施", [
         Table(["完成时间", "措施", "负责方"],
               [[_when(t["completed_at"], settings), t["title"], _zh(ROLE_ZH, t["owner_role"])] for t in done],
@@ -661,7 +681,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
                for t in sorted(planned, key=lambda t: (t["due_at"], t["id"]))],
               widths=[0.3, 0.5, 0.2], empty="暂无待办措施。"),
     ])
-    needs = [f"{u['branch_name']}：{u['needs']}" for u in latest if (u["needs"] or "").strip()]
+    needs = [f"{u['branch_name']}：{masking.mask_free_text(u['needs']) if suppressed else u['needs']}" for u in latest if (u["needs"] or "").strip()]
     help_needed = Section("七、需要协调解决的事项", needs or [NONE])
     sign_off = Section("八、报送信息", [
         Table(None, [["报送单位", organisation], ["签发人", signing_officer], ["联系人", contact_person],
@@ -680,32 +700,34 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
 COUNTS_CSV_HEADER = ["客户分组", "省份", "处理状态", "人数", "本金（元）"]
 
 
-def counts_csv(db, incident_id):
+def counts_csv(db, incident_id, floor=0):
     """Complainants by group x province x status with the principal: aggregates
-    only, UTF-8 with a byte-order mark so Excel reads the Chinese."""
-    facts = _Facts(db, incident_id)
+    only, UTF-8 with a byte-order mark so Excel reads the Chinese. With a
+    ``floor`` (a suppressed rendering) a row of fewer people has no principal."""
+    facts = _Facts(db, incident_id, floor)
     rows = sorted(
         facts.matrix,
         key=lambda r: (r["group_id"] is None, r["group_id"] or 0, r["province_code"], _status_order(r["status"])),
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COUNTS_CSV_HEADER)
-    for r in rows:
-        writer.writerow([
+    hidden = disclosure.suppressed_rows([r["count"] for r in rows], floor)
+    # through console.spreadsheets: a group name typed as '=HYPERLINK(...)' leaves the company inert
+    return spreadsheets.to_csv(COUNTS_CSV_HEADER, [
+        [
             facts.group_name(r["group_id"]),
             facts.province_name(r["province_code"]),
             _zh(COMPLAINANT_STATUS_ZH, r["status"]),
             r["count"],
-            _yuan_plain(r["principal_fen"]),
-        ])
-    return out.getvalue().encode("utf-8-sig")
+            # a number the console computed: stays a number
+            disclosure.DASH if index in hidden else Decimal(_yuan_plain(r["principal_fen"])),
+        ]
+        for index, r in enumerate(rows)
+    ])
 
 
-def consumer_association_packet(db, incident_id, now, settings, contact_person, contact_phone):
+def consumer_association_packet(db, incident_id, now, settings, contact_person, contact_phone, suppressed=False):
     """A ZIP for the consumer association: packet.pdf and counts.csv."""
     _required(contact_person=contact_person, contact_phone=contact_phone)
-    facts = _Facts(db, incident_id)
+    facts = _Facts(db, incident_id, _floor(settings, suppressed))
     incident = facts.incident
     organisation = _organisation(settings)
     totals = facts.totals()
@@ -713,9 +735,9 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
     summary = Section("一、案件概况", [
         f"{organisation}就“{incident['title']}”向贵会通报有关情况如下。",
         f"起因：{incident['cause']}",
-        f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {_yuan(totals['principal_fen'])} 元。",
+        f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {_amount(facts, totals, 'principal_fen')} 元。",
         f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}。",
-        _money_table(facts, "province_code", "省份"),
+        *_money_table(facts, "province_code", "省份"),
     ])
     product = Section("二、产品情况", [
         f"涉及产品：{incident['product']}",
@@ -742,7 +764,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
     stamp = (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in (("packet.pdf", pdf), ("counts.csv", counts_csv(db, incident_id))):
+        for name, content in (("packet.pdf", pdf), ("counts.csv", counts_csv(db, incident_id, facts.floor))):
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -790,12 +812,12 @@ def _medians(rows, key, start, end):
     return {k: (len(v), statistics.median(v)) for k, v in found.items()}
 
 
-def incident_review(db, incident_id, now, settings, changes_to_playbook):
+def incident_review(db, incident_id, now, settings, changes_to_playbook, suppressed=False):
     """The post-incident review (PDF): the full timeline, times to first contact
     and to settlement by group and region, tasks on time and late, and what
     the lead says the playbook should change (marked as not yet written
     when empty: the review is also made automatically at stand-down)."""
-    facts = _Facts(db, incident_id)
+    facts = _Facts(db, incident_id, _floor(settings, suppressed))
     incident = facts.incident
     organisation = _organisation(settings)
     totals = facts.totals()
@@ -850,8 +872,8 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook):
             f"立案时间：{_when(incident['opened_at'], settings)}；"
             f"{'群体性事件认定时间：' + _when(incident['mass_incident_at'], settings) if incident.get('mass_incident_at') else '未构成群体性事件'}；"
             f"{'结案时间：' + _when(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + _zh(INCIDENT_STATUS_ZH, incident['status'])}",
-            f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金 {_yuan(totals['principal_fen'])} 元。",
-            _money_table(facts, "status", "处理状态"),
+            f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金 {_amount(facts, totals, 'principal_fen')} 元。",
+            *_money_table(facts, "status", "处理状态"),
         ]),
         Section("二、完整时间线", [_timeline_table(events, settings)]),
         Section("三、响应速度", [
@@ -898,15 +920,12 @@ def _safe_filename(filename):
     return name
 
 
-def store_issued(db, incident_id, kind, title, recipient, filename, content_type, content, issued_by, now, folder):
-    """Keep an issued document: the bytes in ``folder/<sha256>-<filename>``
-    (read-only), the record in issued_document (which cannot be changed or
-    deleted). Returns the new row's id."""
-    name = _safe_filename(filename)
+def _keep_file(folder, name, content):
+    """Write ``content`` read-only to ``folder/<sha256>-<name>`` (or check the
+    file already there); returns (stored name, sha256)."""
     if not isinstance(content, (bytes, bytearray)):
         raise TypeError("content must be bytes")
     content = bytes(content)
-    get_incident(db, incident_id)
     digest = hashlib.sha256(content).hexdigest()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -928,6 +947,16 @@ def store_issued(db, incident_id, kind, title, recipient, filename, content_type
         os.chmod(temporary, 0o444)
         os.replace(temporary, target)
     os.chmod(target, 0o444)
+    return stored_name, digest
+
+
+def store_issued(db, incident_id, kind, title, recipient, filename, content_type, content, issued_by, now, folder):
+    """Keep an issued document: the bytes in ``folder/<sha256>-<filename>``
+    (read-only), the record in issued_document (which cannot be changed or
+    deleted). Returns the new row's id."""
+    name = _safe_filename(filename)
+    get_incident(db, incident_id)
+    stored_name, digest = _keep_file(folder, name, content)
     row = {
         "incident_id": incident_id,
         "kind": kind,
@@ -945,13 +974,35 @@ def store_issued(db, incident_id, kind, title, recipient, filename, content_type
         return db["issued_document"].insert(row).last_pk
 
 
-def read_issued(db, document_id, folder):
+def store_rendering(db, document_id, audience, content, min_cell_people, folder):
+    """Keep the rendering of issued document ``document_id`` that ``audience``
+    ('aggregate': executives) downloads instead of the copy issued."""
+    row = dict(db["issued_document"].get(document_id))
+    stored_name, digest = _keep_file(folder, f"{audience}-{row['filename']}", content)
+    with write(db):
+        db["issued_document_rendering"].insert({
+            "document_id": document_id, "audience": audience, "min_cell_people": min_cell_people,
+            "stored_path": stored_name, "size": len(content), "sha256": digest,
+        })
+
+
+def read_issued(db, document_id, folder, audience=None):
     """(row, bytes) of an issued document, after checking the file still has the
-    sha256 and size it was issued with (DocumentIntegrityError otherwise)."""
+    sha256 and size it was issued with (DocumentIntegrityError otherwise).
+    With ``audience`` ('aggregate'), the rendering kept for that audience;
+    NotFound when the document has none (issued before renderings were kept)."""
     rows = list(db.query("SELECT * FROM issued_document WHERE id = ?", [document_id]))
     if not rows:
         raise NotFound(f"No issued document {document_id}.")
     row = dict(rows[0])
+    if audience is not None:
+        kept = list(db.query("SELECT * FROM issued_document_rendering WHERE document_id = ? AND audience = ?", [document_id, audience]))
+        if not kept:
+            raise NotFound(
+                f"Issued document {document_id} has no rendering with small figures suppressed (it was issued before those were kept): "
+                "ask the crisis lead for a newly issued one. （该文件签发时尚未保存汇总版本，请联系危机负责人重新出具。）"
+            )
+        row = {**row, **{k: kept[0][k] for k in ("stored_path", "size", "sha256")}}
     path = Path(folder) / row["stored_path"]
     try:
         content = path.read_bytes()

@@ -16,6 +16,7 @@ number shows the gap and the client fetches a fresh snapshot.
 
 import json
 
+from . import masking
 from .clock import to_iso
 
 # name -> what it means (server -> client, past tense)
@@ -118,6 +119,8 @@ class Outbox:
         return self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM live_event WHERE room = ?", [room]).fetchone()[0]
 
     def _write(self, incident_id, room, name, at, payload):
+        # free text (update notes, task notes) as this room may read it: personal numbers masked
+        payload = masking.event_for_room(payload, masking.room_kind(room))
         seq = self._next_seq(room)
         payload = {"name": name, "incident_id": incident_id, "room": room, "seq": seq, "at": to_iso(at), **payload}
         self.db.execute(

@@ -23,6 +23,26 @@ def _with_representatives(db, rows):
     return [{**dict(r), "representative_ids": reps.get(r["id"], [])} for r in rows]
 
 
+def for_viewer(db, viewer, group_list):
+    """Groups as ``viewer`` may read them: representative ids only of the
+    complainants the viewer may read (none for executives; a branch contact's
+    own scope only), so no out-of-scope complainant id leaks through a group."""
+    from .access import in_scope
+
+    if not viewer.may("complainant.read"):
+        return [{**g, "representative_ids": []} for g in group_list]
+    if not viewer.scoped:
+        return group_list
+    ids = sorted({i for g in group_list for i in g["representative_ids"]})
+    places = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        places = {r["id"]: (r["province_code"], r["branch_code"])
+                  for r in db.query(f"SELECT id, province_code, branch_code FROM complainant WHERE id IN ({marks})", ids)}
+    return [{**g, "representative_ids": [i for i in g["representative_ids"] if i in places and in_scope(viewer, *places[i])]}
+            for g in group_list]
+
+
 def list_groups(db, incident_id):
     get_incident(db, incident_id)
     rows = list(db.query("SELECT * FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id]))

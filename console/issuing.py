@@ -3,9 +3,18 @@ record what went to which outside party."""
 
 from flask_babel import gettext as _
 
-from . import audit, documents, referrals, schemas
+from . import audit, disclosure, documents, referrals, schemas
 from .db import write
 from .incidents import get_incident
+
+AGGREGATE = "aggregate"  # the rendering executives download (console/disclosure.py)
+
+
+def audience_for(viewer):
+    """The rendering of issued documents ``viewer`` downloads: None for the copy
+    issued (lead, team, legal), 'aggregate' (small cells suppressed) for executives."""
+    return AGGREGATE if disclosure.amounts_suppressed_for(viewer) else None
+
 
 KINDS = {
     # kind: (party, filename, content type)
@@ -15,12 +24,12 @@ KINDS = {
 }
 
 
-def _build(db, incident_id, data, now, settings):
+def _build(db, incident_id, data, now, settings, suppressed=False):
     if data.kind == "regulator_report":
-        return documents.regulator_report(db, incident_id, now, settings, data.signing_officer, data.contact_person, data.contact_phone)
+        return documents.regulator_report(db, incident_id, now, settings, data.signing_officer, data.contact_person, data.contact_phone, suppressed=suppressed)
     if data.kind == "consumer_association_packet":
-        return documents.consumer_association_packet(db, incident_id, now, settings, data.contact_person, data.contact_phone)
-    return documents.media_statement(db, incident_id, now, settings)
+        return documents.consumer_association_packet(db, incident_id, now, settings, data.contact_person, data.contact_phone, suppressed=suppressed)
+    return documents.media_statement(db, incident_id, now, settings)  # no figures in it
 
 
 def issue(db, incident_id, data, actor, now, settings, outbox=None):
@@ -32,6 +41,8 @@ def issue(db, incident_id, data, actor, now, settings, outbox=None):
     incident = get_incident(db, incident_id)
     party, filename, content_type = KINDS[data.kind]
     content = _build(db, incident_id, data, now, settings)
+    # what executives download: the same document at the same moment, small cells suppressed
+    aggregate = _build(db, incident_id, data, now, settings, suppressed=True)
     titles = {
         "regulator_report": _("Report to the regulator: %(title)s", title=incident["title"]),
         "consumer_association_packet": _("Consumer association packet: %(title)s", title=incident["title"]),
@@ -41,6 +52,7 @@ def issue(db, incident_id, data, actor, now, settings, outbox=None):
         document_id = documents.store_issued(
             db, incident_id, data.kind, titles[data.kind], data.recipient, filename, content_type, content, actor.user_id, now, settings["DOCUMENT_FOLDER"]
         )
+        documents.store_rendering(db, document_id, AGGREGATE, aggregate, disclosure.min_people(settings), settings["DOCUMENT_FOLDER"])
         audit.record(db, actor, "issued_document", document_id, "issue", after={"kind": data.kind, "recipient": data.recipient}, at=now)
         referral_id = referrals.record_referral(
             db, incident_id,
@@ -54,11 +66,13 @@ def post_incident_review(db, incident_id, playbook_changes, actor, now, settings
     """The review made when an incident stands down, kept like any issued document."""
     incident = get_incident(db, incident_id)
     content = documents.incident_review(db, incident_id, now, settings, playbook_changes or "")
+    aggregate = documents.incident_review(db, incident_id, now, settings, playbook_changes or "", suppressed=True)
     with write(db):
         document_id = documents.store_issued(
             db, incident_id, "review", _("Post-incident review: %(title)s", title=incident["title"]), _("internal"),
             "post-incident-review.pdf", "application/pdf", content, actor.user_id, now, settings["DOCUMENT_FOLDER"],
         )
+        documents.store_rendering(db, document_id, AGGREGATE, aggregate, disclosure.min_people(settings), settings["DOCUMENT_FOLDER"])
         audit.record(db, actor, "issued_document", document_id, "issue", after={"kind": "review"}, at=now)
     return document_id
 

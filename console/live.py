@@ -62,7 +62,7 @@ _sockets = {}  # socket sid -> SocketAccess, for the sockets of this process
 _sockets_lock = threading.Lock()
 _sweeper = {"started": False}
 _emit_lock = threading.Lock()
-_snapshots = {}  # (incident_id, room) -> (seq, monotonic time, snapshot)
+_snapshots = {}  # (incident_id, room, board.visibility_key(viewer)) -> (seq, monotonic time, snapshot)
 SNAPSHOT_MAX_AGE = 30.0
 
 
@@ -241,9 +241,13 @@ def _sweep(app):
 
 
 def cached_snapshot(db, incident_id, viewer):
-    """A board snapshot; rebuilt when the room has moved on or it is 30 s old."""
+    """A board snapshot; rebuilt when the room has moved on or it is 30 s old.
+
+    Cached per room *and* per everything that changes what a viewer may see
+    (role, scope): viewers who share a room (lead, team, legal) see different
+    alerts, amounts and free text."""
     room = events.room_for(incident_id, viewer)
-    key = (incident_id, room)
+    key = (incident_id, room, board.visibility_key(viewer))
     seq = events.room_seq(db, room)
     hit = _snapshots.get(key)
     if hit and hit[0] == seq and time.monotonic() - hit[1] < SNAPSHOT_MAX_AGE:

@@ -823,6 +823,35 @@ def m014_access_that_ends(db):
 
 
 @migrations()
+def m015_issued_document_rendering(db):
+    # Issue 14: the copy of a document issued to an outside party is kept as
+    # issued; executives download a second rendering built at the same moment
+    # with small cells suppressed (console/disclosure.py). Kept the same way:
+    # file under its sha256, row that cannot be changed or removed.
+    db.execute(
+        """
+        CREATE TABLE issued_document_rendering (
+            document_id INTEGER NOT NULL REFERENCES issued_document(id),
+            audience TEXT NOT NULL CHECK (audience IN ('aggregate')),  -- 'aggregate': executives
+            min_cell_people INTEGER NOT NULL,
+            stored_path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY (document_id, audience)
+        )"""
+    )
+    db.execute(
+        "CREATE TRIGGER issued_document_rendering_no_update BEFORE UPDATE ON issued_document_rendering "
+        "BEGIN SELECT RAISE(ABORT, 'an issued document cannot be changed; issue a new one'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER issued_document_rendering_no_delete BEFORE DELETE ON issued_document_rendering "
+        "BEGIN SELECT RAISE(ABORT, 'an issued document cannot be removed'); END"
+    )
+
+
+
+@migrations()
 def m017_alert_channels(db):
     # Where alerts go besides the boards (console/channels/): WeCom, DingTalk
     # and Feishu robots, e-mail, signed webhooks. ``secret`` holds the

@@ -3,7 +3,7 @@ the page all show these same rows, so the exports hold the page's numbers."""
 
 import json
 
-from . import documents, tables
+from . import disclosure, documents, tables
 from .clock import local
 
 STATUS_ZH = {
@@ -53,12 +53,17 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     for ch, n in c["escalations"].items():
         out.append(("升级渠道", CHANNEL_ZH[ch], n))
     a = c["amounts"]
-    out += [
-        ("金额（元）", "诉求合计", _yuan(a["claimed_fen"])),
-        ("金额（元）", "本金", _yuan(a["principal_fen"])),
-        ("金额（元）", "利息诉求", _yuan(a["interest_claimed_fen"])),
-        ("金额（元）", "费用诉求", _yuan(a["expenses_claimed_fen"])),
-    ]
+    if rollup.get("amounts_suppressed_below"):  # an executive's copy of a roll-up over too few people (rollups.for_viewer)
+        out += [("金额（元）", item, disclosure.DASH) for item in ("诉求合计", "本金", "利息诉求", "费用诉求")]
+        out += [("金额（元）", "涉及人数", c["totals"]["complainants"]),
+                ("金额（元）", "说明", disclosure.NOTE_ZH.format(n=rollup["amounts_suppressed_below"]))]
+    else:
+        out += [
+            ("金额（元）", "诉求合计", _yuan(a["claimed_fen"])),
+            ("金额（元）", "本金", _yuan(a["principal_fen"])),
+            ("金额（元）", "利息诉求", _yuan(a["interest_claimed_fen"])),
+            ("金额（元）", "费用诉求", _yuan(a["expenses_claimed_fen"])),
+        ]
     s = c.get("settlements")
     if s:  # roll-ups made before settlement records have none
         out += [("和解（人数）", "待答复方案", s["open_offers"]), ("和解（人数）", "已接受未签署", s["accepted"]), ("和解（人数）", "已签署和解", s["final"])]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import audit
+from . import audit, disclosure, masking
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Conflict, Invalid, NotFound
@@ -248,6 +248,39 @@ def public(row, with_content=True):
     out = {k: v for k, v in row.items() if k != "content"}
     if with_content:
         out["content"] = json.loads(row["content"])
+    return out
+
+
+def for_viewer(row, viewer, settings):
+    """A roll-up row as ``viewer`` may read it (console/disclosure.py):
+
+    - executives: the claimed amounts only when the incident's complainants
+      number at least MIN_CELL_PEOPLE (else null, with
+      ``amounts_suppressed_below`` set and the exact count of people kept); the lead's text with phone and ID
+      numbers masked;
+    - a role without settlement rights: no offered or agreed totals (roll-ups
+      made before settlement records kept them; how many people they sum was
+      not kept, so they are never shown to such a role).
+    The stored roll-up is unchanged."""
+    content = json.loads(row["content"]) if isinstance(row["content"], str) else row["content"]
+    amounts = dict(content.get("amounts") or {})
+    out = dict(row)
+    changed = False
+    if disclosure.settlement_amounts_suppressed_for(viewer):
+        for key in ("offered_fen", "agreed_fen"):
+            if amounts.get(key) is not None:
+                amounts[key], changed = None, True
+    if disclosure.amounts_suppressed_for(viewer):
+        floor = disclosure.min_people(settings)
+        people = content["totals"]["complainants"]
+        if disclosure.small(people, floor):
+            for key in ("claimed_fen", "principal_fen", "interest_claimed_fen", "expenses_claimed_fen", "offered_fen", "agreed_fen"):
+                if key in amounts:
+                    amounts[key] = None
+            out["amounts_suppressed_below"], changed = floor, True
+        out = masking.masked_fields(out, masking.ROLLUP_TEXT_FIELDS)
+    if changed:
+        out["content"] = json.dumps({**content, "amounts": amounts}, ensure_ascii=False)
     return out
 
 

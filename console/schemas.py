@@ -250,7 +250,7 @@ class ComplainantQuery(BaseModel):
     overdue_contact: bool = False
     severity: Optional[Severity] = None
     overdue: Optional[Overdue] = Field(None, description="Only those past this due time and not yet done: first_response (no contact yet), resolution (still open), supervisor (severe, supervisor not told), decision (Art. 18), contact (a promised contact).")
-    q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Name or phone, or part of one.")
+    q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Part of a name; or a whole phone or ID number (audited like a reveal when it matches), or the last four digits of one.")
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=500)] = 50
 
@@ -749,6 +749,16 @@ class Task(BaseModel):
     completed_at: Optional[str]
 
 
+PERSONAL_DATA_FIELDS_HELP = (
+    "The free-text fields of what was just written that hold a phone or ID number: it is stored as written, "
+    "but executives (and branch contacts, for text outside their scope) read those numbers masked. Empty when none."
+)
+
+
+class UpdatedTask(Task):
+    personal_data_fields: list[str] = Field(default_factory=list, description=PERSONAL_DATA_FIELDS_HELP)
+
+
 class TaskList(BaseModel):
     tasks: list[Task]
 
@@ -860,13 +870,20 @@ class RollupEscalations(BaseModel):
     regulator: int
 
 
-class RollupAmounts(BaseModel):
-    """Sums of what complainants claim, in fen (no settlement amount)."""
+SUPPRESSED_BELOW_HELP = (
+    "Set (to MIN_CELL_PEOPLE) when content.amounts are withheld from this reader: they would sum fewer people than that "
+    "(small-cell suppression for executives). The amounts are then null; counts of people stay exact."
+)
 
-    claimed_fen: int
-    expenses_claimed_fen: int
-    interest_claimed_fen: int
-    principal_fen: int
+
+class RollupAmounts(BaseModel):
+    """Sums of what complainants claim, in fen (no settlement amount). Null for
+    an executive when they would sum fewer than MIN_CELL_PEOPLE people."""
+
+    claimed_fen: Optional[int]
+    expenses_claimed_fen: Optional[int]
+    interest_claimed_fen: Optional[int]
+    principal_fen: Optional[int]
 
 
 class RollupSettlements(BaseModel):
@@ -1000,12 +1017,12 @@ class RollupAmountsEarlier(BaseModel):
     """Amounts as roll-ups made before settlement records kept them: with the
     complainants' offered and agreed totals (null: nothing offered or agreed)."""
 
-    agreed_fen: Optional[int]
-    claimed_fen: int
-    expenses_claimed_fen: int
-    interest_claimed_fen: int
-    offered_fen: Optional[int]
-    principal_fen: int
+    agreed_fen: Optional[int] = Field(description="Null also for a reader without settlement rights.")
+    claimed_fen: Optional[int]
+    expenses_claimed_fen: Optional[int]
+    interest_claimed_fen: Optional[int]
+    offered_fen: Optional[int] = Field(description="Null also for a reader without settlement rights.")
+    principal_fen: Optional[int]
 
 
 class RollupContentEarlier(BaseModel):
@@ -1031,6 +1048,7 @@ class RollupContentEarlier(BaseModel):
 
 class Rollup(RollupSummary):
     content: Union[RollupContent, RollupContentEarlier]
+    amounts_suppressed_below: Optional[int] = Field(None, description=SUPPRESSED_BELOW_HELP)
 
 
 # --- hourly updates and alerts (console/updates.py, alerts.py) ------------------
@@ -1059,6 +1077,7 @@ class HourlyUpdate(BaseModel):
 
 class PostedUpdate(HourlyUpdate):
     replayed: bool = Field(description="True: a retry with an Idempotency-Key already used; nothing was stored.")
+    personal_data_fields: list[str] = Field(default_factory=list, description=PERSONAL_DATA_FIELDS_HELP)
 
 
 class BranchUpdate(HourlyUpdate):

@@ -65,6 +65,7 @@ SETTINGS = [
     Setting("DEFAULT_PLAYBOOK", "mass_complaint", "The playbook an incident opened by the surge monitor runs (a file in playbooks/)."),
     Setting("REFERRAL_ACK_HOURS", 24, "An outside party's acknowledgement is overdue this long after sending."),
     Setting("ORGANISATION_NAME", "（报送单位）", "The reporting unit named in documents for the regulator and the consumer association."),
+    Setting("MIN_CELL_PEOPLE", 3, "Small-cell suppression: an amount shown to executives (any amount) or to a role without settlement rights (settlement amounts) must sum at least this many people; a smaller cell shows its count and '—' (PIPL Art. 73). The copy issued to the regulator is not suppressed."),
     Setting("DOCUMENT_FOLDER", "documents", "Where issued documents and task attachments are kept (relative to the instance folder)."),
     Setting("ROLLUP_TIME", "18:00", "Local time (TIMEZONE) of the daily roll-up's cut-off: each roll-up covers cut-off to cut-off."),
     Setting("SETTLEMENT_FOLLOWUP_DAYS", 7, "Finalising a settlement schedules the follow-up call this many days later (seed 004: within a week)."),

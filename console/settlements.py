@@ -68,6 +68,15 @@ def get_terms(db, group_id):
     return {"group_id": group_id, "terms": public_terms(terms), "tiers": tiers(db, group_id)}
 
 
+def read_terms(db, group_id, actor, now):
+    """``get_terms`` for a person reading them: the read is logged, like every
+    other read of settlement terms and amounts."""
+    record = get_terms(db, group_id)
+    with write(db):
+        audit.record(db, actor, "complainant_group", group_id, "view_terms", at=now)
+    return record
+
+
 def public_terms(row):
     """Terms as the API shows them (None when not set)."""
     return {**dict(row), "pays_expenses": bool(row["pays_expenses"])} if row else None

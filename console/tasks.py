@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import audit, playbooks, uploads
+from . import audit, masking, playbooks, uploads
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
@@ -115,6 +115,34 @@ def public(row):
 
 def list_tasks(db, incident_id):
     return [public(dict(r)) for r in db.query("SELECT * FROM task WHERE incident_id = ? ORDER BY status = 'done', due_at, id", [incident_id])]
+
+
+def for_viewer(db, viewer, task_list):
+    """Tasks as ``viewer`` may read them.
+
+    A settlement task is made for one complainant: its ``trigger_ref`` and the
+    ``· #id`` in its title name them. A viewer who may not read that
+    complainant (an executive, a branch contact outside its scope) gets the
+    task without the id. Notes are free text: masked for a viewer who may not
+    read personal numbers in incident-wide text (masking.task_for)."""
+    from .access import in_scope
+
+    refs = {int(t["trigger_ref"]) for t in task_list if t.get("trigger") == "settlement" and str(t.get("trigger_ref") or "").isdigit()}
+    places = {}
+    if refs:
+        marks = ",".join("?" * len(refs))
+        places = {r["id"]: (r["province_code"], r["branch_code"])
+                  for r in db.query(f"SELECT id, province_code, branch_code FROM complainant WHERE id IN ({marks})", sorted(refs))}
+    out = []
+    for task in task_list:
+        task = masking.task_for(viewer, task)
+        ref = str(task.get("trigger_ref") or "")
+        if task.get("trigger") == "settlement" and ref:
+            place = places.get(int(ref)) if ref.isdigit() else None
+            if not viewer.may("complainant.read") or place is None or not in_scope(viewer, *place):
+                task = masking.without_complainant_ref(task)
+        out.append(task)
+    return out
 
 
 def get_task(db, task_id):

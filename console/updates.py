@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import alerts, audit, events
+from . import alerts, audit, events, masking
 from .access import in_scope
 from .clock import from_iso, to_iso
 from .db import write
@@ -104,7 +104,8 @@ def timeline(db, incident_id, branch_code, viewer):
         raise NotFound(_("No branch %(code)s.", code=branch_code))
     get_incident(db, incident_id)
     rows = db.query("SELECT * FROM hourly_update WHERE incident_id = ? AND branch_code = ? ORDER BY posted_at DESC, id DESC", [incident_id, branch_code])
-    return dict(branch[0]), [public_update(dict(r)) for r in rows]
+    # free text as the viewer may read it: an executive sees phone and ID numbers masked
+    return dict(branch[0]), [masking.update_for(viewer, public_update(dict(r))) for r in rows]
 
 
 def _local_day(now, settings):

@@ -221,10 +221,14 @@ def test_list_filters(api, incident):
     [
         ("秀英", ["hebei_outlet_2"]),
         ("陈志明", ["guangdong"]),
-        ("138", ["hebei_outlet_1"]),
-        ("138 1234", ["hebei_outlet_1"]),
+        # issue 14: numbers match whole, or by their last four digits; a part never narrows
+        ("138", []),
+        ("138 1234", []),
+        ("1381234567", []),
         ("139-1234-5678", ["hebei_outlet_2"]),
         ("5678", ["hebei_outlet_1", "hebei_outlet_2", "guangdong"]),
+        ("1234", ["hebei_outlet_1"]),  # the ID number's last four
+        ("13010219600202222x", ["hebei_outlet_2"]),
         ("王", []),
     ],
 )

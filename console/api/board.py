@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from .. import board, events, schemas
+from .. import board, events, masking, schemas
 from ..auth import current_viewer
 from ..clock import utcnow
 from ..db import get_db
@@ -41,7 +41,7 @@ def board_snapshot(incident_id):
 def board_events(incident_id, query):
     db = get_db()
     room = events.room_for(incident_id, current_viewer())
-    found = events.events_since(db, room, query.since, 500)
+    found = [masking.feed_item_for(current_viewer(), e) for e in events.events_since(db, room, query.since, 500)]
     if current_viewer().role == "executive":
         found = [{k: v for k, v in e.items() if k != "complainant"} for e in found]
     return {"room": room, "seq": events.room_seq(db, room), "events": found}

@@ -33,7 +33,7 @@ def _incident(incident_id, **_path):
     response=schemas.ComplainantPage,
     tag="complainants", visible=_incident)
 def list_complainants(incident_id, query):
-    rows, total = complainants.list_complainants(get_db(), incident_id, current_viewer(), query, utcnow())
+    rows, total = complainants.list_complainants(get_db(), incident_id, current_viewer(), query, utcnow(), current_actor())
     return {"complainants": [mask_complainant(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page}
 
 

@@ -75,7 +75,8 @@ def incident_counts(incident_id):
 
 @operation("/incidents/<int:incident_id>/groups", "GET", "incident.read", "List an incident's complainant groups", response=schemas.GroupList, tag="groups", visible=_incident)
 def list_groups(incident_id):
-    return {"groups": groups.list_groups(get_db(), incident_id)}
+    db = get_db()
+    return {"groups": groups.for_viewer(db, current_viewer(), groups.list_groups(db, incident_id))}
 
 
 @operation("/incidents/<int:incident_id>/groups", "POST", "group.write", "Add a complainant group", body=schemas.GroupIn, response=schemas.Group, status=201, tag="groups", visible=_incident)
@@ -88,7 +89,8 @@ def create_group(incident_id, body):
 
 @operation("/groups/<int:group_id>", "GET", "incident.read", "Read a complainant group", response=schemas.Group, tag="groups", visible=_group)
 def get_group(group_id):
-    return groups.get_group(get_db(), group_id)
+    db = get_db()
+    return groups.for_viewer(db, current_viewer(), [groups.get_group(db, group_id)])[0]
 
 
 @operation("/groups/<int:group_id>", "PATCH", "group.write", "Edit a group: name, handling line, representatives (at most 5)", body=schemas.GroupUpdate, response=schemas.Group, tag="groups", visible=_group)

@@ -3,7 +3,7 @@
 from flask import current_app, request
 from flask_login import current_user
 
-from .. import alerts, idempotency, intake, schemas, updates
+from .. import alerts, idempotency, intake, masking, schemas, updates
 from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
@@ -65,12 +65,14 @@ def post_update(incident_id, body):
         _status, response, replayed = idempotency.run_once(
             db, current_user.id, key, request.path, request.get_data(), action, utcnow()
         )
-    return {**response, "replayed": replayed}
+    # the composer is told when their text holds a phone or ID number (others read it masked)
+    return {**response, "replayed": replayed, "personal_data_fields": masking.composer_warnings(body.model_dump(), masking.UPDATE_TEXT_FIELDS)}
 
 
 @operation("/incidents/<int:incident_id>/updates", "GET", "incident.read", "Each branch's latest update (inside the caller's scope)", response=schemas.LatestUpdates, tag="updates", visible=_incident)
 def latest_updates(incident_id):
-    return {"updates": [updates.public_update(r, r["branch_name"]) for r in updates.latest_by_branch(get_db(), incident_id, current_viewer())]}
+    viewer = current_viewer()
+    return {"updates": [masking.update_for(viewer, updates.public_update(r, r["branch_name"])) for r in updates.latest_by_branch(get_db(), incident_id, viewer)]}
 
 
 @operation("/incidents/<int:incident_id>/branches/<branch_code>/updates", "GET", "incident.read", "A branch's update timeline, newest first", response=schemas.BranchTimeline, tag="updates", visible=_incident)

@@ -4,7 +4,7 @@ from flask import current_app
 from flask_login import current_user
 
 from .. import rollups, schemas
-from ..auth import current_actor
+from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
 from ..incidents import get_incident
@@ -36,7 +36,7 @@ def make_rollup(incident_id):
 
 @operation("/rollups/<int:rollup_id>", "GET", "rollup.read", "A roll-up with the numbers it was made with", response=schemas.Rollup, tag="rollups", visible=_rollup)
 def get_rollup(rollup_id):
-    return rollups.public(rollups.get(get_db(), rollup_id))
+    return rollups.public(rollups.for_viewer(rollups.get(get_db(), rollup_id), current_viewer(), current_app.config))
 
 
 @operation("/rollups/<int:rollup_id>", "PATCH", "rollup.write", "The lead's summary, outlook and needs (drafts only)", body=schemas.RollupText, response=schemas.Rollup, tag="rollups", visible=_rollup)

@@ -27,7 +27,7 @@ def _agreements_folder():
 
 @operation("/groups/<int:group_id>/terms", "GET", "settlement.read", "A group's standard terms and early-acceptance tiers", response=schemas.Terms, tag="settlements", visible=_group)
 def get_terms(group_id):
-    return settlements.get_terms(get_db(), group_id)
+    return settlements.read_terms(get_db(), group_id, current_actor(), utcnow())
 
 
 @operation("/groups/<int:group_id>/terms", "PUT", "settlement.write", "Set a group's standard terms (the default offer: one line per group)",

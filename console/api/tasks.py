@@ -2,8 +2,8 @@
 
 from flask import current_app
 
-from .. import issuing, referrals, schemas, tasks
-from ..auth import current_actor
+from .. import issuing, masking, referrals, schemas, tasks
+from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
 from ..incidents import get_incident
@@ -21,14 +21,16 @@ def _task(task_id, **_path):
 
 @operation("/incidents/<int:incident_id>/tasks", "GET", "incident.read", "The incident's playbook tasks, open first by due time", response=schemas.TaskList, tag="tasks", visible=_incident)
 def list_tasks(incident_id):
-    return {"tasks": tasks.list_tasks(get_db(), incident_id)}
+    db = get_db()
+    return {"tasks": tasks.for_viewer(db, current_viewer(), tasks.list_tasks(db, incident_id))}
 
 
-@operation("/tasks/<int:task_id>", "PATCH", "task.write", "Name a task's owner, write notes, tick checklist items", body=schemas.TaskUpdate, response=schemas.Task, tag="tasks", visible=_task)
+@operation("/tasks/<int:task_id>", "PATCH", "task.write", "Name a task's owner, write notes, tick checklist items", body=schemas.TaskUpdate, response=schemas.UpdatedTask, tag="tasks", visible=_task)
 def update_task(task_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        return tasks.update(db, task_id, body, current_actor(), utcnow(), outbox)
+        task = tasks.update(db, task_id, body, current_actor(), utcnow(), outbox)
+    return {**task, "personal_data_fields": masking.composer_warnings(body.model_dump(exclude_unset=True), masking.TASK_TEXT_FIELDS)}
 
 
 @operation("/tasks/<int:task_id>/complete", "POST", "task.write", "Complete a task (refused while a task it depends on is open)", response=schemas.Task, tag="tasks", visible=_task)
@@ -40,7 +42,8 @@ def complete_task(task_id):
 
 @operation("/incidents/<int:incident_id>/referrals", "GET", "incident.read", "What was sent to outside parties, and their acknowledgements", response=schemas.ReferralList, tag="referrals", visible=_incident)
 def list_referrals(incident_id):
-    return {"referrals": referrals.list_referrals(get_db(), incident_id)}
+    viewer = current_viewer()
+    return {"referrals": [masking.referral_for(viewer, r) for r in referrals.list_referrals(get_db(), incident_id)]}
 
 
 @operation("/incidents/<int:incident_id>/referrals", "POST", "referral.write", "Record something sent to an outside party", body=schemas.ReferralIn, status=201, response=schemas.Referral, tag="referrals", visible=_incident)

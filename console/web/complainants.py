@@ -55,7 +55,7 @@ def list_complainants(incident_id):
         )
     except ValidationError:
         raise Invalid(_("One of the filters has a value this list does not know.")) from None
-    rows, total = complainants.list_complainants(db, incident_id, current_viewer(), query, utcnow())
+    rows, total = complainants.list_complainants(db, incident_id, current_viewer(), query, utcnow(), current_actor())
     pages = max(1, -(-total // query.per_page))
     return render_template(
         "complainants.html", incident=incident, rows=rows, total=total, query=query, pages=pages, overdue_choices=OVERDUE_CHOICES.items(),

@@ -55,3 +55,8 @@ def read_form(model, form, only=None):
         return model.model_validate(data), {}
     except ValidationError as exc:
         return None, {p["field"].split(".")[0]: p["message"] for p in pydantic_details(exc)}
+
+
+def PERSONAL_NUMBER_WARNING():  # noqa: N802  (a message, translated when shown)
+    """The composer's warning when their free text holds a phone or ID number."""
+    return _("Your text holds a phone or ID number. It is saved as written, but executives, and branch contacts of other places, see it masked: leave personal data in the complainant's record instead.")

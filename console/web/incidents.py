@@ -49,7 +49,7 @@ def show_incident(incident_id, errors=None, status=200):
     incident = incidents.get_incident(db, incident_id)
     viewer = current_viewer()
     summary = incidents.summary(db, incident_id, viewer, utcnow())
-    group_list = groups.list_groups(db, incident_id)
+    group_list = groups.for_viewer(db, viewer, groups.list_groups(db, incident_id))
     matrix = {}
     for row in summary["matrix"]:
         matrix.setdefault(row["group_id"], {}).setdefault(row["province_code"], 0)

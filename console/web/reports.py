@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import alerts, idempotency, intake, regions, schemas, updates
+from .. import alerts, idempotency, intake, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
 from ..clock import parse_local, utcnow
 from ..csv_import import decode
@@ -20,7 +20,7 @@ from ..db import get_db
 from ..errors import ConsoleError, pydantic_details
 from ..incidents import get_incident
 from ..live import publishing
-from .forms import read_form
+from .forms import PERSONAL_NUMBER_WARNING, read_form
 
 bp = Blueprint("reports", __name__)
 
@@ -58,6 +58,8 @@ def new_update(incident_id):
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
                 flash(_("Update posted.") if not replayed else _("This update was already posted."))
+                if masking.composer_warnings(data.model_dump(), masking.UPDATE_TEXT_FIELDS):
+                    flash(PERSONAL_NUMBER_WARNING(), "warning")
                 return redirect(url_for("reports.branch_timeline", incident_id=incident_id, branch_code=stored["branch_code"]))
     return (
         render_template("update_form.html", incident=incident, branches=_branches_for_form(db), errors=errors,

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import regions, rollup_exports, rollups
-from ..auth import current_actor, requires
+from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError
@@ -67,7 +67,7 @@ def make_now(incident_id):
 @requires("rollup.read")
 def page(rollup_id, error=None, status=200):
     db = get_db()
-    row = rollups.get(db, rollup_id)
+    row = rollups.for_viewer(rollups.get(db, rollup_id), current_viewer(), current_app.config)
     incident = get_incident(db, row["incident_id"])
     return render_template(
         "rollup.html", rollup=row, incident=incident, rows=rollup_exports.rows(row, **_names(db, row["incident_id"])),
@@ -125,7 +125,7 @@ def correct(rollup_id):
 
 def _download(rollup_id, kind):
     db = get_db()
-    row = rollups.get(db, rollup_id)
+    row = rollups.for_viewer(rollups.get(db, rollup_id), current_viewer(), current_app.config)
     names = _names(db, row["incident_id"])
     stem = f"rollup-{row['incident_id']}-{row['number']}"
     if kind == "csv":

@@ -148,7 +148,7 @@ def terms_page(group_id, errors=None, status=200):
     db = get_db()
     group = groups.get_group(db, group_id)
     return render_template("group_terms.html", group=group, incident=get_incident(db, group["incident_id"]),
-                           record=settlements.get_terms(db, group_id), errors=errors or {}, form=request.form), status
+                           record=settlements.read_terms(db, group_id, current_actor(), utcnow()), errors=errors or {}, form=request.form), status
 
 
 @bp.post("/groups/<int:group_id>/terms")

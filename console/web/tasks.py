@@ -6,14 +6,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .. import documents, issuing, referrals, schemas, tasks
-from ..auth import current_actor, requires
+from .. import documents, issuing, masking, referrals, schemas, tasks
+from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError, NotFound, pydantic_details, summary
 from ..incidents import get_incident
 from ..live import publishing
-from .forms import read_form
+from .forms import PERSONAL_NUMBER_WARNING, read_form
 
 bp = Blueprint("tasks", __name__)
 
@@ -27,7 +27,7 @@ def _back(incident_id):
 def playbook_page(incident_id, errors=None, status=200):
     db = get_db()
     incident = get_incident(db, incident_id)
-    task_list = tasks.list_tasks(db, incident_id)
+    task_list = tasks.for_viewer(db, current_viewer(), tasks.list_tasks(db, incident_id))
     for task in task_list:
         task["attachments"] = tasks.attachments(db, task["id"])
         task["blocked_by"] = tasks.blocking(db, task) if task["status"] == "open" else []
@@ -36,7 +36,7 @@ def playbook_page(incident_id, errors=None, status=200):
     book = playbooks.get(incident["playbook"]) if incident["playbook"] else None
     return render_template(
         "playbook.html", incident=incident, tasks=task_list, book=book, now=utcnow(),
-        referrals=referrals.list_referrals(db, incident_id), documents=issuing.list_documents(db, incident_id),
+        referrals=[masking.referral_for(current_viewer(), r) for r in referrals.list_referrals(db, incident_id)], documents=issuing.list_documents(db, incident_id),
         lines=referrals.lines(db, incident_id), errors=errors or {},
         users=list(db.query("SELECT id, display_name FROM user WHERE active = 1 ORDER BY display_name")),
     ), status
@@ -65,6 +65,8 @@ def update_task(task_id):
     with publishing(db) as outbox:
         task = tasks.update(db, task_id, data, current_actor(), utcnow(), outbox)
     flash(_("Task saved."))
+    if masking.composer_warnings(raw, masking.TASK_TEXT_FIELDS):
+        flash(PERSONAL_NUMBER_WARNING(), "warning")
     return _back(task["incident_id"])
 
 
@@ -149,7 +151,7 @@ def issue_document(incident_id):
 @bp.get("/documents/<int:document_id>")
 @requires("document.read")
 def download_document(document_id):
-    row, content = documents.read_issued(get_db(), document_id, current_app.config["DOCUMENT_FOLDER"])
+    row, content = documents.read_issued(get_db(), document_id, current_app.config["DOCUMENT_FOLDER"], issuing.audience_for(current_viewer()))
     return send_file(io.BytesIO(content), mimetype=row["content_type"], download_name=row["filename"], as_attachment=True)
 
 
