@@ -40,6 +40,11 @@ PERMISSIONS = {
     # amounts, terms and agreements: the crisis lead and legal only; overriding the cap: the lead
     "settlement.read": frozenset({"lead", "legal"}),
     "settlement.write": frozenset({"lead", "legal"}),
+    # going live (console/org.py, user_import.py, catalogue.py): the crisis lead sets the organisation up
+    "org.read": frozenset({"lead", "team"}),
+    "org.write": frozenset({"lead"}),
+    "user.import": frozenset({"lead"}),
+    "catalogue.write": frozenset({"lead"}),
     "account": ALL,
 }
 

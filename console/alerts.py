@@ -55,9 +55,16 @@ def rooms_for(incident_id, audience, province_code, branch_code):
     return sorted(rooms)
 
 
+def manager_audience(usernames):
+    """Audience entries naming managers (org_manager) who are told of an outlet's alert."""
+    return {f"user:{name}" for name in usernames}
+
+
 def visible_to(viewer, alert):
     """Whether a viewer's alert list shows this alert."""
     audience = json.loads(alert["audience"]) if isinstance(alert["audience"], str) else alert["audience"]
+    if f"user:{viewer.username}" in audience:
+        return True  # a manager named for this outlet (console/org.py)
     if viewer.role in ("lead", "team"):
         return True
     if viewer.role == "executive":

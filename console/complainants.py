@@ -15,6 +15,7 @@ from .db import write
 from .errors import Conflict, Invalid, NotFound
 from .events import count_delta
 from .incidents import get_incident
+from .org import inactive_outlets
 from .status import OPEN, TransitionRefused, check_transition
 
 MONEY_FIELDS = ("principal", "interest_claimed", "expenses_claimed")
@@ -114,7 +115,11 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
         if incident["status"] == "closed":
             raise Invalid(_("A closed incident takes no new complainants."))
         refs = _References(db, incident_id)
-        problems = []
+        closed = inactive_outlets(db)
+        problems = [
+            {"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": _("outlet %(code)s is closed (deactivated): it takes no new complainants", code=item.branch_code)}
+            for index, item in enumerate(items) if item.branch_code in closed
+        ]
         checked = {}  # the places and references of a batch repeat: check each combination once
         for index, item in enumerate(items):
             key = (item.province_code, item.city_code, item.branch_code, item.group_id, item.handler_id,

@@ -19,15 +19,17 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from . import alerts, audit, regions
+from . import alerts, audit, catalogue, org, regions
 from .access import SYSTEM
 from .clock import from_iso, to_iso
 from .complainants import create_complainants
 from .db import write
 from .errors import Conflict, Invalid
+from .intake_amounts import amount_problems, amounts_in_fen, claimed_amounts
 from .schemas import ComplainantIn
 
 OPEN_INCIDENT = ("monitoring", "active")
+_KIND = {"cause_code": "cause", "product": "product"}  # catalogue kind of each surge dimension
 DIMENSIONS = ("cause_code", "product")
 PLACES = ("province_code", "branch_code")
 FIELDS = (
@@ -46,12 +48,16 @@ def add_complaints(db, items, actor, now):
     problems = []
     for index, item in enumerate(items):
         prefix = f"{index}." if len(items) > 1 else ""
+        problems += amount_problems(item, prefix)
         if item.province_code not in refs["provinces"]:
             problems.append({"field": prefix + "province_code", "message": "is not a province code in GB/T 2260"})
         if item.city_code and refs["cities"].get(item.city_code) != item.province_code:
             problems.append({"field": prefix + "city_code", "message": f"is not a city of province {item.province_code}"})
         if item.branch_code and (item.branch_code not in refs["branches"] or refs["branches"][item.branch_code][1] != item.province_code):
             problems.append({"field": prefix + "branch_code", "message": f"is not a known branch of province {item.province_code}"})
+    closed = org.inactive_outlets(db)
+    problems += [{"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": f"outlet {item.branch_code} is closed (deactivated)"}
+                 for index, item in enumerate(items) if item.branch_code in closed]
     keys = [(i.source, i.external_id) for i in items if i.external_id]
     if len(set(keys)) != len(keys):
         problems.append({"field": "external_id", "message": "the same (source, external_id) appears twice in this request"})
@@ -61,6 +67,7 @@ def add_complaints(db, items, actor, now):
     rows = []
     for item in items:
         row = item.model_dump()
+        row.update(amounts_in_fen(row))
         row["received_at"] = to_iso(item.received_at or now)
         row["created_at"] = stamp
         rows.append(row)
@@ -165,7 +172,7 @@ def _attach(db, incident, where, params, actor, now, settings, outbox):
         ComplainantIn(
             name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
             province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
-            demands=c["text"][:5000], received_at=c["received_at"],
+            demands=c["text"][:5000], received_at=c["received_at"], **claimed_amounts(c),
         )
         for c in complaints
     ]
@@ -200,9 +207,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
             ).fetchone()[0]
             if incident is None and unattached == 0:
                 continue  # these complaints already belong to an incident (a surge of their cause, say)
-            place_name = surge["code"]
-            if surge["place"] == "province_code":
-                place_name = regions.province_names(db, "zh_CN").get(surge["code"], surge["code"])
+            place_name = org.place_name(db, surge["code"])
             if incident is None:
                 products = Counter(r["product"] for r in db.query(
                     f"SELECT product FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?",
@@ -211,7 +216,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
                     f"SELECT cause_code FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?",
                     [surge["value"], to_iso(now - timedelta(minutes=surge["window_minutes"]))]))
                 row = {
-                    "title": _("Surge: %(value)s in %(place)s", value=surge["value"], place=place_name),
+                    "title": _("Surge: %(value)s in %(place)s", value=catalogue.name_of(db, _KIND[surge["dimension"]], surge["value"]), place=place_name),
                     "cause": surge["value"] if surge["dimension"] == "cause_code" else causes.most_common(1)[0][0],
                     "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
                     "severity": "medium", "status": "monitoring", "playbook": settings["DEFAULT_PLAYBOOK"],
@@ -229,7 +234,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None):
                 db, key=f"surge:{incident['id']}:{surge['dimension']}:{surge['value']}:{surge['place']}:{surge['code']}",
                 kind="surge", level="critical",
                 message=_("Surge: %(n)s complaints about %(value)s in %(place)s within %(h)s h (baseline %(b)s). Incident %(id)s is waiting for a crisis lead to activate or dismiss it.",
-                          n=surge["count"], value=surge["value"], place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
+                          n=surge["count"], value=catalogue.name_of(db, _KIND[surge["dimension"]], surge["value"]), place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
                 now=now, audience={"lead", "team"}, incident_id=incident["id"],
                 province_code=db["branch"].get(surge["code"])["province_code"] if surge["place"] == "branch_code" else surge["code"],
                 branch_code=surge["code"] if surge["place"] == "branch_code" else None,

@@ -4,6 +4,7 @@ from .account import bp as account
 from .audit import bp as audit
 from .board import bp as board
 from .complainants import bp as complainants
+from .golive import bp as golive
 from .imports import bp as imports
 from .incidents import bp as incidents
 from .reports import bp as reports
@@ -11,4 +12,4 @@ from .rollups import bp as rollups
 from .settlements import bp as settlements
 from .tasks import bp as tasks
 
-blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, golive]
