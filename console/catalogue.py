@@ -185,3 +185,8 @@ def allowed_values(settings):
         ("name", _("the name people read in titles, alerts and documents")),
         *[(f, _("empty: as the settings (%(value)s)", value=rule[f])) for f in RULE_FIELDS],
     ]
+
+
+def named(db, incident):
+    """An incident row with its cause and product replaced by their catalogue names (for documents)."""
+    return {**dict(incident), "cause": name_of(db, "cause", incident["cause"]), "product": name_of(db, "product", incident["product"])}

@@ -41,7 +41,7 @@ from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import regions
+from . import catalogue, regions
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -378,7 +378,7 @@ class _Facts:
     """The aggregates every document draws on; complainants only as counts and sums."""
 
     def __init__(self, db, incident_id):
-        self.incident = get_incident(db, incident_id)
+        self.incident = catalogue.named(db, get_incident(db, incident_id))  # cause and product as people read them
         self.provinces = regions.province_names(db, "zh_CN")
         self.groups = {
             r["id"]: dict(r)

@@ -217,6 +217,16 @@ def import_file(db, filename, content, actor, now, dry_run=False):
     """Read, check and (unless ``dry_run``) write a directory file. Returns the report;
     raises Invalid naming every bad row when the file has any."""
     header, rows = tabular.read_table(filename, content)
+    return import_table(db, header, rows, actor, now, dry_run)
+
+
+def import_table(db, header, rows, actor, now, dry_run=False, without=()):
+    """The import of an already-read table; columns named in ``without`` are left out
+    (the demo imports its directory before its managers' accounts exist)."""
+    if without:
+        keep = [i for i, column in enumerate(header) if column not in without]
+        header = [header[i] for i in keep]
+        rows = [(line, [cells[i] for i in keep if i < len(cells)]) for line, cells in rows]
     rep = check(db, header, rows)
     if not rep["ok"]:
         raise tabular.refuse(rep)

@@ -54,6 +54,14 @@ def place(code):
     return g.place_names.get(code, code)
 
 
+def _catalogue_name(kind, code):
+    """A cause's or product's catalogue name (console/catalogue.py), or the text itself."""
+    from .catalogue import name_of
+    from .db import get_db
+
+    return name_of(get_db(), kind, code)
+
+
 def first_start_command():
     """On a console with no active crisis lead yet: the command that creates the first one."""
     from .db import get_db
@@ -73,5 +81,7 @@ def init_app(app):
         input_time=input_time,
         yuan=yuan,
         place=place,
+        cause_name=lambda code: _catalogue_name("cause", code),
+        product_name=lambda code: _catalogue_name("product", code),
     )
     app.jinja_env.globals.update(place=place, first_start_command=first_start_command, vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)

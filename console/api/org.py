@@ -78,8 +78,7 @@ def import_users(body):
         filename, content = _file(body)
     else:
         filename, content = "users.csv", _csv(user_import.COLUMNS, [r.model_dump() for r in body.rows])
-    rep, made = user_import.import_file(db, filename, content, current_actor(), utcnow(), body.dry_run,
-                                        current_app.config.get("IMPORT_PASSWORD_HASH", "scrypt"))
+    rep, made = user_import.import_file(db, filename, content, current_actor(), utcnow(), body.dry_run)
     return {**_report(rep, body.dry_run), "passwords": [{"username": u, "password": p} for u, p in made if p]}
 
 

@@ -153,8 +153,7 @@ def users_import():
 def users_confirm(token):
     db = get_db()
     path, content = _take("users", token)
-    report, made = user_import.import_file(db, path, content, current_actor(), utcnow(),
-                                           hash_method=current_app.config.get("IMPORT_PASSWORD_HASH", "scrypt"))
+    report, made = user_import.import_file(db, path, content, current_actor(), utcnow())
     os.remove(path)
     # Random passwords are shown this once (only their hashes are kept).
     return render_template("users_imported.html", made=made, count=len(made))
