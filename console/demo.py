@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from . import audit, complainants, contacts, groups, incidents, org, regions, rollups, schemas, settlements, tabular, updates, users
+from . import audit, complainants, contacts, groups, incidents, org, rollups, schemas, settlements, tabular, updates, users
 from .access import SYSTEM
 from .audit import Actor
 from .clock import to_iso

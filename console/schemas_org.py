@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 from pydantic import BaseModel, Field, model_validator
 
 from .errors import PLAIN
-from .schemas import Amount, ComplainantUpdate, Id, Strict
+from .schemas import ComplainantUpdate, Id, Strict
 
 Cell = Annotated[str, Field(max_length=200, pattern=PLAIN)]
 
@@ -178,4 +178,3 @@ class BulkUpdated(BaseModel):
     count: int
 
 
-__all__ = ["Amount"]
