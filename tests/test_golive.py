@@ -323,8 +323,68 @@ def test_bulk_update_by_id_and_external_reference_is_all_or_nothing(app, db, fir
     assert float(client.get(f"/api/v1/complainants/{ids[1]}", headers=lead).json["principal"]) == 4000
 
 
+def test_db_is_taken_before_and_after_the_command(app, tmp_path, capsys):
+    other = str(tmp_path / "other.db")
+    for argv in (["--db", other, "user", "add", "a1", "--role", "team", "--password", "long-enough-1"],
+                 ["user", "add", "a2", "--role", "team", "--password", "long-enough-1", "--db", other]):
+        assert run.main(argv) == 0
+    assert run.main(["audit", "verify", "--db", other]) == 0
+    from console.db import connect
+
+    handle = connect(other)
+    assert [r["username"] for r in handle.query("SELECT username FROM user ORDER BY id")] == ["a1", "a2"]
+    handle.close()
+
+
 def test_first_start_says_how_to_make_the_first_lead(app, capsys):
     page = app.test_client().get("/login").data.decode()
     assert "user add NAME --role lead" in page and f"--db {app.config['DATABASE']}" in page
     run.first_start_notice(app)
     assert "user add NAME --role lead" in capsys.readouterr().out
+
+
+def test_the_catalogue_sets_a_causes_surge_rule_and_name(app, db, first_lead):
+    """An empty setting follows SURGE_RULES; a cause's own threshold replaces it for that cause only."""
+    from console import catalogue
+    from console.intake import detect_surges
+
+    client = app.test_client()
+    lead = {"Authorization": f"Bearer {first_lead}"}
+    assert catalogue.surge_settings(db, app.config)["SURGE_RULES"] == app.config["SURGE_RULES"]  # nothing set: as before
+    rows = [{"kind": "cause", "code": "zero_yield", "name": "结构性存款零收益", "threshold": 6, "baseline_min": 1000000},
+            {"kind": "product", "code": "结构性存款", "name": "结构性存款（保本浮动收益）"}]
+    preview = client.post("/api/v1/catalogue/import", json={"rows": rows, "dry_run": True}, headers=lead)
+    assert preview.status_code == 200 and preview.json["counts"] == {"new": 2} and db["catalogue_entry"].count == 0
+    assert client.post("/api/v1/catalogue/import", json={"rows": rows}, headers=lead).status_code == 200
+    bad = client.post("/api/v1/catalogue/import", json={"rows": [{"kind": "product", "code": "x", "name": "某产品", "threshold": 3}]}, headers=lead)
+    assert bad.status_code == 422 and "causes only" in bad.json["details"][0]["message"]
+    now = utcnow().replace(microsecond=0)
+    complaints = [{"channel": "hotline", "product": "结构性存款", "cause_code": "zero_yield", "province_code": "130000",
+                   "customer_name": f"客户{n}", "customer_phone": f"1381234{n:04d}", "received_at": to_iso(now - timedelta(minutes=5 + n))} for n in range(6)]
+    assert client.post("/api/v1/complaints", json=complaints, headers=lead).status_code == 201
+    settings = catalogue.surge_settings(db, app.config)
+    causes = [s for s in detect_surges(db, now, settings) if s["dimension"] == "cause_code"]
+    assert [(s["value"], s["count"], s["reason"]) for s in causes] == [("zero_yield", 6, "threshold")]
+    assert not [s for s in detect_surges(db, now, app.config) if s["dimension"] == "cause_code" and s["reason"] == "threshold"]
+    with app.test_request_context():
+        summary = run_monitor(surge.MONITOR, app.config, now)
+    title = db["incident"].get(summary["opened"][0])["title"]
+    assert "结构性存款零收益" in title and "zero_yield" not in title
+    # the lead's page edits it
+    page = app.test_client()
+    page.post("/login", data={"username": "chief", "password": "chief-pass-2026"})
+    saved = page.post("/admin/catalogue/entry", data={"kind": "cause", "code": "zero_yield", "name": "零收益", "threshold": "8"})
+    assert saved.status_code == 302 and catalogue.surge_rule(db, app.config, "zero_yield")["threshold"] == 8
+    refused = page.post("/admin/catalogue/entry", data={"kind": "cause", "code": "zero_yield", "name": "零收益", "threshold": "-1"})
+    assert refused.status_code == 422 and catalogue.surge_rule(db, app.config, "zero_yield")["threshold"] == 8
+
+
+def test_the_demo_builds_its_directory_through_the_import(app, db):
+    from console import demo
+
+    with app.test_request_context():
+        demo.load_demo(db, utcnow(), app.config)
+    assert db["branch"].count == 15 and db["org_unit"].count == 19
+    assert db["org_unit"].get("130000")["name"] == "河北分公司"
+    assert [r["username"] for r in db.query("SELECT username FROM org_manager WHERE unit_code = 'HB-SJZ-01'")] == ["demo-outlet"]
+    assert db["audit_log"].count_where("table_name = 'org_unit' AND username = 'demo'") >= 34
