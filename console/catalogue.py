@@ -161,6 +161,11 @@ def save_entry(db, kind, code, data, actor, now):
 
 def import_file(db, filename, content, actor, now, dry_run=False):
     header, rows = tabular.read_table(filename, content)
+    return import_table(db, header, rows, actor, now, dry_run)
+
+
+def import_table(db, header, rows, actor, now, dry_run=False):
+    """The same from an already-read table (the API's rows)."""
     rep = check(db, header, rows)
     if not rep["ok"]:
         raise tabular.refuse(rep)

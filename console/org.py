@@ -236,32 +236,6 @@ def import_table(db, header, rows, actor, now, dry_run=False, without=()):
     return rep
 
 
-def import_rows(db, items, actor, now, dry_run=False):
-    """The same import from already-split rows (dicts of COLUMNS), as the API sends them."""
-    header = list(COLUMNS)
-    rows = [(index + 1, [_text(item.get(c)) for c in header]) for index, item in enumerate(items)]
-    present = {c for item in items for c, v in item.items() if v is not None}
-    header_used = [c for c in header if c in present or c in REQUIRED]
-    rows = [(line, [cells[header.index(c)] for c in header_used]) for line, cells in rows]
-    rep = check(db, header_used, rows)
-    if not rep["ok"]:
-        raise tabular.refuse(rep)
-    if not dry_run:
-        commit(db, rep, actor, now)
-        rep = tabular.report(rep["rows"])
-    return rep
-
-
-def _text(value):
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value).strip()
-
-
 def set_outlet_active(db, code, active, actor, now):
     """Deactivate (a closed outlet) or reactivate an outlet; never deletes it."""
     with write(db):

@@ -102,6 +102,20 @@ def _cell(value):
     return str(value).strip()
 
 
+def from_rows(columns, items):
+    """(header, rows) from JSON rows (dicts): line N is the Nth row; a column no row sends is left out."""
+    header = [c for c in columns if any(item.get(c) is not None for item in items)]
+    def text(value):
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, list):
+            return ";".join(str(v) for v in value)
+        return str(value).strip()
+    return header, [(index + 1, [text(item.get(c)) for c in header]) for index, item in enumerate(items)]
+
+
 def records(header, rows, columns, required):
     """Each row as {column: text}, with problems for a wrong header or extra cells.
 

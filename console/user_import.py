@@ -87,6 +87,11 @@ def import_file(db, filename, content, actor, now, dry_run=False, hash_method="s
     """Read, check and (unless ``dry_run``) add the users of a file.
     Returns (report, [(username, generated password)])."""
     header, rows = tabular.read_table(filename, content)
+    return import_table(db, header, rows, actor, now, dry_run, hash_method)
+
+
+def import_table(db, header, rows, actor, now, dry_run=False, hash_method="scrypt"):
+    """The same from an already-read table (the API's rows)."""
     rep = check(db, header, rows)
     if not rep["ok"]:
         raise tabular.refuse(rep)

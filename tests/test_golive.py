@@ -388,3 +388,36 @@ def test_the_demo_builds_its_directory_through_the_import(app, db):
     assert db["org_unit"].get("130000")["name"] == "河北分公司"
     assert [r["username"] for r in db.query("SELECT username FROM org_manager WHERE unit_code = 'HB-SJZ-01'")] == ["demo-outlet"]
     assert db["audit_log"].count_where("table_name = 'org_unit' AND username = 'demo'") >= 34
+
+
+def test_templates_download_and_import_back(app, db, login_lead):
+    for url in ("/admin/org/template.xlsx", "/admin/users/import/template.xlsx", "/admin/catalogue/template.xlsx"):
+        response = login_lead.get(url)
+        assert response.status_code == 200 and response.data.startswith(b"PK")
+        book = openpyxl.load_workbook(io.BytesIO(response.data))
+        assert book.sheetnames == ["import", "allowed"] and book["allowed"].max_row > 3
+    template = login_lead.get("/admin/org/template.xlsx").data
+    preview = login_lead.post("/admin/org/import", data={"file": (io.BytesIO(template), "directory.xlsx")}, content_type="multipart/form-data")
+    assert preview.status_code == 200, preview.data.decode()[-2000:]
+    token = preview.data.decode().split("/admin/org/import/")[1][:32]
+    assert login_lead.post(f"/admin/org/import/{token}").status_code == 302
+    assert db["branch"].get("HB-SJZ-01")["address"] == "石家庄市桥西区中山西路88号"
+    assert login_lead.post(f"/admin/org/import/{token}").status_code == 422  # a confirmed import is not done twice
+    csv_template = login_lead.get("/admin/org/template.csv")
+    assert csv_template.data.decode("utf-8-sig").splitlines()[0] == "kind,code,name,province_code,city_code,address,managers,active"
+
+
+def test_users_from_api_rows_get_random_passwords_once(app, db, first_lead):
+    client = app.test_client()
+    lead = {"Authorization": f"Bearer {first_lead}"}
+    rows = [{"username": "zhao.lei", "role": "branch", "scope": "130000"}, {"username": "qian.li", "role": "team", "password": "team-pass-2026"}]
+    made = client.post("/api/v1/users/import", json={"rows": rows}, headers=lead)
+    assert made.status_code == 200, made.json
+    [generated] = made.json["passwords"]
+    assert generated["username"] == "zhao.lei" and len(generated["password"]) >= 12
+    assert app.test_client().post("/login", data={"username": "zhao.lei", "password": generated["password"]}).status_code == 302
+    again = client.post("/api/v1/users/import", json={"rows": rows + [{"username": "sun.li", "role": "team", "scope": "130000"}]}, headers=lead)
+    assert again.status_code == 422
+    assert {d["field"] for d in again.json["details"]} == {"line 1.username", "line 2.username", "line 3.scope"}
+    assert not db["user"].count_where("username = 'sun.li'")
+    assert db["audit_log"].count_where("table_name = 'user' AND action = 'create'") == 2

@@ -3,7 +3,8 @@ catalogue in bulk, outlets closed and opened, and complainants changed in bulk.
 
 Every import takes rows or a file (CSV or XLSX, base64), checks all of it and
 writes all or nothing; ``dry_run`` is the preview. A refused import is 422
-with each problem's row (``line N.column``) in ``details``.
+with each problem's row (``line N.column``: the file's line, or the Nth of
+the rows sent) in ``details``.
 """
 
 import base64
@@ -11,7 +12,7 @@ import binascii
 
 from flask import current_app
 
-from .. import bulk_update, catalogue, org, user_import
+from .. import bulk_update, catalogue, org, tabular, user_import
 from .. import schemas_org as s
 from ..auth import current_actor, current_viewer
 from ..clock import utcnow
@@ -52,7 +53,8 @@ def import_directory(body):
     if body.file is not None:
         rep = org.import_file(db, *_file(body), current_actor(), utcnow(), body.dry_run)
     else:
-        rep = org.import_rows(db, [r.model_dump() for r in body.rows], current_actor(), utcnow(), body.dry_run)
+        header, rows = tabular.from_rows(org.COLUMNS, [r.model_dump() for r in body.rows])
+        rep = org.import_table(db, header, rows, current_actor(), utcnow(), body.dry_run)
     return _report(rep, body.dry_run)
 
 
@@ -75,23 +77,11 @@ def import_users(body):
     """Rows without a password get a random one, returned here once."""
     db = get_db()
     if body.file is not None:
-        filename, content = _file(body)
+        rep, made = user_import.import_file(db, *_file(body), current_actor(), utcnow(), body.dry_run)
     else:
-        filename, content = "users.csv", _csv(user_import.COLUMNS, [r.model_dump() for r in body.rows])
-    rep, made = user_import.import_file(db, filename, content, current_actor(), utcnow(), body.dry_run)
+        header, rows = tabular.from_rows(user_import.COLUMNS, [r.model_dump() for r in body.rows])
+        rep, made = user_import.import_table(db, header, rows, current_actor(), utcnow(), body.dry_run)
     return {**_report(rep, body.dry_run), "passwords": [{"username": u, "password": p} for u, p in made if p]}
-
-
-def _csv(columns, rows):
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-    return out.getvalue().encode("utf-8")
 
 
 @operation("/catalogue", "GET", "incident.read", "Causes and products: their names and each cause's surge rule",
@@ -119,10 +109,10 @@ def save_catalogue_entry(kind, code, body):
 def import_catalogue(body):
     db = get_db()
     if body.file is not None:
-        filename, content = _file(body)
+        rep = catalogue.import_file(db, *_file(body), current_actor(), utcnow(), body.dry_run)
     else:
-        filename, content = "catalogue.csv", _csv(catalogue.COLUMNS, [r.model_dump() for r in body.rows])
-    rep = catalogue.import_file(db, filename, content, current_actor(), utcnow(), body.dry_run)
+        header, rows = tabular.from_rows(catalogue.COLUMNS, [r.model_dump() for r in body.rows])
+        rep = catalogue.import_table(db, header, rows, current_actor(), utcnow(), body.dry_run)
     return _report(rep, body.dry_run)
 
 
