@@ -14,8 +14,12 @@ import secrets
 
 from flask_babel import gettext as _
 
-from . import access, audit, tabular, users
+from werkzeug.security import generate_password_hash
+
+from . import access, audit, tabular
+from .clock import to_iso
 from .db import write
+from .errors import Conflict, Invalid
 
 COLUMNS = ["username", "display_name", "role", "scope", "password"]
 REQUIRED = ["username", "role"]
@@ -70,13 +74,29 @@ def commit(db, rep, actor, now, hash_method="scrypt"):
     [(username, generated password or None)]: a generated one is shown once."""
     if not rep["ok"]:
         raise tabular.refuse(rep)
+    # Hashed before the write transaction: scrypt takes ~0.1 s a password, and
+    # 50 of them inside BEGIN IMMEDIATE would hold every other writer (the
+    # monitors, branch updates) for seconds.
+    prepared = []
+    for row in rep["rows"]:
+        item = row["item"]
+        generated = None if item["password"] else secrets.token_urlsafe(12)
+        prepared.append((item, generated, generate_password_hash(item["password"] or generated, method=hash_method)))
     made = []
     with write(db):
-        for row in rep["rows"]:
-            item = row["item"]
-            generated = None if item["password"] else secrets.token_urlsafe(12)
-            user_id = users.add_user(db, item["username"], item["role"], item["password"] or generated,
-                                     scope_code=item["scope"], display_name=item["display_name"], hash_method=hash_method)
+        taken = {r[0] for r in db.execute("SELECT username FROM user").fetchall()}
+        for item, generated, password_hash in prepared:
+            if item["username"] in taken:  # added by someone else since the preview
+                raise Conflict(_("A user named %(name)s was added meanwhile; nothing was imported.", name=item["username"]))
+            if item["scope"]:
+                try:
+                    access.resolve_scope(db, item["scope"])
+                except ValueError:
+                    raise Invalid(_("%(code)s is neither a province code (GB/T 2260) nor a known outlet code", code=item["scope"])) from None
+            user_id = db["user"].insert({
+                "username": item["username"], "display_name": item["display_name"], "role": item["role"], "scope_code": item["scope"],
+                "password_hash": password_hash, "active": 1, "created_at": to_iso(now),
+            }).last_pk
             audit.record(db, actor, "user", user_id, "create",
                          after={"username": item["username"], "role": item["role"], "scope_code": item["scope"], "via": "import"}, at=now)
             made.append((item["username"], generated))
