@@ -166,10 +166,15 @@ def import_file(db, filename, content, actor, now, dry_run=False):
 
 def import_table(db, header, rows, actor, now, dry_run=False):
     """The same from an already-read table (the API's rows)."""
-    rep = check(db, header, rows)
-    if not rep["ok"]:
-        raise tabular.refuse(rep)
-    if not dry_run:
+    if dry_run:
+        rep = check(db, header, rows)
+        if not rep["ok"]:
+            raise tabular.refuse(rep)
+        return rep
+    with write(db):  # checked again inside the write
+        rep = check(db, header, rows)
+        if not rep["ok"]:
+            raise tabular.refuse(rep)
         commit(db, rep, actor, now)
     return rep
 

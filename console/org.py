@@ -227,13 +227,17 @@ def import_table(db, header, rows, actor, now, dry_run=False, without=()):
         keep = [i for i, column in enumerate(header) if column not in without]
         header = [header[i] for i in keep]
         rows = [(line, [cells[i] for i in keep if i < len(cells)]) for line, cells in rows]
-    rep = check(db, header, rows)
-    if not rep["ok"]:
-        raise tabular.refuse(rep)
-    if not dry_run:
+    if dry_run:
+        rep = check(db, header, rows)
+        if not rep["ok"]:
+            raise tabular.refuse(rep)
+        return rep
+    with write(db):  # checked again inside the write, so nothing changed between check and write
+        rep = check(db, header, rows)
+        if not rep["ok"]:
+            raise tabular.refuse(rep)
         commit(db, rep, actor, now)
-        rep = tabular.report(rep["rows"])
-    return rep
+    return tabular.report(rep["rows"])
 
 
 def set_outlet_active(db, code, active, actor, now):
