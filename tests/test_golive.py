@@ -183,6 +183,11 @@ def test_a_new_organisation_runs_an_incident_through_the_api(app, db, first_lead
     assert legal.post("/login", data={"username": "legal-1", "password": PASSWORD}).status_code == 302
     told = [x for x in legal.get("/api/v1/alerts").json["alerts"] if x["kind"] == "missed_update"]
     assert [x["branch_code"] for x in told] == [c]  # named as a manager of outlet c, and only there
+    # a second missed hour also tells the city's and province branch's managers
+    with app.test_request_context():
+        run_monitor(missed_updates.MONITOR, app.config, later + timedelta(hours=1))
+    [second] = [dict(r) for r in db.query("SELECT * FROM alert WHERE kind = 'missed_update' AND level = 'critical' AND branch_code = ?", [c])]
+    assert json.loads(second["data"])["managers"] == ["legal-1", f"mgr-{c}", "prov-130000"]
 
     # nothing from the demo anywhere
     assert not db["branch"].count_where("code = 'HB-SJZ-01'") and not db["user"].count_where("username LIKE 'demo-%'")
@@ -212,6 +217,13 @@ def test_bad_directory_files_write_nothing(app, db, first_lead):
         found = [d for d in response.json["details"] if d["field"] == field]
         assert found and words in found[0]["message"], (name, response.json["details"])
         assert len(response.json["details"]) == 1, (name, response.json["details"])
+    book = openpyxl.Workbook()
+    book.active.append(header.strip().split(","))
+    book.active.append(["province", "130000", "河北省分行", "130000", "", "", "", "多出来的格子"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = send(buffer.getvalue(), "directory.xlsx")
+    assert response.status_code == 422 and response.json["details"][0]["field"] == "line 2" and "more cells" in response.json["details"][0]["message"]
     big = header + "outlet,X,名称,130000,130100,地址,\n" * (50 * 1024 * 1024 // 40)
     response = send(big[: 50 * 1024 * 1024].encode("utf-8"))
     assert response.status_code == 413
