@@ -13,6 +13,11 @@
     python run.py backup [PATH]                                back up the database, safe while it runs
     python run.py restore BACKUP                               put a backup back (stop the console first)
     python run.py audit verify                                 check the audit log's hash chain
+    python run.py org import FILE [--dry-run]                  import the organisation directory (CSV or XLSX)
+    python run.py user import FILE [--dry-run]                 import users with role and scope (CSV or XLSX)
+    python run.py catalogue import FILE [--dry-run]            import causes and products (CSV or XLSX)
+
+--db PATH may come before or after the command.
 """
 
 import argparse
@@ -45,7 +50,62 @@ def serve(app, args):
     # Set here, for the serving process only: see SERVER_SWITCH_INTERVAL_MS.
     sys.setswitchinterval(app.config["SERVER_SWITCH_INTERVAL_MS"] / 1000)
     print(f"Crisis console on http://{args.host}:{args.port}/  (database {app.config['DATABASE']})", flush=True)
+    first_start_notice(app)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
+def first_start_notice(app):
+    """On a database without a crisis lead, say (log and stdout) how to create the first one."""
+    import logging
+
+    from console.db import connect
+    from console.org import first_lead_command, first_lead_missing
+
+    db = connect(app.config["DATABASE"])
+    try:
+        missing = first_lead_missing(db)
+    finally:
+        db.close()
+    if missing:
+        command = first_lead_command(app.config["DATABASE"], app.instance_path)
+        message = f"No crisis lead exists yet. Create the first one with:  {command}  (it prints a password); everything else is done in the browser."
+        logging.getLogger("console").warning(message)
+        print(message, flush=True)
+
+
+def import_command(app, args):
+    """org / user / catalogue import FILE: check every row, print the report, write all or nothing."""
+    from console import catalogue, org, user_import
+    from console.audit import Actor
+    from console.clock import utcnow
+    from console.db import connect
+
+    actor = Actor(user_id=None, username="cli", route=f"cli {args.command} import")
+    with open(args.file, "rb") as f:
+        content = f.read()
+    db = connect(app.config["DATABASE"])
+    made = []
+    try:
+        with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+            if args.command == "org":
+                report = org.import_file(db, args.file, content, actor, utcnow(), args.dry_run)
+            elif args.command == "user":
+                report, made = user_import.import_file(db, args.file, content, actor, utcnow(), args.dry_run)
+            else:
+                report = catalogue.import_file(db, args.file, content, actor, utcnow(), args.dry_run)
+    except ConsoleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for problem in exc.details or []:
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    counts = ", ".join(f"{n} {action}" for action, n in sorted(report["counts"].items()))
+    print(f"{args.file}: {report['total']} rows, all valid ({counts}){'; dry run: nothing written' if args.dry_run else '; imported'}.")
+    for username, password in made:
+        if password:
+            print(f"  {username}  password: {password}")
+    return 0
 
 
 def load_demo(app):
@@ -247,6 +307,15 @@ def token_command(app, db, args):
     days = args.days if args.days is not None else app.config["TOKEN_DAYS"]
     print(users.issue_token(db, words[0], name=args.label, days=days, actor=_cli_actor(args)))
     return 0
+def _with(common):
+    """A subparser class that also takes the ``common`` options (--db)."""
+
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("parents", [common])
+            super().__init__(**kwargs)
+
+    return Parser
 
 
 def main(argv=None):
@@ -255,9 +324,21 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--db", help="SQLite file (default instance/console.db; also CONSOLE_DB)")
     parser.add_argument("--demo", action="store_true", help="load the demo incident and one account per role first")
-    sub = parser.add_subparsers(dest="command")
+    # --db is also taken after the command (run.py user add X --db PATH); SUPPRESS keeps one given first
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file (default instance/console.db; also CONSOLE_DB)")
+    sub = parser.add_subparsers(dest="command", parser_class=_with(common))
     user = sub.add_parser("user", help="manage accounts")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_with(common))
+    user_import = user_sub.add_parser("import", help="import users with role and scope from a CSV or XLSX file (all or nothing)")
+    user_import.add_argument("file")
+    user_import.add_argument("--dry-run", action="store_true", help="check and report only")
+    for name, text in (("org", "the organisation directory: head office, province and city branches, outlets"), ("catalogue", "causes and products: names and surge rules")):
+        group = sub.add_parser(name, help=text)
+        group_sub = group.add_subparsers(dest=f"{name}_command", required=True, parser_class=_with(common))
+        imported = group_sub.add_parser("import", help="import from a CSV or XLSX file (all or nothing)")
+        imported.add_argument("file")
+        imported.add_argument("--dry-run", action="store_true", help="check and report only")
     add = user_sub.add_parser("add", help="add an account")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["lead", "team", "branch", "executive", "legal"])
@@ -278,7 +359,7 @@ def main(argv=None):
     token.add_argument("--name", dest="label", help="what the token is for (shown in lists), e.g. 'wecom-bot'")
     token.add_argument("--days", type=int, help="days until it expires (default TOKEN_DAYS, 90)")
     playbook = sub.add_parser("playbook", help="playbooks")
-    playbook_sub = playbook.add_subparsers(dest="playbook_command", required=True)
+    playbook_sub = playbook.add_subparsers(dest="playbook_command", required=True, parser_class=_with(common))
     check = playbook_sub.add_parser("check", help="validate a playbook file")
     check.add_argument("file")
     backup = sub.add_parser("backup", help="back up the database, safe while the console is running")
@@ -286,7 +367,7 @@ def main(argv=None):
     restore = sub.add_parser("restore", help="put a backup back as the database (stop the console first)")
     restore.add_argument("backup", help="the backup file")
     audit = sub.add_parser("audit", help="the audit log")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, parser_class=_with(common))
     verify = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 not")
     verify.add_argument("--expect", metavar="ID:HASH", help="also check that entry ID still has HASH (as noted from a backup)")
     args = parser.parse_args(argv)
@@ -301,6 +382,8 @@ def main(argv=None):
         return audit_verify_command(args)
 
     app = build_app(args)
+    if args.command in ("org", "catalogue") or (args.command == "user" and args.user_command == "import"):
+        return import_command(app, args)
     if args.command is None:
         serve(app, args)
         return 0

@@ -45,6 +45,11 @@ PERMISSIONS = {
     "monitor.write": frozenset({"lead"}),
     # where alerts are sent (WeCom, DingTalk, Feishu, e-mail, webhooks) and the delivery log
     "channel.manage": frozenset({"lead"}),
+    # going live (console/org.py, user_import.py, catalogue.py): the crisis lead sets the organisation up
+    "org.read": frozenset({"lead", "team"}),
+    "org.write": frozenset({"lead"}),
+    "user.import": frozenset({"lead"}),
+    "catalogue.write": frozenset({"lead"}),
     "account": ALL,
     # who has access, and ending it (deactivate, reset a password, revoke tokens): the crisis lead
     "user.admin": frozenset({"lead"}),

@@ -64,9 +64,16 @@ def rooms_for(incident_id, audience, province_code, branch_code):
     return sorted(rooms)
 
 
+def manager_audience(usernames):
+    """Audience entries naming managers (org_manager) who are told of an outlet's alert."""
+    return {f"user:{name}" for name in usernames}
+
+
 def visible_to(viewer, alert):
     """Whether a viewer's alert list shows this alert."""
     audience = json.loads(alert["audience"]) if isinstance(alert["audience"], str) else alert["audience"]
+    if f"user:{viewer.username}" in audience:
+        return True  # a manager named for this outlet (console/org.py)
     if viewer.role in ("lead", "team"):
         return True
     if viewer.role == "executive":
@@ -80,12 +87,13 @@ def visible_to(viewer, alert):
 
 def _visible_sql(viewer):
     """visible_to as SQL, so a page of alerts is a page of the viewer's alerts."""
+    named = "EXISTS (SELECT 1 FROM json_each(alert.audience) WHERE value = ?)"
     if viewer.role in ("lead", "team"):
         return "1 = 1", []
     if viewer.role == "branch":
         column = "province_code" if viewer.scope_kind == "province" else "branch_code"
-        return f"{column} = ?", [viewer.scope_code]
-    return "EXISTS (SELECT 1 FROM json_each(alert.audience) WHERE value = ?)", [viewer.role]
+        return f"({column} = ? OR {named})", [viewer.scope_code, f"user:{viewer.username}"]
+    return f"({named} OR {named})", [viewer.role, f"user:{viewer.username}"]
 
 
 def list_alerts(db, viewer, incident_id=None, limit=50, before_id=None, kind=None):

@@ -17,6 +17,7 @@ from .db import write
 from .errors import Conflict, Invalid, NotFound
 from .events import count_delta
 from .incidents import get_incident
+from .org import inactive_outlets
 from .status import OPEN, TransitionRefused, check_transition
 
 MONEY_FIELDS = ("principal", "interest_claimed", "expenses_claimed")
@@ -138,7 +139,11 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
         if incident["status"] == "closed":
             raise Invalid(_("A closed incident takes no new complainants."))
         refs = _References(db, incident_id)
-        problems = []
+        closed = inactive_outlets(db)
+        problems = [
+            {"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": _("outlet %(code)s is closed (deactivated): it takes no new complainants", code=item.branch_code)}
+            for index, item in enumerate(items) if item.branch_code in closed
+        ]
         for index, item in enumerate(items):
             problems += check_received_at(item.received_at, now, settings, f"{index}.received_at" if len(items) > 1 else "received_at")
         checked = {}  # the places and references of a batch repeat: check each combination once
@@ -429,7 +434,9 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
 def _clock_changes(before, changes, reason, viewer, now, settings):
     """The due times a new severity or a corrected receipt moves, after checking both may change."""
     if settings is None:
-        raise ValueError("a severity or receipt change needs the settings (its tiers and time zone)")
+        from flask import current_app
+
+        settings = current_app.config  # the tiers and the time zone of the app in context
     problems = []
     if not reason:
         problems.append({"field": "reason", "message": _("is required when the severity or the time of receipt changes")})

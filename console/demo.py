@@ -9,16 +9,18 @@ per role. Everything is deterministic (``random.Random(SEED)``) for a given
 ``now``; a second call finds the incident by its ``demo_key`` and adds nothing.
 """
 
+import csv
 import io
 import os
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from . import audit, complainants, contacts, groups, incidents, regions, rollups, schemas, settlements, updates, users
+from . import audit, complainants, contacts, groups, incidents, org, rollups, schemas, settlements, tabular, updates, users
 from .access import SYSTEM
 from .audit import Actor
 from .clock import to_iso
@@ -48,24 +50,19 @@ INCIDENT = schemas.IncidentIn(
     status="active",
 )
 
-# code, name, city
-BRANCHES = [
-    ("HB-SJZ-01", "石家庄中山路网点", "130100"),
-    ("HB-SJZ-02", "石家庄裕华路网点", "130100"),
-    ("HB-BD-01", "保定东风路网点", "130600"),
-    ("JS-NJ-01", "南京新街口网点", "320100"),
-    ("JS-SZ-01", "苏州观前街网点", "320500"),
-    ("ZJ-HZ-01", "杭州武林网点", "330100"),
-    ("ZJ-NB-01", "宁波天一广场网点", "330200"),
-    ("SD-JN-01", "济南泉城路网点", "370100"),
-    ("SD-QD-01", "青岛香港中路网点", "370200"),
-    ("SD-QD-02", "青岛台东网点", "370200"),
-    ("HA-ZZ-01", "郑州二七广场网点", "410100"),
-    ("HA-LY-01", "洛阳中州路网点", "410300"),
-    ("GD-GZ-01", "广州天河网点", "440100"),
-    ("GD-GZ-02", "广州北京路网点", "440100"),
-    ("GD-SZ-01", "深圳福田网点", "440300"),
-]
+# The demo's organisation: head office, six provincial branches, their city
+# branches and 15 outlets, loaded through the same import a real organisation
+# uses (console/org.py), managers included.
+DIRECTORY = Path(__file__).parent / "data" / "demo_directory.csv"
+
+
+def _outlets():
+    """(code, name, city) of the directory's outlets."""
+    with open(DIRECTORY, newline="", encoding="utf-8") as f:
+        return [(r["code"], r["name"], r["city_code"]) for r in csv.DictReader(f) if r["kind"] == "outlet"]
+
+
+BRANCHES = _outlets()
 
 # Real county-level codes (GB/T 2260) under each city, for ID-number prefixes.
 COUNTIES = {
@@ -230,8 +227,8 @@ def load_demo(db, now, settings):
     if _loaded(db):
         return accounts()
     with write(db):
-        for code, name, city in BRANCHES:
-            regions.add_branch(db, code, name, city)  # kept as it is if the code already exists
+        header, rows = tabular.read_table(DIRECTORY.name, DIRECTORY.read_bytes())
+        org.import_table(db, header, rows, ACTOR, now, without=("managers",))  # the managers' accounts come next
         user_ids = {}
         for username, password, role, scope, display_name in ACCOUNTS:
             if not users.find_user(db, username):
@@ -239,6 +236,7 @@ def load_demo(db, now, settings):
             # add_user's return value is not relied on: look the id up.
             row = users.find_user(db, username)
             user_ids[username] = row["id"] if row["active"] else None
+        org.import_table(db, header, rows, ACTOR, now)  # now with the managers
         if not db["incident"].count_where("demo_key = ?", [DEMO_KEY]):
             _Builder(db, now, settings, user_ids).build()
     return accounts()

@@ -41,7 +41,7 @@ from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import disclosure, masking, regions, spreadsheets
+from . import catalogue, disclosure, masking, regions, spreadsheets
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -379,7 +379,7 @@ class _Facts:
 
     def __init__(self, db, incident_id, floor=0):
         self.floor = floor  # MIN_CELL_PEOPLE for a suppressed rendering, 0 for the copy issued
-        self.incident = get_incident(db, incident_id)
+        self.incident = catalogue.named(db, get_incident(db, incident_id))  # cause and product as people read them
         self.provinces = regions.province_names(db, "zh_CN")
         self.groups = {
             r["id"]: dict(r)

@@ -20,15 +20,17 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from . import alerts, audit, regions
+from . import alerts, audit, catalogue, org, regions
 from .access import SYSTEM
 from .clock import from_iso, to_iso
 from .complainants import check_received_at, create_complainants, place_problems
 from .db import write
 from .errors import Conflict, Invalid, NotFound, pydantic_details
+from .intake_amounts import amount_problems, amounts_in_fen, claimed_amounts
 from .schemas import ComplainantIn
 
 OPEN_INCIDENT = ("monitoring", "active")
+_KIND = {"cause_code": "cause", "product": "product"}  # catalogue kind of each surge dimension
 DIMENSIONS = ("cause_code", "product")
 PLACES = ("province_code", "branch_code")
 FIELDS = (
@@ -48,6 +50,7 @@ def add_complaints(db, items, actor, now, settings):
     checked = set()  # places repeat in a batch: a good combination is checked once
     for index, item in enumerate(items):
         prefix = f"{index}." if len(items) > 1 else ""
+        problems += amount_problems(item, prefix)
         place = (item.province_code, item.city_code, item.branch_code)
         if place not in checked:
             found = place_problems(refs, *place, prefix)
@@ -55,6 +58,9 @@ def add_complaints(db, items, actor, now, settings):
             if not found:
                 checked.add(place)
         problems += check_received_at(item.received_at, now, settings, prefix + "received_at")
+    closed = org.inactive_outlets(db)
+    problems += [{"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": f"outlet {item.branch_code} is closed (deactivated)"}
+                 for index, item in enumerate(items) if item.branch_code in closed]
     keys = [(i.source, i.external_id) for i in items if i.external_id]
     if len(set(keys)) != len(keys):
         problems.append({"field": "external_id", "message": "the same (source, external_id) appears twice in this request"})
@@ -64,6 +70,7 @@ def add_complaints(db, items, actor, now, settings):
     rows = []
     for item in items:
         row = item.model_dump()
+        row.update(amounts_in_fen(row))
         row["received_at"] = to_iso(item.received_at or now)
         row["created_at"] = stamp
         rows.append(row)
@@ -184,15 +191,18 @@ def _screen(db, where, params, actor, now):
     complaints = [dict(r) for r in db.query(
         f"SELECT * FROM intake_complaint WHERE incident_id IS NULL AND quarantined_at IS NULL AND {where} ORDER BY id", params)]
     tables = regions.lookup_tables(db) if complaints else None
+    closed = org.inactive_outlets(db) if complaints else set()
     good, items = [], []
     for c in complaints:
         try:
             item = ComplainantIn(
                 name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
                 province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
-                demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"],
+                demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"], **claimed_amounts(c),
             )
             problems = [f"{field} {message}" for field, message in place_problems(tables, item.province_code, item.city_code, item.branch_code)]
+            if item.branch_code in closed:
+                problems.append(f"branch_code {item.branch_code} is closed (deactivated)")
         except ValidationError as exc:
             problems = [f"{p['field']} {p['message']}" for p in pydantic_details(exc)]
         if problems:
@@ -285,9 +295,8 @@ def _surge(db, surge, now, settings, actor, outbox):
     params = [surge["value"], surge["code"], window_start]
     if incident is None and not _screen(db, where, params, actor, now)[1]:
         return None, 0  # these complaints already belong to an incident (a surge of their cause, say), or went to quarantine
-    place_name = surge["code"]
-    if surge["place"] == "province_code":
-        place_name = regions.province_names(db, "zh_CN").get(surge["code"], surge["code"])
+    place_name = org.place_name(db, surge["code"])
+    value_name = catalogue.name_of(db, _KIND[surge["dimension"]], surge["value"])
     opened = None
     if incident is None:
         products = Counter(r["product"] for r in db.query(
@@ -295,7 +304,7 @@ def _surge(db, surge, now, settings, actor, outbox):
         causes = Counter(r["cause_code"] for r in db.query(
             f"SELECT cause_code FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start]))
         row = {
-            "title": _("Surge: %(value)s in %(place)s", value=surge["value"], place=place_name),
+            "title": _("Surge: %(value)s in %(place)s", value=value_name, place=place_name),
             "cause": surge["value"] if surge["dimension"] == "cause_code" else causes.most_common(1)[0][0],
             "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
             "severity": "medium", "status": "monitoring", "playbook": settings["DEFAULT_PLAYBOOK"],
@@ -312,7 +321,7 @@ def _surge(db, surge, now, settings, actor, outbox):
         db, key=f"surge:{incident['id']}:{surge['dimension']}:{surge['value']}:{surge['place']}:{surge['code']}",
         kind="surge", level="critical",
         message=_("Surge: %(n)s complaints about %(value)s in %(place)s within %(h)s h (baseline %(b)s). Incident %(id)s is waiting for a crisis lead to activate or dismiss it.",
-                  n=surge["count"], value=surge["value"], place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
+                  n=surge["count"], value=value_name, place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
         now=now, audience={"lead", "team"}, incident_id=incident["id"],
         province_code=branch["province_code"] if branch else surge["code"],
         branch_code=surge["code"] if branch else None,

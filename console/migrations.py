@@ -785,6 +785,62 @@ def m012_monitor_health_and_complaint_clocks(db):
 
 
 @migrations()
+def m013_directory_people_catalogue(db):
+    # Going live (issue 13). Outlets stay in `branch` (every complainant,
+    # update and alert already points there): they gain an address and an
+    # active flag, since a closed outlet is deactivated, never deleted.
+    # Head office, province branches and city branches are `org_unit` rows
+    # keyed by their code (GB/T 2260 for provinces and cities); managers of
+    # any unit are user names in `org_manager`, told when an outlet goes
+    # silent or a crowd gathers.
+    db.execute("ALTER TABLE branch ADD COLUMN address TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE branch ADD COLUMN active INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE branch ADD COLUMN deactivated_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE org_unit (
+            code TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('head_office', 'province', 'city')),
+            name TEXT NOT NULL,             -- as people read it: 河北省分行
+            address TEXT NOT NULL DEFAULT '',
+            province_code TEXT REFERENCES province(code),
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE org_manager (
+            unit_code TEXT NOT NULL,        -- an org_unit or branch code
+            username TEXT NOT NULL,
+            PRIMARY KEY (unit_code, username)
+        )"""
+    )
+    # Causes and products as a catalogue: a Chinese name, and the surge rule's
+    # settings per cause. A NULL setting falls back to SURGE_RULES, so
+    # existing configurations behave exactly as before.
+    db.execute(
+        """
+        CREATE TABLE catalogue_entry (
+            kind TEXT NOT NULL CHECK (kind IN ('cause', 'product')),
+            code TEXT NOT NULL,
+            name TEXT NOT NULL,
+            window_minutes INTEGER,
+            threshold INTEGER,
+            baseline_days INTEGER,
+            baseline_factor REAL,
+            baseline_min INTEGER,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (kind, code)
+        )"""
+    )
+    # Amounts claimed may arrive with the complaint, so a surge-opened
+    # incident's complainants start with them.
+    for column in ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen"):
+        db.execute(f"ALTER TABLE intake_complaint ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+
+
+
+@migrations()
 def m014_access_that_ends(db):
     # Browser sessions as server-side records (console/sessions.py): a cookie
     # carries only a random key, whose hash is looked up on every request, so

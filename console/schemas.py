@@ -303,6 +303,9 @@ class ComplaintIn(Strict):
     customer_id_number: Optional[IdNumber] = None
     text: Text = ""
     received_at: Optional[Moment] = None
+    principal: Amount = Field(0, description="Amount claimed: principal (yuan); the complainant a surge makes starts with it.")
+    interest_claimed: Amount = 0
+    expenses_claimed: Amount = 0
     severity: Optional[Severity] = Field(None, description="light, medium or severe (seed 004); left out: the incident's severity when it is attached.")
 
 

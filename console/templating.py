@@ -39,6 +39,39 @@ def url_with(**changes):
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def place(code):
+    """A province, city, unit or outlet code as the name people read (console/org.py):
+    "河北省分行", not "130000". One lookup table per request."""
+    from flask import g
+
+    from .db import get_db
+    from .org import names
+
+    if not code:
+        return ""
+    if "place_names" not in g:
+        g.place_names = names(get_db(), str(get_locale() or "zh_CN"))
+    return g.place_names.get(code, code)
+
+
+def _catalogue_name(kind, code):
+    """A cause's or product's catalogue name (console/catalogue.py), or the text itself."""
+    from .catalogue import name_of
+    from .db import get_db
+
+    return name_of(get_db(), kind, code)
+
+
+def first_start_command():
+    """On a console with no active crisis lead yet: the command that creates the first one."""
+    from .db import get_db
+    from .org import first_lead_command, first_lead_missing
+
+    if not first_lead_missing(get_db()):
+        return None
+    return first_lead_command(current_app.config["DATABASE"], current_app.instance_path)
+
+
 def init_app(app):
     app.jinja_env.filters.update(
         fromjson=json.loads,
@@ -47,5 +80,8 @@ def init_app(app):
         localtime=localtime,
         input_time=input_time,
         yuan=yuan,
+        place=place,
+        cause_name=lambda code: _catalogue_name("cause", code),
+        product_name=lambda code: _catalogue_name("product", code),
     )
-    app.jinja_env.globals.update(vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)
+    app.jinja_env.globals.update(place=place, first_start_command=first_start_command, vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)

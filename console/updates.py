@@ -13,6 +13,7 @@ from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
 from .incidents import get_incident
+from .org import managers_for, refuse_inactive
 
 OPEN_INCIDENT = ("monitoring", "active")
 UPDATE_FIELDS = (
@@ -33,6 +34,7 @@ def _branch_for(db, viewer, branch_code):
     if not rows:
         raise Invalid(_("Unknown branch %(code)s.", code=branch_code), details=[{"field": "branch_code", "message": "is not a known branch code"}])
     branch = dict(rows[0])
+    refuse_inactive(db, branch["code"])
     if not in_scope(viewer, branch["province_code"], branch["code"]):
         raise Invalid(_("That branch is outside your region."), details=[{"field": "branch_code", "message": "is outside your region"}])
     return branch
@@ -127,21 +129,25 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
     raised = []
     reasons = []
     closed_long = []
+    crowd_managers = []
     for update in latest_by_branch(db, incident_id):
         people = update["people_on_site"]
         day = _local_day(from_iso(update["posted_at"]), settings)  # the update's day: re-reading it later raises nothing new
         place = dict(incident_id=incident_id, province_code=update["province_code"], branch_code=update["branch_code"])
         name = update["branch_name"]
+        managers = managers_for(db, update["branch_code"])  # told of a crowd at their outlet
         if people >= settings["MAJOR_COMPLAINANTS_IN_PERSON"]:
             raised.append(alerts.raise_alert(
                 db, key=f"major_in_person:{incident_id}:{update['branch_code']}:{day}", kind="major_in_person", level="critical",
                 message=_("%(n)s complainants in person at %(branch)s: a major consumer complaint (Art. 29); start the emergency plan.", n=people, branch=name),
-                now=now, audience={"lead", "team", "executive"}, data={"people_on_site": people}, outbox=outbox, settings=settings, **place))
+                now=now, audience={"lead", "team", "executive", *alerts.manager_audience(managers)}, data={"people_on_site": people, "managers": managers}, outbox=outbox, settings=settings, **place))
         elif people >= settings["GROUP_VISIT_PEOPLE"]:
             raised.append(alerts.raise_alert(
                 db, key=f"group_visit:{incident_id}:{update['branch_code']}:{day}", kind="group_visit", level="warning",
                 message=_("Group visit at %(branch)s: %(n)s people together. Call the complaint staff and open a reception room.", n=people, branch=name),
-                now=now, audience={"lead", "team"}, data={"people_on_site": people}, outbox=outbox, settings=settings, **place))
+                now=now, audience={"lead", "team", *alerts.manager_audience(managers)}, data={"people_on_site": people, "managers": managers}, outbox=outbox, settings=settings, **place))
+        if people >= settings["CROWD_PEOPLE"] or update["banners"] or update["police_present"] or update["outlet_closed"]:
+            crowd_managers += [m for m in managers if m not in crowd_managers]
         if people >= settings["CROWD_PEOPLE"]:
             reasons.append(_("%(n)s people at %(branch)s", n=people, branch=name))
         if update["banners"]:
@@ -162,7 +168,8 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
         raised.append(alerts.raise_alert(
             db, key=f"mass_incident:{incident_id}", kind="mass_incident", level="critical",
             message=_("Mass incident (群体性事件): %(reasons)s. Notify the police and make the regulator's emergency report.", reasons="; ".join(reasons)),
-            now=now, audience={"lead", "team", "executive"}, incident_id=incident_id, data={"reasons": reasons}, outbox=outbox, settings=settings))
+            now=now, audience={"lead", "team", "executive", *alerts.manager_audience(crowd_managers)}, incident_id=incident_id,
+            data={"reasons": reasons, "managers": crowd_managers}, outbox=outbox, settings=settings))
         if outbox is not None:
             fields = ("id", "title", "cause", "product", "severity", "status", "opened_at", "closed_at")
             outbox.record_everywhere(incident_id, "incident_updated", now, {"incident": {**{k: incident[k] for k in fields}, "mass_incident_at": to_iso(now)}})

@@ -116,3 +116,22 @@ ROLLUP_STATUSES = {
 def label(mapping, value):
     """The translated label of a stored value, or the value itself if unknown."""
     return mapping.get(value, value) if value is not None else ""
+
+# Going live (console/org.py, tabular.py, catalogue.py)
+ORG_KINDS = {
+    "head_office": _l("Head office"),
+    "province": _l("Province branch"),
+    "city": _l("City branch"),
+    "outlet": _l("Outlet"),
+}
+
+IMPORT_ACTIONS = {
+    "new": _l("new"),
+    "changed": _l("changed"),
+    "unchanged": _l("unchanged"),
+}
+
+CATALOGUE_KINDS = {
+    "cause": _l("Cause"),
+    "product": _l("Product"),
+}

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from console.alerts import raise_alert
+from console.alerts import manager_audience, raise_alert
+from console.org import managers_for
 from console.clock import local
 from console.updates import reporting_status
 
@@ -21,19 +22,23 @@ def run(db, now, settings, outbox):
         raised = 0
         for branch in reporting_status(db, incident, now, settings):
             place = dict(incident_id=incident["id"], province_code=branch["province_code"], branch_code=branch["branch_code"])
+            outlet_managers = managers_for(db, branch["branch_code"], ("outlet",))  # the outlet's own managers are told first
+            all_managers = managers_for(db, branch["branch_code"])  # then its city's and province branch's too
             if branch["missed"] >= 1:
                 raised += raise_alert(
                     db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:1",
                     kind="missed_update", level="warning",
                     message=_("%(branch)s has not posted its hourly update since %(since)s. Please post one now.", branch=branch["name"], since=shown(branch["clock_from"])),
-                    now=now, audience={f"branch:{branch['branch_code']}", "team"}, data=branch, outbox=outbox, settings=settings, **place,
+                    now=now, audience={f"branch:{branch['branch_code']}", "team", *manager_audience(outlet_managers)},
+                    data={**branch, "managers": outlet_managers}, outbox=outbox, settings=settings, **place,
                 ) is not None
             if branch["missed"] >= 2:
                 raised += raise_alert(
                     db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:2",
                     kind="missed_update", level="critical",
                     message=_("%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=shown(branch["clock_from"])),
-                    now=now, audience={"lead", f"province:{branch['province_code']}"}, data=branch, outbox=outbox, settings=settings, **place,
+                    now=now, audience={"lead", f"province:{branch['province_code']}", *manager_audience(all_managers)},
+                    data={**branch, "managers": all_managers}, outbox=outbox, settings=settings, **place,
                 ) is not None
         return raised
 

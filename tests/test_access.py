@@ -50,6 +50,8 @@ def _url(rule, incident, complainant_id):
         "<int:rule_id>": "1",
         "<any(finalise, withdraw):step>": "finalise",
         "<any(csv, xlsx):kind>": "csv",
+        "<kind>": "cause",
+        "<code>": "misselling",
     }
     url = rule
     for placeholder, value in values.items():

@@ -139,6 +139,10 @@ def _path_values(db, document):
     for name in names:
         if name == "branch_code":
             values[name] = _column(db, BODY_VALUES["branch_code"])
+        elif name == "kind":  # the catalogue's entry kinds
+            values[name] = ["cause", "product"]
+        elif name == "code":  # a catalogue code: the seeded incident's cause
+            values[name] = _column(db, "SELECT DISTINCT cause FROM incident ORDER BY cause")
         elif name.endswith("_id") and TABLES.get(name[:-3], name[:-3]) in tables:
             values[name] = _column(db, f"SELECT id FROM [{TABLES.get(name[:-3], name[:-3])}] ORDER BY id")
     return {name: found for name, found in values.items() if found}

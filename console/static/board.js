@@ -292,7 +292,7 @@
     overdue.items.forEach(function (item) {
       var li = el("li");
       li.appendChild(linked(item.name, config.complainant_url ? config.complainant_url + "/" + item.id : null));
-      li.appendChild(el("span", { "class": "where" }, " " + (config.provinces[item.province_code] || "") + " " + (item.branch_code || "")));
+      li.appendChild(el("span", { "class": "where" }, " " + (config.places[item.province_code] || config.provinces[item.province_code] || "") + " " + (config.places[item.branch_code] || item.branch_code || "")));
       li.appendChild(el("time", {}, localTime(item.due_at)));
       list.appendChild(li);
     });

@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from .. import events, regions, vocabulary
+from .. import events, org, regions, vocabulary
 from ..auth import requires
 from ..db import get_db
 from ..i18n import language_code
@@ -42,6 +42,7 @@ def _page(template, incident_id):
         "channels": {k: str(v) for k, v in vocabulary.ESCALATION_CHANNELS.items()},
         "incident_statuses": {k: str(v) for k, v in vocabulary.INCIDENT_STATUSES.items()},
         "provinces": regions.province_names(db, get_locale()),
+        "places": org.names(db, get_locale()),  # outlet and unit names for codes (console/org.py)
         "grid": _province_grid(),
         "locale": language_code(),
     }
