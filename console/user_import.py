@@ -3,7 +3,7 @@ row by row, previewed, and added all together or not at all.
 
 Columns: username, display_name, role (lead, team, branch, executive, legal),
 scope (a branch contact's province code or outlet code; empty for head-office
-roles), password (optional: at least 8 characters; an empty one gets a random
+roles), password (optional: the password policy of console/passwords.py; an empty one gets a random
 password, shown once in the answer to the import and never stored in clear).
 A user name that exists already is a problem of its row: changing people is
 the users page's job, not an import's.
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from werkzeug.security import generate_password_hash
 
-from . import access, audit, tabular
+from . import access, audit, passwords, tabular
 from .clock import to_iso
 from .db import write
 from .errors import Conflict, Invalid
@@ -59,8 +59,11 @@ def check(db, header, rows):
                 add("scope", _("%(code)s is neither a province code (GB/T 2260) nor a known outlet code", code=scope))
             elif scope in outlets and not outlets[scope]:
                 add("scope", _("outlet %(code)s is closed (deactivated)", code=scope))
-        if password and len(password) < 8:
-            add("password", _("needs at least 8 characters (or leave it empty for a random one)"))
+        if password:
+            try:
+                passwords.check(password, username)  # the same policy as every other password
+            except Invalid as exc:
+                add("password", exc.message)
         if len(display) > 100:
             add("display_name", _("is too long: at most %(n)s characters", n=100))
         item = {"username": username, "display_name": display, "role": role, "scope": scope or None, "password": password or None}
@@ -133,5 +136,5 @@ def allowed_values():
         ("display_name", _("the name people read (default: the user name)")),
         ("role", "lead, team, branch, executive, legal"),
         ("scope", _("branch contacts only: a province code (GB/T 2260, e.g. 130000) or an outlet code")),
-        ("password", _("at least 8 characters; empty: a random one is shown once after the import")),
+        ("password", _("at least 10 characters, not a common one; empty: a random one is shown once after the import")),
     ]
