@@ -81,8 +81,9 @@ def user_for_session(db, key, user_id, now, idle_minutes, touch=True):
             )
         return None, "idle"
     if touch and (now - from_iso(last_seen)).total_seconds() >= TOUCH_SECONDS:
-        with write(db):
-            db.execute("UPDATE user_session SET last_seen_at = ? WHERE id = ? AND ended_at IS NULL", [to_iso(now), row["session_id"]])
+        from .storage import bookkeeping
+
+        bookkeeping(db, "UPDATE user_session SET last_seen_at = ? WHERE id = ? AND ended_at IS NULL", [to_iso(now), row["session_id"]])
     for name in ("session_id", "session_last_seen_at", "session_ended_at", "session_user_id"):
         row.pop(name)
     return row, None

@@ -48,6 +48,20 @@ class StorageFull(ConsoleError):
         super().__init__(_("storage is full: the change was not saved"))
 
 
+def bookkeeping(db, sql, params):
+    """A write that only keeps a record of use (a token's or a session's last
+    use): done when it can be, skipped when the disk is full, so reads and
+    refusals still answer as they should."""
+    from .db import write
+
+    try:
+        with write(db):
+            db.execute(sql, params)
+    except Exception as exc:
+        if not is_storage_full(exc):
+            raise
+
+
 def is_storage_full(exc):
     """Whether an exception says the disk (or the database file) takes no more writes."""
     if isinstance(exc, sqlite3.OperationalError):

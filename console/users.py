@@ -254,8 +254,9 @@ def token_access(db, token, now=None):
     row = rows[0]
     last = from_iso(row.pop("token_last_used_at"))
     if last is None or (now - last).total_seconds() >= TOKEN_TOUCH_SECONDS:
-        with write(db):
-            db.execute("UPDATE api_token SET last_used_at = ? WHERE id = ?", [to_iso(now), row["token_id"]])
+        from .storage import bookkeeping
+
+        bookkeeping(db, "UPDATE api_token SET last_used_at = ? WHERE id = ?", [to_iso(now), row["token_id"]])
     return row
 
 

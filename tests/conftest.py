@@ -204,3 +204,41 @@ def settle_through_records(api, complainant_id, walk=True):
     final = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/finalise")
     assert final.status_code == 200, final.json
     return api("lead", "GET", f"/api/v1/complainants/{complainant_id}").json
+
+
+# --- test lanes: pytest -m "not browser and not process and not fuzz" is the fast, in-process lane ---
+
+import inspect  # noqa: E402
+
+_PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "subprocess.run([sys.executable", "gunicorn", "nginx")
+
+
+def _starts_processes(func, seen):
+    if func in seen:
+        return False
+    seen.add(func)
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    return any(hint in source for hint in _PROCESS_HINTS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its lane: ``browser`` (chromium), ``fuzz`` (schemathesis),
+    ``process`` (real run.py, gunicorn, redis-server or nginx processes, by
+    itself or through a fixture). Unmarked tests run in-process."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module.endswith("_browser"):
+            item.add_marker(pytest.mark.browser)
+            continue
+        if module == "test_fuzz":
+            item.add_marker(pytest.mark.fuzz)
+            continue
+        seen = set()
+        funcs = [item.function]
+        for defs in item._fixtureinfo.name2fixturedefs.values():
+            funcs += [d.func for d in defs]
+        if any(_starts_processes(f, seen) for f in funcs):
+            item.add_marker(pytest.mark.process)
