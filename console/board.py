@@ -10,6 +10,7 @@ from datetime import timedelta
 from . import alerts, events, masking, settlements, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
+from .db import read_snapshot
 from .incidents import get_incident
 from .status import OPEN
 
@@ -48,10 +49,7 @@ def snapshot(db, incident_id, viewer, now, settings):
     room = events.room_for(incident_id, viewer)
     aggregate_only = viewer.role == "executive"
     where, params = scope_sql(viewer)
-    own = not db.conn.in_transaction
-    if own:
-        db.execute("BEGIN")  # one read snapshot: numbers and seq agree
-    try:
+    with read_snapshot(db):  # numbers and seq agree
         incident = get_incident(db, incident_id)
         seq = events.room_seq(db, room)
         counts = [
@@ -81,9 +79,6 @@ def snapshot(db, incident_id, viewer, now, settings):
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
         task_list = [_task(t) for t in tasks.for_viewer(db, viewer, tasks.list_tasks(db, incident_id))]
         tier_panel = settlements.tier_summary(db, incident_id, where, params, now, settings)
-    finally:
-        if own:
-            db.execute("COMMIT")
     return {
         "incident": {k: incident[k] for k in ("id", "title", "cause", "product", "severity", "status", "opened_at")},
         "room": room,

@@ -58,6 +58,21 @@ def write(db):
                 raise
 
 
+@contextlib.contextmanager
+def read_snapshot(db):
+    """One consistent read: every query in the block sees the same committed
+    state (a deferred transaction that only reads). Inside a write
+    transaction, the writer's own view."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        db.conn.execute("ROLLBACK")  # nothing was written: ending the read is all it does
+
+
 class Pool:
     """Idle connections of one app, reused across requests.
 

@@ -85,8 +85,11 @@ def publish(outbox):
     """Emit what an outbox recorded. Call after the transaction committed.
 
     The one way anything reaches a board: web forms, the API, the CSV import
-    and the monitors all end here.
+    and the monitors all end here. Refused inside an open transaction: an
+    event emitted before its change commits could show what then rolls back.
     """
+    if outbox.pending and outbox.db.conn.in_transaction:
+        raise RuntimeError("publish() inside an open transaction: commit first, then publish")
     with _emit_lock:  # one process emits its events in sequence order
         for room, name, payload in outbox.pending:
             try:

@@ -697,8 +697,22 @@ def m009_settlements(db):
 def m010_audit_chain(db):
     # The audit log becomes a hash chain (console/audit.py): each entry holds
     # the hash of the one before and its own; audit_head keeps the newest, so
-    # deleting the newest entries shows. Entries already written are chained here.
-    from .audit import chain_existing
+    # deleting the newest entries shows. Entries already written are chained
+    # here, with the scheme as it was when this migration was written (frozen:
+    # a later change to console/audit.py does not change what this did).
+    import hashlib
+    import json
+
+    fields = ("id", "at", "user_id", "username", "route", "table_name", "row_id", "action", "before", "after")
+
+    def chain_existing(db):
+        prev_hash, last_id = "0" * 64, 0
+        for values in db.execute("SELECT " + ", ".join(fields) + " FROM audit_log ORDER BY id").fetchall():
+            payload = json.dumps([*values, prev_hash], ensure_ascii=False, separators=(",", ":"))
+            digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+            db.execute("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?", [prev_hash, digest, values[0]])
+            prev_hash, last_id = digest, values[0]
+        db.execute("INSERT OR REPLACE INTO audit_head (id, last_id, hash) VALUES (1, ?, ?)", [last_id, prev_hash])
 
     db.execute("ALTER TABLE audit_log ADD COLUMN prev_hash TEXT")
     db.execute("ALTER TABLE audit_log ADD COLUMN hash TEXT")

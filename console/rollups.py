@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from . import audit, disclosure, masking
 from .clock import from_iso, to_iso
-from .db import write
+from .db import read_snapshot, write
 from .errors import Conflict, Invalid, NotFound
 from .incidents import get_incident
 from .status import OPEN
@@ -79,10 +79,7 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
     """The roll-up's numbers, read in one read transaction. ``previous``: the
     previous roll-up's content, for the changes since then."""
     s, e, n = to_iso(period_start), to_iso(period_end), to_iso(now)
-    own = not db.conn.in_transaction
-    if own:
-        db.execute("BEGIN")
-    try:
+    with read_snapshot(db):
         incident = get_incident(db, incident_id)
         by_group = _groupby(db, "SELECT g.id AS group_id, g.name, count(c.id) AS count FROM complainant_group g LEFT JOIN complainant c ON c.group_id = g.id WHERE g.incident_id = ? GROUP BY g.id ORDER BY g.id", [incident_id])
         ungrouped = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND group_id IS NULL", [incident_id]).fetchone()[0]
@@ -128,9 +125,6 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         }
         first_contact = _medians(db, incident_id, "first_contact_at")
         settlement = _medians(db, incident_id, "settled_at")
-    finally:
-        if own:
-            db.execute("COMMIT")
     content = {
         "version": SNAPSHOT_VERSION,
         "incident": {k: incident[k] for k in ("id", "title", "cause", "product", "severity", "status", "opened_at", "activated_at", "mass_incident_at")},
