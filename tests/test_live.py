@@ -1,6 +1,8 @@
-"""The live board over a real Socket.IO server (run.py in its own process):
-what each role's socket receives, frame by frame; refusals; reconnect;
-two processes sharing rooms through a real Redis."""
+"""The live board: what each role's socket receives, frame by frame, and the
+refusals, in-process (Flask-SocketIO's test client: an event published by a
+request is in the client's queue when the request returns, so "nothing else
+arrived" is checked at once, not after a wait); reconnect across a restart of
+a real run.py, and two processes sharing rooms through a real Redis."""
 
 import json
 import threading
@@ -9,6 +11,7 @@ import time
 import pytest
 import socketio
 
+from console import live
 from console.access import SYSTEM
 from console.audit import Actor
 from console.clock import utcnow
@@ -61,19 +64,41 @@ class Listener:
             self.sio.disconnect()
 
 
+class Board:
+    """A board in this process (Flask-SocketIO's test client) that keeps every frame."""
+
+    def __init__(self, app, token):
+        self.client = live.socketio.test_client(app, auth={"token": token})
+        self.frames = []
+
+    def join(self, incident_id):
+        answer = self.client.emit("join_incident", {"incident_id": incident_id}, callback=True)
+        self.frames.append(("join_incident:ack", answer))
+        return answer
+
+    def events(self):
+        self.frames += [(m["name"], m["args"][0] if m["args"] else None) for m in self.client.get_received()]
+        return [data for event, data in self.frames if event != "join_incident:ack"]
+
+    def close(self):
+        if self.client.is_connected():
+            self.client.disconnect()
+
+
 @pytest.fixture
-def listeners(server, tokens, incident):
+def listeners(app, tokens, incident):
     made = {}
 
     def listen(username):
-        listener = Listener(server.url, tokens[username]).connect()
-        listener.join(incident["id"])
-        made[username] = listener
-        return listener
+        board = Board(app, tokens[username])
+        assert board.client.is_connected(), username
+        board.join(incident["id"])
+        made[username] = board
+        return board
 
     yield listen
-    for listener in made.values():
-        listener.close()
+    for board in made.values():
+        board.close()
 
 
 def _changes(api, incident):
@@ -95,11 +120,9 @@ def _frame_text(listener):
     return json.dumps(listener.frames, ensure_ascii=False)
 
 
-def test_connect_without_login_or_with_a_bad_token_is_refused(server):
+def test_connect_without_login_or_with_a_bad_token_is_refused(app, accounts):
     for auth in (None, {"token": "not-a-token"}):
-        client = socketio.Client(reconnection=False)
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            client.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)
+        assert not live.socketio.test_client(app, auth=auth).is_connected()
 
 
 def test_join_answers_a_snapshot_of_the_callers_scope(listeners, incident):
@@ -111,40 +134,36 @@ def test_join_answers_a_snapshot_of_the_callers_scope(listeners, incident):
     assert sum(c["count"] for c in lead_snapshot["counts"]) == 3
     assert hebei_snapshot["room"] == f"incident:{incident['id']}:province:130000"
     assert {c["province_code"] for c in hebei_snapshot["counts"]} == {"130000"}
-    unknown = lead.sio.call("join_incident", {"incident_id": 999999}, timeout=5)
+    unknown = lead.join(999999)
     assert list(unknown) == ["error"] and "999999" in unknown["error"]
-    assert "error" in lead.sio.call("join_incident", {"incident_id": "x"}, timeout=5)
+    assert "error" in lead.join("x")
 
 
-def test_each_role_receives_only_what_it_may(listeners, http_api, incident):
+def test_each_role_receives_only_what_it_may(listeners, api, incident):
     lead, team, legal = listeners("lead"), listeners("team"), listeners("legal")
     executive = listeners("executive")
     hebei, guangdong, outlet = listeners("branch_hebei"), listeners("branch_guangdong"), listeners("branch_outlet")
-    _changes(http_api, incident)
-    everything = lead.wait_for(lambda e: len(e) >= 4)
+    _changes(api, incident)
+    everything = lead.events()
     assert [e["name"] for e in everything] == ["complainant_updated", "contact_logged", "complainants_added", "complainant_updated"]
     for listener in (team, legal):
-        assert listener.wait_for(lambda e: len(e) >= 4) == everything
+        assert listener.events() == everything
 
     # A branch contact never receives another region's events.
-    guangdong_events = guangdong.wait_for(lambda e: len(e) >= 2)
-    time.sleep(0.3)  # anything else would have arrived by now
-    guangdong_events = guangdong.events()
+    guangdong_events = guangdong.events()  # everything published is already here
     assert len(guangdong_events) == 2
     for event in guangdong_events:
         assert {c["province_code"] for c in event["counts"]} <= {"440000"}
         assert event.get("complainant", {}).get("province_code", "440000") == "440000"
     assert not any(name in _frame_text(guangdong) for name in ["张建国", "李秀英", "赵丽华"])
 
-    hebei_events = hebei.wait_for(lambda e: len(e) >= 3)
-    time.sleep(0.3)
-    assert len(hebei.events()) == 3
+    hebei_events = hebei.events()
+    assert len(hebei_events) == 3
     assert all({c["province_code"] for c in e["counts"]} <= {"130000"} for e in hebei_events)
     assert not any(name in _frame_text(hebei) for name in ["陈志明", "黄伟"])
 
-    outlet_events = outlet.wait_for(lambda e: len(e) >= 1)
-    time.sleep(0.3)
-    assert len(outlet.events()) == 1  # only HB-SJZ-01's complainant changed at that outlet
+    outlet_events = outlet.events()
+    assert len(outlet_events) == 1  # only HB-SJZ-01's complainant changed at that outlet
     assert outlet_events[0]["complainant"]["id"] == incident["hebei_outlet_1"]
     assert "李秀英" not in _frame_text(outlet) and "赵丽华" not in _frame_text(outlet)
 
@@ -155,7 +174,8 @@ def test_each_role_receives_only_what_it_may(listeners, http_api, incident):
         assert seqs == list(range(start + 1, start + 1 + len(seqs)))
 
     # An executive never receives a name, a phone or an ID number, masked or not.
-    exec_events = executive.wait_for(lambda e: len(e) >= 4)
+    exec_events = executive.events()
+    assert len(exec_events) == 4
     assert all("complainant" not in e for e in exec_events)
     text = _frame_text(executive)
     for fragment in PEOPLE_AFTER + ["13812345678", "138****5678", "5678", "130102195501011234", "1234", "13600001111"]:
@@ -165,11 +185,12 @@ def test_each_role_receives_only_what_it_may(listeners, http_api, incident):
     assert "items" not in snapshot["overdue_contact"]
 
 
-def test_deltas_applied_to_the_snapshot_equal_a_fresh_snapshot(listeners, http_api, incident):
+def test_deltas_applied_to_the_snapshot_equal_a_fresh_snapshot(listeners, api, incident):
     lead = listeners("lead")
     start = lead.frames[0][1]["snapshot"]
-    _changes(http_api, incident)
-    received = lead.wait_for(lambda e: len(e) >= 4)
+    _changes(api, incident)
+    received = lead.events()
+    assert len(received) == 4
     counts = {(c["group_id"], c["province_code"], c["status"]): c["count"] for c in start["counts"]}
     for event in received:
         for c in event["counts"]:
@@ -241,16 +262,26 @@ def test_two_processes_share_one_board_through_redis(app, incident, tokens, api)
         redis.stop()
 
 
-def test_invalid_tokens_on_the_socket_lock_the_address_like_the_api(server, tokens, db):
+def test_invalid_tokens_on_the_socket_lock_the_address_like_the_api(app, tokens, db):
     """Guessing tokens over Socket.IO counts against the address as on the API:
-    after LOGIN_MAX_FAILURES_PER_ADDRESS (20) even a valid token is refused."""
+    after LOGIN_MAX_FAILURES_PER_ADDRESS (20) even a valid token is refused,
+    and a real client is told why."""
+    loopback = app.test_client()
+    loopback.environ_base["REMOTE_ADDR"] = "127.0.0.1"  # the address the real client below comes from
+
+    def connect(token):
+        return live.socketio.test_client(app, auth={"token": token}, flask_test_client=loopback)
+
     for attempt in range(20):
-        client = socketio.Client(reconnection=False)
+        assert not connect(f"guess-{attempt}").is_connected()
+    assert [tuple(r) for r in db.execute("SELECT kind, key FROM login_lockout")] == [("address", "127.0.0.1")]
+    assert not connect(tokens["lead"]).is_connected()
+    server = ConsoleServer(app.config["DATABASE"]).start()  # the same address (loopback), locked in the database
+    try:
+        refused, reasons = socketio.Client(reconnection=False), []
+        refused.on("connect_error", lambda data=None: reasons.append(str(data)))
         with pytest.raises(socketio.exceptions.ConnectionError):
-            client.connect(server.url, auth={"token": f"guess-{attempt}"}, transports=["websocket"], wait_timeout=5)
-    assert db.execute("SELECT count(*) FROM login_lockout").fetchone()[0] == 1
-    refused, reasons = socketio.Client(reconnection=False), []
-    refused.on("connect_error", lambda data=None: reasons.append(str(data)))
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        refused.connect(server.url, auth={"token": tokens["lead"]}, transports=["websocket"], wait_timeout=5)
+            refused.connect(server.url, auth={"token": tokens["lead"]}, transports=["websocket"], wait_timeout=5)
+    finally:
+        server.stop()
     assert any("try again later" in r for r in reasons), reasons
