@@ -15,9 +15,9 @@ LEVELS = ("info", "warning", "critical")
 
 
 def level_labels():
-    from flask_babel import gettext as _
+    from .vocabulary import ALERT_LEVELS
 
-    return {"info": _("information"), "warning": _("warning"), "critical": _("critical")}
+    return {k: str(v) for k, v in ALERT_LEVELS.items()}
 
 
 def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=None, province_code=None, branch_code=None, data=None, outbox=None, settings=None):

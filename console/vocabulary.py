@@ -135,3 +135,38 @@ CATALOGUE_KINDS = {
     "cause": _l("Cause"),
     "product": _l("Product"),
 }
+
+
+# What the monitors and rules alert about (console/alerts.py raise_alert's kinds)
+ALERT_KINDS = {
+    "surge": _l("Complaint surge"),
+    "mass_incident": _l("Mass incident"),
+    "major_in_person": _l("Major complaint in person"),
+    "group_visit": _l("Group visit"),
+    "missed_update": _l("Missed hourly update"),
+    "promised_contact": _l("Promised contact overdue"),
+    "decision_deadline": _l("Decision deadline passed"),
+    "first_response": _l("First response overdue"),
+    "resolution": _l("Resolution time passed"),
+    "severe_complaint": _l("Severe complaint: tell the supervisor"),
+    "severe_incident": _l("Severe incident"),
+    "supervisor_not_told": _l("Supervisor not told in time"),
+    "monitor_failed": _l("A monitor could not finish"),
+    "intake_quarantined": _l("Intake complaints set aside"),
+    "storage_returned": _l("Storage space is back"),
+    "severe": _l("Severe incident"),  # alerts raised before severity was per complaint
+}
+
+ALERT_LEVELS = {
+    "info": _l("Notice"),
+    "warning": _l("Warning"),
+    "critical": _l("Urgent"),
+}
+
+CHANNEL_KINDS = {
+    "wecom": _l("WeCom group robot"),
+    "dingtalk": _l("DingTalk custom robot"),
+    "feishu": _l("Feishu custom bot"),
+    "email": _l("E-mail (SMTP)"),
+    "webhook": _l("Signed webhook"),
+}

@@ -55,7 +55,8 @@ def test_the_lead_adds_a_dingtalk_channel_and_a_rule_and_test_sends(app, browser
     rule.locator("button[type=submit]").click()
     expect(page.locator(".flash")).to_have_text(_("Routing rule added."))
     expect(page.locator("#rules tbody tr").first).to_contain_text(_("Missed hourly update"))
-    expect(page.locator("#rules tbody tr").first).to_contain_text("130000")
+    expect(page.locator("#rules tbody tr").first).to_contain_text("河北省")  # the place by name, not its code
+    expect(page.locator("#rules tbody tr").first).to_contain_text(_("Warning"))
 
     page.locator("#channels tr", has_text="河北分公司危机群").locator("button.test-send").click()
     expect(page.locator(".flash")).to_have_text(_("Test message sent."))

@@ -41,23 +41,15 @@ def scrub(text, limit=120):
 
 
 def kind_label(kind):
-    labels = {
-        "mass_incident": _("Mass incident"),
-        "major_in_person": _("Major complaint in person"),
-        "group_visit": _("Group visit"),
-        "missed_update": _("Missed hourly update"),
-        "severe": _("Severe incident"),
-        "surge": _("Complaint surge"),
-        "promised_contact": _("Promised contact overdue"),
-        "decision_deadline": _("Decision deadline passed"),
-        "first_response": _("First response overdue"),
-        "resolution": _("Resolution time passed"),
-    }
-    return labels.get(kind, _("Alert"))
+    from console.vocabulary import ALERT_KINDS
+
+    return str(ALERT_KINDS.get(kind, _("Alert")))
 
 
 def level_label(level):
-    return {"info": _("Notice"), "warning": _("Warning"), "critical": _("Urgent")}.get(level, level)
+    from console.vocabulary import ALERT_LEVELS
+
+    return str(ALERT_LEVELS.get(level, level))
 
 
 def alert_line(alert, settings, markdown=True):

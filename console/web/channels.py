@@ -16,11 +16,9 @@ from ..channels.messages import kind_label
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError, pydantic_details
+from ..vocabulary import ALERT_KINDS
 
 bp = Blueprint("channels", __name__)
-
-ALERT_KINDS = ("mass_incident", "major_in_person", "group_visit", "missed_update", "severe", "surge",
-               "promised_contact", "decision_deadline", "first_response", "resolution")
 
 
 def _implicit_webhook(db):
@@ -42,7 +40,7 @@ def page(errors=None, status=200, form_kind=None):
     return render_template(
         "channels.html", channels=[channels.public(r) for r in rows], rules=[channels.public_rule(r) for r in channels.list_rules(db)],
         attempts=delivery.attempts(db, limit=100), implicit=_implicit_webhook(db), errors=errors or {}, form_kind=form_kind,
-        kinds={k: kind_label(k) for k in ALERT_KINDS}, names={r["id"]: r["name"] for r in rows},
+        kinds={k: kind_label(k) for k in ALERT_KINDS if k != "severe"}, names={r["id"]: r["name"] for r in rows},
     ), status
 
 
