@@ -925,3 +925,10 @@ def m017_alert_channels(db):
         )"""
     )
     db.execute("CREATE INDEX channel_attempt_at ON channel_attempt (channel_id, at)")
+
+
+@migrations()
+def m019_forecast_and_drills(db):
+    # The early-warning forecast counts an incident's arrivals per 3-hour bin
+    # over the last 8 days (console/forecast.py): one range of this index.
+    db.execute("CREATE INDEX complainant_received ON complainant (incident_id, received_at)")
