@@ -160,7 +160,7 @@ def binned(times, start, now, bin_hours=BIN_HOURS):
     first = now - n * width
     counts = [0] * n
     for t in times:
-        if first <= t < now:
+        if first <= t <= now:
             counts[min(n - 1, int((t - first) / width))] += 1
     return counts, first
 
@@ -209,7 +209,7 @@ def incident_forecast(db, incident_id, now, where="1 = 1", params=()):
         f"SELECT count(*), max(id) FROM complainant WHERE incident_id = ? AND {where}", [incident_id, *params]
     ).fetchone()
     key = ("incident", incident_id, where, tuple(params), count, newest, to_iso(_now_bin(now)))
-    return _cached(key, lambda: _incident_forecast(db, incident_id, _now_bin(now), where, params))
+    return _cached(key, lambda: _incident_forecast(db, incident_id, now, where, params))
 
 
 def _incident_forecast(db, incident_id, now, where, params):
@@ -223,12 +223,11 @@ def _incident_forecast(db, incident_id, now, where, params):
     counts = [0] * bins
     rows = db.execute(
         f"SELECT CAST((julianday(received_at) - julianday(?)) * 24 / {BIN_HOURS} AS INTEGER) AS bin, count(*) "
-        f"FROM complainant WHERE incident_id = ? AND received_at >= ? AND received_at < ? AND {where} GROUP BY bin",
+        f"FROM complainant WHERE incident_id = ? AND received_at >= ? AND received_at <= ? AND {where} GROUP BY bin",
         [to_iso(first_bin), incident_id, to_iso(first_bin), to_iso(now), *params],
     ).fetchall()
     for index, n in rows:
-        if 0 <= index < bins:
-            counts[index] += n
+        counts[min(max(index, 0), bins - 1)] += n  # an arrival stamped this very second counts in the last bin
     people, total, squares = db.execute(
         "SELECT count(*), sum(c), sum(c * c) FROM (SELECT CAST(principal_fen + interest_claimed_fen + expenses_claimed_fen AS REAL) AS c "
         f"FROM complainant WHERE incident_id = ? AND {where})",
@@ -288,16 +287,15 @@ def _demand_counts(db, incident_id, where, params, now):
 def cause_forecast(db, cause_code, now):
     """The early warning for one cause among the ordinary complaints (monitoring):
     arrivals of ``intake_complaint`` with that cause, whether or not yet in an incident."""
-    now = _now_bin(now)
     count, newest = db.execute(
-        "SELECT count(*), max(received_at) FROM intake_complaint WHERE cause_code = ?", [cause_code]
+        "SELECT count(*), max(id) FROM intake_complaint WHERE cause_code = ?", [cause_code]
     ).fetchone()
-    key = ("cause", cause_code, count, newest, to_iso(now))
+    key = ("cause", cause_code, count, newest, to_iso(_now_bin(now)))
 
     def build():
         since = now - timedelta(hours=HISTORY_BINS * BIN_HOURS)
         rows = db.execute(
-            "SELECT received_at, text FROM intake_complaint WHERE cause_code = ? AND received_at >= ? AND received_at < ?",
+            "SELECT received_at, text FROM intake_complaint WHERE cause_code = ? AND received_at >= ? AND received_at <= ?",
             [cause_code, to_iso(since), to_iso(now)],
         ).fetchall()
         times = [from_iso(r[0]) for r in rows]
@@ -385,3 +383,36 @@ def _shares(n, counts):
             if c
         ],
     }
+
+
+# --- as a viewer may see it ---------------------------------------------------------------------
+
+
+def for_viewer(db, incident_id, viewer, now, settings):
+    """The incident's forecast as ``viewer`` may see it: a branch contact's over
+    their scope; for executives, the exposure only when it rests on at least
+    MIN_CELL_PEOPLE people's claims (console/disclosure.py)."""
+    from . import disclosure
+    from .access import scope_sql
+
+    where, params = scope_sql(viewer)
+    result = dict(incident_forecast(db, incident_id, now, where, params))
+    floor = disclosure.min_people(settings)
+    if disclosure.amounts_suppressed_for(viewer) and disclosure.small(result.get("complainants") or 0, floor):
+        result["exposure"] = [
+            {"hours": e["hours"], "expected_fen": None, "low_fen": None, "high_fen": None, "mean_claim_fen": None} for e in result["exposure"]
+        ]
+        result["amounts_suppressed_below"] = floor
+    return result
+
+
+def busiest_causes(db, now, days=7, limit=10):
+    """The causes with the most ordinary complaints in the last ``days`` days, busiest first."""
+    return [
+        {"cause_code": r[0], "count": r[1]}
+        for r in db.execute(
+            "SELECT cause_code, count(*) AS n FROM intake_complaint WHERE received_at >= ? AND received_at < ? "
+            "GROUP BY cause_code ORDER BY n DESC, cause_code LIMIT ?",
+            [to_iso(now - timedelta(days=days)), to_iso(now), limit],
+        ).fetchall()
+    ]
