@@ -296,6 +296,7 @@ DOCUMENT_KIND_ZH = {
     "consumer_association_packet": "消协材料",
     "media_statement": "媒体声明",
     "review": "事后复盘报告",
+    "early_warning_plan": "预警方案",
 }
 INCIDENT_FIELD_ZH = {
     "title": "事件名称",

@@ -116,7 +116,7 @@ def forecast_counts(counts, bin_hours=BIN_HOURS, horizons=HORIZONS, seed=SEED, s
         total = cumulative[:, n - 1]
         totals[hours] = total
         low, mid, high = _interval(np.percentile(total, [50 - LEVEL * 50, 50, 50 + LEVEL * 50]), hours)
-        rows.append({"hours": hours, "expected": int(round(mid)), "low": int(math.floor(low)), "high": int(math.ceil(high))})
+        rows.append({"hours": hours, "expected": int(round(mid)), "low": max(0, int(math.floor(low))), "high": int(math.ceil(high))})
     per_bin = np.percentile(paths, [50 - LEVEL * 50, 50, 50 + LEVEL * 50], axis=0)
     for i in range(per_bin.shape[1]):
         per_bin[:, i] = _interval(per_bin[:, i], (i + 1) * bin_hours)
@@ -138,7 +138,7 @@ def _interval(quantiles, hours):
     low, mid, high = (float(q) for q in quantiles)
     lo_err, hi_err = _log_error(hours)
     base = math.log1p(mid)
-    return min(low, math.expm1(base + lo_err)), mid, max(high, math.expm1(base + hi_err))
+    return max(0.0, min(low, math.expm1(base + lo_err))), mid, max(high, math.expm1(base + hi_err))
 
 
 def naive_forecast(counts, bin_hours=BIN_HOURS, horizons=HORIZONS):
@@ -346,7 +346,7 @@ def _exposure(horizons, claims):
     rows = []
     for h in horizons:
         def total(n, sign):
-            return max(0.0, n * mean + sign * z * math.sqrt(n) * sd)
+            return max(0.0, n * mean + sign * z * math.sqrt(max(n, 0)) * sd)
         rows.append({"hours": h["hours"], "expected_fen": int(h["expected"] * mean), "low_fen": int(total(h["low"], -1)),
                      "high_fen": int(total(h["high"], 1)), "mean_claim_fen": int(mean)})
     return rows

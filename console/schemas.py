@@ -350,7 +350,7 @@ class AcknowledgementIn(Strict):
 class DocumentIssue(Strict):
     """Issue a document built from the live data; it is kept exactly as issued."""
 
-    kind: Literal["regulator_report", "consumer_association_packet", "media_statement"]
+    kind: Literal["regulator_report", "consumer_association_packet", "media_statement", "early_warning_plan"]
     recipient: ShortText
     signing_officer: Annotated[str, Field(max_length=100)] = ""
     contact_person: Annotated[str, Field(max_length=100)] = ""
@@ -805,7 +805,7 @@ class DocumentList(BaseModel):
 
 class DocumentIssued(BaseModel):
     document_id: int
-    referral_id: int = Field(description="The referral to the outside party, recorded with it.")
+    referral_id: Optional[int] = Field(description="The referral to the outside party, recorded with it; null for an internal document (the early-warning plan).")
 
 
 class NewId(BaseModel):
