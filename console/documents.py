@@ -662,6 +662,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         f"各网点最新报告：现场共 {sum(u['people_on_site'] for u in latest)} 人。",
         site,
         f"新增投诉：近 24 小时新增 {last_24} 人，此前 24 小时新增 {previous_24} 人，趋势{trend}。",
+        _forecast_sentence(db, incident_id, now),
         f"舆情：近 24 小时媒体问询 {media_24[0] or 0} 次，相关报道 {media_24[1] or 0} 篇。",
     ])
 
@@ -694,6 +695,16 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         now=now,
         author=organisation,
     )
+
+
+def _forecast_sentence(db, incident_id, now):
+    """The trend ahead for the regulator: the early-warning forecast (console/forecast.py)."""
+    from .forecast import incident_forecast
+
+    horizons = {h["hours"]: h for h in incident_forecast(db, incident_id, now)["horizons"]}
+    parts = [f"{label}新增约 {horizons[hours]['expected']} 人（80% 区间 {horizons[hours]['low']}–{horizons[hours]['high']} 人）"
+             for hours, label in ((24, "未来 24 小时"), (72, "未来 72 小时"), (168, "未来 7 天")) if hours in horizons]
+    return "趋势预测：" + "，".join(parts) + "（按投诉到达时间拟合指数平滑模型预测）。"
 
 
 # --- 2. the consumer association's packet ------------------------------------------------------

@@ -152,7 +152,17 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         "median_hours": {"to_first_contact": first_contact, "to_settlement": settlement},
     }
     content["changes"] = _changes(previous, content) if previous else None
+    content["forecast"] = forecast_summary(db, incident_id, now)
     return content
+
+
+def forecast_summary(db, incident_id, now):
+    """The early warning as a roll-up keeps it: counts and demand shares only
+    (the exposure is an amount: on the board and in the early-warning plan)."""
+    from . import forecast
+
+    outlook = forecast.incident_forecast(db, incident_id, now)
+    return {"method": outlook["method"], "last_24h": outlook["last_24h"], "horizons": outlook["horizons"], "demands": outlook["demands"]}
 
 
 def _changes(previous, current):

@@ -968,6 +968,7 @@ class RollupChanges(BaseModel):
 class RollupContent(BaseModel):
     """The numbers as they were when the roll-up was made (snapshot version 1)."""
 
+    forecast: Optional["RollupForecast"] = Field(None, description="Absent from roll-ups made before the early warning.")
     amounts: RollupAmounts
     as_of: str
     branches: RollupBranches
@@ -1385,6 +1386,19 @@ class Forecast(BaseModel):
     actual: list[ForecastActual]
     ahead: list[ForecastAhead]
     amounts_suppressed_below: Optional[int] = None
+
+
+class RollupForecast(BaseModel):
+    """The early warning when the roll-up was made (console/forecast.py): counts only."""
+
+    method: Literal["ets", "poisson"]
+    last_24h: int
+    horizons: list[ForecastHorizon]
+    demands: DemandShares
+
+
+RollupContent.model_rebuild()
+Rollup.model_rebuild()
 
 
 class CauseForecastQuery(BaseModel):

@@ -51,3 +51,28 @@ def test_the_warning_plan_task_names_the_document():
     book = load("playbooks/mass_complaint.yaml")
     task = next(t for t in book.tasks if t.key == "warning_plan")
     assert task.document == "early_warning_plan"
+
+
+def test_the_regulator_report_and_the_rollup_carry_the_forecast(api, db, incident, tmp_path):
+    forecast.clear_cache()
+    now = datetime.now(timezone.utc)
+    people = [
+        {"name": f"客户{i}", "phone": f"1390000{i:04d}", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01",
+         "principal": "10000", "demands": "要求退还本金", "received_at": to_iso(now - timedelta(hours=i))}
+        for i in range(30)
+    ]
+    assert api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=people).status_code == 201
+    expected = forecast.incident_forecast(db, incident["id"], now)["horizons"]
+    issued = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/documents", json={
+        "kind": "regulator_report", "recipient": "监管局", "signing_officer": "王总", "contact_person": "李四", "contact_phone": "010-12345678"})
+    assert issued.status_code == 201, issued.json
+    text = pdf_text(api("lead", "GET", f"/documents/{issued.json['document_id']}").data, tmp_path, layout=False)
+    assert "趋势预测" in text and "未来 7 天" in text
+    assert f"新增约 {expected[0]['expected']} 人" in text.replace("\n", "")
+    made = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/rollups")
+    assert made.status_code == 201, made.json
+    content = made.json["content"]
+    assert [h["hours"] for h in content["forecast"]["horizons"]] == [24, 72, 168]
+    assert content["forecast"]["demands"]["shares"][0] == {"kind": "principal", "people": 30, "share": 1.0}
+    page = api("lead", "GET", f"/rollups/{made.json['id']}")
+    assert "预警预测（新增投诉人）" in page.get_data(as_text=True)
