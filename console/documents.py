@@ -254,9 +254,20 @@ def _pdf(title, sections, subtitle=None, now=None, author="", footer=True):
         utc = from_iso(to_iso(now))
         stamp = "D:%s+00'00'" % utc.strftime("%Y%m%d%H%M%S")
 
+    drill = _drill()
+    if drill:
+        title = f"【演练】{title}"
+        story[0] = Paragraph(_text(title), styles["title"])
+
     def decorate(canvas, document):
         if stamp:
             canvas.setDateFormatter(lambda *_parts: stamp)
+        if drill:  # a drill console's documents: marked on every page (console/drills.py)
+            canvas.saveState()
+            canvas.setFont(FONT_NAME, 14)
+            canvas.setFillColorRGB(0.72, 0.11, 0.11)
+            canvas.drawCentredString(A4[0] / 2, A4[1] - 10 * mm, "演练文件 DRILL · 非真实事件")
+            canvas.restoreState()
         if footer:
             canvas.saveState()
             canvas.setFont(FONT_NAME, 8)
@@ -266,6 +277,13 @@ def _pdf(title, sections, subtitle=None, now=None, author="", footer=True):
     with _build_lock:
         doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()
+
+
+def _drill():
+    """Whether this process is a drill console (DRILL on): its documents are marked."""
+    from flask import current_app, has_app_context
+
+    return bool(has_app_context() and current_app.config.get("DRILL"))
 
 
 # --- words and formats -------------------------------------------------------------------------
