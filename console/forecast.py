@@ -416,3 +416,17 @@ def busiest_causes(db, now, days=7, limit=10):
             [to_iso(now - timedelta(days=days)), to_iso(now), limit],
         ).fetchall()
     ]
+
+
+def cause_outlooks(db, now, limit=5):
+    """The forecast for each of the busiest causes under monitoring (the
+    monitors page); a cause whose forecast fails is logged and left out."""
+    import logging
+
+    found = []
+    for cause in busiest_causes(db, now, limit=limit):
+        try:
+            found.append({**cause, "forecast": cause_forecast(db, cause["cause_code"], now)})
+        except Exception:  # noqa: BLE001 - one cause's failure hides only that cause
+            logging.getLogger(__name__).exception("forecast of cause %s failed", cause["cause_code"])
+    return found

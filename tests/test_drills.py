@@ -164,3 +164,46 @@ def test_run_py_drill_plays_a_scenario_and_prints_the_report(tmp_path):
     report = json.loads((tmp_path / "d.db.report.json").read_text(encoding="utf-8"))
     assert report["scenario"] == "bank_telemarketing_wave" and report["incident"] is not None
     assert not real.exists() or connect(str(real))["incident"].count == 0
+
+
+def test_the_lead_starts_a_drill_from_the_drill_page(app, login, accounts, tmp_path):
+    import os
+    import signal
+    import urllib.request
+
+    lead = login("lead")
+    page = lead.get("/drills").get_data(as_text=True)
+    assert "postal_dividend_surge.yaml" in page and "bank_telemarketing_wave.yaml" in page
+    refused = lead.post("/drills/start", data={"scenario": "../../etc/passwd", "speed": "60"})
+    assert refused.status_code == 422
+    assert lead.post("/drills/start", data={"scenario": "postal_dividend_surge.yaml", "speed": "9999"}).status_code == 422
+    started = lead.post("/drills/start", data={"scenario": "postal_dividend_surge.yaml", "speed": "600"})
+    assert started.status_code == 302
+    running = app.extensions["drills_started"][-1]
+    try:
+        def login_page():
+            try:
+                with urllib.request.urlopen(running["url"] + "login", timeout=2) as response:
+                    return response.read().decode()
+            except OSError:
+                return None
+        html = _wait_for(login_page, seconds=60)
+        assert "演练 DRILL" in html  # the drill console marks every page
+        assert running["url"] in lead.get("/drills").get_data(as_text=True)
+    finally:
+        os.killpg(running["pid"], signal.SIGTERM)  # the drill process this test started
+    assert app.extensions["drills_started"][-1]["log"].startswith(str(tmp_path))
+
+
+def test_the_drill_console_shows_its_progress_to_the_lead(app, db, accounts, tmp_path):
+    drill_app, drill, _copied = drills.prepare(
+        ROOT / "drills" / "bank_telemarketing_wave.yaml", app.config["DATABASE"], drill_db=tmp_path / "d" / "d.db", speed=20000,
+        extra_config={"SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en"})
+    drill.start()
+    report = drill.wait(60)
+    assert report is not None
+    client = drill_app.test_client()
+    assert client.post("/login", data={"username": "lead", "password": "correct-horse-1"}).status_code == 302
+    page = client.get("/drills").get_data(as_text=True)
+    assert "演练 DRILL" in page and "银行电话营销集中投诉演练" in page and "DRILL REPORT" in page
+    assert client.post("/drills/start", data={"scenario": "postal_dividend_surge.yaml", "speed": "60"}).status_code == 409

@@ -116,3 +116,19 @@ def test_cause_forecast_for_complaints_under_monitoring(api, db, incident):
     assert api("team", "GET", "/api/v1/forecast/cause?cause_code=nothing").status_code == 404
     assert api("team", "GET", "/api/v1/forecast/cause").status_code == 422
     assert api("executive", "GET", "/api/v1/forecast/cause?cause_code=misselling").status_code == 403
+
+
+def test_the_monitors_page_shows_the_early_warning_by_cause(login, db, accounts):
+    forecast.clear_cache()
+    now = datetime.now(timezone.utc)
+    with db.atomic():
+        for i in range(30):
+            db["intake_complaint"].insert({
+                "source": "test", "external_id": f"m{i}", "channel": "hotline", "product": "分红险", "cause_code": "billing_error",
+                "province_code": "130000", "customer_name": "某", "customer_phone": "13800000000", "text": "要求退费",
+                "received_at": to_iso(now - timedelta(hours=2 * i)), "created_at": to_iso(now),
+            })
+    page = login("team").get("/monitors").get_data(as_text=True)
+    assert 'id="cause-forecasts"' in page and "billing_error" in page
+    outlook = forecast.cause_forecast(db, "billing_error", now)
+    assert f"{outlook['horizons'][0]['low']}–{outlook['horizons'][0]['high']}" in page

@@ -35,7 +35,8 @@ def page():
     if current_app.config["DRILL"]:
         drill = drills.CURRENT
         db = get_db()
-        run = dict(db.execute("SELECT * FROM drill_run ORDER BY id DESC LIMIT 1").fetchone() or {}) if db["drill_run"].exists() else {}
+        rows = list(db.query("SELECT * FROM drill_run ORDER BY id DESC LIMIT 1"))
+        run = dict(rows[0]) if rows else {}
         played = [dict(r) for r in db.query("SELECT * FROM drill_event WHERE run_id = ? ORDER BY id", [run.get("id")])] if run else []
         report = drill.report if drill and drill.report else None
         return render_template("drills.html", in_drill=True, drill=drill, run=run, played=played, report=report, now=utcnow(),
