@@ -182,6 +182,10 @@ def drill_config(scenario, drill_db, clock_file, speed):
         # a monitor run reads the clock once; at x6000 the drill's clock is 100 minutes
         # further on a second later: allow 30 real seconds of drift in times of receipt
         "RECEIPT_SKEW_MINUTES": max(5, speed // 2),
+        # browsers share cookies between ports of one host: the drill's own
+        # names keep a drill log-in from replacing the real console's
+        "SESSION_COOKIE_NAME": "drill_session",
+        "REMEMBER_COOKIE_NAME": "drill_remember_token",
     }
 
 
