@@ -180,6 +180,9 @@ def drill_command(args):
 
     from console import drills
 
+    if args.speed is not None and not 1 <= args.speed <= 100000:
+        print("error: --speed is drill minutes per real minute, from 1 to 100000", file=sys.stderr)
+        return 2
     real_db = operator_config(args)["DATABASE"]
     try:
         app, drill, copied = drills.prepare(args.scenario, real_db, drill_db=args.drill_db, speed=args.speed)

@@ -241,6 +241,7 @@ class Drill:
         self._stop = threading.Event()
         self._rng = random.Random(scenario.id)
         self._spread = []  # complaints received later than their event's minute (spread_minutes)
+        self._stored = 0
 
     # the drill minute now, by the real time passed since the start
     def minute(self):
@@ -345,13 +346,12 @@ class Drill:
         for i in range(c.count):
             offset = c.spread_minutes * i / max(c.count, 1)
             items.append(schemas.ComplaintIn(
-                source=f"drill-{self.scenario.id}", external_id=f"{self.run_id}-{at}-{i}", channel=c.channel, product=c.product,
+                source=f"drill-{self.scenario.id}", external_id=f"{self.run_id}-{len(self._spread) + self._stored + i}", channel=c.channel, product=c.product,
                 cause_code=c.cause_code, province_code=branch["province_code"], city_code=branch["city_code"], branch_code=c.branch,
                 customer_name=self._name(), customer_phone=f"1{self._rng.choice('3589')}{self._rng.randrange(10**9):09d}", text=self._rng.choice(c.texts),
                 received_at=self.start_at + timedelta(minutes=at + offset), severity=c.severity,
             ))
-        # stored at the event's minute; arrivals spread later are received "in the future" within the
-        # console's skew allowance only if short, so a spread event stores each arrival as its minute comes
+        # each arrival is stored when its minute comes (a time of receipt cannot lie in the future)
         self._spread.extend(items)
         self._store_due()
         return f"{c.count} complaints of {c.cause_code} at {c.branch}"
@@ -370,6 +370,7 @@ class Drill:
         if not due:
             return
         self._spread = [i for i in self._spread if i.received_at > now]
+        self._stored += len(due)
         intake.add_complaints(self.db, due, ACTOR, now, self.app.config)
 
     def _update(self, u, when):
