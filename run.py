@@ -16,6 +16,7 @@
     python run.py org import FILE [--dry-run]                  import the organisation directory (CSV or XLSX)
     python run.py user import FILE [--dry-run]                 import users with role and scope (CSV or XLSX)
     python run.py catalogue import FILE [--dry-run]            import causes and products (CSV or XLSX)
+    python run.py drill SCENARIO.yaml [--speed N] [--port P]   run a drill on a separate drill database
 
 --db PATH may come before or after the command.
 """
@@ -232,6 +233,64 @@ def audit_verify_command(args):
     return 1
 
 
+def drill_command(args):
+    """Run a drill: a console on a new drill database at an accelerated clock,
+    the scenario played into it, the report printed at the end (console/drills.py)."""
+    import threading
+
+    from console import drills
+
+    if args.speed is not None and not 1 <= args.speed <= 100000:
+        print("error: --speed is drill minutes per real minute, from 1 to 100000", file=sys.stderr)
+        return 2
+    real_db = operator_config(args)["DATABASE"]
+    try:
+        app, drill, copied = drills.prepare(args.scenario, real_db, drill_db=args.drill_db, speed=args.speed)
+    except drills.ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not copied:
+        from console import users
+        from console.db import connect
+
+        password = secrets.token_urlsafe(12)
+        db = connect(app.config["DATABASE"])
+        try:
+            users.add_user(db, "drill-lead", "lead", password)
+        finally:
+            db.close()
+        print(f"No accounts in {real_db}: log in to the drill as drill-lead / {password}")
+    scenario = drill.scenario
+    print(f"演练 DRILL: {scenario.title.zh} / {scenario.title.en}: {scenario.duration_minutes} drill minutes at x{drill.speed} "
+          f"({scenario.duration_minutes * 60 / drill.speed:.0f} s real); drill database {app.config['DATABASE']}", flush=True)
+    if copied:
+        print(f"{copied} account(s) copied from {real_db}: log in as yourselves. No alert leaves the drill.", flush=True)
+    if app.config["SCHEDULER"] == "on":
+        from monitors.runner import start_scheduler
+
+        start_scheduler(app)
+    drill.start()
+
+    def finish():
+        drill.wait()
+        if drill.report is None:
+            print(f"error: the drill failed: {drill.error}", file=sys.stderr, flush=True)
+            return
+        path = drills.save_report(drill, args.report)
+        print(drills.format_report(drill.report), flush=True)
+        print(f"Report written to {path}", flush=True)
+        if args.no_serve:
+            return
+        print("The drill console stays open for the debrief; stop it with Ctrl-C.", flush=True)
+
+    if args.no_serve:
+        finish()
+        return 0 if drill.report is not None else 1
+    threading.Thread(target=finish, name="drill-report", daemon=True).start()
+    serve(app, argparse.Namespace(demo=False, host=args.host, port=args.port))
+    return 0
+
+
 def _cli_actor(args):
     from console.audit import Actor
 
@@ -370,6 +429,12 @@ def main(argv=None):
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, parser_class=_with(common))
     verify = audit_sub.add_parser("verify", help="check the hash chain: exit 0 intact, 1 not")
     verify.add_argument("--expect", metavar="ID:HASH", help="also check that entry ID still has HASH (as noted from a backup)")
+    drill = sub.add_parser("drill", help="run a drill scenario on a separate drill database at an accelerated clock")
+    drill.add_argument("scenario", help="a scenario file, e.g. drills/postal_dividend_surge.yaml")
+    drill.add_argument("--speed", type=int, help="drill minutes per real minute (default: the scenario's, 60)")
+    drill.add_argument("--drill-db", help="the drill database to create (default instance/drills/SCENARIO-TIME.db)")
+    drill.add_argument("--report", help="where to write the report JSON (default beside the drill database)")
+    drill.add_argument("--no-serve", action="store_true", help="play the scenario and print the report, without serving the screens")
     args = parser.parse_args(argv)
 
     if args.command == "playbook":
@@ -380,6 +445,8 @@ def main(argv=None):
         return restore_command(args)
     if args.command == "audit":
         return audit_verify_command(args)
+    if args.command == "drill":
+        return drill_command(args)
 
     app = build_app(args)
     if args.command in ("org", "catalogue") or (args.command == "user" and args.user_command == "import"):

@@ -53,6 +53,8 @@ PERMISSIONS = {
     "account": ALL,
     # who has access, and ending it (deactivate, reset a password, revoke tokens): the crisis lead
     "user.admin": frozenset({"lead"}),
+    # drills: start one, follow its progress, read the reports (console/drills.py)
+    "drill.run": frozenset({"lead"}),
 }
 
 

@@ -254,9 +254,20 @@ def _pdf(title, sections, subtitle=None, now=None, author="", footer=True):
         utc = from_iso(to_iso(now))
         stamp = "D:%s+00'00'" % utc.strftime("%Y%m%d%H%M%S")
 
+    drill = _drill()
+    if drill:
+        title = f"【演练】{title}"
+        story[0] = Paragraph(_text(title), styles["title"])
+
     def decorate(canvas, document):
         if stamp:
             canvas.setDateFormatter(lambda *_parts: stamp)
+        if drill:  # a drill console's documents: marked on every page (console/drills.py)
+            canvas.saveState()
+            canvas.setFont(FONT_NAME, 14)
+            canvas.setFillColorRGB(0.72, 0.11, 0.11)
+            canvas.drawCentredString(A4[0] / 2, A4[1] - 10 * mm, "演练文件 DRILL · 非真实事件")
+            canvas.restoreState()
         if footer:
             canvas.saveState()
             canvas.setFont(FONT_NAME, 8)
@@ -266,6 +277,13 @@ def _pdf(title, sections, subtitle=None, now=None, author="", footer=True):
     with _build_lock:
         doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()
+
+
+def _drill():
+    """Whether this process is a drill console (DRILL on): its documents are marked."""
+    from flask import current_app, has_app_context
+
+    return bool(has_app_context() and current_app.config.get("DRILL"))
 
 
 # --- words and formats -------------------------------------------------------------------------
@@ -296,6 +314,7 @@ DOCUMENT_KIND_ZH = {
     "consumer_association_packet": "消协材料",
     "media_statement": "媒体声明",
     "review": "事后复盘报告",
+    "early_warning_plan": "预警方案",
 }
 INCIDENT_FIELD_ZH = {
     "title": "事件名称",
@@ -661,6 +680,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         f"各网点最新报告：现场共 {sum(u['people_on_site'] for u in latest)} 人。",
         site,
         f"新增投诉：近 24 小时新增 {last_24} 人，此前 24 小时新增 {previous_24} 人，趋势{trend}。",
+        _forecast_sentence(db, incident_id, now),
         f"舆情：近 24 小时媒体问询 {media_24[0] or 0} 次，相关报道 {media_24[1] or 0} 篇。",
     ])
 
@@ -693,6 +713,16 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         now=now,
         author=organisation,
     )
+
+
+def _forecast_sentence(db, incident_id, now):
+    """The trend ahead for the regulator: the early-warning forecast (console/forecast.py)."""
+    from .forecast import incident_forecast
+
+    horizons = {h["hours"]: h for h in incident_forecast(db, incident_id, now)["horizons"]}
+    parts = [f"{label}新增约 {horizons[hours]['expected']} 人（80% 区间 {horizons[hours]['low']}–{horizons[hours]['high']} 人）"
+             for hours, label in ((24, "未来 24 小时"), (72, "未来 72 小时"), (168, "未来 7 天")) if hours in horizons]
+    return "趋势预测：" + "，".join(parts) + "（按投诉到达时间拟合指数平滑模型预测）。"
 
 
 # --- 2. the consumer association's packet ------------------------------------------------------

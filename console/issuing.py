@@ -21,12 +21,18 @@ KINDS = {
     "regulator_report": ("regulator", "regulator-report.pdf", "application/pdf"),
     "consumer_association_packet": ("consumer_association", "consumer-association-packet.zip", "application/zip"),
     "media_statement": ("media", "media-statement.pdf", "application/pdf"),
+    # internal: the team's own plan, sent to no outside party (no referral)
+    "early_warning_plan": (None, "early-warning-plan.pdf", "application/pdf"),
 }
 
 
 def _build(db, incident_id, data, now, settings, suppressed=False):
     if data.kind == "regulator_report":
         return documents.regulator_report(db, incident_id, now, settings, data.signing_officer, data.contact_person, data.contact_phone, suppressed=suppressed)
+    if data.kind == "early_warning_plan":
+        from .warning_plan import early_warning_plan
+
+        return early_warning_plan(db, incident_id, now, settings, suppressed=suppressed)
     if data.kind == "consumer_association_packet":
         return documents.consumer_association_packet(db, incident_id, now, settings, data.contact_person, data.contact_phone, suppressed=suppressed)
     return documents.media_statement(db, incident_id, now, settings)  # no figures in it
@@ -36,7 +42,8 @@ def issue(db, incident_id, data, actor, now, settings, outbox=None):
     """Build, keep and send a document (schemas.DocumentIssue); returns (document id, referral id).
 
     The referral to the party is recorded with it, its acknowledgement due
-    after REFERRAL_ACK_HOURS.
+    after REFERRAL_ACK_HOURS; an internal document (the early-warning plan)
+    has no party and no referral (None).
     """
     incident = get_incident(db, incident_id)
     party, filename, content_type = KINDS[data.kind]
@@ -47,6 +54,7 @@ def issue(db, incident_id, data, actor, now, settings, outbox=None):
         "regulator_report": _("Report to the regulator: %(title)s", title=incident["title"]),
         "consumer_association_packet": _("Consumer association packet: %(title)s", title=incident["title"]),
         "media_statement": _("Media holding statement: %(title)s", title=incident["title"]),
+        "early_warning_plan": _("Early-warning plan: %(title)s", title=incident["title"]),
     }
     with write(db):
         document_id = documents.store_issued(
@@ -54,6 +62,8 @@ def issue(db, incident_id, data, actor, now, settings, outbox=None):
         )
         documents.store_rendering(db, document_id, AGGREGATE, aggregate, disclosure.min_people(settings), settings["DOCUMENT_FOLDER"])
         audit.record(db, actor, "issued_document", document_id, "issue", after={"kind": data.kind, "recipient": data.recipient}, at=now)
+        if party is None:
+            return document_id, None
         referral_id = referrals.record_referral(
             db, incident_id,
             schemas.ReferralIn(party=party, recipient=data.recipient, what_sent=titles[data.kind], task_id=data.task_id),

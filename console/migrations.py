@@ -995,3 +995,38 @@ def m017_alert_channels(db):
         )"""
     )
     db.execute("CREATE INDEX channel_attempt_at ON channel_attempt (channel_id, at)")
+
+
+@migrations()
+def m019_forecast_and_drills(db):
+    # The early-warning forecast counts an incident's arrivals per 3-hour bin
+    # over the last 8 days (console/forecast.py): one range of this index.
+    db.execute("CREATE INDEX complainant_received ON complainant (incident_id, received_at)")
+    # Drills (console/drills.py): only ever written in a drill database; a real
+    # console's stay empty (tests/test_drills.py checks).
+    db.execute(
+        """
+        CREATE TABLE drill_run (
+            id INTEGER PRIMARY KEY,
+            scenario_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            speed INTEGER NOT NULL,
+            duration_minutes INTEGER NOT NULL,
+            started_at TEXT NOT NULL,            -- drill time
+            real_started_at TEXT NOT NULL,
+            ended_at TEXT,                       -- drill time
+            report TEXT                          -- JSON, written at the end
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE drill_event (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES drill_run(id),
+            minute REAL NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            ok INTEGER NOT NULL DEFAULT 1
+        )"""
+    )

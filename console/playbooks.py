@@ -17,7 +17,7 @@ PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbooks"
 Trigger = Literal["activation", "crowd", "daily", "settlement", "group"]
 Role = Literal["lead", "team", "branch", "executive", "legal"]
 Party = Literal["regulator", "consumer_association", "media", "police"]
-DocumentKind = Literal["regulator_report", "consumer_association_packet", "media_statement"]
+DocumentKind = Literal["regulator_report", "consumer_association_packet", "media_statement", "early_warning_plan"]
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")]
 
 

@@ -12,6 +12,10 @@ STATUS_ZH = {
 }
 CHANNEL_ZH = {"regulator": "监管机构", "media": "媒体", "court": "法院", "petition": "信访"}
 TYPE_ZH = {"initial": "首报", "update": "续报", "final": "终报"}
+DEMAND_ZH = {
+    "principal": "退还本金", "interest": "利息或承诺收益", "expenses": "交通、误工等费用", "compensation": "赔偿",
+    "apology": "道歉或给个说法", "accountability": "追究销售人员责任", "publicity": "以媒体曝光相威胁", "other": "其他",
+}
 
 
 def _yuan(fen):
@@ -84,6 +88,14 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
             out.append((label, f"分组 {(group_names or {}).get(g['group_id'], g['group_id'] or '未分组')}", g["hours"]))
         for r in m["by_region"]:
             out.append((label, f"地区 {(province_names or {}).get(r['province_code'], r['province_code'])}", r["hours"]))
+    f = c.get("forecast")
+    if f:  # roll-ups made before the early warning have none
+        out.append(("预警预测（新增投诉人）", "近24小时实际新增", f["last_24h"]))
+        for h in f["horizons"]:
+            label = {24: "未来24小时", 72: "未来72小时", 168: "未来7天"}.get(h["hours"], f"未来{h['hours']}小时")
+            out.append(("预警预测（新增投诉人）", f"{label}（80%区间 {h['low']}–{h['high']}）", h["expected"]))
+        for d in f["demands"]["shares"]:
+            out.append(("客户诉求（人数）", DEMAND_ZH.get(d["kind"], d["kind"]), d["people"]))
     out += [("负责人意见", "概述", rollup["summary"]), ("负责人意见", "展望", rollup["outlook"]), ("负责人意见", "需求", rollup["needs"])]
     return out
 

@@ -75,7 +75,7 @@ def _medians(db, incident_id, column):
     }
 
 
-def compute(db, incident_id, period_start, period_end, now, previous=None):
+def compute(db, incident_id, period_start, period_end, now, previous=None, outlook=None):
     """The roll-up's numbers, read in one read transaction. ``previous``: the
     previous roll-up's content, for the changes since then."""
     s, e, n = to_iso(period_start), to_iso(period_end), to_iso(now)
@@ -146,7 +146,17 @@ def compute(db, incident_id, period_start, period_end, now, previous=None):
         "median_hours": {"to_first_contact": first_contact, "to_settlement": settlement},
     }
     content["changes"] = _changes(previous, content) if previous else None
+    content["forecast"] = outlook if outlook is not None else forecast_summary(db, incident_id, now)
     return content
+
+
+def forecast_summary(db, incident_id, now):
+    """The early warning as a roll-up keeps it: counts and demand shares only
+    (the exposure is an amount: on the board and in the early-warning plan)."""
+    from . import forecast
+
+    outlook = forecast.incident_forecast(db, incident_id, now)
+    return {"method": outlook["method"], "last_24h": outlook["last_24h"], "horizons": outlook["horizons"], "demands": outlook["demands"]}
 
 
 def _changes(previous, current):
@@ -178,6 +188,8 @@ def make(db, incident_id, period_end, now, settings, prepared_by, actor, correct
     read and written in one write transaction, so two runs racing for the
     same cut-off cannot both make one.
     """
+    # the forecast is fitted before the write lock is taken (it may take a second at 100,000 complainants)
+    outlook = forecast_summary(db, incident_id, now)
     with write(db):
         scheduled = prepared_by == "monitor" and corrects_id is None
         if scheduled and db["rollup"].count_where("incident_id = ? AND period_end = ? AND corrects_id IS NULL", [incident_id, to_iso(period_end)]):
@@ -196,7 +208,7 @@ def make(db, incident_id, period_end, now, settings, prepared_by, actor, correct
             if db["rollup"].count_where("incident_id = ? AND period_end = ? AND corrects_id IS NULL", [incident_id, to_iso(period_end)]):
                 # a second request within the same second (a double click): that roll-up exists already
                 raise Conflict(_("A roll-up of this incident up to this moment exists already; open it from the list."))
-        content = compute(db, incident_id, period_start, period_end, now, json.loads(previous["content"]) if previous else None)
+        content = compute(db, incident_id, period_start, period_end, now, json.loads(previous["content"]) if previous else None, outlook)
         report_type = "final" if incident["status"] in ("stood_down", "closed") else ("initial" if previous is None else "update")
         late = scheduled and (now - period_end) > timedelta(minutes=settings["ROLLUP_LATE_MINUTES"])
         number = db.execute("SELECT coalesce(max(number), 0) + 1 FROM rollup WHERE incident_id = ?", [incident_id]).fetchone()[0]

@@ -353,7 +353,7 @@ class AcknowledgementIn(Strict):
 class DocumentIssue(Strict):
     """Issue a document built from the live data; it is kept exactly as issued."""
 
-    kind: Literal["regulator_report", "consumer_association_packet", "media_statement"]
+    kind: Literal["regulator_report", "consumer_association_packet", "media_statement", "early_warning_plan"]
     recipient: ShortText
     signing_officer: Annotated[str, Field(max_length=100)] = ""
     contact_person: Annotated[str, Field(max_length=100)] = ""
@@ -808,7 +808,7 @@ class DocumentList(BaseModel):
 
 class DocumentIssued(BaseModel):
     document_id: int
-    referral_id: int = Field(description="The referral to the outside party, recorded with it.")
+    referral_id: Optional[int] = Field(description="The referral to the outside party, recorded with it; null for an internal document (the early-warning plan).")
 
 
 class NewId(BaseModel):
@@ -971,6 +971,7 @@ class RollupChanges(BaseModel):
 class RollupContent(BaseModel):
     """The numbers as they were when the roll-up was made (snapshot version 1)."""
 
+    forecast: Optional["RollupForecast"] = Field(None, description="Absent from roll-ups made before the early warning.")
     amounts: RollupAmounts
     as_of: str
     branches: RollupBranches
@@ -1330,3 +1331,78 @@ class MonitorHealth(BaseModel):
     monitors: list[MonitorState]
     quarantined: list[QuarantinedComplaint]
     as_of: str
+
+
+# --- early warning: the forecast (console/forecast.py) ------------------------------------------
+
+
+class ForecastHorizon(BaseModel):
+    hours: int = Field(description="24, 72 or 168 (7 days) hours ahead")
+    expected: int = Field(description="Expected new complainants in that time (median of the simulated futures)")
+    low: int = Field(description="Low end of the 80% interval")
+    high: int = Field(description="High end of the 80% interval")
+
+
+class ForecastExposure(BaseModel):
+    hours: int
+    expected_fen: Optional[int] = Field(description="Expected amount claimed by those still to come (fen); null when no claim is known yet or amounts are suppressed")
+    low_fen: Optional[int]
+    high_fen: Optional[int]
+    mean_claim_fen: Optional[int]
+
+
+class DemandShare(BaseModel):
+    kind: Literal["principal", "interest", "expenses", "compensation", "apology", "accountability", "publicity", "other"]
+    people: int
+    share: float = Field(description="Share of the people who recorded a demand (a demand may name several kinds)")
+
+
+class DemandShares(BaseModel):
+    people: int
+    shares: list[DemandShare]
+
+
+class ForecastActual(BaseModel):
+    start: str
+    count: int
+
+
+class ForecastAhead(BaseModel):
+    start: str
+    expected: float
+    low: float
+    high: float
+
+
+class Forecast(BaseModel):
+    """Arrivals are counted in bins of ``bin_hours`` ending at ``generated_at``."""
+
+    generated_at: str
+    method: Literal["ets", "poisson"] = Field(description="ets: statsmodels exponential smoothing; poisson: too little history, the rate so far")
+    level: float
+    bin_hours: int
+    last_24h: int
+    complainants: Optional[int] = None
+    horizons: list[ForecastHorizon]
+    exposure: list[ForecastExposure]
+    demands: DemandShares
+    actual: list[ForecastActual]
+    ahead: list[ForecastAhead]
+    amounts_suppressed_below: Optional[int] = None
+
+
+class RollupForecast(BaseModel):
+    """The early warning when the roll-up was made (console/forecast.py): counts only."""
+
+    method: Literal["ets", "poisson"]
+    last_24h: int
+    horizons: list[ForecastHorizon]
+    demands: DemandShares
+
+
+RollupContent.model_rebuild()
+Rollup.model_rebuild()
+
+
+class CauseForecastQuery(BaseModel):
+    cause_code: ShortText

@@ -59,6 +59,8 @@ SETTINGS = [
     Setting("MONITOR_TICK_SECONDS", 0, "How often the scheduler wakes each monitor; 0: once per monitor period. Runs stay once per period whatever this is."),
     Setting("RECEIPT_SKEW_MINUTES", 5, "How far in the future a time of receipt or contact may lie (clocks of other systems drift); beyond it the time is refused."),
     Setting("CLOCK_FILE", None, "For drills and tests only: the whole console (pages, API, monitors, documents, boards) reads the current time (ISO-8601) from this file."),
+    Setting("DRILL", False, "This console runs a drill (python run.py drill): every page and document is marked 演练 (DRILL), and no alert reaches WEBHOOK_URL or any channel."),
+    Setting("FORECAST_REFRESH_MS", 5000, "How often the board's early-warning panel refetches the forecast (it is refitted only when complainants arrive)."),
     Setting("BACKUP_EVERY_MINUTES", 0, "Scheduled backups: the backup monitor takes one this often (minutes); 0 turns them off. See README 'Backups and restore'."),
     Setting("BACKUP_FOLDER", "backups", "Where scheduled backups are written (relative to the instance folder)."),
     Setting("BACKUP_KEEP", 24, "Scheduled backups kept: after each new one the oldest beyond this many are deleted; 0 keeps all."),

@@ -8,6 +8,8 @@ from .base import Monitor
 
 
 def run(db, now, settings, outbox):
+    if settings.get("DRILL"):  # a drill console sends nothing outside (console/drills.py)
+        return {"skipped": "drill"}
     return deliver_due(db, now, settings)
 
 

@@ -5,6 +5,7 @@ from .audit import bp as audit
 from .board import bp as board
 from .channels import bp as channels
 from .complainants import bp as complainants
+from .drills import bp as drills
 from .golive import bp as golive
 from .imports import bp as imports
 from .incidents import bp as incidents
@@ -14,4 +15,4 @@ from .settlements import bp as settlements
 from .tasks import bp as tasks
 from .users import bp as users
 
-blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, channels, users, golive]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, channels, users, golive, drills]

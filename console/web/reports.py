@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import alerts, idempotency, intake, masking, regions, schemas, updates
+from .. import alerts, forecast, idempotency, intake, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
 from ..clock import parse_local, utcnow
 from ..csv_import import decode
@@ -176,7 +176,8 @@ def monitor_health():
     from ..monitor_health import health
 
     states = {"ok": _("running normally"), "failed": _("failed"), "running": _("running now"), "never": _("not run yet")}
-    return render_template("monitors.html", health=health(get_db(), MONITORS, utcnow()), monitor_states=states)
+    return render_template("monitors.html", health=health(get_db(), MONITORS, utcnow()), monitor_states=states,
+                           cause_forecasts=forecast.cause_outlooks(get_db(), utcnow()))
 
 
 @bp.post("/monitors/quarantine/<int:complaint_id>/release")
