@@ -105,9 +105,23 @@ Phone = Annotated[
     Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="A mainland mobile (11 digits starting 13-19), a landline with its area code (010-88886666), or +country code and number; spaces and dashes allowed."),
     AfterValidator(_phone_number),
 ]
+def _id_check(value):
+    """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored)."""
+    from flask_babel import gettext as _
+
+    from .identity import id_check_character, id_number_problem
+
+    if id_number_problem(value):
+        raise ValueError(_(
+            "has a wrong check character: the 18th character of this number must be %(expected)s (GB 11643); check the number for a mistyped digit",
+            expected=id_check_character(value[:17])))
+    return value
+
+
 IdNumber = Annotated[
     str,
-    Field(pattern=r"^([0-9]{15}|[0-9]{17}[0-9Xx])$", description="Resident ID: 18 characters (last may be X), or 15 digits."),
+    Field(pattern=r"^([0-9]{15}|[0-9]{17}[0-9Xx])$", description="Resident ID: 18 characters, the last the GB 11643 check character (0-9 or X), or 15 digits."),
+    AfterValidator(_id_check),
 ]
 RegionCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="Six-digit GB/T 2260 code.")]
 BranchCode = Annotated[str, Field(min_length=1, max_length=40)]
