@@ -391,3 +391,36 @@ def test_intake_attach_links_a_known_person(app, db, lead, ctx):
     rows = _complaints(db, known)
     assert [r["channel"] for r in rows] == [None, "regulator_transfer"] and rows[1]["transfer_reference"] == "T-1"
     assert db["intake_complaint"].get(1)["complainant_id"] == known
+
+
+# --- the page ---------------------------------------------------------------------
+
+
+def test_the_complainant_page_shows_history_by_channel_and_merges(api, login, db, incident):
+    kept = incident["hebei_outlet_1"]
+    api("team", "POST", f"/api/v1/complainants/{kept}/complaints",
+        json={"channel": "regulator_transfer", "transfer_reference": "12378-PAGE", "reply_due_at": to_iso(utcnow() + timedelta(days=4)), "asked": "要求退保"})
+    api("team", "POST", f"/api/v1/complainants/{kept}/contacts", json={"channel": "phone", "said": "已致电", "promised": "周三前书面答复"})
+    twin = _post(api, incident["id"], {"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100",
+                                        "branch_code": "HB-SJZ-01"}).json["ids"][0]
+    client = login("team")
+    page = client.get(f"/complainants/{kept}").get_data(as_text=True)
+    assert 'id="history"' in page and "12378-PAGE" in page and "要求退保" in page and "周三前书面答复" in page
+    assert page.index("周三前书面答复") < page.index("12378-PAGE")  # newest first
+    assert "Regulator transfer (12378)" in page and f"/complainants/{twin}" in page  # a possible match offered
+    only = client.get(f"/complainants/{kept}?channel=regulator_transfer").get_data(as_text=True)
+    assert "12378-PAGE" in only and "已致电" not in only.split('id="history-table"')[1].split("</table>")[0]
+    merged = client.post(f"/complainants/{kept}/merge", data={"other_id": str(twin), "reason": "同一人"})
+    assert merged.status_code == 302
+    assert db["complainant"].count_where("id = ?", [twin]) == 0
+    merge_id = db.execute("SELECT id FROM complainant_merge").fetchone()[0]
+    page = client.get(f"/complainants/{kept}").get_data(as_text=True)
+    assert "Undo merge" in page
+    assert client.post(f"/merges/{merge_id}/undo", data={"confirm": "yes"}).status_code == 302
+    assert db["complainant"].count_where("id = ?", [twin]) == 1
+    # a branch contact sees the history, but no merge buttons
+    branch_page = login("branch_hebei").get(f"/complainants/{kept}").get_data(as_text=True)
+    assert "12378-PAGE" in branch_page and "Merge into this complainant" not in branch_page
+    # the page in Chinese
+    zh = client.get(f"/complainants/{kept}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "监管转办" in zh or "12378" in zh

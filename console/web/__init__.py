@@ -5,6 +5,7 @@ from .audit import bp as audit
 from .board import bp as board
 from .channels import bp as channels
 from .complainants import bp as complainants
+from .identity import bp as identity
 from .imports import bp as imports
 from .incidents import bp as incidents
 from .reports import bp as reports
@@ -13,4 +14,4 @@ from .settlements import bp as settlements
 from .tasks import bp as tasks
 from .users import bp as users
 
-blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, channels, users]
+blueprints = [account, incidents, board, complainants, imports, reports, tasks, rollups, settlements, audit, channels, users, identity]
