@@ -150,7 +150,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
     ``transfer_details``: a transfer must carry its reference and reply
     deadline (intake complaints from other systems may lack them).
     """
-    from . import complaints, identity
+    from . import complaints, identity, search_index
 
     key = complaints.key(settings)
     with write(db):
@@ -247,6 +247,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
             complaint_rows.append(complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, now))
         if rows:
             db.conn.executemany(_INSERT, rows)
+            search_index.index_new(db, rows[0][0], rows[-1][0])
         complaints.insert_complaints(db, complaint_rows)
         changed = _link_arrivals(db, linked, actor, now, settings, outbox if len(items) == 1 else None)
         # One audit row per call: the new rows are themselves the record of what
@@ -409,30 +410,33 @@ def _search_clause(q, incident_id):
     from . import complaints, identity
 
     kind, value = search_kind(q)
-    reference = ("complainant.id IN (SELECT complainant_id FROM complaint WHERE transfer_reference = ? AND incident_id = ? "
-                 "UNION ALL SELECT complainant_id FROM complaint WHERE reference = ? AND incident_id = ?)")
+    # Each alternative is its own indexed SELECT joined by UNION inside one
+    # IN (...): with OR between them SQLite scans every row of the incident.
+    references = ["SELECT complainant_id FROM complaint WHERE transfer_reference = ? AND incident_id = ?",
+                  "SELECT complainant_id FROM complaint WHERE reference = ? AND incident_id = ?"]
     reference_args = [q.strip(), incident_id, q.strip(), incident_id]
     if kind == "name":
         if len(value) >= 3:
-            return (f"(complainant.id IN (SELECT rowid FROM complainant_name WHERE complainant_name MATCH ?) OR {reference})",
-                    [_fts_phrase(value), *reference_args])
-        # under three characters the trigram index cannot help: LIKE over the
-        # (incident_id, name) index alone (no table rows read)
-        like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return (f"(complainant.id IN (SELECT id FROM complainant INDEXED BY complainant_incident_name WHERE incident_id = ? "
-                f"AND name LIKE ? ESCAPE '\\') OR {reference})", [incident_id, like, *reference_args])
-    if kind == "last4":
+            found = ["SELECT rowid FROM complainant_name WHERE complainant_name MATCH ?"]
+            args = [_fts_phrase(value)]
+        else:
+            # under three characters the trigram index cannot help: LIKE over the
+            # (incident_id, name) index alone (no table rows read)
+            like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            found = ["SELECT id FROM complainant INDEXED BY complainant_incident_name WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"]
+            args = [incident_id, like]
+    elif kind == "last4":
         return f"(substr({_PLAIN_PHONE}, -4) = ? OR substr(complainant.id_number, -4) = ?)", [value, value]
-    if kind == "number":
+    elif kind == "number":
         key = _matching_key()
-        hashes = [identity.phone_hash(key, value)]
-        id_hash = identity.id_hash(key, value) if len(value) in (15, 18) else None
-        clause = "complainant.phone_hash = ?"
-        if id_hash:
-            clause = "(complainant.phone_hash = ? OR complainant.id_hash = ?)"
-            hashes.append(id_hash)
-        return f"({clause} OR {reference})", [*hashes, *reference_args]
-    return reference, reference_args
+        found = ["SELECT id FROM complainant WHERE phone_hash = ? AND incident_id = ?"]
+        args = [identity.phone_hash(key, value), incident_id]
+        if len(value) in (15, 18):
+            found.append("SELECT id FROM complainant WHERE id_hash = ? AND incident_id = ?")
+            args += [identity.id_hash(key, value), incident_id]
+    else:
+        found, args = [], []
+    return f"complainant.id IN ({' UNION ALL '.join(found + references)})", [*args, *reference_args]
 
 
 def _matching_key():

@@ -10,6 +10,8 @@ extensions), and every transfer's reply deadline. A later arrival can only
 bring it closer; an extension cannot carry it past a transfer's reply deadline.
 """
 
+import functools
+
 from flask_babel import gettext as _
 
 from . import audit, deadlines, identity
@@ -68,8 +70,14 @@ def complaint_values(complainant_id, incident_id, item, received, severity, sett
         asked if asked is not None else (getattr(item, "demands", None) or getattr(item, "asked", "") or ""),
         body if (item.channel not in DIRECT_CHANNELS and item.channel is not None) else None,
         item.transfer_reference, to_iso(item.reply_due_at) if item.reply_due_at else None,
-        to_iso(deadlines.decision_due(received, settings)), severity, intake_id, to_iso(now), actor.user_id,
+        _decision_due_iso(received, settings["DECISION_DAYS"], settings["TIMEZONE"]), severity, intake_id, to_iso(now), actor.user_id,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _decision_due_iso(received, days, tz_name):
+    # arrivals of one batch share a few times of receipt: compute each once
+    return to_iso(deadlines.end_of_day_after(received, days, tz_name))
 
 
 def insert_complaints(db, rows):

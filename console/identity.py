@@ -77,14 +77,24 @@ def key_fingerprint(key):
     return hashlib.sha256(b"fingerprint:" + key).hexdigest()[:16]
 
 
-def number_hash(key, kind, normal):
-    """The keyed hash of a normalised number (``kind``: 'phone' or 'id'), hex; None for none.
+_HMACS = {}
 
-    128 bits are kept: ample against collisions among millions, and the index
-    is half the size."""
+
+def number_hash(key, kind, normal):
+    """The keyed hash of a normalised number (``kind``: 'phone' or 'id') as a
+    63-bit integer; None for none.
+
+    An integer, not hex text: the index on it is a quarter of the size and
+    matching a 10,000-row import reads it 20,000 times. 63 bits: the chance
+    that two of a million numbers share a hash is about 1 in 20 million."""
     if not normal:
         return None
-    return hmac.new(key, kind.encode() + b":" + normal.encode(), hashlib.sha256).hexdigest()[:32]
+    base = _HMACS.get((key, kind))
+    if base is None:
+        base = _HMACS[(key, kind)] = hmac.new(key, kind.encode() + b":", hashlib.sha256)
+    mac = base.copy()
+    mac.update(normal.encode())
+    return int.from_bytes(mac.digest()[:8], "big") >> 1
 
 
 def phone_hash(key, phone):

@@ -14,7 +14,7 @@ import json
 
 from flask_babel import gettext as _
 
-from . import audit, complaints
+from . import audit, complaints, search_index
 from .clock import to_iso
 from .complainants import KEY_FIELDS, _row, apply_change, public
 from .db import write
@@ -119,6 +119,7 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
         merged_row = json.loads(record["merged_row"])
         columns = list(merged_row)
         db.execute(f"INSERT INTO complainant ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", [merged_row[c] for c in columns])
+        search_index.index_new(db, record["merged_id"], record["merged_id"])
         for table, moved_rows in json.loads(record["moved"]).items():
             for row in moved_rows:
                 if row.pop("_deleted", False):
