@@ -190,7 +190,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
             if person_id is not None:
                 ids.append(person_id)
                 linked.setdefault(person_id, []).append((offset, item, severity))
-                complaint_rows.append(complaints.complaint_values(person_id, incident_id, item, received or now, severity, settings, actor, now))
+                complaint_rows.append(complaints.complaint_values(person_id, incident_id, item, received or now, severity, settings, actor, stamp))
                 continue
             new_id = start + len(rows)
             ids.append(new_id)
@@ -244,7 +244,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                     id_hash,
                 )
             )
-            complaint_rows.append(complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, now))
+            complaint_rows.append(complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, stamp))
         if rows:
             db.conn.executemany(_INSERT, rows)
             search_index.index_new(db, rows[0][0], rows[-1][0])

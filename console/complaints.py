@@ -19,6 +19,7 @@ from .access import in_scope, scope_sql
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
+from .schemas import ArrivalIn
 
 TRANSFER_BODIES = {"regulator_transfer": "12378", "consumer_association": "12315"}
 DIRECT_CHANNELS = {"hotline", "outlet", "account_manager", "website"}
@@ -64,13 +65,16 @@ def arrival_problems(channel, transfer_reference, reply_due_at, received_at, pre
 
 def complaint_values(complainant_id, incident_id, item, received, severity, settings, actor, now, intake_id=None, asked=None):
     """One row for _INSERT from an arrival (a ComplainantIn or an ArrivalIn)."""
-    body = getattr(item, "transferring_body", None) or TRANSFER_BODIES.get(item.channel)
+    channel = item.channel
+    transferred = channel is not None and channel not in DIRECT_CHANNELS
+    if asked is None:
+        asked = item.asked if isinstance(item, ArrivalIn) else item.demands
     return (
-        complainant_id, incident_id, item.channel, to_iso(received), item.reference,
-        asked if asked is not None else (getattr(item, "demands", None) or getattr(item, "asked", "") or ""),
-        body if (item.channel not in DIRECT_CHANNELS and item.channel is not None) else None,
+        complainant_id, incident_id, channel, received if isinstance(received, str) else to_iso(received), item.reference, asked or "",
+        (item.transferring_body or TRANSFER_BODIES.get(channel)) if transferred else None,
         item.transfer_reference, to_iso(item.reply_due_at) if item.reply_due_at else None,
-        _decision_due_iso(received, settings["DECISION_DAYS"], settings["TIMEZONE"]), severity, intake_id, to_iso(now), actor.user_id,
+        _decision_due_iso(from_iso(received) if isinstance(received, str) else received, settings["DECISION_DAYS"], settings["TIMEZONE"]), severity, intake_id,
+        now if isinstance(now, str) else to_iso(now), actor.user_id,
     )
 
 
@@ -109,12 +113,16 @@ def find_people(db, incident_id, id_hashes, phone_hashes):
         hashes = list(hashes)
         for start in range(0, len(hashes), 500):
             chunk = hashes[start:start + 500]
+            # INDEXED BY: given "incident_id = ?" the planner would walk the whole
+            # incident in id order instead (33 us a lookup at 40,000 rows, not 3)
             rows = db.execute(
-                f"SELECT id, {column}, id_hash FROM complainant WHERE {column} IN ({','.join('?' * len(chunk))}) AND incident_id = ? ORDER BY id",
+                f"SELECT id, {column}, id_hash FROM complainant INDEXED BY complainant_{column} "
+                f"WHERE {column} IN ({','.join('?' * len(chunk))}) AND incident_id = ?",
                 [*chunk, incident_id],
             ).fetchall()
             for cid, value, their_id_hash in rows:
-                out.setdefault(value, (cid, their_id_hash))
+                if value not in out or cid < out[value][0]:
+                    out[value] = (cid, their_id_hash)
     return by_id, by_phone
 
 

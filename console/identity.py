@@ -77,9 +77,6 @@ def key_fingerprint(key):
     return hashlib.sha256(b"fingerprint:" + key).hexdigest()[:16]
 
 
-_HMACS = {}
-
-
 def number_hash(key, kind, normal):
     """The keyed hash of a normalised number (``kind``: 'phone' or 'id') as a
     63-bit integer; None for none.
@@ -89,12 +86,7 @@ def number_hash(key, kind, normal):
     that two of a million numbers share a hash is about 1 in 20 million."""
     if not normal:
         return None
-    base = _HMACS.get((key, kind))
-    if base is None:
-        base = _HMACS[(key, kind)] = hmac.new(key, kind.encode() + b":", hashlib.sha256)
-    mac = base.copy()
-    mac.update(normal.encode())
-    return int.from_bytes(mac.digest()[:8], "big") >> 1
+    return int.from_bytes(hmac.digest(key, (kind + ":" + normal).encode(), "sha256")[:8], "big") >> 1
 
 
 def phone_hash(key, phone):
