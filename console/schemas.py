@@ -11,7 +11,10 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from flask_babel import gettext as _
+
 from . import vocabulary as v
+from .identity import id_check_character, id_number_problem
 from .errors import PLAIN, PLAIN_NOT_BLANK
 from .playbooks import DocumentKind, Role, Trigger
 
@@ -109,10 +112,6 @@ Phone = Annotated[
 ]
 def _id_check(value):
     """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored)."""
-    from flask_babel import gettext as _
-
-    from .identity import id_check_character, id_number_problem
-
     if id_number_problem(value):
         raise ValueError(_(
             "has a wrong check character: the 18th character of this number must be %(expected)s (GB 11643); check the number for a mistyped digit",
