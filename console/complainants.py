@@ -175,6 +175,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                 problems += refs.problems(item, viewer, f"{index}." if len(items) > 1 else "")
         if problems:
             raise Invalid(_("Nothing was added: %(n)s problem(s) found.", n=len(problems)), details=problems)
+        identity.remember_key(db, key)
         hashes = [(identity.id_hash(key, item.id_number), identity.phone_hash(key, item.phone)) for item in items]
         by_id, by_phone = complaints.find_people(db, incident_id, {h for h, _p in hashes if h}, {p for _h, p in hashes if p})
         start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
@@ -182,6 +183,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         due_now = to_iso(decision_due(now, settings))
         dues_now = {}  # by severity: the tier's due times of a complaint received now
         rows, complaint_rows, ids, linked = [], [], [], {}
+        implicit, known = {}, set()  # first arrivals without a complaint row; people of earlier calls matched
         for offset, item in enumerate(items):
             received = item.received_at
             severity = item.severity or incident["severity"]
@@ -190,6 +192,10 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
             if person_id is not None:
                 ids.append(person_id)
                 linked.setdefault(person_id, []).append((offset, item, severity))
+                if person_id in implicit:  # new in this batch, first arrival not yet a row: now it becomes one
+                    complaint_rows.append(implicit.pop(person_id))
+                elif person_id < start:
+                    known.add(person_id)
                 complaint_rows.append(complaints.complaint_values(person_id, incident_id, item, received or now, severity, settings, actor, stamp))
                 continue
             new_id = start + len(rows)
@@ -244,10 +250,15 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                     id_hash,
                 )
             )
-            complaint_rows.append(complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, stamp))
+            first = complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, stamp)
+            if complaints.has_details(item):
+                complaint_rows.append(first)
+            else:
+                implicit[new_id] = first  # kept on the person's row until another complaint joins it
         if rows:
             db.conn.executemany(_INSERT, rows)
             search_index.index_new(db, rows[0][0], rows[-1][0])
+        complaints.materialize_first(db, known, settings)
         complaints.insert_complaints(db, complaint_rows)
         changed = _link_arrivals(db, linked, actor, now, settings, outbox if len(items) == 1 else None)
         # One audit row per call: the new rows are themselves the record of what
@@ -337,7 +348,7 @@ OVERDUE = {
 }
 
 
-def _filters(viewer, incident_id, query, now):
+def _filters(viewer, incident_id, query, now, db=None):
     where, params = scope_sql(viewer)
     clauses, args = ["incident_id = ?", where], [incident_id, *params]
     if query.group_id is not None:
@@ -366,7 +377,7 @@ def _filters(viewer, incident_id, query, now):
         clauses.append(OVERDUE[query.overdue] + " AND status IN (%s)" % ",".join("?" * len(OPEN)))
         args += [to_iso(now), *sorted(OPEN)]
     if query.q:
-        clause, values = _search_clause(query.q, incident_id)
+        clause, values = _search_clause(query.q, incident_id, db)
         clauses.append(clause)
         args += values
     return " AND ".join(clauses), args
@@ -399,7 +410,7 @@ def _fts_phrase(text):
     return '"' + text.replace('"', '""') + '"'
 
 
-def _search_clause(q, incident_id):
+def _search_clause(q, incident_id, db=None):
     """The WHERE fragment for a search box text.
 
     A name or part of one: three characters or more through the trigram index
@@ -425,6 +436,9 @@ def _search_clause(q, incident_id):
             like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             found = ["SELECT id FROM complainant INDEXED BY complainant_incident_name WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"]
             args = [incident_id, like]
+            if db is not None:  # the scan once, not once for the count and again for the page
+                ids = [r[0] for r in db.execute(found[0], args).fetchall()]
+                found, args = ["SELECT value FROM json_each(?)"], [json.dumps(ids)]
     elif kind == "last4":
         return f"(substr({_PLAIN_PHONE}, -4) = ? OR substr(complainant.id_number, -4) = ?)", [value, value]
     elif kind == "number":
@@ -480,7 +494,7 @@ def list_complainants(db, incident_id, viewer, query, now, actor=None):
     offset, over the (incident_id, id) index only, then reads the page's rows.
     """
     get_incident(db, incident_id)
-    where, args = _filters(viewer, incident_id, query, now)
+    where, args = _filters(viewer, incident_id, query, now, db)
     total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
     if query.cursor is not None:
         page_sql = f"SELECT id FROM complainant WHERE {where} AND complainant.id < ? ORDER BY id DESC LIMIT ?"

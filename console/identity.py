@@ -159,3 +159,8 @@ def rehash_if_needed(db, key):
             [fingerprint],
         )
     return len(rows)
+
+
+def remember_key(db, key):
+    """Note which key made the hashes being written (on a database no app has started on yet)."""
+    db.execute("INSERT INTO identity_meta (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING", [key_fingerprint(key)])

@@ -36,7 +36,7 @@ def _child_tables(db):
 
 def _public_merge(row):
     out = dict(row)
-    out["moved"] = {table: len(rows) for table, rows in json.loads(out["moved"]).items()}
+    out["moved"] = {table: len(rows) for table, rows in json.loads(out["moved"]).items() if not table.startswith("_")}
     return out
 
 
@@ -54,7 +54,10 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
                           [kept_id, other_id]).fetchone()[0]
         if live == 2:
             raise Conflict(_("Both complainants have a settlement: the crisis lead or legal withdraws one before they are merged."))
-        moved = {}
+        # each first complaint kept on its person's row becomes a row before rows move (undo turns it back)
+        implicit = [cid for cid in (kept_id, other_id) if not db.execute("SELECT 1 FROM complaint WHERE complainant_id = ?", [cid]).fetchone()]
+        complaints.materialize_first(db, implicit, settings)
+        moved = {"_materialized": [db.execute("SELECT id FROM complaint WHERE complainant_id = ?", [cid]).fetchone()[0] for cid in implicit]}
         for table in _child_tables(db):
             rows = [dict(r) for r in db.query(f"SELECT rowid AS _rowid, * FROM [{table}] WHERE complainant_id = ?", [other_id])]
             for row in rows:
@@ -67,6 +70,8 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
                     row["_deleted"] = True
             if rows:
                 moved[table] = rows
+        if not moved["_materialized"]:
+            del moved["_materialized"]
         changes = {}
         for field in _EARLIEST:
             values = [v for v in (kept[field], other[field]) if v is not None]
@@ -120,13 +125,18 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
         columns = list(merged_row)
         db.execute(f"INSERT INTO complainant ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", [merged_row[c] for c in columns])
         search_index.index_new(db, record["merged_id"], record["merged_id"])
-        for table, moved_rows in json.loads(record["moved"]).items():
+        moved = json.loads(record["moved"])
+        materialized = moved.pop("_materialized", [])
+        for table, moved_rows in moved.items():
             for row in moved_rows:
                 if row.pop("_deleted", False):
                     row["rowid"] = row.pop("_rowid")
                     db.execute(f"INSERT INTO [{table}] ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
                 else:
                     db.execute(f"UPDATE [{table}] SET complainant_id = ? WHERE rowid = ?", [record["merged_id"], row["_rowid"]])
+        for complaint_id in materialized:  # a first complaint the merge made a row: back on its person's row, if still alone
+            db.execute("DELETE FROM complaint WHERE id = ? AND NOT EXISTS (SELECT 1 FROM complaint other "
+                       "WHERE other.complainant_id = complaint.complainant_id AND other.id != complaint.id)", [complaint_id])
         kept_before = json.loads(record["kept_before"])
         kept_before.pop("version", None)
         apply_change(db, kept, kept_before, actor, now, None, action="unmerge", reason=_("Merge %(id)s undone", id=merge_id))

@@ -1377,7 +1377,7 @@ class ArrivalIn(Strict):
 
 
 class PersonComplaint(BaseModel):
-    id: int
+    id: Optional[int] = Field(description="null for a person's first complaint when it is kept on the complainant itself (it had no channel, reference or transfer).")
     complainant_id: int
     incident_id: int
     channel: Optional[ComplaintChannel] = Field(description="null for complaints recorded before channels were kept.")
