@@ -453,12 +453,12 @@ def _search_clause(q, incident_id, db=None):
     return f"complainant.id IN ({' UNION ALL '.join(found + references)})", [*args, *reference_args]
 
 
-def _matching_key():
+def _matching_key(settings=None):
     from flask import current_app
 
     from . import complaints
 
-    return complaints.key(current_app.config)
+    return complaints.key(settings if settings is not None else current_app.config)
 
 
 def _audit_number_search(db, incident_id, where, args, q, viewer, actor, now):
@@ -583,6 +583,14 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             changes["flags"] = json.dumps(changes["flags"])
         if "id_number" in changes and changes["id_number"]:
             changes["id_number"] = changes["id_number"].upper()
+        if "phone" in changes or "id_number" in changes:  # the hashes matching and search read follow the numbers
+            from . import identity
+
+            key = _matching_key(settings)
+            if "phone" in changes:
+                changes["phone_hash"] = identity.phone_hash(key, changes["phone"])
+            if "id_number" in changes:
+                changes["id_hash"] = identity.id_hash(key, changes["id_number"])
         for field in ("next_contact_due_at",):
             if field in changes:
                 changes[field] = to_iso(changes[field])

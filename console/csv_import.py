@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from .clock import parse_local
 from .complainants import _References, create_complainants
+from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
 from .schemas import ComplainantIn
 
@@ -101,6 +102,8 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
             problems += pydantic_details(exc)
         if item is not None:
             problems += refs.problems(item.model_dump(), viewer, "")
+            if item.channel or item.transfer_reference or item.reply_due_at:
+                problems += arrival_problems(item.channel, item.transfer_reference, item.reply_due_at, item.received_at)
         rows.append({"line": number, "values": values, "problems": problems})
         items.append(item)
     if not rows:

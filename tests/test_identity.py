@@ -429,3 +429,22 @@ def test_the_complainant_page_shows_history_by_channel_and_merges(api, login, db
     # the page in Chinese
     zh = client.get(f"/complainants/{kept}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "监管转办" in zh or "12378" in zh
+
+
+def test_a_changed_number_is_matched_and_found_by_its_new_hash(api, db, incident):
+    person = incident["hebei_outlet_2"]
+    assert api("lead", "PATCH", f"/api/v1/complainants/{person}", json={"phone": "13955556666", "id_number": _id("13010519700101333")}).status_code == 200
+    assert _ids(api, incident["id"], "?q=13955556666") == [person]
+    assert _ids(api, incident["id"], "?q=13912345678") == []
+    again = _post(api, incident["id"], {"name": "李秀英", "phone": "139 5555 6666", "province_code": "130000"})
+    assert again.json["ids"] == [person] and again.json["new"] == 0
+
+
+def test_csv_preview_names_a_transfer_without_its_reference(login, incident):
+    client = login("team")
+    csv_text = "name,phone,province_code,channel\n张三,13511114444,130000,regulator_transfer\n"
+    preview = client.post(f"/incidents/{incident['id']}/import", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")},
+                          content_type="multipart/form-data")
+    assert preview.status_code == 422
+    page = preview.get_data(as_text=True)
+    assert "transfer_reference" in page and "reply_due_at" in page
