@@ -11,6 +11,7 @@ within ``LIVE_ACCESS_CHECK_SECONDS`` in every other one).
 
 import hashlib
 import secrets
+import sqlite3
 from datetime import timedelta
 
 from flask_babel import gettext as _
@@ -254,8 +255,14 @@ def token_access(db, token, now=None):
     row = rows[0]
     last = from_iso(row.pop("token_last_used_at"))
     if last is None or (now - last).total_seconds() >= TOKEN_TOUCH_SECONDS:
-        with write(db):
-            db.execute("UPDATE api_token SET last_used_at = ? WHERE id = ?", [to_iso(now), row["token_id"]])
+        try:
+            with write(db):
+                db.execute("UPDATE api_token SET last_used_at = ? WHERE id = ?", [to_iso(now), row["token_id"]])
+        except sqlite3.OperationalError as exc:
+            from . import storage
+
+            if not storage.storage_refusal(exc):  # a full disk: the use is not recorded, reading goes on
+                raise
     return row
 
 
