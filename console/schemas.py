@@ -495,7 +495,7 @@ class ComplainantsCreated(Created):
 
     new: int = Field(description="Complainants created.")
     linked: list[int] = Field(description="Indexes of the items that matched a complainant and became another complaint of that person.")
-    also_in_incidents: list[int] = Field(description="Other incidents in which a complainant with one of these numbers is known (only those you may see).")
+    also_in_incidents: list[int] = Field(description="Other incidents in which a complainant with one of these numbers is known (only those you may see); looked up for calls of at most 1,000 items (each complainant's page shows it too).")
 
 
 class Contact(BaseModel):
