@@ -698,7 +698,7 @@ def start_ours(workdir, env):
     http = Http(port, token)
     incident, _, _ = http.request("POST", "/api/v1/incidents", {"title": "邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe"})
     created, _, _ = http.request("POST", f"/api/v1/incidents/{incident['id']}/complainants", {
-        "name": "张建国", "phone": "13812345678", "id_number": "130102195501011234",
+        "name": "张建国", "phone": "13812345678", "id_number": "130105195501011234",
         "province_code": "130000", "city_code": "130100", "demands": "本金+利息",
     })
     return {

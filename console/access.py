@@ -24,6 +24,8 @@ PERMISSIONS = {
     "complainant.write": frozenset({"lead", "team", "branch"}),
     "complainant.reveal": frozenset({"lead", "team", "branch", "legal"}),
     "complainant.extend": frozenset({"lead", "team"}),
+    # one person, one record: merging two complainants and undoing it (audited)
+    "complainant.merge": frozenset({"lead", "team"}),
     "contact.write": frozenset({"lead", "team", "branch"}),
     "audit.read": frozenset({"lead"}),
     "intake.write": frozenset({"lead", "team"}),

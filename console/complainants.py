@@ -27,7 +27,7 @@ COLUMNS = (
     "escalation_channel, temperament, motive, flags, principal_fen, interest_claimed_fen, expenses_claimed_fen, "
     "demands, handler_id, received_at, decision_due_at, extension_level, next_contact_due_at, first_contact_at, "
     "settled_at, created_at, updated_at, version, severity, first_response_due_at, resolution_due_at, supervisor_due_at, "
-    "supervisor_told_at"
+    "supervisor_told_at, phone_hash, id_hash"
 )
 _NAMES = [c.strip() for c in COLUMNS.split(",")]
 _INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
@@ -128,12 +128,32 @@ class _References:
         return [{"field": f, "message": m} for f, m in found]
 
 
-def create_complainants(db, incident_id, items, viewer, actor, now, settings, outbox=None):
+def create_complainants(db, incident_id, items, viewer, actor, now, settings, outbox=None, transfer_details=True):
     """Add validated schemas.ComplainantIn items to an incident, all or none.
 
-    Returns the new ids. Every reference is checked before anything is
-    written; one bad item refuses the whole batch, naming each problem.
+    Returns one complainant id per item (see ``create_arrivals``).
     """
+    return create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox, transfer_details)["ids"]
+
+
+def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox=None, transfer_details=True):
+    """Add validated schemas.ComplainantIn items to an incident, all or none.
+
+    Each item is an arrival of a person. One whose ID number or phone matches
+    a complainant of this incident (by keyed hash, console/identity.py; an
+    earlier item of the same batch included) becomes another complaint of
+    that person; the others become new complainants, each with their first
+    complaint. Every reference is checked before anything is written; one bad
+    item refuses the whole batch, naming each problem.
+
+    Returns {ids (one per item: new or matched), new, linked (item indexes),
+    also_in_incidents (other incidents knowing one of these numbers)}.
+    ``transfer_details``: a transfer must carry its reference and reply
+    deadline (intake complaints from other systems may lack them).
+    """
+    from . import complaints, identity, search_index
+
+    key = complaints.key(settings)
     with write(db):
         incident = get_incident(db, incident_id)
         if incident["status"] == "closed":
@@ -145,32 +165,60 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
             for index, item in enumerate(items) if item.branch_code in closed
         ]
         for index, item in enumerate(items):
-            problems += check_received_at(item.received_at, now, settings, f"{index}.received_at" if len(items) > 1 else "received_at")
+            prefix = f"{index}." if len(items) > 1 else ""
+            problems += check_received_at(item.received_at, now, settings, prefix + "received_at")
+            if item.channel or item.transfer_reference or item.reply_due_at:
+                problems += complaints.arrival_problems(item.channel, item.transfer_reference, item.reply_due_at, item.received_at or now, prefix,
+                                                        transfer_details)
         checked = {}  # the places and references of a batch repeat: check each combination once
         for index, item in enumerate(items):
-            key = (item.province_code, item.city_code, item.branch_code, item.group_id, item.handler_id,
-                   _whole_fen(item.principal) and _whole_fen(item.interest_claimed) and _whole_fen(item.expenses_claimed))
-            if key not in checked:
-                checked[key] = bool(refs.problems(item, viewer, ""))
-            if checked[key]:
+            key_ = (item.province_code, item.city_code, item.branch_code, item.group_id, item.handler_id,
+                    _whole_fen(item.principal) and _whole_fen(item.interest_claimed) and _whole_fen(item.expenses_claimed))
+            if key_ not in checked:
+                checked[key_] = bool(refs.problems(item, viewer, ""))
+            if checked[key_]:
                 problems += refs.problems(item, viewer, f"{index}." if len(items) > 1 else "")
         if problems:
             raise Invalid(_("Nothing was added: %(n)s problem(s) found.", n=len(problems)), details=problems)
+        identity.remember_key(db, key)
+        hashes = [(identity.id_hash(key, item.id_number), identity.phone_hash(key, item.phone)) for item in items]
+        by_id, by_phone = complaints.find_people(db, incident_id, {h for h, _p in hashes if h}, {p for _h, p in hashes if p})
         start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
         stamp = to_iso(now)
         due_now = to_iso(decision_due(now, settings))
         dues_now = {}  # by severity: the tier's due times of a complaint received now
-        rows = []
+        rows, complaint_rows, ids, linked = [], [], [], {}
+        implicit, known = {}, set()  # first arrivals without a complaint row; people of earlier calls matched
         for offset, item in enumerate(items):
             received = item.received_at
             severity = item.severity or incident["severity"]
+            id_hash, phone_hash = hashes[offset]
+            person_id = complaints.match(by_id, by_phone, id_hash, phone_hash)
+            if person_id is not None:
+                ids.append(person_id)
+                linked.setdefault(person_id, []).append((offset, item, severity))
+                if person_id in implicit:  # new in this batch, first arrival not yet a row: now it becomes one
+                    complaint_rows.append(implicit.pop(person_id))
+                elif person_id < start:
+                    known.add(person_id)
+                complaint_rows.append(complaints.complaint_values(person_id, incident_id, item, received or now, severity, settings, actor, stamp))
+                continue
+            new_id = start + len(rows)
+            ids.append(new_id)
+            if id_hash:
+                by_id.setdefault(id_hash, (new_id, id_hash))
+            by_phone.setdefault(phone_hash, (new_id, id_hash))
             if received:
                 dues = deadlines.severity_dues(severity, received, settings)
+                due = to_iso(decision_due(received, settings))
             else:
                 dues = dues_now.get(severity) or dues_now.setdefault(severity, deadlines.severity_dues(severity, now, settings))
+                due = due_now
+            if item.reply_due_at is not None:
+                due = min(due, to_iso(item.reply_due_at))  # a transfer's reply deadline governs when it is earlier
             rows.append(
                 (
-                    start + offset,
+                    new_id,
                     incident_id,
                     item.group_id,
                     item.name,
@@ -190,7 +238,7 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                     item.demands,
                     item.handler_id,
                     to_iso(received) if received else stamp,
-                    to_iso(decision_due(received, settings)) if received else due_now,
+                    due,
                     0,
                     to_iso(item.next_contact_due_at),
                     None,
@@ -203,17 +251,31 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                     dues["resolution_due_at"],
                     dues["supervisor_due_at"],
                     None,
+                    phone_hash,
+                    id_hash,
                 )
             )
-        db.conn.executemany(_INSERT, rows)
+            first = complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, stamp)
+            if complaints.has_details(item):
+                complaint_rows.append(first)
+            else:
+                implicit[new_id] = first  # kept on the person's row until another complaint joins it
+        if rows:
+            db.conn.executemany(_INSERT, rows)
+            search_index.index_new(db, rows[0][0], rows[-1][0])
+        complaints.materialize_first(db, known, settings)
+        complaints.insert_complaints(db, complaint_rows)
+        changed = _link_arrivals(db, linked, actor, now, settings, outbox if len(items) == 1 else None)
         # One audit row per call: the new rows are themselves the record of what
-        # was created (with created_at); later changes are audited field by field.
-        audit.record(
-            db, actor, "complainant", rows[0][0], "create",
-            after={"ids": [rows[0][0], rows[-1][0]], "count": len(rows)} if len(rows) > 1 else dict(zip(_NAMES, rows[0])),
-            at=now,
-        )
-        if outbox is not None:
+        # was created (with created_at), the complaint rows of each arrival;
+        # later changes are audited field by field.
+        first = rows[0][0] if rows else ids[0]
+        after = {"ids": [rows[0][0], rows[-1][0]], "count": len(rows)} if len(rows) > 1 else (dict(zip(_NAMES, rows[0])) if rows else {"count": 0})
+        if linked:
+            after["linked"] = {str(k): v for k, v in changed.items()} if len(changed) <= 1000 else sorted(linked)
+            after["linked_count"] = sum(len(v) for v in linked.values())
+        audit.record(db, actor, "complainant", first, "create", after=after, at=now)
+        if outbox is not None and rows:
             # columns 2, 6, 8 are group_id, province_code, branch_code
             outbox.record(
                 incident_id,
@@ -223,7 +285,62 @@ def create_complainants(db, incident_id, items, viewer, actor, now, settings, ou
                 places={(r[6], r[8]) for r in rows},
                 data={"added": len(rows)},
             )
-    return [r[0] for r in rows]
+        also = complaints.also_in(db, viewer, incident_id, hashes) if len(items) <= 1000 else []
+    return {"ids": ids, "new": len(rows), "linked": sorted(o for arrivals in linked.values() for o, _i, _s in arrivals), "also_in_incidents": also}
+
+
+_LINK_FIELDS = ("decision_due_at", "received_at", "severity", "first_response_due_at", "resolution_due_at", "supervisor_due_at",
+                "flags", "id_number", "id_hash", "temperament", "motive", "next_contact_due_at")
+
+
+def _link_arrivals(db, linked, actor, now, settings, outbox):
+    """Fold the arrivals matched to known people into them: deadlines brought
+    forward (never put back), flags joined, an ID number or type filled in
+    where none was known. One arrival (a form, one API object) is audited and
+    told to the boards as a change of that person; a batch writes its changes
+    in bulk, listed in the batch's audit row. Returns {id: changed fields}."""
+    from . import complaints
+
+    if not linked:
+        return {}
+    people = {}
+    for start in range(0, len(linked), 500):
+        chunk = list(linked)[start:start + 500]
+        for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            people[r["id"]] = dict(r)
+    changed = {}
+    for person_id, arrivals in linked.items():
+        before = people[person_id]
+        person = dict(before)
+        for _offset, item, severity in arrivals:
+            person.update(complaints.fold_arrival(person, item.received_at or now, item.reply_due_at, severity, settings))
+            flags = json.loads(person["flags"])
+            extra = [f for f in item.flags if f not in flags]
+            if extra:
+                person["flags"] = json.dumps(flags + extra)
+            if item.id_number and not person["id_number"]:
+                from . import identity
+
+                person["id_number"] = item.id_number.upper()
+                person["id_hash"] = identity.id_hash(complaints.key(settings), item.id_number)
+            for field in ("temperament", "motive"):
+                if getattr(item, field) and not person[field]:
+                    person[field] = getattr(item, field)
+            if item.next_contact_due_at is not None:
+                due = to_iso(item.next_contact_due_at)
+                if person["next_contact_due_at"] is None or due < person["next_contact_due_at"]:
+                    person["next_contact_due_at"] = due
+        changes = {k: person[k] for k in _LINK_FIELDS if person[k] != before[k]}
+        if outbox is not None or len(linked) == 1:
+            apply_change(db, before, changes, actor, now, outbox, action="link_complaint",
+                         reason=_("Another complaint of the same person (matched by ID or phone number)"))
+            changed[person_id] = changes
+            continue
+        if changes:
+            changes.update(updated_at=to_iso(now), version=before["version"] + 1)
+            db.execute(f"UPDATE complainant SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?", [*changes.values(), person_id])
+        changed[person_id] = changes
+    return changed
 
 
 # Past a due time and not yet done (the complainant still open), for ?overdue=
@@ -236,7 +353,7 @@ OVERDUE = {
 }
 
 
-def _filters(viewer, incident_id, query, now):
+def _filters(viewer, incident_id, query, now, db=None):
     where, params = scope_sql(viewer)
     clauses, args = ["incident_id = ?", where], [incident_id, *params]
     if query.group_id is not None:
@@ -252,8 +369,9 @@ def _filters(viewer, incident_id, query, now):
         clauses.append("status = ?")
         args.append(query.status)
     if query.flag:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(complainant.flags) WHERE value = ?)")
-        args.append(query.flag)
+        # complainant_flag: the flags as indexed rows (kept in step by triggers, migration m018)
+        clauses.append("complainant.id IN (SELECT complainant_id FROM complainant_flag WHERE incident_id = ? AND flag = ?)")
+        args += [incident_id, query.flag]
     if query.overdue_contact:
         clauses.append("next_contact_due_at < ? AND status IN (%s)" % ",".join("?" * len(OPEN)))
         args += [to_iso(now), *sorted(OPEN)]
@@ -264,7 +382,7 @@ def _filters(viewer, incident_id, query, now):
         clauses.append(OVERDUE[query.overdue] + " AND status IN (%s)" % ",".join("?" * len(OPEN)))
         args += [to_iso(now), *sorted(OPEN)]
     if query.q:
-        clause, values = _search_clause(query.q)
+        clause, values = _search_clause(query.q, incident_id, db)
         clauses.append(clause)
         args += values
     return " AND ".join(clauses), args
@@ -293,26 +411,74 @@ def search_kind(q):
     return "none", compact
 
 
-def _search_clause(q):
+def _fts_phrase(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _search_clause(q, incident_id, db=None):
+    """The WHERE fragment for a search box text.
+
+    A name or part of one: three characters or more through the trigram index
+    (complainant_name, FTS5); one or two characters (a surname, a given name)
+    by LIKE over the (incident_id, name) index. A whole phone
+    or ID number: through its keyed hash, never the clear number. Any text is
+    also tried as a complaint's own or transfer reference (exact)."""
+    from . import complaints, identity
+
     kind, value = search_kind(q)
+    # Each alternative is its own indexed SELECT joined by UNION inside one
+    # IN (...): with OR between them SQLite scans every row of the incident.
+    references = ["SELECT complainant_id FROM complaint WHERE transfer_reference = ? AND incident_id = ?",
+                  "SELECT complainant_id FROM complaint WHERE reference = ? AND incident_id = ?"]
+    reference_args = [q.strip(), incident_id, q.strip(), incident_id]
     if kind == "name":
-        return "complainant.name LIKE ?", [f"%{value}%"]
-    if kind == "last4":
+        if len(value) >= 3:
+            found = ["SELECT rowid FROM complainant_name WHERE complainant_name MATCH ?"]
+            args = [_fts_phrase(value)]
+        else:
+            # under three characters the trigram index cannot help: LIKE over the
+            # (incident_id, name) index alone (no table rows read)
+            like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            found = ["SELECT id FROM complainant INDEXED BY complainant_incident_name WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"]
+            args = [incident_id, like]
+            if db is not None:  # the scan once, not once for the count and again for the page
+                ids = [r[0] for r in db.execute(found[0], args).fetchall()]
+                found, args = ["SELECT value FROM json_each(?)"], [json.dumps(ids)]
+    elif kind == "last4":
         return f"(substr({_PLAIN_PHONE}, -4) = ? OR substr(complainant.id_number, -4) = ?)", [value, value]
-    if kind == "number":
-        return f"({_PLAIN_PHONE} = ? OR complainant.id_number = ?)", [value, value]
-    return "0 = 1", []
+    elif kind == "number":
+        key = _matching_key()
+        found = ["SELECT id FROM complainant WHERE phone_hash = ? AND incident_id = ?"]
+        args = [identity.phone_hash(key, value), incident_id]
+        if len(value) in (15, 18):
+            found.append("SELECT id FROM complainant WHERE id_hash = ? AND incident_id = ?")
+            args += [identity.id_hash(key, value), incident_id]
+    else:
+        found, args = [], []
+    return f"complainant.id IN ({' UNION ALL '.join(found + references)})", [*args, *reference_args]
+
+
+def _matching_key(settings=None):
+    from flask import current_app
+
+    from . import complaints
+
+    return complaints.key(settings if settings is not None else current_app.config)
 
 
 def _audit_number_search(db, incident_id, where, args, q, viewer, actor, now):
     """A search on a whole phone or ID number tells the searcher that number
     belongs to whoever it finds: log it for each of them, like a reveal."""
+    from . import identity
+
     kind, value = search_kind(q)
     if kind != "number":
         return
+    phone = identity.phone_hash(_matching_key(), value)
     found = [
-        (r["id"], "phone" if re.sub(r"[ -]", "", r["phone"] or "") == value else "id_number")
-        for r in db.query(f"SELECT id, phone FROM complainant WHERE {where}", args)
+        (r["id"], "phone" if r["phone_hash"] == phone else "id_number")
+        for r in db.query(f"SELECT id, phone_hash, id_hash FROM complainant WHERE {where}", args)
+        if r["phone_hash"] == phone or r["id_hash"] == identity.id_hash(_matching_key(), value)
     ]
     if not found:
         return
@@ -327,21 +493,32 @@ def list_complainants(db, incident_id, viewer, query, now, actor=None):
 
     Returns (rows, total). Rows are unmasked: masking is the view's job.
     ``query.q`` matches names in part, numbers whole (or by their last four
-    digits); a whole-number match is audited as a reveal by ``actor``.
+    digits), references exactly; a whole-number match is audited as a reveal
+    by ``actor``. Newest first. ``query.cursor`` (the last id of the previous
+    page) pages by key, as fast on page 1,000 as on page 1; ``page`` pages by
+    offset, over the (incident_id, id) index only, then reads the page's rows.
     """
     get_incident(db, incident_id)
-    where, args = _filters(viewer, incident_id, query, now)
+    where, args = _filters(viewer, incident_id, query, now, db)
     total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
+    if query.cursor is not None:
+        page_sql = f"SELECT id FROM complainant WHERE {where} AND complainant.id < ? ORDER BY id DESC LIMIT ?"
+        page_args = [*args, query.cursor, query.per_page]
+    else:
+        page_sql = f"SELECT id FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?"
+        page_args = [*args, query.per_page, (query.page - 1) * query.per_page]
     rows = [
         public(r)
-        for r in db.query(
-            f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*args, query.per_page, (query.page - 1) * query.per_page],
-        )
+        for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({page_sql}) ORDER BY id DESC", page_args)
     ]
     if query.q:
         _audit_number_search(db, incident_id, where, args, query.q, viewer, actor, now)
     return rows, total
+
+
+def next_cursor(rows, query):
+    """The cursor of the page after ``rows`` (None when this page was not full)."""
+    return rows[-1]["id"] if len(rows) == query.per_page else None
 
 
 def _row(db, complainant_id, viewer):
@@ -411,6 +588,14 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             changes["flags"] = json.dumps(changes["flags"])
         if "id_number" in changes and changes["id_number"]:
             changes["id_number"] = changes["id_number"].upper()
+        if "phone" in changes or "id_number" in changes:  # the hashes matching and search read follow the numbers
+            from . import identity
+
+            key = _matching_key(settings)
+            if "phone" in changes:
+                changes["phone_hash"] = identity.phone_hash(key, changes["phone"])
+            if "id_number" in changes:
+                changes["id_hash"] = identity.id_hash(key, changes["id_number"])
         for field in ("next_contact_due_at",):
             if field in changes:
                 changes[field] = to_iso(changes[field])
@@ -518,6 +703,11 @@ def extend_deadline(db, complainant_id, data, viewer, actor, now, settings, outb
                 else _("The decision deadline has already been extended twice, the most Art. 18 allows.")
             )
         due = deadlines.extended_due(data.level, from_iso(before["received_at"]), before["decision_due_at"], settings)
+        from .complaints import earliest_reply_due
+
+        reply_due = earliest_reply_due(db, complainant_id)
+        if reply_due is not None and reply_due < to_iso(due):
+            due = from_iso(reply_due)  # a transfer's reply deadline still governs: an extension cannot pass it
         db["deadline_extension"].insert({
             "complainant_id": complainant_id,
             "level": data.level,

@@ -4,7 +4,12 @@ Columns (header row required, order free): name, phone, id_number,
 province_code, city_code, branch_code, group (a group name of the incident),
 temperament, motive, flags (separated by ';'), principal, interest_claimed,
 expenses_claimed, demands, received_at, next_contact_due_at, severity (light,
-medium or severe; empty: the incident's). Times without a
+medium or severe; empty: the incident's), channel (hotline, outlet,
+account_manager, website, regulator_transfer, consumer_association, media,
+court, petition), reference, transferring_body, transfer_reference,
+reply_due_at. A row whose ID or phone number matches a complainant of the
+incident (or an earlier row) becomes another complaint of that person.
+Times without a
 zone are read in the console's zone. UTF-8 (with or without BOM) or GB18030,
 as Excel writes it in China.
 """
@@ -17,15 +22,17 @@ from pydantic import ValidationError
 
 from .clock import parse_local
 from .complainants import _References, create_complainants
+from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
 from .schemas import ComplainantIn
 
 COLUMNS = [
     "name", "phone", "id_number", "province_code", "city_code", "branch_code", "group", "temperament", "motive",
     "flags", "principal", "interest_claimed", "expenses_claimed", "demands", "received_at", "next_contact_due_at", "severity",
+    "channel", "reference", "transferring_body", "transfer_reference", "reply_due_at",
 ]
 REQUIRED = {"name", "phone", "province_code"}
-TIME_COLUMNS = {"received_at", "next_contact_due_at"}
+TIME_COLUMNS = {"received_at", "next_contact_due_at", "reply_due_at"}
 
 
 def decode(raw):
@@ -95,6 +102,8 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
             problems += pydantic_details(exc)
         if item is not None:
             problems += refs.problems(item.model_dump(), viewer, "")
+            if item.channel or item.transfer_reference or item.reply_due_at:
+                problems += arrival_problems(item.channel, item.transfer_reference, item.reply_due_at, item.received_at)
         rows.append({"line": number, "values": values, "problems": problems})
         items.append(item)
     if not rows:

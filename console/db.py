@@ -121,11 +121,12 @@ def close_db(exc=None):
 
 def init_app(app):
     """Create or migrate the schema once, and close the handle after each request."""
-    from . import migrations
+    from . import identity, migrations
 
     db = connect(app.config["DATABASE"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
     try:
         migrations.migrate(db)
+        identity.rehash_if_needed(db, identity.matching_key(app.config["SECRET_KEY"]))
     finally:
         db.close()
     app.extensions["console_db_pool"] = Pool(app.config["DATABASE"], app.config["SQLITE_BUSY_TIMEOUT_MS"])

@@ -24,6 +24,7 @@ from . import alerts, audit, catalogue, org, regions
 from .access import SYSTEM
 from .clock import from_iso, to_iso
 from .complainants import check_received_at, create_complainants, place_problems
+from .complaints import TRANSFER_BODIES, intake_channel
 from .db import write
 from .errors import Conflict, Invalid, NotFound, pydantic_details
 from .intake_amounts import amount_problems, amounts_in_fen, claimed_amounts
@@ -171,7 +172,7 @@ def _attach(db, incident, where, params, actor, now, settings, outbox):
     good, items = _screen(db, where, params, actor, now)
     if not items:
         return 0
-    ids = create_complainants(db, incident["id"], items, SYSTEM, actor, now, settings, outbox)
+    ids = create_complainants(db, incident["id"], items, SYSTEM, actor, now, settings, outbox, transfer_details=False)
     db.conn.executemany(
         "UPDATE intake_complaint SET incident_id = ?, complainant_id = ? WHERE id = ?",
         [(incident["id"], complainant_id, c["id"]) for complainant_id, c in zip(ids, good)],
@@ -199,6 +200,9 @@ def _screen(db, where, params, actor, now):
                 name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
                 province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
                 demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"], **claimed_amounts(c),
+                channel=intake_channel(c["channel"]),
+                reference=f"{c['source'] or 'intake'}:{c['external_id']}"[:100] if c["external_id"] else None,
+                transfer_reference=c["external_id"][:100] if c["external_id"] and intake_channel(c["channel"]) in TRANSFER_BODIES else None,
             )
             problems = [f"{field} {message}" for field, message in place_problems(tables, item.province_code, item.city_code, item.branch_code)]
             if item.branch_code in closed:

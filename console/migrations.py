@@ -998,6 +998,128 @@ def m017_alert_channels(db):
 
 
 @migrations()
+def m018_identity_complaints_search(db):
+    # Issue 17: one person, one record, across every channel.
+    # Phone and ID number as keyed hashes (console/identity.py): arrivals are
+    # matched through these, never by the clear number. Filled at start by
+    # identity.rehash_if_needed (the key comes from SECRET_KEY, which a
+    # migration does not know); identity_meta remembers which key made them.
+    db.execute("ALTER TABLE complainant ADD COLUMN phone_hash INTEGER")
+    db.execute("ALTER TABLE complainant ADD COLUMN id_hash INTEGER")
+    db.execute("CREATE INDEX complainant_phone_hash ON complainant (phone_hash, incident_id)")
+    db.execute("CREATE INDEX complainant_id_hash ON complainant (id_hash, incident_id) WHERE id_hash IS NOT NULL")
+    db.execute("CREATE TABLE identity_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Every arrival of a person: the first one made the complainant, each
+    # later one (hotline, outlet, a transfer from 12378 or 12315, ...) is
+    # another complaint of the same person. A transfer carries the
+    # transferring body's reference and reply deadline. ``origin_complainant_id``
+    # is the complainant the complaint first belonged to (a merge moves it, an
+    # unmerge moves it back).
+    db.execute(
+        """
+        CREATE TABLE complaint (
+            id INTEGER PRIMARY KEY,
+            complainant_id INTEGER NOT NULL REFERENCES complainant(id),
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            channel TEXT CHECK (channel IN ('hotline', 'outlet', 'account_manager', 'website', 'regulator_transfer',
+                                            'consumer_association', 'media', 'court', 'petition')),
+            received_at TEXT NOT NULL,
+            reference TEXT,                      -- the arrival's own reference (ticket, form number)
+            asked TEXT NOT NULL DEFAULT '',      -- what the person asked for
+            transferring_body TEXT,              -- '12378', '12315', a court, a newspaper ...
+            transfer_reference TEXT,
+            reply_due_at TEXT,                   -- the transferring body's reply deadline
+            decision_due_at TEXT NOT NULL,       -- Art. 18, from this complaint's receipt
+            severity TEXT CHECK (severity IN ('light', 'medium', 'severe')),
+            intake_complaint_id INTEGER,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES user(id)
+        )"""
+    )
+    db.execute("CREATE INDEX complaint_complainant ON complaint (complainant_id, received_at)")
+    db.execute("CREATE INDEX complaint_transfer_reference ON complaint (transfer_reference, incident_id) WHERE transfer_reference IS NOT NULL")
+    db.execute("CREATE INDEX complaint_reference ON complaint (reference, incident_id) WHERE reference IS NOT NULL")
+    # Each complainant so far arrived once: that arrival becomes their first complaint.
+    db.execute(
+        "INSERT INTO complaint (complainant_id, incident_id, channel, received_at, asked, decision_due_at, severity, created_at) "
+        "SELECT id, incident_id, NULL, received_at, demands, decision_due_at, severity, created_at FROM complainant ORDER BY id"
+    )
+    # Merges by the team, undone by the team: what moved, to move it back.
+    db.execute(
+        """
+        CREATE TABLE complainant_merge (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incident(id),
+            kept_id INTEGER NOT NULL REFERENCES complainant(id),
+            merged_id INTEGER NOT NULL,          -- its row is removed while merged, kept here
+            merged_row TEXT NOT NULL,            -- JSON: the merged complainant as it was
+            kept_before TEXT NOT NULL,           -- JSON: the kept complainant's fields the merge changed
+            moved TEXT NOT NULL,                 -- JSON: {table: [rows moved]}
+            reason TEXT NOT NULL,
+            merged_at TEXT NOT NULL,
+            merged_by INTEGER REFERENCES user(id),
+            undone_at TEXT,
+            undone_by INTEGER REFERENCES user(id)
+        )"""
+    )
+    db.execute("CREATE INDEX complainant_merge_kept ON complainant_merge (kept_id)")
+    # Possible matches the team looked at and said are different people.
+    db.execute(
+        """
+        CREATE TABLE complainant_not_same (
+            low_id INTEGER NOT NULL,
+            high_id INTEGER NOT NULL,
+            decided_at TEXT NOT NULL,
+            decided_by INTEGER REFERENCES user(id),
+            PRIMARY KEY (low_id, high_id)
+        )"""
+    )
+    # Search by name or part of one: FTS5 with the trigram tokenizer (any
+    # three characters, Chinese included); shorter text uses the name index
+    # below (a prefix: a surname, a given name's start).
+    db.execute("CREATE VIRTUAL TABLE complainant_name USING fts5 (name, content='complainant', content_rowid='id', tokenize='trigram')")
+    db.execute("INSERT INTO complainant_name (rowid, name) SELECT id, name FROM complainant")
+    db.execute("CREATE INDEX complainant_incident_name ON complainant (incident_id, name)")
+    # Risk flags as rows, indexed: the JSON list stays the record, triggers keep this in step.
+    db.execute(
+        """
+        CREATE TABLE complainant_flag (
+            incident_id INTEGER NOT NULL,
+            flag TEXT NOT NULL,
+            complainant_id INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, flag, complainant_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX complainant_flag_complainant ON complainant_flag (complainant_id)")
+    db.execute("INSERT OR IGNORE INTO complainant_flag SELECT c.incident_id, j.value, c.id FROM complainant c, json_each(c.flags) j")
+    # Keyset pagination and the deep-page scan read (incident_id, id) only.
+    db.execute("CREATE INDEX complainant_incident_id ON complainant (incident_id, id)")
+    # No AFTER INSERT trigger: a row trigger doubled the cost of a 10,000-row
+    # import; complainants.create_arrivals (and merges.unmerge) fill the name
+    # index and the flag rows for their new ids in one statement each
+    # (console/search_index.py). Changes and deletions are kept in step here.
+    db.execute(
+        """CREATE TRIGGER complainant_ad AFTER DELETE ON complainant BEGIN
+            INSERT INTO complainant_name (complainant_name, rowid, name) VALUES ('delete', old.id, old.name);
+            DELETE FROM complainant_flag WHERE complainant_id = old.id;
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER complainant_au_name AFTER UPDATE OF name ON complainant BEGIN
+            INSERT INTO complainant_name (complainant_name, rowid, name) VALUES ('delete', old.id, old.name);
+            INSERT INTO complainant_name (rowid, name) VALUES (new.id, new.name);
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER complainant_au_flags AFTER UPDATE OF flags, incident_id ON complainant BEGIN
+            DELETE FROM complainant_flag WHERE complainant_id = old.id;
+            INSERT OR IGNORE INTO complainant_flag SELECT new.incident_id, value, new.id FROM json_each(new.flags);
+        END"""
+    )
+
+
+
+@migrations()
 def m019_forecast_and_drills(db):
     # The early-warning forecast counts an incident's arrivals per 3-hour bin
     # over the last 8 days (console/forecast.py): one range of this index.

@@ -11,7 +11,10 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from flask_babel import gettext as _
+
 from . import vocabulary as v
+from .identity import id_check_character, id_number_problem
 from .errors import PLAIN, PLAIN_NOT_BLANK
 from .playbooks import DocumentKind, Role, Trigger
 
@@ -29,6 +32,7 @@ Motive = _literal(v.MOTIVES)
 RiskFlag = _literal(v.RISK_FLAGS)
 ContactChannel = _literal(v.CONTACT_CHANNELS)
 NoticeProof = _literal(v.NOTICE_PROOFS)
+ComplaintChannel = _literal(v.COMPLAINT_CHANNELS)
 
 
 def _aware(moment):
@@ -75,6 +79,7 @@ Text = Annotated[str, Field(max_length=5000, pattern=PLAIN)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN_NOT_BLANK)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN_NOT_BLANK)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=PLAIN_NOT_BLANK)]
+Reference = Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN_NOT_BLANK)]
 def _phone_number(value):
     """A number a complainant can be called back on: a mainland mobile (11
     digits, 1[3-9]...), a landline with its area code (0...), or an
@@ -105,9 +110,19 @@ Phone = Annotated[
     Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="A mainland mobile (11 digits starting 13-19), a landline with its area code (010-88886666), or +country code and number; spaces and dashes allowed."),
     AfterValidator(_phone_number),
 ]
+def _id_check(value):
+    """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored)."""
+    if id_number_problem(value):
+        raise ValueError(_(
+            "has a wrong check character: the 18th character of this number must be %(expected)s (GB 11643); check the number for a mistyped digit",
+            expected=id_check_character(value[:17])))
+    return value
+
+
 IdNumber = Annotated[
     str,
-    Field(pattern=r"^([0-9]{15}|[0-9]{17}[0-9Xx])$", description="Resident ID: 18 characters (last may be X), or 15 digits."),
+    Field(pattern=r"^([0-9]{15}|[0-9]{17}[0-9Xx])$", description="Resident ID: 18 characters, the last the GB 11643 check character (0-9 or X), or 15 digits."),
+    AfterValidator(_id_check),
 ]
 RegionCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="Six-digit GB/T 2260 code.")]
 BranchCode = Annotated[str, Field(min_length=1, max_length=40)]
@@ -201,6 +216,11 @@ class ComplainantIn(Strict):
     received_at: Optional[Moment] = None
     next_contact_due_at: Optional[Moment] = None
     severity: Optional[Severity] = Field(None, description="light, medium or severe (seed 004); left out: the incident's severity.")
+    channel: Optional[ComplaintChannel] = Field(None, description="How this complaint arrived. An arrival whose ID or phone number matches a complainant of the incident becomes another complaint of that person.")
+    reference: Optional[Reference] = Field(None, description="This arrival's own reference (hotline ticket, form number).")
+    transferring_body: Optional[Reference] = Field(None, description="For a transfer: who forwarded it (left out: 12378 for a regulator transfer, 12315 for the consumer association).")
+    transfer_reference: Optional[Reference] = Field(None, description="For a transfer: the transferring body's reference number (required for regulator and consumer-association transfers).")
+    reply_due_at: Optional[Moment] = Field(None, description="For a transfer: the transferring body's reply deadline (required for regulator and consumer-association transfers); the person's decision deadline becomes the earliest of their complaints'.")
 
 
 class ComplainantBatch(Strict):
@@ -253,6 +273,7 @@ class ComplainantQuery(BaseModel):
     q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Part of a name; or a whole phone or ID number (audited like a reveal when it matches), or the last four digits of one.")
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: Optional[Id] = Field(None, description="Keyset paging for deep pages: the next_cursor of the previous page (rows after it, newest first); page is then ignored.")
 
 
 class ContactIn(Strict):
@@ -456,6 +477,7 @@ class ComplainantPage(BaseModel):
     total: int
     page: int
     per_page: int
+    next_cursor: Optional[int] = Field(None, description="Pass as cursor for the next page; null on the last page.")
 
 
 class Revealed(BaseModel):
@@ -468,6 +490,15 @@ class Revealed(BaseModel):
 class Created(BaseModel):
     ids: list[int]
     count: int
+
+
+class ComplainantsCreated(Created):
+    """``ids`` has one complainant id per item sent, in order: a new person's, or
+    the person an arrival was matched to (by ID or phone number, in this incident)."""
+
+    new: int = Field(description="Complainants created.")
+    linked: list[int] = Field(description="Indexes of the items that matched a complainant and became another complaint of that person.")
+    also_in_incidents: list[int] = Field(description="Other incidents in which a complainant with one of these numbers is known (only those you may see); looked up for calls of at most 1,000 items (each complainant's page shows it too).")
 
 
 class Contact(BaseModel):
@@ -1406,3 +1437,91 @@ Rollup.model_rebuild()
 
 class CauseForecastQuery(BaseModel):
     cause_code: ShortText
+
+
+# --- identity: complaints of one person, history, matches, merges (issue 17) ---
+
+
+class ArrivalIn(Strict):
+    """Another complaint of a known complainant (a repeat call, a transfer)."""
+
+    channel: ComplaintChannel
+    received_at: Optional[Moment] = None
+    reference: Optional[Reference] = None
+    asked: Text = ""
+    transferring_body: Optional[Reference] = None
+    transfer_reference: Optional[Reference] = None
+    reply_due_at: Optional[Moment] = None
+    severity: Optional[Severity] = None
+
+
+class PersonComplaint(BaseModel):
+    id: Optional[int] = Field(description="null for a person's first complaint when it is kept on the complainant itself (it had no channel, reference or transfer).")
+    complainant_id: int
+    incident_id: int
+    channel: Optional[ComplaintChannel] = Field(description="null for complaints recorded before channels were kept.")
+    received_at: str
+    reference: Optional[str]
+    asked: str
+    transferring_body: Optional[str]
+    transfer_reference: Optional[str]
+    reply_due_at: Optional[str]
+    decision_due_at: str
+    severity: Optional[Severity]
+    created_at: str
+
+
+class PersonComplaintList(BaseModel):
+    complaints: list[PersonComplaint]
+
+
+class HistoryEntry(BaseModel):
+    kind: Literal["complaint", "contact", "promise", "offer"]
+    at: str
+    channel: Optional[str] = Field(description="complaint: how it arrived; contact and promise: how the person was contacted; offer: null.")
+    summary: str
+    detail: dict
+
+
+class History(BaseModel):
+    complainant_id: int
+    entries: list[HistoryEntry] = Field(description="Newest first.")
+    by_channel: dict[str, int] = Field(description="Complaints per channel ('unknown' for those recorded before channels were kept).")
+
+
+class PossibleMatch(BaseModel):
+    id: int
+    name: str
+    branch_code: Optional[str]
+    status: ComplainantStatus
+    received_at: str
+
+
+class Matches(BaseModel):
+    also_in_incidents: list[int] = Field(description="Other incidents with a complainant of the same ID or phone number (only those you may see).")
+    possible: list[PossibleMatch] = Field(description="Same name at the same outlet in this incident: maybe the same person; never merged by themselves.")
+    merges: list["Merge"] = Field(description="Merges into this complainant, newest first.")
+
+
+class MergeIn(Strict):
+    other_id: Id = Field(description="The complainant merged into this one; its complaints, contacts, deadlines and offers move here.")
+    reason: Reason
+
+
+class NotSameIn(Strict):
+    other_id: Id
+
+
+class Merge(BaseModel):
+    id: int
+    incident_id: int
+    kept_id: int
+    merged_id: int
+    reason: str
+    merged_at: str
+    merged_by: Optional[int]
+    undone_at: Optional[str]
+    undone_by: Optional[int]
+    moved: dict[str, int] = Field(description="How many rows of each kind moved.")
+
+Matches.model_rebuild()

@@ -170,3 +170,16 @@ CHANNEL_KINDS = {
     "email": _l("E-mail (SMTP)"),
     "webhook": _l("Signed webhook"),
 }
+
+# How a complaint reached us (seed 002; DOMAIN.md "Identity, channels and transfers")
+COMPLAINT_CHANNELS = {
+    "hotline": _l("Hotline"),
+    "outlet": _l("At the outlet"),
+    "account_manager": _l("Account manager"),
+    "website": _l("Website"),
+    "regulator_transfer": _l("Regulator transfer (12378)"),
+    "consumer_association": _l("Consumer association (12315)"),
+    "media": _l("Media"),
+    "court": _l("Court"),
+    "petition": _l("Petition (xinfang)"),
+}

@@ -48,6 +48,7 @@ def _url(rule, incident, complainant_id):
         "<int:agreement_id>": "1",
         "<int:channel_id>": "1",
         "<int:rule_id>": "1",
+        "<int:merge_id>": "1",
         "<any(finalise, withdraw):step>": "finalise",
         "<any(csv, xlsx):kind>": "csv",
         "<kind>": "cause",

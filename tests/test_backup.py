@@ -51,8 +51,9 @@ def integrity(path):
 
 def test_a_backup_taken_while_writers_run_restores_every_record_committed_before_it(app, db, incident, lead, ctx, server, http_api, tmp_path):
     # Some bulk first, so the copy is not trivially small (about 20,000 complainants).
-    items = [schemas.ComplainantIn(name=f"客户{n}", phone=f"138{n:08d}", province_code="130000", city_code="130100", branch_code="HB-SJZ-01") for n in range(2000)]
-    for _ in range(10):
+    # (distinct phones: an arrival with a known phone is another complaint of that person, issue 17)
+    for r in range(10):
+        items = [schemas.ComplainantIn(name=f"客户{n}", phone=f"138{r:02d}{n:06d}", province_code="130000", city_code="130100", branch_code="HB-SJZ-01") for n in range(2000)]
         complainants.create_complainants(db, incident["id"], items, SYSTEM, lead, NOW, app.config)
 
     committed = []  # (complainant ids, when the 201 came back), appended by the writers
@@ -63,7 +64,7 @@ def test_a_backup_taken_while_writers_run_restores_every_record_committed_before
         k = 0
         while not stop.is_set():
             k += 1
-            body = [{"name": f"写入{n}-{k}-{i}", "phone": "13900001111", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01"} for i in range(3)]
+            body = [{"name": f"写入{n}-{k}-{i}", "phone": f"139{n}{k % 100000:05d}{i:02d}", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01"} for i in range(3)]
             sent = time.monotonic()
             response = http_api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=body)
             if response.status_code != 201:

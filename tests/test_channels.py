@@ -36,7 +36,7 @@ WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 DING_TOKEN, DING_SECRET = "ding-access-token-1234", "SECd4f7a1b2c3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0"
 FEISHU_HOOK, FEISHU_SECRET = "2f6a1d3e-feishu-hook", "feishu-secret-5678"
 SMTP_USER, SMTP_PASSWORD = "alerts@bank.example.cn", "smtp-pass-9999"
-PERSON = {"name": "张建国", "phone": "13812345678", "id_number": "130102195501011234"}
+PERSON = {"name": "张建国", "phone": "13812345678", "id_number": "130105195501011234"}
 
 
 class Clock:

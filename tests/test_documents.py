@@ -68,7 +68,7 @@ def scene(api, db, incident, accounts):
     g1, g2 = incident["groups"]
     real_now = utcnow()
     more = [
-        {"name": "王淑芬", "phone": "13612345678", "id_number": "130102194807074444", "province_code": "130000", "city_code": "130100",
+        {"name": "王淑芬", "phone": "13612345678", "id_number": "130105194807074444", "province_code": "130000", "city_code": "130100",
          "branch_code": "HB-SJZ-01", "group_id": g1, "principal": "30000", "interest_claimed": "1200.35", "expenses_claimed": "86"},
         {"name": "赵德明", "phone": "13512345678", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-02",
          "group_id": g1, "principal": "45000", "interest_claimed": "900", "received_at": to_iso(real_now - timedelta(hours=30))},

@@ -14,7 +14,7 @@ from console.tasks import sync_tasks
 from .conftest import settle_through_records
 from .test_live import Listener
 
-PHONE, ID_NUMBER = "13812345678", "130102195501011234"
+PHONE, ID_NUMBER = "13812345678", "130105195501011234"
 NOTE = f"张建国情绪激动，电话{PHONE}，身份证{ID_NUMBER}，要求当天退款"
 UPDATE = {"people_on_site": 4, "mood": "tense", "notes": NOTE, "needs": f"请回电 138-1234-5678", "actions_taken": "已安排接待室"}
 
@@ -27,7 +27,7 @@ def _no_full_numbers(text):
 @pytest.mark.parametrize("text, masked", [
     (NOTE, "张建国情绪激动，电话138****5678，身份证130***********1234，要求当天退款"),
     ("+86 139 1234 5678 / 010-88886666", "139****5678 / 010****6666"),
-    ("13010219600202222x", "130***********222x"),
+    ("13010919600202222x", "130***********222x"),
     ("到场20人，本金合计500000元，订单2026112300001", "到场20人，本金合计500000元，订单2026112300001"),
 ])
 def test_mask_free_text(text, masked):

@@ -57,7 +57,7 @@ REAL_VALUE_PROBABILITY = 0.75
 TABLES = {
     "group": "complainant_group", "line": "agreed_line", "offer": "settlement_offer", "agreement": "confidentiality_agreement",
     "handler": "user", "owner_user": "user", "representative": "complainant", "complaint": "intake_complaint",
-    "rule": "channel_rule",
+    "rule": "channel_rule", "merge": "complainant_merge",
 }
 
 # Body fields that refer to records or places, and where their values come from.
@@ -70,6 +70,7 @@ BODY_VALUES = {
     "owner_user_id": "SELECT id FROM user ORDER BY id",
     "task_id": "SELECT id FROM task ORDER BY id",
     "representative_ids[*]": "SELECT id FROM complainant ORDER BY id",
+    "other_id": "SELECT id FROM complainant ORDER BY id",
 }
 
 CHECKS = [negative_data_rejection, not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -117,6 +118,12 @@ def seeded(api, incident, db):
     }
     kept = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/agreement", json=agreement)
     assert kept.status_code == 201, kept.json
+    # a merge (issue 17), for the undo operation: a second 张建国 at the same outlet merged into the first
+    twin = api("team", "POST", f"/api/v1/incidents/{incident_id}/complainants",
+               json={"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"})
+    assert twin.status_code == 201, twin.json
+    merged = api("team", "POST", f"/api/v1/complainants/{complainant}/merge", json={"other_id": twin.json["ids"][0], "reason": "同一人"})
+    assert merged.status_code == 201, merged.json
     # an intake complaint the surge monitor set aside, for the release operation
     received = api("team", "POST", "/api/v1/complaints", json={"channel": "hotline", "product": "分红险", "cause_code": "misselling",
                                                             "province_code": "130000", "customer_name": "周某", "customer_phone": "13900001111"})

@@ -107,8 +107,8 @@ def _changes(api, incident):
     api("team", "PATCH", f"/api/v1/complainants/{incident['hebei_outlet_1']}", json={"status": "contacted"})
     api("team", "POST", f"/api/v1/complainants/{incident['hebei_outlet_2']}/contacts", json={"channel": "phone", "said": "答复口径已告知"})
     api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[
-        {"name": "赵丽华", "phone": "13600001111", "id_number": "130102198001011111", "province_code": "130000", "branch_code": "HB-SJZ-02", "city_code": "130100"},
-        {"name": "黄伟", "phone": "13600002222", "id_number": "440106198001012222", "province_code": "440000", "branch_code": "GD-GZ-01", "city_code": "440100"},
+        {"name": "赵丽华", "phone": "13600001111", "id_number": "130107198001011111", "province_code": "130000", "branch_code": "HB-SJZ-02", "city_code": "130100"},
+        {"name": "黄伟", "phone": "13600002222", "id_number": "440104198001012222", "province_code": "440000", "branch_code": "GD-GZ-01", "city_code": "440100"},
     ])
     api("team", "PATCH", f"/api/v1/complainants/{incident['guangdong']}", json={"status": "escalated", "escalation_channel": "media"})
 
@@ -178,7 +178,7 @@ def test_each_role_receives_only_what_it_may(listeners, api, incident):
     assert len(exec_events) == 4
     assert all("complainant" not in e for e in exec_events)
     text = _frame_text(executive)
-    for fragment in PEOPLE_AFTER + ["13812345678", "138****5678", "5678", "130102195501011234", "1234", "13600001111"]:
+    for fragment in PEOPLE_AFTER + ["13812345678", "138****5678", "5678", "130105195501011234", "1234", "13600001111"]:
         assert fragment not in text, fragment
     snapshot = executive.frames[0][1]["snapshot"]
     assert snapshot["aggregate_only"] is True

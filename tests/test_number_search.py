@@ -44,7 +44,7 @@ def test_last_four_digits_find_without_an_audit_entry(api, db, incident):
     assert _audit_reveals(db, incident["hebei_outlet_1"]) == []
 
 
-@pytest.mark.parametrize("q, field", [("138 1234 5678", "phone"), ("130102195501011234", "id_number")])
+@pytest.mark.parametrize("q, field", [("138 1234 5678", "phone"), ("130105195501011234", "id_number")])
 def test_a_whole_number_search_is_audited_like_a_reveal(api, db, incident, q, field):
     assert _found(api, "branch_hebei", incident, q) == {incident["hebei_outlet_1"]}
     entries = _audit_reveals(db, incident["hebei_outlet_1"])
@@ -65,7 +65,7 @@ def test_a_number_outside_the_viewers_scope_finds_and_logs_nothing(api, db, inci
     assert _audit_reveals(db, incident["guangdong"]) == []
 
 
-@pytest.mark.parametrize("q, kind", [("张", "name"), ("5678", "last4"), ("138-1234-5678", "number"), ("13010219600202222x", "number"),
+@pytest.mark.parametrize("q, kind", [("张", "name"), ("5678", "last4"), ("138-1234-5678", "number"), ("13010919600202222x", "number"),
                                      ("138", "none"), ("1381234567", "number"), ("12345", "none")])
 def test_search_kinds(q, kind):
     assert search_kind(q)[0] == kind

@@ -69,7 +69,7 @@ def evil(api, incident):
     """A group with a formula for a name, and a branch contact's complainant named as a formula, settled."""
     group = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/groups", json={"name": EVIL_GROUP, "handling_line": "本金+利息"})
     assert group.status_code == 201, group.json
-    person = {"name": EVIL_NAME, "phone": "13811112222", "id_number": "130102198001011111", "province_code": "130000",
+    person = {"name": EVIL_NAME, "phone": "13811112222", "id_number": "130107198001011111", "province_code": "130000",
               "city_code": "130100", "branch_code": "HB-SJZ-01", "group_id": group.json["id"], "principal": "10000"}
     added = api("branch_hebei", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[person])
     assert added.status_code == 201, added.json

@@ -34,7 +34,8 @@ def _incident(incident_id, **_path):
     tag="complainants", visible=_incident)
 def list_complainants(incident_id, query):
     rows, total = complainants.list_complainants(get_db(), incident_id, current_viewer(), query, utcnow(), current_actor())
-    return {"complainants": [mask_complainant(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page}
+    return {"complainants": [mask_complainant(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page,
+            "next_cursor": complainants.next_cursor(rows, query)}
 
 
 @operation(
@@ -43,13 +44,15 @@ def list_complainants(incident_id, query):
     "complainant.write",
     "Add one complainant (an object) or many (an array), all or none",
     body=OneOrMany(schemas.ComplainantIn),
-    response=schemas.Created,
+    response=schemas.ComplainantsCreated,
     status=201,
     tag="complainants", visible=_incident)
 def create_complainants(incident_id, body):
     """Send one JSON object to add one complainant, or a JSON array to add up to
     MAX_BULK in one transaction. One bad item refuses the whole call and every
-    problem is listed in ``details`` with the item's index."""
+    problem is listed in ``details`` with the item's index. An item whose ID or
+    phone number matches a complainant of the incident becomes another
+    complaint of that person (``linked``); ``ids`` has one id per item."""
     items = body if isinstance(body, list) else [body]
     limit = current_app.config["MAX_BULK"]
     if not items:
@@ -58,8 +61,8 @@ def create_complainants(incident_id, body):
         raise Invalid(f"At most {limit} complainants in one call; {len(items)} were sent.")
     db = get_db()
     with publishing(db) as outbox:
-        ids = complainants.create_complainants(db, incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
-    return {"ids": ids, "count": len(ids)}
+        made = complainants.create_arrivals(db, incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+    return {**made, "count": len(made["ids"])}
 
 
 @operation("/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants", visible=_visible)

@@ -1,0 +1,99 @@
+"""A complainant's history across channels, possible matches and merges, on
+the complainant page (templates/_complainant_history.html)."""
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from .. import complainants, complaints, merges, schemas
+from ..auth import current_actor, current_viewer, requires
+from ..clock import utcnow
+from ..db import get_db
+from ..errors import ConsoleError
+from ..live import publishing
+from .forms import read_form
+
+bp = Blueprint("identity", __name__)
+
+
+@bp.app_template_global()
+def person_identity(complainant_id):
+    """What the complainant page shows of a person across channels: their
+    history (newest first, complaints by channel), other incidents knowing
+    them, possible matches, and merges into them."""
+    db = get_db()
+    viewer = current_viewer()
+    channel = request.args.get("channel") or None
+    story = complaints.history(db, complainant_id, viewer)
+    entries = story["entries"]
+    if channel:
+        entries = [e for e in entries if (e["channel"] or "unknown") == channel]
+    return {**merges.matches(db, complainant_id, viewer), "history": entries, "by_channel": story["by_channel"], "channel": channel}
+
+
+def _back(complainant_id, message=None, error=False):
+    if message:
+        flash(message, "error" if error else "message")
+    return redirect(url_for("complainants.show_complainant", complainant_id=complainant_id) + "#history")
+
+
+def _problem(exc):
+    details = exc.details if isinstance(exc.details, list) else []
+    return "; ".join(f"{p['field']}: {p['message']}" for p in details) or exc.message
+
+
+@bp.post("/complainants/<int:complainant_id>/complaints")
+@requires("complainant.write")
+def add_complaint(complainant_id):
+    complainants.get_complainant(get_db(), complainant_id, current_viewer())
+    data, errors = read_form(schemas.ArrivalIn, request.form)
+    if errors:
+        return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    db = get_db()
+    try:
+        with publishing(db) as outbox:
+            complaints.add_complaint(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+    except ConsoleError as exc:
+        if exc.status == 404:
+            raise
+        return _back(complainant_id, _problem(exc), error=True)
+    return _back(complainant_id, _("Complaint recorded."))
+
+
+@bp.post("/complainants/<int:complainant_id>/merge")
+@requires("complainant.merge")
+def merge(complainant_id):
+    complainants.get_complainant(get_db(), complainant_id, current_viewer())
+    data, errors = read_form(schemas.MergeIn, request.form)
+    if errors:
+        return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    db = get_db()
+    complainants.get_complainant(db, complainant_id, current_viewer())  # 404 for this page itself
+    try:
+        with publishing(db) as outbox:
+            merges.merge(db, complainant_id, data.other_id, data.reason, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+    except ConsoleError as exc:
+        return _back(complainant_id, _problem(exc), error=True)
+    return _back(complainant_id, _("Merged: every complaint, contact and deadline of complainant %(id)s is now here.", id=data.other_id))
+
+
+@bp.post("/complainants/<int:complainant_id>/not-same")
+@requires("complainant.merge")
+def not_same(complainant_id):
+    complainants.get_complainant(get_db(), complainant_id, current_viewer())
+    data, errors = read_form(schemas.NotSameIn, request.form)
+    if errors:
+        return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    try:
+        merges.not_same(get_db(), complainant_id, data.other_id, current_viewer(), current_actor(), utcnow())
+    except ConsoleError as exc:
+        return _back(complainant_id, _problem(exc), error=True)
+    return _back(complainant_id, _("Marked as a different person."))
+
+
+@bp.post("/merges/<int:merge_id>/undo")
+@requires("complainant.merge")
+def undo(merge_id):
+    db = get_db()
+    with publishing(db) as outbox:
+        record = merges.unmerge(db, merge_id, current_viewer(), current_actor(), utcnow(), outbox)
+    return _back(record["kept_id"], _("Merge undone: both complainants are as they were."))
