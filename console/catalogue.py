@@ -23,7 +23,8 @@ RULE_FIELDS = {
     "baseline_factor": (float, 0.1, 1000.0),
     "baseline_min": (int, 1, 1000000),
 }
-COLUMNS = ["kind", "code", "name", *RULE_FIELDS]
+COLUMNS = ["kind", "code", "name", *RULE_FIELDS, "severity"]
+SEVERITIES = ("light", "medium", "severe")
 REQUIRED = ["kind", "code", "name"]
 
 
@@ -51,6 +52,12 @@ def surge_settings(db, settings):
     return {**settings, "SURGE_RULES": rules}
 
 
+def default_severity(db, cause_code):
+    """The severity a complaint of this cause takes when it arrives without one (None: the incident's)."""
+    row = db.execute("SELECT severity FROM catalogue_entry WHERE kind = 'cause' AND code = ?", [cause_code]).fetchone()
+    return row[0] if row else None
+
+
 def name_of(db, kind, code):
     """The catalogue name of a cause or product, or the code itself when it has none."""
     if not code:
@@ -63,7 +70,8 @@ def entries(db, settings):
     """Every catalogue entry with its rule as it applies (own settings marked)."""
     out = []
     for row in [dict(r) for r in db.query("SELECT * FROM catalogue_entry ORDER BY kind, code")]:
-        entry = {"kind": row["kind"], "code": row["code"], "name": row["name"], "own": [f for f in RULE_FIELDS if row[f] is not None]}
+        entry = {"kind": row["kind"], "code": row["code"], "name": row["name"], "own": [f for f in RULE_FIELDS if row[f] is not None],
+                 "severity": row["severity"]}
         if row["kind"] == "cause":
             entry["rule"] = surge_rule(db, settings, row["code"])
         out.append(entry)
@@ -92,6 +100,11 @@ def _clean_rule(values, add):
             add(field, _("must be between %(low)s and %(high)s", low=low, high=high))
             continue
         rule[field] = value
+    severity = (values.get("severity") or "").strip().lower() if isinstance(values.get("severity"), str) else values.get("severity")
+    if severity and severity not in SEVERITIES:
+        add("severity", _("must be one of %(kinds)s", kinds=", ".join(SEVERITIES)))
+        severity = None
+    rule["severity"] = severity or None
     return rule
 
 
@@ -115,7 +128,7 @@ def check(db, header, rows):
             add("name", _("is required (at most 100 characters)"))
         rule = _clean_rule(values, add)
         if kind == "product" and any(v is not None for v in rule.values()):
-            add("kind", _("surge rule settings belong to causes only"))
+            add("kind", _("surge rule settings and severity belong to causes only"))
         action = "" if problems else ("changed" if (kind, code) in existing else "new")
         out.append({"line": line, "values": values, "problems": problems, "action": action,
                     "item": {"kind": kind, "code": code, "name": name, **rule}})
@@ -150,7 +163,7 @@ def save_entry(db, kind, code, data, actor, now):
         add("name", _("is required (at most 100 characters)"))
     rule = _clean_rule(data, add)
     if kind == "product" and any(v is not None for v in rule.values()):
-        add("window_minutes", _("surge rule settings belong to causes only"))
+        add("window_minutes", _("surge rule settings and severity belong to causes only"))
     if problems:
         raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
     item = {"kind": kind, "code": code, "name": name, **rule}

@@ -193,13 +193,17 @@ def _screen(db, where, params, actor, now):
         f"SELECT * FROM intake_complaint WHERE incident_id IS NULL AND quarantined_at IS NULL AND {where} ORDER BY id", params)]
     tables = regions.lookup_tables(db) if complaints else None
     closed = org.inactive_outlets(db) if complaints else set()
+    cause_severity = {}  # a complaint without a severity takes its cause's (the catalogue), else the incident's
     good, items = [], []
     for c in complaints:
+        if c["severity"] is None and c["cause_code"] not in cause_severity:
+            cause_severity[c["cause_code"]] = catalogue.default_severity(db, c["cause_code"])
         try:
             item = ComplainantIn(
                 name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
                 province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
-                demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"], **claimed_amounts(c),
+                demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"] or cause_severity.get(c["cause_code"]),
+                **claimed_amounts(c),
                 channel=intake_channel(c["channel"]),
                 reference=f"{c['source'] or 'intake'}:{c['external_id']}"[:100] if c["external_id"] else None,
                 transfer_reference=c["external_id"][:100] if c["external_id"] and intake_channel(c["channel"]) in TRANSFER_BODIES else None,

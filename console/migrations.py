@@ -1152,3 +1152,10 @@ def m019_forecast_and_drills(db):
             ok INTEGER NOT NULL DEFAULT 1
         )"""
     )
+
+
+@migrations()
+def m020_cause_severity(db):
+    # A cause's default severity (seed 004): a complaint that arrives without
+    # one takes its cause's, then its incident's.
+    db.execute("ALTER TABLE catalogue_entry ADD COLUMN severity TEXT CHECK (severity IN ('light', 'medium', 'severe'))")

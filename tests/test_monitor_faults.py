@@ -376,3 +376,20 @@ def test_alerts_page_by_cursor_and_name_every_complainant(app, api, db, lead):
     outlet = api("branch_outlet", "GET", "/api/v1/alerts").json
     assert [a["message"] for a in outlet["alerts"]] == ["河北"] and outlet["next_before_id"] is None
     assert api("lead", "GET", "/api/v1/alerts?per_page=0").status_code == 422
+
+
+def test_a_complaint_takes_its_own_severity_then_its_causes_then_its_incidents(app, api, db):
+    NOW = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
+    settings = {**app.config, "SURGE_RULES": rules(baseline_min=10**9)}
+    entry = api("lead", "PUT", "/api/v1/catalogue/cause/misselling_severe", json={"name": "分红险误导销售", "severity": "severe"})
+    assert entry.status_code == 200, entry.json
+    assert entry.json["severity"] == "severe"
+    assert api("lead", "PUT", "/api/v1/catalogue/cause/misselling_severe", json={"name": "x", "severity": "grave"}).status_code == 422
+    rows = [complaint(NOW - MINUTE, cause="misselling_severe") for _ in range(19)]
+    rows.append(complaint(NOW - MINUTE, cause="misselling_severe", severity="light"))  # judged light when received
+    send(api, rows)
+    with app.app_context():
+        run_monitor(surge.MONITOR, settings, NOW)
+    severities = [r[0] for r in db.execute("SELECT severity FROM complainant ORDER BY id")]
+    assert severities == ["severe"] * 19 + ["light"]
+    assert db.execute("SELECT count(*) FROM complainant WHERE supervisor_due_at IS NOT NULL").fetchone()[0] == 19

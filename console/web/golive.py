@@ -182,6 +182,7 @@ def catalogue_save():
     form = request.form
     data = {"name": form.get("name", "")}
     data.update({f: form.get(f, "").strip() or None for f in catalogue.RULE_FIELDS})
+    data["severity"] = form.get("severity", "").strip() or None
     try:
         catalogue.save_entry(get_db(), form.get("kind", ""), form.get("code", "").strip(), data, current_actor(), utcnow())
     except Invalid as exc:
