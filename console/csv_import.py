@@ -25,6 +25,7 @@ from .complainants import _References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
 from .schemas import ComplainantIn
+from .tabular import decode
 
 COLUMNS = [
     "name", "phone", "id_number", "province_code", "city_code", "branch_code", "group", "temperament", "motive",
@@ -33,16 +34,6 @@ COLUMNS = [
 ]
 REQUIRED = {"name", "phone", "province_code"}
 TIME_COLUMNS = {"received_at", "next_contact_due_at", "reply_due_at"}
-
-
-def decode(raw):
-    """Text of an uploaded file: UTF-8 first, then GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise Invalid(_("The file is neither UTF-8 nor GB18030 text. Save it from Excel as 'CSV UTF-8'."))
 
 
 def check(db, incident_id, text, viewer, timezone, max_rows):

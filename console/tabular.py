@@ -19,7 +19,8 @@ from .errors import CONTROL, Invalid
 from .uploads import UnsupportedUpload, UploadTooLarge, _max_bytes, sniff
 
 
-def _decode(raw):
+def decode(raw):
+    """Text of an uploaded file: UTF-8 first, then GB18030 (what Excel writes in China)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -62,7 +63,7 @@ def read_table(filename, content, max_rows=100000):
 
 
 def _read_csv(content):
-    text = _decode(content)
+    text = decode(content)
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, [])

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import csv_import, incidents
+from .. import csv_import, incidents, tabular
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -45,7 +45,7 @@ def upload(incident_id):
     if upload is None or not upload.filename:
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=_("Choose a CSV file.")), 400
     try:
-        text = csv_import.decode(upload.read())
+        text = tabular.decode(upload.read())
         report = _check(db, incident_id, text)
     except Invalid as exc:
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=exc.message), 422

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .. import alerts, forecast, idempotency, intake, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
 from ..clock import parse_local, utcnow
-from ..csv_import import decode
+from ..tabular import decode
 from ..db import get_db
 from ..errors import ConsoleError, pydantic_details
 from ..incidents import get_incident
