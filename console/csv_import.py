@@ -25,7 +25,6 @@ from .complainants import _References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
 from .schemas import ComplainantIn
-from .tabular import decode
 
 COLUMNS = [
     "name", "phone", "id_number", "province_code", "city_code", "branch_code", "group", "temperament", "motive",
