@@ -925,3 +925,12 @@ def m017_alert_channels(db):
         )"""
     )
     db.execute("CREATE INDEX channel_attempt_at ON channel_attempt (channel_id, at)")
+
+
+@migrations()
+def m016_branch_requests_handled(db):
+    # What a branch asks head office for (an hourly update's "needs") is a
+    # request the crisis lead marks handled: when, and by whom.
+    db.execute("ALTER TABLE hourly_update ADD COLUMN needs_handled_at TEXT")
+    db.execute("ALTER TABLE hourly_update ADD COLUMN needs_handled_by INTEGER REFERENCES user(id)")
+    db.execute("CREATE INDEX hourly_update_open_needs ON hourly_update (incident_id, needs_handled_at)")

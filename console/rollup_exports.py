@@ -88,12 +88,16 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     return out
 
 
+# The rows are in Chinese (the roll-up goes to head office and the regulator): so are the headers.
+HEADERS = ["栏目", "项目", "数值"]
+
+
 def to_csv(rollup, **names):  # names: group_names, province_names, tz
-    return tables.to_csv(["section", "item", "value"], rows(rollup, **names))
+    return tables.to_csv(HEADERS, rows(rollup, **names))
 
 
 def to_xlsx(rollup, **names):
-    return tables.to_xlsx(f"roll-up {rollup['number']}", ["section", "item", "value"], rows(rollup, **names), widths=(26, 30, 18))
+    return tables.to_xlsx(f"roll-up {rollup['number']}", HEADERS, rows(rollup, **names), widths=(26, 30, 18))
 
 
 def to_pdf(rollup, incident, settings, **names):
