@@ -278,7 +278,8 @@
     box.replaceChildren();
     config.grid.forEach(function (tile) {
       var n = t.byProvince[tile.code] || 0;
-      var alpha = n ? 0.15 + 0.85 * n / max : 0;
+      // light enough that the ink stays readable on it (4.5:1): the darkest tile is a mid red
+      var alpha = n ? 0.12 + 0.38 * n / max : 0;
       var node = el("div", {
         "class": "tile" + (n ? " has" : ""), "data-province": tile.code,
         style: "grid-row:" + (tile.row + 1) + ";grid-column:" + (tile.col + 1) + ";background:rgba(198,40,40," + alpha.toFixed(2) + ")"

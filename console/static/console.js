@@ -27,3 +27,11 @@ document.addEventListener("submit", function (event) {
   var question = form.getAttribute && form.getAttribute("data-confirm");
   if (question && !window.confirm(question)) event.preventDefault();
 }, true);
+
+// A table wider than the phone scrolls inside itself (console.css): make it
+// reachable with the keyboard, as a scrollable region must be.
+document.addEventListener("DOMContentLoaded", function () {
+  Array.prototype.forEach.call(document.querySelectorAll("table.grid, .scroll"), function (box) {
+    if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
+  });
+});

@@ -1,0 +1,133 @@
+"""The screens for the people who hold them, in Debian's chromium: every page
+each role can reach fits a phone (390×844) with no sideways scroll and has no
+serious or critical accessibility violation (axe-core, contrast included); a
+branch contact on a phone posts an update with needs, and the lead's board
+shows the request within a second and marks it handled."""
+
+import re
+import time
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from .browser import SHOTS
+from .browser import browser  # noqa: F401 (the fixture)
+from .browser import login
+from .conftest import ACCOUNTS
+
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1600, "height": 1000}
+# Links a crawl does not follow: they end the session, switch the language, or are files.
+SKIP = re.compile(r"/logout|/static/|\.(pdf|xlsx|csv)$|/download|/export|/documents/\d+$|lang=")
+MAX_PAGES = 40
+
+axe = Axe()
+
+
+def _crawl(page, server):
+    """Every page reachable by links from where the log-in landed, one per route
+    shape (/complainants/1 and /complainants/2 are one page)."""
+    seen, shapes, queue = set(), set(), [urlparse(page.url).path]
+    while queue and len(shapes) < MAX_PAGES:
+        path = queue.pop(0)
+        shape = re.sub(r"/\d+", "/N", path.split("?")[0]) + ("?" if "?" in path else "")
+        if path in seen or shape in shapes:
+            continue
+        seen.add(path)
+        response = page.goto(server.url + path)
+        if response is None or "text/html" not in response.headers.get("content-type", "") or response.status != 200:
+            continue
+        shapes.add(shape)
+        page.wait_for_timeout(400)  # the boards draw their snapshot
+        yield path
+        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
+            target = urlparse(urljoin(server.url + path, href))
+            if target.netloc != urlparse(server.url).netloc:
+                continue
+            full = target.path + (f"?{target.query}" if target.query else "")
+            if not SKIP.search(full) and full not in seen:
+                queue.append(full)
+
+
+def _serious(page):
+    result = axe.run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']} {v['nodes'][0].get('failureSummary', '')[:160]}"
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("username", sorted(ACCOUNTS))
+def test_every_page_fits_a_phone_and_passes_axe(browser, server, http_api, incident, username):  # noqa: F811
+    assert http_api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={
+        "people_on_site": 6, "mood": "tense", "banners": True, "needs": "请总部派员到场"}).status_code == 201
+    page = login(browser, server, username, PHONE)
+    wide, violations, pages = [], [], []
+    for path in _crawl(page, server):
+        pages.append(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide.append((path, width))
+        violations += [f"{path}: {v}" for v in _serious(page)]
+    page.close()
+    assert len(pages) >= 5, pages
+    assert not wide, f"pages wider than the phone: {wide}"
+    assert not violations, "\n".join(violations)
+
+
+def test_branch_on_a_phone_posts_needs_and_the_lead_marks_the_request_handled(browser, server, http_api, incident):  # noqa: F811
+    incident_id = incident["id"]  # the fixture's incident is active
+    lead = login(browser, server, "lead", DESK)
+    lead.goto(f"{server.url}/incidents/{incident_id}/board")
+    expect(lead.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    expect(lead.locator("#requests")).to_contain_text("暂无网点诉求")
+
+    phone = login(browser, server, "branch_outlet", PHONE)
+    assert phone.url.endswith(f"/incidents/{incident_id}/board")  # log-in lands on their active incident
+    expect(phone.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    # their own outlet first, above every other panel on the phone
+    branches_top = phone.locator(".branches-card").bounding_box()["y"]
+    matrix_top = phone.locator("#matrix").bounding_box()["y"]
+    assert branches_top < matrix_top
+    phone.click("text=报送本时段情况")
+    phone.fill("input[name=people_on_site]", "37")
+    phone.select_option("select[name=mood]", "hostile")
+    phone.check("input[name=banners]")
+    phone.check("input[name=media_present]")
+    phone.fill("textarea[name=needs]", "请总部派员到场")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    SHOTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(SHOTS / "phone-update-form.png"), full_page=True)
+    sent = time.monotonic()
+    phone.click("main button[type=submit]")
+
+    request = lead.locator("#requests li.open").first
+    expect(request).to_contain_text("请总部派员到场", timeout=1000)
+    shown = time.monotonic() - sent
+    expect(request).to_contain_text("石家庄中山路网点")
+    expect(request).to_contain_text("横幅")
+    expect(lead.locator("#feed li.ev-update_posted").first).to_contain_text("请总部派员到场")
+    expect(lead.locator("#feed li.ev-update_posted").first).to_contain_text("对抗")
+    assert shown < 1.5, shown  # the submit's own page load included
+
+    # marking it handled asks first; saying no changes nothing
+    lead.once("dialog", lambda dialog: dialog.dismiss())
+    request.locator("button.handle").click()
+    expect(lead.locator("#requests li.open")).to_have_count(1)
+    lead.once("dialog", lambda dialog: dialog.accept())
+    request.locator("button.handle").click()
+    lead.wait_for_url(f"**/incidents/{incident_id}/board#requests")
+    expect(lead.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    expect(lead.locator("#requests li.handled")).to_have_count(1)
+    expect(lead.locator("#requests li.open")).to_have_count(0)
+    expect(lead.locator("#requests li.handled")).to_contain_text("已于")
+
+    # the phone's board hears it too, without a reload
+    phone.goto(f"{server.url}/incidents/{incident_id}/board")
+    expect(phone.locator("#feed li.ev-request_handled").first).to_contain_text("诉求已由", timeout=3000)
+    lead.screenshot(path=str(SHOTS / "board-requests-lead.png"), full_page=True)
+    phone.close()
+    lead.close()
