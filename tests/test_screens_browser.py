@@ -131,3 +131,31 @@ def test_branch_on_a_phone_posts_needs_and_the_lead_marks_the_request_handled(br
     lead.screenshot(path=str(SHOTS / "board-requests-lead.png"), full_page=True)
     phone.close()
     lead.close()
+
+
+def test_an_update_sent_without_network_is_kept_and_sent_once_when_it_is_back(browser, server, db, incident):  # noqa: F811
+    phone = login(browser, server, "branch_outlet", PHONE)
+    phone.goto(f"{server.url}/incidents/{incident['id']}/updates/new")
+    phone.fill("input[name=people_on_site]", "14")
+    phone.fill("textarea[name=needs]", "需要法务到场")
+    before = db["hourly_update"].count
+    phone.context.set_offline(True)
+    phone.click("main button[type=submit]")
+    expect(phone.locator("#offline-note")).to_contain_text("已保存在本机")
+    kept = phone.evaluate("JSON.parse(localStorage.getItem('console.pendingUpdates'))")
+    assert len(kept) == 1 and kept[0]["key"] == phone.input_value("input[name=idempotency_key]")
+    assert db["hourly_update"].count == before
+
+    phone.context.set_offline(False)  # the browser fires "online": the kept update goes out
+    expect(phone.locator("#offline-note")).to_contain_text("已补发", timeout=5000)
+    assert phone.evaluate("JSON.parse(localStorage.getItem('console.pendingUpdates'))") == []
+    assert db["hourly_update"].count == before + 1
+    stored = list(db.query("SELECT * FROM hourly_update ORDER BY id DESC LIMIT 1"))[0]
+    assert (stored["people_on_site"], stored["needs"], stored["branch_code"]) == (14, "需要法务到场", "HB-SJZ-01")
+
+    # the same update sent again (a second tab kept it too): stored once, by its key
+    phone.evaluate("kept => localStorage.setItem('console.pendingUpdates', JSON.stringify(kept))", kept)
+    phone.goto(f"{server.url}/incidents/{incident['id']}/board")
+    expect(phone.locator("#offline-note")).to_contain_text("已补发", timeout=5000)
+    assert db["hourly_update"].count == before + 1
+    phone.close()

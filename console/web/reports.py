@@ -52,7 +52,7 @@ def new_update(incident_id):
                         return 201, updates.public_update(stored)
 
                     _status, stored, replayed = idempotency.run_once(
-                        db, current_user.id, request.form.get("idempotency_key") or None, request.path,
+                        db, current_user.id, request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None, request.path,
                         json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(), action, utcnow())
             except ConsoleError as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
