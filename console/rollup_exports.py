@@ -12,6 +12,20 @@ STATUS_ZH = {
 }
 CHANNEL_ZH = {"regulator": "监管机构", "media": "媒体", "court": "法院", "petition": "信访"}
 TYPE_ZH = {"initial": "首报", "update": "续报", "final": "终报"}
+ROLLUP_STATUS_ZH = {"draft": "草稿", "approved": "已审核", "issued": "已发出"}
+
+
+def _stream_zh(stream):
+    """A task stream's Chinese name, from the playbooks that declare it (the one place streams are named)."""
+    from . import playbooks
+
+    try:
+        for book in playbooks.available().values():
+            if stream in book.streams:
+                return book.streams[stream].zh
+    except playbooks.PlaybookError:
+        pass
+    return stream
 
 
 def _yuan(fen):
@@ -32,7 +46,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         ("报告", "统计期止", when(rollup["period_end"])),
         ("报告", "生成时间", when(rollup["generated_at"])),
         ("报告", "是否迟报", "是" if rollup["late"] else "否"),
-        ("报告", "状态", rollup["status"]),
+        ("报告", "状态", ROLLUP_STATUS_ZH.get(rollup["status"], rollup["status"])),
         ("报告", "下次报告时间", when(rollup["next_rollup_at"])),
         ("合计", "投诉人总数", c["totals"]["complainants"]),
         ("合计", "本期新增", c["new_in_period"]),
@@ -72,7 +86,8 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     for b in c["branches"]["missed_updates"]:
         out.append(("未按时报送的网点", b["name"], b["alerts"]))
     for t in c["tasks_by_stream"]:
-        out += [(f"任务：{t['stream']}", "本期完成", t["done_in_period"]), (f"任务：{t['stream']}", "24小时内到期", t["due_open"]), (f"任务：{t['stream']}", "已逾期", t["overdue"])]
+        stream = f"任务：{_stream_zh(t['stream'])}"
+        out += [(stream, "本期完成", t["done_in_period"]), (stream, "24小时内到期", t["due_open"]), (stream, "已逾期", t["overdue"])]
     out.append(("媒体", "本期媒体条目", len(c["media_items"])))
     d = c["deadlines_next_24h"]
     out += [("未来24小时到期", "处理决定", d["decisions"]), ("未来24小时到期", "约定联系", d["promised_contacts"]),

@@ -39,6 +39,20 @@ def url_with(**changes):
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def playbook_title(playbook_id):
+    """A playbook's title in the page's language (its id if no such playbook is on file)."""
+    from . import playbooks
+    from .i18n import language_code
+
+    try:
+        book = playbooks.get(playbook_id) if playbook_id else None
+    except playbooks.PlaybookError:
+        book = None
+    if book is None:
+        return playbook_id or ""
+    return book.title.zh if language_code() == "zh_CN" else book.title.en
+
+
 def init_app(app):
     app.jinja_env.filters.update(
         fromjson=json.loads,
@@ -47,5 +61,6 @@ def init_app(app):
         localtime=localtime,
         input_time=input_time,
         yuan=yuan,
+        playbook_title=playbook_title,
     )
     app.jinja_env.globals.update(vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)

@@ -6,6 +6,7 @@ from console.audit import Actor
 from console.intake import run_surge_rule
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 ACTOR = Actor(user_id=None, username="surge monitor", route="monitor surge")
 
@@ -20,4 +21,4 @@ def run(db, now, settings, outbox):
     return run_surge_rule(db, now, settings, ACTOR, outbox, each=one_by_one)
 
 
-MONITOR = Monitor("surge", timedelta(minutes=1), run, "Detects surges of intake complaints and opens or feeds incidents.")
+MONITOR = Monitor("surge", timedelta(minutes=1), run, _l("Detects surges of intake complaints and opens or feeds incidents."))

@@ -28,8 +28,11 @@
   }
   function localTime(iso) {
     if (!iso) return "—";
-    var d = new Date(iso);
-    return d.toLocaleString(config.locale === "zh_CN" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+    // the pages' one format (YYYY-MM-DD HH:MM, China time), whatever the browser's language
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+      .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + (parts.hour === "24" ? "00" : parts.hour) + ":" + parts.minute;
   }
   function drill(params) {
     if (!config.drill_url) return null;
