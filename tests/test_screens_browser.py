@@ -159,3 +159,60 @@ def test_an_update_sent_without_network_is_kept_and_sent_once_when_it_is_back(br
     expect(phone.locator("#offline-note")).to_contain_text("已补发", timeout=5000)
     assert db["hourly_update"].count == before + 1
     phone.close()
+
+
+WALL = {"width": 1920, "height": 1080}
+SMALL_TEXT = """() => {
+  const small = [];
+  for (const node of document.querySelectorAll('body *')) {
+    if (!node.getClientRects().length) continue;
+    const text = Array.from(node.childNodes).some(c => c.nodeType === 3 && c.textContent.trim());
+    if (text && parseFloat(getComputedStyle(node).fontSize) < 20) small.push(node.tagName + '.' + node.className + ': ' + node.textContent.trim().slice(0, 30));
+  }
+  return small;
+}"""
+
+
+def test_the_wall_fits_1920_by_1080_and_turns_its_pages(app, browser, http_api, incident):  # noqa: F811
+    from .servers import ConsoleServer
+
+    for code in ("HB-SJZ-02", "GD-GZ-01"):
+        assert _post_update(http_api, incident["id"], code) == 201
+    wall_server = ConsoleServer(app.config["DATABASE"], env={"CONSOLE_WALL_PAGE_SECONDS": "3"}).start()
+    try:
+        page = login(browser, wall_server, "executive", WALL)
+        page.goto(f"{wall_server.url}/incidents/{incident['id']}/wall")
+        expect(page.locator("#live-state")).to_have_class("state-live", timeout=10000)
+        # the executives' header: wall, roll-ups, documents issued, log-out
+        for text in ("大屏展示", "每日情况汇总", "已出具文件", "退出登录"):
+            expect(page.locator("header.wall-top")).to_contain_text(text)
+        panels = page.locator(".board-grid > section").count()
+        seen_panels, seen_outlets = set(), set()
+        pages = int(page.locator("#wall-pages .dot").count())
+        assert pages >= 2
+        for n in range(1, pages + 1):
+            expect(page.locator("body")).to_have_attribute("data-wall-page", str(n), timeout=5000)
+            expect(page.locator("#wall-pages")).to_contain_text(f"第 {n}/{pages} 页")
+            page.wait_for_timeout(300)  # the page's panels drawn
+            assert page.evaluate("document.documentElement.scrollHeight") <= WALL["height"], n
+            assert page.evaluate("document.documentElement.scrollWidth") <= WALL["width"], n
+            assert page.evaluate(SMALL_TEXT) == [], n
+            for size in page.eval_on_selector_all(".headline .figure .n", "ns => ns.map(n => parseFloat(getComputedStyle(n).fontSize))"):
+                assert size >= 72
+            shown = page.eval_on_selector_all(".board-grid > section", "ss => ss.map((s, i) => s.getClientRects().length ? i : -1).filter(i => i >= 0)")
+            seen_panels.update(shown)
+            seen_outlets.update(page.eval_on_selector_all(
+                "#branches li[data-branch]", f"""lis => lis.filter(li => {{ const r = li.getBoundingClientRect();
+                  return r.height > 0 && r.bottom <= {WALL['height']} && r.bottom <= li.parentElement.getBoundingClientRect().bottom + 1; }}).map(li => li.dataset.branch)"""))
+            page.screenshot(path=str(SHOTS / f"wall-page-{n}.png"))
+        assert seen_panels == set(range(panels))  # every panel is on some page
+        assert seen_outlets >= {"HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"}  # every outlet that reports is seen
+        assert _serious(page) == []
+        page.close()
+    finally:
+        wall_server.stop()
+
+
+def _post_update(http_api, incident_id, branch_code):
+    user = "branch_guangdong" if branch_code.startswith("GD") else "branch_hebei"
+    return http_api(user, "POST", f"/api/v1/incidents/{incident_id}/updates", json={"branch_code": branch_code, "people_on_site": 2, "mood": "calm"}).status_code

@@ -393,7 +393,7 @@
       li.appendChild(el("span", { "class": "branch-name" }, b.name || code));
       li.appendChild(el("span", { "class": "people" }, u ? fmt(words.on_site, { n: u.people_on_site }) : "—"));
       var flags = [];
-      if (u && u.mood && config.moods[u.mood]) flags.push(config.moods[u.mood]);
+      if (u && u.mood && u.mood !== "calm" && config.moods[u.mood]) flags.push(config.moods[u.mood]);
       if (u && u.banners) flags.push(words.banners);
       if (u && u.media_present) flags.push(words.media);
       if (u && u.police_present) flags.push(words.police);

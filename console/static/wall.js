@@ -1,0 +1,40 @@
+/* The wall screen turns its pages: a 1920×1080 screen read from five metres
+ * holds the headline and two to four panels, not all eleven. Every panel is on
+ * one page; the pages turn every WALL_PAGE_SECONDS, and the indicator says
+ * which page of how many is shown. */
+(function () {
+  "use strict";
+  var PAGES = [["matrix", "funnel"], ["heat", "branches"], ["tasks", "tiers"], ["alerts", "feed"]];
+  var indicator = document.getElementById("wall-pages");
+  var grid = document.querySelector(".board-grid");
+  if (!indicator || !grid) return;
+  var words = JSON.parse(document.getElementById("wall-strings").textContent);
+  var seconds = Math.max(3, parseInt(indicator.dataset.seconds, 10) || 15);
+  var sections = Array.prototype.slice.call(grid.children);
+  var pages = PAGES.map(function (ids) {
+    return ids.map(function (id) { var node = document.getElementById(id); return node && node.closest("section"); }).filter(Boolean);
+  });
+  // a panel added later (another feature's) goes on the last page rather than nowhere
+  sections.forEach(function (s) {
+    if (!pages.some(function (p) { return p.indexOf(s) >= 0; })) pages[pages.length - 1].push(s);
+  });
+  var current = 0;
+  function show(n) {
+    current = n % pages.length;
+    sections.forEach(function (s) { s.classList.toggle("on-page", pages[current].indexOf(s) >= 0); });
+    indicator.replaceChildren();
+    var label = document.createElement("span");
+    label.textContent = words.page.replace("%(n)s", current + 1).replace("%(total)s", pages.length);
+    indicator.appendChild(label);
+    pages.forEach(function (_p, i) {
+      var dot = document.createElement("i");
+      dot.className = "dot" + (i === current ? " on" : "");
+      indicator.appendChild(dot);
+    });
+    indicator.hidden = false;
+    document.body.dataset.wallPage = String(current + 1);
+  }
+  document.body.classList.add("paged");
+  show(0);
+  setInterval(function () { show(current + 1); }, seconds * 1000);
+})();
