@@ -68,7 +68,8 @@ def pydantic_details(exc, prefix=()):
         elif kind == "value_error":
             message = str(ctx.get("error", err["msg"]))
         elif kind in _BOUNDS:
-            message = str(_BOUNDS[kind]) % {"n": next(iter(ctx.values()), "")}
+            limit = next((ctx[k] for k in ("ge", "gt", "le", "lt", "min_length", "max_length") if k in ctx), "")
+            message = str(_BOUNDS[kind]) % {"n": limit}
         elif kind in _TYPES:
             message = str(_TYPES[kind])
         else:
