@@ -7,7 +7,7 @@ number agree. Executives get aggregates only: counts, never a person.
 
 from datetime import timedelta
 
-from . import alerts, branch_requests, events, masking, settlements, tasks, updates
+from . import alerts, branch_requests, charts, events, masking, settlements, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
 from .incidents import get_incident
@@ -82,6 +82,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         task_list = [_task(t) for t in tasks.for_viewer(db, viewer, tasks.list_tasks(db, incident_id))]
         tier_panel = settlements.tier_summary(db, incident_id, where, params, now, settings)
         requests = branch_requests.requests_for(db, incident_id, viewer)
+        chart_figures = charts.for_board(db, incident_id, viewer, now, settings)
     finally:
         if own:
             db.execute("COMMIT")
@@ -107,6 +108,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         "overdue_supervisor": overdue_supervisor,
         "feed": feed,
         "requests": requests,
+        "charts": chart_figures,
     }
 
 

@@ -216,3 +216,23 @@ def test_the_wall_fits_1920_by_1080_and_turns_its_pages(app, browser, http_api, 
 def _post_update(http_api, incident_id, branch_code):
     user = "branch_guangdong" if branch_code.startswith("GD") else "branch_hebei"
     return http_api(user, "POST", f"/api/v1/incidents/{incident_id}/updates", json={"branch_code": branch_code, "people_on_site": 2, "mood": "calm"}).status_code
+
+
+def test_the_charts_draw_the_figures_beside_them_and_move_with_the_board(browser, server, http_api, incident):  # noqa: F811
+    page = login(browser, server, "lead", DESK)
+    page.goto(f"{server.url}/incidents/{incident['id']}/board")
+    expect(page.locator("#live-state")).to_have_class("state-live", timeout=10000)
+    for chart in ("chart-by-day", "chart-on-site", "chart-status"):
+        expect(page.locator(f"#{chart} canvas")).to_have_count(1, timeout=5000)  # Apache ECharts drew it
+    # the status mix says the funnel's numbers; the per-day bars add up to the headline total
+    expect(page.locator("#chart-status-figures")).to_have_text("新登记 3")
+    expect(page.locator("#chart-by-day-figures")).to_contain_text("新增 3 人")
+    expect(page.locator("#chart-on-site-figures")).to_have_text("近24小时没有网点报送。")
+    assert http_api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"people_on_site": 8, "mood": "tense"}).status_code == 201
+    expect(page.locator("#chart-on-site-figures")).to_have_text("最新现场人数：石家庄中山路网点 8", timeout=3000)
+    added = http_api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[{"name": "赵丽华", "phone": "13600001111", "province_code": "330000"}])
+    assert added.status_code == 201
+    expect(page.locator("#chart-status-figures")).to_have_text("新登记 4", timeout=3000)
+    expect(page.locator("#total")).to_have_text("4")
+    expect(page.locator("#chart-by-day-figures")).to_contain_text("今日新增 4 人")
+    page.close()

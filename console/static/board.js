@@ -34,6 +34,12 @@
       .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
     return parts.year + "-" + parts.month + "-" + parts.day + " " + (parts.hour === "24" ? "00" : parts.hour) + ":" + parts.minute;
   }
+  function localDay(iso) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
+  }
   function drill(params) {
     if (!config.drill_url) return null;
     var q = Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== undefined && params[k] !== ""; })
@@ -68,7 +74,8 @@
       overdueFirstResponse: snapshot.overdue_first_response, overdueSupervisor: snapshot.overdue_supervisor,
       feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at,
       branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at, tasks: {},
-      tiers: snapshot.tiers || [], requests: (snapshot.requests || []).slice()
+      tiers: snapshot.tiers || [], requests: (snapshot.requests || []).slice(),
+      charts: snapshot.charts || { by_day: { days: [], received: [], settled: [] }, on_site: [] }
     };
     snapshot.tasks.forEach(function (t) { state.tasks[t.id] = t; });
     snapshot.branches.forEach(function (b) { state.branches[b.branch_code] = b; });
@@ -94,6 +101,16 @@
     if (event.name === "update_posted" && event.update.needs && event.update.needs.trim()) {
       state.requests = state.requests.filter(function (r) { return r.id !== event.update.id; });
       state.requests.unshift(Object.assign({ incident_id: config.incident_id, needs_handled_at: null }, event.update));
+    }
+    if (event.update) {  // the people-on-site chart: one more point for the outlet
+      var line = state.charts.on_site.filter(function (s) { return s.branch_code === event.update.branch_code; })[0];
+      if (!line) { line = { branch_code: event.update.branch_code, name: event.update.branch_name || event.update.branch_code, points: [] }; state.charts.on_site.push(line); }
+      line.points.push([event.update.posted_at, event.update.people_on_site]);
+    }
+    var byDay = state.charts.by_day, last = byDay.days.length - 1;
+    if (last >= 0 && byDay.days[last] === localDay(event.at)) {  // today's bars move with the counts
+      if (event.name === "complainants_added") byDay.received[last] += (event.added || 0);
+      (event.counts || []).forEach(function (c) { if (c.status === "settled" && c.delta > 0) byDay.settled[last] += c.delta; });
     }
     if (event.name === "request_handled") {
       state.requests.forEach(function (r) {
@@ -305,7 +322,7 @@
     overdue.items.forEach(function (item) {
       var li = el("li");
       li.appendChild(linked(item.name, config.complainant_url ? config.complainant_url + "/" + item.id : null));
-      li.appendChild(el("span", { "class": "where" }, " " + (config.provinces[item.province_code] || "") + " " + (item.branch_code || "")));
+      li.appendChild(el("span", { "class": "where" }, " " + (config.provinces[item.province_code] || "") + " " + ((config.branch_names || {})[item.branch_code] || item.branch_code || "")));
       li.appendChild(el("time", {}, localTime(item.due_at)));
       list.appendChild(li);
     });
@@ -519,5 +536,8 @@
     renderTasks();
     renderTiers();
     document.body.dataset.seq = state.seq;
+    // The hook for panels drawn by other scripts (charts.js; a forecast band):
+    // the board as of this sequence number, and the totals its numbers show.
+    document.dispatchEvent(new CustomEvent("board:rendered", { detail: { state: state, totals: t, config: config, order: ORDER, colours: STATUS_COLOURS } }));
   }
 })();

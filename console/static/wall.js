@@ -4,7 +4,7 @@
  * which page of how many is shown. */
 (function () {
   "use strict";
-  var PAGES = [["matrix", "funnel"], ["heat", "branches"], ["tasks", "tiers"], ["alerts", "feed"]];
+  var PAGES = [["matrix", "funnel"], ["chart-by-day"], ["heat", "branches"], ["tasks", "tiers"], ["alerts", "feed"]];
   var indicator = document.getElementById("wall-pages");
   var grid = document.querySelector(".board-grid");
   if (!indicator || !grid) return;
@@ -33,6 +33,7 @@
     });
     indicator.hidden = false;
     document.body.dataset.wallPage = String(current + 1);
+    document.dispatchEvent(new CustomEvent("wall:page", { detail: { page: current + 1 } }));
   }
   document.body.classList.add("paged");
   show(0);

@@ -45,6 +45,8 @@ def _page(template, incident_id):
         "provinces": regions.province_names(db, get_locale()),
         "grid": _province_grid(),
         "locale": language_code(),
+        # outlets by name, not code (the overdue lists)
+        "branch_names": {b["code"]: b["name"] for b in regions.branches(db)},
         "moods": {k: str(v) for k, v in vocabulary.MOODS.items()},
         "alert_levels": alerts.level_labels(),
         "rollup_statuses": {k: str(v) for k, v in vocabulary.ROLLUP_STATUSES.items()},
