@@ -673,7 +673,12 @@ def test_csv_xlsx_and_pdf_hold_the_page_figures(app, db, demo_db, client, tmp_pa
     response = lead.get(f"/rollups/{rollup_id}.xlsx")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    sheet = book.active
+    # a sheet per table in reading order, Chinese headers; then every row, as in the CSV
+    assert book.sheetnames[:3] == ["报告", "负责人意见", "合计"] and {"按分组", "按地区", "按状态"} <= set(book.sheetnames)
+    assert [c.value for c in book["按分组"][1]] == ["项目", "数值"]
+    amounts = book["金额（元）"]
+    assert amounts["B2"].number_format == '"¥"#,##0.00' and isinstance(amounts["B2"].value, (int, float))
+    sheet = book["全部数据"]
     cells = [tuple(norm(v) for v in r) for r in sheet.iter_rows(values_only=True)]
     assert cells[0] == ("栏目", "项目", "数值")
     assert cells[1:] == page_rows
