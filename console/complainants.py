@@ -230,6 +230,10 @@ OVERDUE = {
     "contact": "next_contact_due_at <= ?",
 }
 
+# An overdue list reads longest overdue first: ordered by the due time it is filtered on.
+OVERDUE_ORDER = {"first_response": "first_response_due_at", "resolution": "resolution_due_at", "supervisor": "supervisor_due_at",
+                 "decision": "decision_due_at", "contact": "next_contact_due_at"}
+
 
 def _filters(viewer, incident_id, query, now):
     where, params = scope_sql(viewer)
@@ -317,6 +321,11 @@ def _audit_number_search(db, incident_id, where, args, q, viewer, actor, now):
             audit.record(db, actor, "complainant", complainant_id, "reveal", after={"via": "search", "field": field}, at=now)
 
 
+def _order(query):
+    due = OVERDUE_ORDER.get(query.overdue) or ("next_contact_due_at" if query.overdue_contact else None)
+    return f"{due}, id" if due else "id DESC"
+
+
 def list_complainants(db, incident_id, viewer, query, now, actor=None):
     """One page of an incident's complainants matching a schemas.ComplainantQuery.
 
@@ -330,7 +339,7 @@ def list_complainants(db, incident_id, viewer, query, now, actor=None):
     rows = [
         public(r)
         for r in db.query(
-            f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY {_order(query)} LIMIT ? OFFSET ?",
             [*args, query.per_page, (query.page - 1) * query.per_page],
         )
     ]

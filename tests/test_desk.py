@@ -73,3 +73,12 @@ def test_the_issue_form_takes_the_reporting_unit_and_the_settings_fill_the_rest(
     for words in ("报送单位某某人寿保险股份有限公司河北分公司", "签发人周国强", "联系人吴敏", "联系电话010-88886666"):
         assert words in text, words
     assert "（报送单位）" not in text
+
+
+def test_an_overdue_list_reads_longest_overdue_first(app, db, api, incident):
+    db.execute("UPDATE complainant SET next_contact_due_at = ? WHERE id = ?", ["2026-11-20T01:00:00Z", incident["hebei_outlet_2"]])
+    db.execute("UPDATE complainant SET next_contact_due_at = ? WHERE id = ?", ["2026-11-21T01:00:00Z", incident["hebei_outlet_1"]])
+    db.execute("UPDATE complainant SET next_contact_due_at = ? WHERE id = ?", ["2026-11-19T01:00:00Z", incident["guangdong"]])
+    db.conn.commit()
+    listing = api("lead", "GET", f"/api/v1/incidents/{incident['id']}/complainants?overdue=contact").json
+    assert [c["id"] for c in listing["complainants"]] == [incident["guangdong"], incident["hebei_outlet_2"], incident["hebei_outlet_1"]]
