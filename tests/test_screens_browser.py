@@ -173,14 +173,15 @@ SMALL_TEXT = """() => {
 }"""
 
 
-def test_the_wall_fits_1920_by_1080_and_turns_its_pages(app, browser, http_api, incident):  # noqa: F811
+@pytest.mark.parametrize("screen", [WALL, {"width": 3840, "height": 2160}], ids=["1920x1080", "3840x2160"])
+def test_the_wall_fits_the_screen_and_turns_its_pages(app, browser, http_api, incident, screen):  # noqa: F811
     from .servers import ConsoleServer
 
     for code in ("HB-SJZ-02", "GD-GZ-01"):
         assert _post_update(http_api, incident["id"], code) == 201
     wall_server = ConsoleServer(app.config["DATABASE"], env={"CONSOLE_WALL_PAGE_SECONDS": "3"}).start()
     try:
-        page = login(browser, wall_server, "executive", WALL)
+        page = login(browser, wall_server, "executive", screen)
         page.goto(f"{wall_server.url}/incidents/{incident['id']}/wall")
         expect(page.locator("#live-state")).to_have_class("state-live", timeout=10000)
         # the executives' header: wall, roll-ups, documents issued, log-out
@@ -194,8 +195,8 @@ def test_the_wall_fits_1920_by_1080_and_turns_its_pages(app, browser, http_api, 
             expect(page.locator("body")).to_have_attribute("data-wall-page", str(n), timeout=5000)
             expect(page.locator("#wall-pages")).to_contain_text(f"第 {n}/{pages} 页")
             page.wait_for_timeout(300)  # the page's panels drawn
-            assert page.evaluate("document.documentElement.scrollHeight") <= WALL["height"], n
-            assert page.evaluate("document.documentElement.scrollWidth") <= WALL["width"], n
+            assert page.evaluate("document.documentElement.scrollHeight") <= screen["height"], n
+            assert page.evaluate("document.documentElement.scrollWidth") <= screen["width"], n
             assert page.evaluate(SMALL_TEXT) == [], n
             for size in page.eval_on_selector_all(".headline .figure .n", "ns => ns.map(n => parseFloat(getComputedStyle(n).fontSize))"):
                 assert size >= 72
@@ -203,8 +204,8 @@ def test_the_wall_fits_1920_by_1080_and_turns_its_pages(app, browser, http_api, 
             seen_panels.update(shown)
             seen_outlets.update(page.eval_on_selector_all(
                 "#branches li[data-branch]", f"""lis => lis.filter(li => {{ const r = li.getBoundingClientRect();
-                  return r.height > 0 && r.bottom <= {WALL['height']} && r.bottom <= li.parentElement.getBoundingClientRect().bottom + 1; }}).map(li => li.dataset.branch)"""))
-            page.screenshot(path=str(SHOTS / f"wall-page-{n}.png"))
+                  return r.height > 0 && r.bottom <= {screen['height']} && r.bottom <= li.parentElement.getBoundingClientRect().bottom + 1; }}).map(li => li.dataset.branch)"""))
+            page.screenshot(path=str(SHOTS / f"wall-{screen['width']}-page-{n}.png"))
         assert seen_panels == set(range(panels))  # every panel is on some page
         assert seen_outlets >= {"HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"}  # every outlet that reports is seen
         assert _serious(page) == []

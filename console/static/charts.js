@@ -60,10 +60,12 @@
     if (text) text.textContent = latest.length ? fmt(words.on_site_figures, { list: latest.join("、") }) : words.no_updates;
     var c = chart("chart-on-site");
     if (!c) return;
-    var x = Object.assign({ type: "time", min: from, max: to, axisLabel: { color: MUTED, fontSize: fontSize(), formatter: function (v) { return shortTime(v); } } }, { axisLine: axisStyle().axisLine, splitLine: { show: false } });
+    // a little room after the newest update, so a point just posted is not on the edge
+    var end = new Date(new Date(to).getTime() + 30 * 60000).toISOString();
+    var x = Object.assign({ type: "time", min: from, max: end, axisLabel: { color: MUTED, fontSize: fontSize(), formatter: function (v) { return shortTime(v); } } }, { axisLine: axisStyle().axisLine, splitLine: { show: false } });
     var y = Object.assign({ type: "value", minInterval: 1 }, axisStyle());
     c.setOption(Object.assign(base(), { legend: { show: false }, xAxis: x, yAxis: y, series: lines.map(function (l) {
-      return { name: l.name, type: "line", step: "end", showSymbol: true, data: l.points.map(function (p) { return [p[0], p[1]]; }) };
+      return { name: l.name, type: "line", step: "end", showSymbol: true, symbolSize: Math.max(6, fontSize() * 0.6), lineStyle: { width: wall ? 3 : 2 }, data: l.points.map(function (p) { return [p[0], p[1]]; }) };
     }) }), true);
   }
 
