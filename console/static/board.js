@@ -370,7 +370,13 @@
       case "alert_raised":
         return "⚠ " + event.alert.message;
       case "task_updated":
-        return (event.tasks || []).map(function (t) { return (t.status === "done" ? "✔ " : "+ ") + t.title; }).join("; ");
+        // many tasks of one kind (a follow-up per settlement) read as one line with a count
+        var seen = {}, lines = [];
+        (event.tasks || []).forEach(function (t) {
+          var line = (t.status === "done" ? "✔ " : "+ ") + t.title.split(" · #")[0];
+          if (seen[line]) seen[line].n += 1; else { seen[line] = { n: 1 }; lines.push(line); }
+        });
+        return lines.map(function (line) { return line + (seen[line].n > 1 ? " ×" + seen[line].n : ""); }).join("; ");
       case "settlement_updated":
         var tierName = "";
         state.tiers.forEach(function (g) { g.tiers.forEach(function (t) { if (t.id === event.tier_id) tierName = t.name; }); });

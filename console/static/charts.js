@@ -79,7 +79,7 @@
     if (!c) return;
     var size = fontSize();
     c.setOption({ animation: false, textStyle: { color: INK, fontSize: size }, tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: ["40%", "70%"], data: slices, label: { color: INK, fontSize: size, formatter: "{b} {c}" } }] }, true);
+      series: [{ type: "pie", radius: ["30%", "55%"], data: slices, label: { color: INK, fontSize: size, formatter: "{b} {c}" } }] }, true);
   }
 
   var last = null;
