@@ -28,6 +28,23 @@ document.addEventListener("submit", function (event) {
   if (question && !window.confirm(question)) event.preventDefault();
 }, true);
 
+// On a phone a table reads as one card per row (console.css): each cell is
+// labelled with its column's heading, copied here from the table's head.
+document.addEventListener("DOMContentLoaded", function () {
+  Array.prototype.forEach.call(document.querySelectorAll("table.grid:not(.matrix)"), function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+    if (!heads.length) return;
+    table.classList.add("cards");
+    Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (tr) {
+      var column = 0;
+      Array.prototype.forEach.call(tr.children, function (cell) {
+        if (heads[column] && !cell.hasAttribute("data-label") && (cell.colSpan || 1) === 1) cell.setAttribute("data-label", heads[column]);
+        column += cell.colSpan || 1;
+      });
+    });
+  });
+});
+
 // A table wider than the phone scrolls inside itself (console.css): make it
 // reachable with the keyboard, as a scrollable region must be.
 document.addEventListener("DOMContentLoaded", function () {
