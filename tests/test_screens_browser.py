@@ -94,7 +94,7 @@ def test_branch_on_a_phone_posts_needs_and_the_lead_marks_the_request_handled(br
     assert branches_top < matrix_top
     phone.click("text=报送本时段情况")
     phone.fill("input[name=people_on_site]", "37")
-    phone.select_option("select[name=mood]", "hostile")
+    phone.check("input[name=mood][value=hostile]")
     phone.check("input[name=banners]")
     phone.check("input[name=media_present]")
     phone.fill("textarea[name=needs]", "请总部派员到场")
