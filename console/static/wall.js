@@ -26,9 +26,15 @@
     var label = document.createElement("span");
     label.textContent = words.page.replace("%(n)s", current + 1).replace("%(total)s", pages.length);
     indicator.appendChild(label);
-    pages.forEach(function (_p, i) {
-      var dot = document.createElement("i");
+    pages.forEach(function (page, i) {
+      // a dot per page; pressing one shows that page now (the pages go on turning from there)
+      var dot = document.createElement("button");
+      dot.type = "button";
       dot.className = "dot" + (i === current ? " on" : "");
+      dot.setAttribute("aria-label", words.page.replace("%(n)s", i + 1).replace("%(total)s", pages.length));
+      dot.setAttribute("aria-pressed", i === current ? "true" : "false");
+      dot.dataset.page = String(i + 1);
+      dot.dataset.panels = page.map(function (s) { return Array.prototype.map.call(s.querySelectorAll("[id]"), function (n) { return n.id; }).join(" "); }).join(" ");
       indicator.appendChild(dot);
     });
     indicator.hidden = false;
@@ -36,6 +42,16 @@
     document.dispatchEvent(new CustomEvent("wall:page", { detail: { page: current + 1 } }));
   }
   document.body.classList.add("paged");
-  show(0);
-  setInterval(function () { show(current + 1); }, seconds * 1000);
+  // ?page=N keeps the wall on one page (a second screen beside the first)
+  var pinned = parseInt(new URLSearchParams(window.location.search).get("page"), 10);
+  show(pinned >= 1 && pinned <= pages.length ? pinned - 1 : 0);
+  var timer = null;
+  function turn() { timer = setInterval(function () { show(current + 1); }, seconds * 1000); }
+  if (!(pinned >= 1 && pinned <= pages.length)) turn();
+  indicator.addEventListener("click", function (event) {
+    var dot = event.target.closest("button.dot");
+    if (!dot) return;
+    show(parseInt(dot.dataset.page, 10) - 1);
+    if (timer) { clearInterval(timer); turn(); }
+  });
 })();
