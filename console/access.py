@@ -30,6 +30,8 @@ PERMISSIONS = {
     "audit.read": frozenset({"lead"}),
     "intake.write": frozenset({"lead", "team"}),
     "update.write": frozenset({"lead", "team", "branch"}),
+    # marking a branch's request (the needs of its update) handled
+    "request.handle": frozenset({"lead", "team"}),
     "alert.ack": frozenset({"lead", "team"}),
     "task.write": frozenset({"lead", "team", "legal"}),
     "referral.write": frozenset({"lead", "team"}),

@@ -7,7 +7,7 @@ number agree. Executives get aggregates only: counts, never a person.
 
 from datetime import timedelta
 
-from . import alerts, events, masking, settlements, tasks, updates
+from . import alerts, branch_requests, charts, events, masking, settlements, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
 from .db import read_snapshot
@@ -79,6 +79,8 @@ def snapshot(db, incident_id, viewer, now, settings):
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
         task_list = [_task(t) for t in tasks.for_viewer(db, viewer, tasks.list_tasks(db, incident_id))]
         tier_panel = settlements.tier_summary(db, incident_id, where, params, now, settings)
+        requests = branch_requests.requests_for(db, incident_id, viewer)
+        chart_figures = charts.for_board(db, incident_id, viewer, now, settings)
     return {
         "incident": {k: incident[k] for k in ("id", "title", "cause", "product", "severity", "status", "opened_at")},
         "room": room,
@@ -100,6 +102,8 @@ def snapshot(db, incident_id, viewer, now, settings):
         "overdue_first_response": overdue_first_response,
         "overdue_supervisor": overdue_supervisor,
         "feed": feed,
+        "requests": requests,
+        "charts": chart_figures,
     }
 
 

@@ -352,6 +352,10 @@ OVERDUE = {
     "contact": "next_contact_due_at <= ?",
 }
 
+# An overdue list reads longest overdue first: ordered by the due time it is filtered on.
+OVERDUE_ORDER = {"first_response": "first_response_due_at", "resolution": "resolution_due_at", "supervisor": "supervisor_due_at",
+                 "decision": "decision_due_at", "contact": "next_contact_due_at"}
+
 
 def _filters(viewer, incident_id, query, now, db=None):
     where, params = scope_sql(viewer)
@@ -488,6 +492,11 @@ def _audit_number_search(db, incident_id, where, args, q, viewer, actor, now):
             audit.record(db, actor, "complainant", complainant_id, "reveal", after={"via": "search", "field": field}, at=now)
 
 
+def _order(query):
+    due = OVERDUE_ORDER.get(query.overdue) or ("next_contact_due_at" if query.overdue_contact else None)
+    return f"{due}, id" if due else "id DESC"
+
+
 def list_complainants(db, incident_id, viewer, query, now, actor=None):
     """One page of an incident's complainants matching a schemas.ComplainantQuery.
 
@@ -501,24 +510,32 @@ def list_complainants(db, incident_id, viewer, query, now, actor=None):
     get_incident(db, incident_id)
     where, args = _filters(viewer, incident_id, query, now, db)
     total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
-    if query.cursor is not None:
-        page_sql = f"SELECT id FROM complainant WHERE {where} AND complainant.id < ? ORDER BY id DESC LIMIT ?"
-        page_args = [*args, query.cursor, query.per_page]
+    order = _order(query)
+    if order != "id DESC":  # an overdue list reads longest overdue first, paged by offset
+        rows = [
+            public(r)
+            for r in db.query(
+                f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*args, query.per_page, (query.page - 1) * query.per_page],
+            )
+        ]
     else:
-        page_sql = f"SELECT id FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?"
-        page_args = [*args, query.per_page, (query.page - 1) * query.per_page]
-    rows = [
-        public(r)
-        for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({page_sql}) ORDER BY id DESC", page_args)
-    ]
+        if query.cursor is not None:
+            page_sql = f"SELECT id FROM complainant WHERE {where} AND complainant.id < ? ORDER BY id DESC LIMIT ?"
+            page_args = [*args, query.cursor, query.per_page]
+        else:
+            page_sql = f"SELECT id FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?"
+            page_args = [*args, query.per_page, (query.page - 1) * query.per_page]
+        rows = [public(r) for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({page_sql}) ORDER BY id DESC", page_args)]
     if query.q:
         _audit_number_search(db, incident_id, where, args, query.q, viewer, actor, now)
     return rows, total
 
 
 def next_cursor(rows, query):
-    """The cursor of the page after ``rows`` (None when this page was not full)."""
-    return rows[-1]["id"] if len(rows) == query.per_page else None
+    """The cursor of the page after ``rows`` (None when this page was not full,
+    or for an overdue list, which pages by offset in its own order)."""
+    return rows[-1]["id"] if len(rows) == query.per_page and _order(query) == "id DESC" else None
 
 
 def _row(db, complainant_id, viewer):

@@ -20,7 +20,7 @@ import io
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .clock import parse_local
+from .import_formats import parse_time
 from .complainants import _References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
@@ -78,9 +78,9 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
                 data["flags"] = [f.strip() for f in value.replace("|", ";").split(";") if f.strip()]
             elif column in TIME_COLUMNS:
                 try:
-                    data[column] = parse_local(value, timezone).isoformat()
+                    data[column] = parse_time(value, timezone).isoformat()
                 except ValueError:
-                    problems.append({"field": column, "message": _("is not a date and time (use 2026-11-23 18:00)")})
+                    problems.append({"field": column, "message": _("is not a date and time (use 2026-11-23 18:00 or 2026/11/23 18:00)")})
             elif column in ("principal", "interest_claimed", "expenses_claimed"):
                 data[column] = value.replace(",", "").replace("¥", "")
             else:

@@ -6,6 +6,9 @@ Domain functions raise these; the API turns them into
 
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 
 class ConsoleError(Exception):
     status = 400
@@ -47,22 +50,28 @@ def pydantic_details(exc, prefix=()):
         kind = err["type"]
         ctx = err.get("ctx") or {}
         if kind == "missing":
-            message = "is required"
+            message = _("is required")
         elif kind == "extra_forbidden":
-            message = "is not a field this accepts"
+            message = _("is not a field this accepts")
         elif kind == "literal_error":
-            message = f"must be one of {ctx.get('expected', '')}"
+            message = _("must be one of %(values)s", values=ctx.get("expected", ""))
         elif kind == "string_too_long":
-            message = f"is too long: at most {ctx.get('max_length')} characters"
+            message = _("is too long: at most %(n)s characters", n=ctx.get("max_length"))
         elif kind == "string_too_short":
-            message = "must not be empty" if ctx.get("min_length") == 1 else f"needs at least {ctx.get('min_length')} characters"
+            message = _("must not be empty") if ctx.get("min_length") == 1 else _("needs at least %(n)s characters", n=ctx.get("min_length"))
         elif kind == "string_pattern_mismatch" and ctx.get("pattern") in (PLAIN, PLAIN_NOT_BLANK):
             text = err.get("input") if isinstance(err.get("input"), str) else ""
-            message = "must not contain control characters (such as NUL)" if CONTROL.search(text) else "must not be blank"
+            message = _("must not contain control characters (such as NUL)") if CONTROL.search(text) else _("must not be blank")
         elif kind == "string_pattern_mismatch":
-            message = _PATTERN_HINTS.get(loc[-1] if loc else "") or _REGEX_HINTS.get(ctx.get("pattern"), "has the wrong format")
+            hint = _PATTERN_HINTS.get(loc[-1] if loc else "") or _REGEX_HINTS.get(ctx.get("pattern"))
+            message = str(hint) if hint else _("has the wrong format")
         elif kind == "value_error":
             message = str(ctx.get("error", err["msg"]))
+        elif kind in _BOUNDS:
+            limit = next((ctx[k] for k in ("ge", "gt", "le", "lt", "min_length", "max_length") if k in ctx), "")
+            message = str(_BOUNDS[kind]) % {"n": limit}
+        elif kind in _TYPES:
+            message = str(_TYPES[kind])
         else:
             message = err["msg"][:1].lower() + err["msg"][1:]
         problems.append({"field": field, "message": message})
@@ -75,16 +84,43 @@ PLAIN_NOT_BLANK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _PATTERN_HINTS = {
-    "phone": "must be a phone number: digits, optionally with +, spaces or dashes, 5 to 20 characters",
-    "id_number": "must be a resident ID number: 18 characters (the last may be X) or 15 digits",
-    "province_code": "must be a six-digit GB/T 2260 code, for example 130000",
-    "city_code": "must be a six-digit GB/T 2260 code, for example 130100",
+    "phone": _l("must be a phone number: digits, optionally with +, spaces or dashes, 5 to 20 characters"),
+    "id_number": _l("must be a resident ID number: 18 characters (the last may be X) or 15 digits"),
+    "province_code": _l("must be a six-digit GB/T 2260 code, for example 130000"),
+    "city_code": _l("must be a six-digit GB/T 2260 code, for example 130100"),
+}
+
+# Limits and types pydantic checks, worded for a person (and translated).
+_BOUNDS = {
+    "greater_than_equal": _l("must be %(n)s or more"),
+    "greater_than": _l("must be more than %(n)s"),
+    "less_than_equal": _l("must be %(n)s or less"),
+    "less_than": _l("must be less than %(n)s"),
+    "too_short": _l("needs at least %(n)s items"),
+    "too_long": _l("takes at most %(n)s items"),
+}
+_TYPES = {
+    "int_parsing": _l("must be a whole number (an integer)"),
+    "int_from_float": _l("must be a whole number (an integer)"),
+    "int_type": _l("must be a whole number (an integer)"),
+    "float_parsing": _l("must be a valid number, such as 12000.50"),
+    "float_type": _l("must be a valid number, such as 12000.50"),
+    "decimal_parsing": _l("must be a valid number, such as 12000.50"),
+    "bool_parsing": _l("must be true or false"),
+    "bool_type": _l("must be true or false"),
+    "datetime_parsing": _l("must be a date and time, for example 2026-11-30 08:10"),
+    "datetime_from_date_parsing": _l("must be a date and time, for example 2026-11-30 08:10"),
+    "date_parsing": _l("must be a date, for example 2026-11-30"),
+    "date_from_datetime_parsing": _l("must be a date, for example 2026-11-30"),
+    "string_type": _l("must be text"),
+    "dict_type": _l("must be an object"),
+    "list_type": _l("must be a list"),
 }
 
 
 _REGEX_HINTS = {
-    r"^[a-z][a-z0-9_]{1,60}$": "must be 2 to 61 lower-case letters, digits or _, starting with a letter",
-    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": "must be a time of day as HH:MM, for example 18:00",
+    r"^[a-z][a-z0-9_]{1,60}$": _l("must be 2 to 61 lower-case letters, digits or _, starting with a letter"),
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": _l("must be a time of day as HH:MM, for example 18:00"),
 }
 
 

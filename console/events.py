@@ -31,6 +31,7 @@ EVENTS = {
     "task_updated": "Playbook tasks were made, changed or completed.",
     "rollup_updated": "A daily roll-up was drafted or issued.",
     "settlement_updated": "A complainant accepted a settlement, or withdrew an acceptance: the group and early-acceptance tier it counts in, never an amount.",
+    "request_handled": "The crisis team marked a branch's request (the needs of an hourly update) handled.",
     "referral_updated": "Something was sent to an outside party (regulator, consumer association, media, police), or they acknowledged it.",
 }
 

@@ -27,6 +27,14 @@ KINDS = {
 
 
 def _build(db, incident_id, data, now, settings, suppressed=False):
+    # the form's fields, or the settings an administrator keeps for them (reporting unit, signing officer, contact)
+    if data.reporting_unit.strip():
+        settings = {**settings, "ORGANISATION_NAME": data.reporting_unit.strip()}
+    data = data.model_copy(update={
+        "signing_officer": data.signing_officer.strip() or settings.get("SIGNING_OFFICER") or "",
+        "contact_person": data.contact_person.strip() or settings.get("CONTACT_PERSON") or "",
+        "contact_phone": data.contact_phone.strip() or settings.get("CONTACT_PHONE") or "",
+    })
     if data.kind == "regulator_report":
         return documents.regulator_report(db, incident_id, now, settings, data.signing_officer, data.contact_person, data.contact_phone, suppressed=suppressed)
     if data.kind == "early_warning_plan":

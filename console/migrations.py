@@ -922,6 +922,16 @@ def m015_issued_document_rendering(db):
 
 
 @migrations()
+def m016_branch_requests_handled(db):
+    # What a branch asks head office for (an hourly update's "needs") is a
+    # request the crisis lead marks handled: when, and by whom.
+    db.execute("ALTER TABLE hourly_update ADD COLUMN needs_handled_at TEXT")
+    db.execute("ALTER TABLE hourly_update ADD COLUMN needs_handled_by INTEGER REFERENCES user(id)")
+    db.execute("CREATE INDEX hourly_update_open_needs ON hourly_update (incident_id, needs_handled_at)")
+
+
+
+@migrations()
 def m017_alert_channels(db):
     # Where alerts go besides the boards (console/channels/): WeCom, DingTalk
     # and Feishu robots, e-mail, signed webhooks. ``secret`` holds the

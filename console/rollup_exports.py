@@ -3,7 +3,7 @@ the page all show these same rows, so the exports hold the page's numbers."""
 
 import json
 
-from . import disclosure, documents, tables
+from . import disclosure, documents, spreadsheets, tables
 from .clock import local
 
 STATUS_ZH = {
@@ -16,6 +16,21 @@ DEMAND_ZH = {
     "principal": "退还本金", "interest": "利息或承诺收益", "expenses": "交通、误工等费用", "compensation": "赔偿",
     "apology": "道歉或给个说法", "accountability": "追究销售人员责任", "publicity": "以媒体曝光相威胁", "other": "其他",
 }
+
+ROLLUP_STATUS_ZH = {"draft": "草稿", "approved": "已审核", "issued": "已发出"}
+
+
+def _stream_zh(stream):
+    """A task stream's Chinese name, from the playbooks that declare it (the one place streams are named)."""
+    from . import playbooks
+
+    try:
+        for book in playbooks.available().values():
+            if stream in book.streams:
+                return book.streams[stream].zh
+    except playbooks.PlaybookError:
+        pass
+    return stream
 
 
 def _yuan(fen):
@@ -36,7 +51,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         ("报告", "统计期止", when(rollup["period_end"])),
         ("报告", "生成时间", when(rollup["generated_at"])),
         ("报告", "是否迟报", "是" if rollup["late"] else "否"),
-        ("报告", "状态", rollup["status"]),
+        ("报告", "状态", ROLLUP_STATUS_ZH.get(rollup["status"], rollup["status"])),
         ("报告", "下次报告时间", when(rollup["next_rollup_at"])),
         ("合计", "投诉人总数", c["totals"]["complainants"]),
         ("合计", "本期新增", c["new_in_period"]),
@@ -76,7 +91,8 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     for b in c["branches"]["missed_updates"]:
         out.append(("未按时报送的网点", b["name"], b["alerts"]))
     for t in c["tasks_by_stream"]:
-        out += [(f"任务：{t['stream']}", "本期完成", t["done_in_period"]), (f"任务：{t['stream']}", "24小时内到期", t["due_open"]), (f"任务：{t['stream']}", "已逾期", t["overdue"])]
+        stream = f"任务：{_stream_zh(t['stream'])}"
+        out += [(stream, "本期完成", t["done_in_period"]), (stream, "24小时内到期", t["due_open"]), (stream, "已逾期", t["overdue"])]
     out.append(("媒体", "本期媒体条目", len(c["media_items"])))
     d = c["deadlines_next_24h"]
     out += [("未来24小时到期", "处理决定", d["decisions"]), ("未来24小时到期", "约定联系", d["promised_contacts"]),
@@ -97,23 +113,67 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         for d in f["demands"]["shares"]:
             out.append(("客户诉求（人数）", DEMAND_ZH.get(d["kind"], d["kind"]), d["people"]))
     out += [("负责人意见", "概述", rollup["summary"]), ("负责人意见", "展望", rollup["outlook"]), ("负责人意见", "需求", rollup["needs"])]
-    return out
+    # the order people read it in: the report, the lead's summary, the headline figures and their change,
+    # then the tables by group, region and status; the rest as made (a stable sort keeps each section's rows)
+    rank = {name: i for i, name in enumerate(READING_ORDER)}
+    return sorted(out, key=lambda r: rank.get(r[0], len(READING_ORDER)))
+
+
+AMOUNT_SECTION = "金额（元）"
+READING_ORDER = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION, "按分组", "按地区", "按状态")
+SUMMARY_SECTIONS = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION)
+
+
+def money(value):
+    """An amount in yuan as people read it: ¥32,497,056.00 (text such as the suppression dash as it is)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"¥{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+def sections(table):
+    """The rows by section, in reading order: [(section, [(item, value), ...]), ...]."""
+    out = {}
+    for section, item, value in table:
+        out.setdefault(section, []).append((item, value))
+    return list(out.items())
+
+
+def shown(section, value):
+    """A value as the page and the PDF show it."""
+    if section == AMOUNT_SECTION:
+        return money(value)
+    return "" if value is None else str(value)
+
+
+# The rows are in Chinese (the roll-up goes to head office and the regulator): so are the headers.
+HEADERS = ["栏目", "项目", "数值"]
 
 
 def to_csv(rollup, **names):  # names: group_names, province_names, tz
-    return tables.to_csv(["section", "item", "value"], rows(rollup, **names))
+    return tables.to_csv(HEADERS, rows(rollup, **names))
 
 
 def to_xlsx(rollup, **names):
-    return tables.to_xlsx(f"roll-up {rollup['number']}", ["section", "item", "value"], rows(rollup, **names), widths=(26, 30, 18))
+    """A sheet per table (Chinese headers; amounts as numbers shown ¥#,##0.00), then every row on one sheet, as in the CSV."""
+    table = rows(rollup, **names)
+    sheets = [(section, ["项目", "数值"], items, (34, 20), {2: YUAN_FORMAT} if section == AMOUNT_SECTION else {})
+              for section, items in sections(table)]
+    sheets.append((ALL_ROWS_SHEET, HEADERS, table, (26, 30, 18), {}))
+    return spreadsheets.to_xlsx_book(sheets)
+
+
+ALL_ROWS_SHEET = "全部数据"
+YUAN_FORMAT = '"¥"#,##0.00'
+
 
 
 def to_pdf(rollup, incident, settings, **names):
     """The roll-up as a PDF in Chinese: the same rows, one table per section."""
-    sections = {}
+    grouped = {}
     for section, item, value in rows(rollup, tz=settings["TIMEZONE"], **names):
-        sections.setdefault(section, []).append([str(item), "" if value is None else str(value)])
+        grouped.setdefault(section, []).append([str(item), shown(section, value)])
     title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{TYPE_ZH[rollup['report_type']]}）"
     period = f"{local(rollup['period_start'], settings['TIMEZONE']):%Y-%m-%d %H:%M} 至 {local(rollup['period_end'], settings['TIMEZONE']):%Y-%m-%d %H:%M}"
-    blocks = [documents.Section(name, [documents.Table(["项目", "数值"], table, widths=[0.6, 0.4], numeric=(1,))]) for name, table in sections.items()]
+    blocks = [documents.Section(name, [documents.Table(["项目", "数值"], table, widths=[0.6, 0.4], numeric=(1,))]) for name, table in grouped.items()]
     return documents._pdf(title, blocks, subtitle=f"统计期：{period}")

@@ -376,6 +376,7 @@ class DocumentIssue(Strict):
 
     kind: Literal["regulator_report", "consumer_association_packet", "media_statement", "early_warning_plan"]
     recipient: ShortText
+    reporting_unit: Annotated[str, Field(max_length=200, description="The reporting unit named in the document; empty: the ORGANISATION_NAME setting.")] = ""
     signing_officer: Annotated[str, Field(max_length=100)] = ""
     contact_person: Annotated[str, Field(max_length=100)] = ""
     contact_phone: Annotated[str, Field(max_length=40)] = ""

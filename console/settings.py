@@ -92,6 +92,10 @@ SETTINGS = [
     Setting("TOKEN_DAYS", 90, "An API token expires this many days after it was issued (run.py token NAME --days overrides it for one token)."),
     Setting("LIVE_ACCESS_CHECK_SECONDS", 2, "How often each server process checks its open boards' sessions and tokens and drops those that "
             "ended (logged out, revoked, deactivated, idle) in another process; the process that ends an access drops them at once."),
+    Setting("SIGNING_OFFICER", None, "The signing officer (签发人) of the reports to the regulator when the issue form leaves it empty."),
+    Setting("CONTACT_PERSON", None, "The contact person named in documents for the regulator and the consumer association when the issue form leaves it empty."),
+    Setting("CONTACT_PHONE", None, "The contact phone named in those documents when the issue form leaves it empty."),
+    Setting("WALL_PAGE_SECONDS", 15, "The wall screen shows its panels a page at a time (a 1920×1080 screen holds no more without scrolling) and turns to the next page after this many seconds."),
 ]
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -69,3 +69,39 @@ def to_xlsx(title, header, rows, widths=()):
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+SHEET_NAME_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def to_xlsx_book(sheets):
+    """Several sheets: ``[(title, header, rows, widths, number_formats), ...]``
+    where ``number_formats`` maps a 1-based column to an Excel number format.
+    Titles are cut to Excel's 31 characters and made unique; cells as in ``to_xlsx``."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    used = set()
+    for title, header, rows, widths, formats in sheets:
+        name = str(title).translate(SHEET_NAME_FORBIDDEN)[:31] or "Sheet"
+        n = 2
+        while name in used:
+            suffix = f" {n}"
+            name = name[:31 - len(suffix)] + suffix
+            n += 1
+        used.add(name)
+        sheet = book.create_sheet(name)
+        for values in [header, *rows]:
+            sheet.append(row(values))
+            for c in sheet[sheet.max_row]:
+                if isinstance(c.value, str):
+                    c.data_type = "s"  # a string starting with '=' would otherwise be stored as a formula
+                elif c.row > 1 and c.column in formats and is_number(c.value):
+                    c.number_format = formats[c.column]
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

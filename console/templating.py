@@ -72,6 +72,20 @@ def first_start_command():
     return first_lead_command(current_app.config["DATABASE"], current_app.instance_path)
 
 
+def playbook_title(playbook_id):
+    """A playbook's title in the page's language (its id if no such playbook is on file)."""
+    from . import playbooks
+    from .i18n import language_code
+
+    try:
+        book = playbooks.get(playbook_id) if playbook_id else None
+    except playbooks.PlaybookError:
+        book = None
+    if book is None:
+        return playbook_id or ""
+    return book.title.zh if language_code() == "zh_CN" else book.title.en
+
+
 def init_app(app):
     app.jinja_env.filters.update(
         fromjson=json.loads,
@@ -83,5 +97,6 @@ def init_app(app):
         place=place,
         cause_name=lambda code: _catalogue_name("cause", code),
         product_name=lambda code: _catalogue_name("product", code),
+        playbook_title=playbook_title,
     )
     app.jinja_env.globals.update(place=place, first_start_command=first_start_command, vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)

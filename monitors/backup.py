@@ -6,6 +6,7 @@ from pathlib import Path
 from console import backup
 
 from .base import Monitor
+from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):
@@ -26,4 +27,4 @@ def run(db, now, settings, outbox):
     return {"backup": str(made.path), "bytes": made.size, "seconds": round(made.seconds, 3), "pruned": [str(p) for p in pruned]}
 
 
-MONITOR = Monitor("backup", timedelta(minutes=1), run, "Backs the database up every BACKUP_EVERY_MINUTES, keeping the newest BACKUP_KEEP.")
+MONITOR = Monitor("backup", timedelta(minutes=1), run, _l("Backs the database up every BACKUP_EVERY_MINUTES, keeping the newest BACKUP_KEEP."))

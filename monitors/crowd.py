@@ -7,6 +7,7 @@ from datetime import timedelta
 from console.updates import check_crowd
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):
@@ -15,4 +16,4 @@ def run(db, now, settings, outbox):
     return {"alerts": sum(raised), "failed": failed}
 
 
-MONITOR = Monitor("crowd", timedelta(minutes=1), run, "Group visits, major complaints in person, and the mass-incident rule.")
+MONITOR = Monitor("crowd", timedelta(minutes=1), run, _l("Group visits, major complaints in person, and the mass-incident rule."))

@@ -5,6 +5,7 @@ from datetime import timedelta
 from console.channels.delivery import deliver_due
 
 from .base import Monitor
+from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):
@@ -13,4 +14,4 @@ def run(db, now, settings, outbox):
     return deliver_due(db, now, settings)
 
 
-MONITOR = Monitor("deliveries", timedelta(seconds=15), run, "Sends alerts to the configured channels: rate-limited, batched, retried with backoff.")
+MONITOR = Monitor("deliveries", timedelta(seconds=15), run, _l("Sends alerts to the configured channels: rate-limited, batched, retried with backoff."))

@@ -12,6 +12,7 @@ from console.clock import local
 from console.updates import reporting_status
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):
@@ -47,4 +48,4 @@ def run(db, now, settings, outbox):
     return {"alerts": sum(raised), "failed": failed}
 
 
-MONITOR = Monitor("missed_updates", timedelta(minutes=1), run, "Nudges silent branches, then alerts their province manager and the crisis lead.")
+MONITOR = Monitor("missed_updates", timedelta(minutes=1), run, _l("Nudges silent branches, then alerts their province manager and the crisis lead."))

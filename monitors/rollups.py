@@ -12,6 +12,7 @@ from console.audit import Actor
 from console.rollups import due_scheduled, make
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 ACTOR = Actor(user_id=None, username="roll-up monitor", route="monitor rollups")
 
@@ -30,4 +31,4 @@ def run(db, now, settings, outbox):
     return {"rollups": [r for batch in made for r in batch], "failed": failed}
 
 
-MONITOR = Monitor("rollups", timedelta(minutes=1), run, "Makes each active incident's daily roll-up at the cut-off, late ones on restart.")
+MONITOR = Monitor("rollups", timedelta(minutes=1), run, _l("Makes each active incident's daily roll-up at the cut-off, late ones on restart."))

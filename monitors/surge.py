@@ -7,6 +7,7 @@ from console.catalogue import surge_settings
 from console.intake import run_surge_rule
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 ACTOR = Actor(user_id=None, username="surge monitor", route="monitor surge")
 
@@ -22,4 +23,4 @@ def run(db, now, settings, outbox):
     return run_surge_rule(db, now, surge_settings(db, settings), ACTOR, outbox, each=one_by_one)
 
 
-MONITOR = Monitor("surge", timedelta(minutes=1), run, "Detects surges of intake complaints and opens or feeds incidents.")
+MONITOR = Monitor("surge", timedelta(minutes=1), run, _l("Detects surges of intake complaints and opens or feeds incidents."))

@@ -7,6 +7,7 @@ from datetime import timedelta
 from console.tasks import sync_tasks
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):
@@ -15,4 +16,4 @@ def run(db, now, settings, outbox):
     return {"tasks": sum(made), "failed": failed}
 
 
-MONITOR = Monitor("tasks", timedelta(minutes=1), run, "Makes the playbook tasks of daily, settlement and group triggers.")
+MONITOR = Monitor("tasks", timedelta(minutes=1), run, _l("Makes the playbook tasks of daily, settlement and group triggers."))

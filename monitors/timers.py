@@ -23,6 +23,7 @@ from console.clock import from_iso, local, to_iso
 from console.status import OPEN
 
 from .base import Monitor, each
+from flask_babel import lazy_gettext as _l
 
 UNRESOLVED = sorted(OPEN)
 
@@ -126,4 +127,4 @@ def run(db, now, settings, outbox):
     return {"alerts": sum(r[0] for r in results), "timers": sum(r[1] for r in results), "failed": failed}
 
 
-MONITOR = Monitor("timers", timedelta(minutes=1), run, "Promised contacts, decision deadlines and each complaint's severity tier that came due.")
+MONITOR = Monitor("timers", timedelta(minutes=1), run, _l("Promised contacts, decision deadlines and each complaint's severity tier that came due."))

@@ -5,6 +5,7 @@ from datetime import timedelta
 from console.webhooks import deliver_due
 
 from .base import Monitor
+from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):
@@ -14,4 +15,4 @@ def run(db, now, settings, outbox):
     return {"delivered": delivered, "failed_attempts": failed}
 
 
-MONITOR = Monitor("webhooks", timedelta(seconds=15), run, "Posts alerts to WEBHOOK_URL, signed, retried with backoff.")
+MONITOR = Monitor("webhooks", timedelta(seconds=15), run, _l("Posts alerts to WEBHOOK_URL, signed, retried with backoff."))

@@ -35,5 +35,7 @@ def login(browser, server, username, viewport=None, locale="zh-CN"):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/incidents")
+    # a branch contact lands on their active incident's board; everyone else on the incident list
+    page.wait_for_url(lambda url: "/login" not in url and url.rstrip("/") != server.url)
+    page.wait_for_load_state()
     return page

@@ -37,6 +37,7 @@ def _url(rule, incident, complainant_id):
         "<branch_code>": "HB-SJZ-01",
         "<int:alert_id>": "1",
         "<int:task_id>": "1",
+        "<int:update_id>": "1",
         "<int:referral_id>": "1",
         "<int:line_id>": "1",
         "<int:document_id>": "1",

@@ -100,8 +100,9 @@ def test_completing_a_task_on_the_playbook_page_moves_the_board(browser, server,
 
     lead = _login(browser, server, "lead")
     lead.goto(f"{server.url}/incidents/{incident['id']}/playbook")
+    lead.on("dialog", lambda dialog: dialog.accept())  # completing a task asks first: it cannot be undone
     lead.locator("[data-task='warning_plan'] button.complete").click()
-    lead.wait_for_url(f"**/incidents/{incident['id']}/playbook")
+    lead.wait_for_url(f"**/incidents/{incident['id']}/playbook#task-*")  # back at the task
     expect(lead.locator("[data-task='warning_plan']")).to_have_class("task done ")
 
     expect(task).to_have_class("task-done", timeout=3000)

@@ -222,7 +222,7 @@ def test_no_file_chosen_is_400(login, db, incident):
     before = row_counts(db)
     response = login("team").post(f"/incidents/{incident['id']}/import", data={}, content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "Choose a CSV file" in _page(response)
+    assert "Choose a CSV or Excel file" in _page(response)
     assert row_counts(db) == before
 
 

@@ -667,15 +667,20 @@ def test_csv_xlsx_and_pdf_hold_the_page_figures(app, db, demo_db, client, tmp_pa
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.data.startswith(b"\xef\xbb\xbf")  # utf-8-sig: Excel reads the Chinese right
     lines = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert lines[0] == ["section", "item", "value"]
+    assert lines[0] == ["栏目", "项目", "数值"]
     assert [tuple(norm(v) for v in r) for r in lines[1:]] == page_rows
 
     response = lead.get(f"/rollups/{rollup_id}.xlsx")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    sheet = book.active
+    # a sheet per table in reading order, Chinese headers; then every row, as in the CSV
+    assert book.sheetnames[:3] == ["报告", "负责人意见", "合计"] and {"按分组", "按地区", "按状态"} <= set(book.sheetnames)
+    assert [c.value for c in book["按分组"][1]] == ["项目", "数值"]
+    amounts = book["金额（元）"]
+    assert amounts["B2"].number_format == '"¥"#,##0.00' and isinstance(amounts["B2"].value, (int, float))
+    sheet = book["全部数据"]
     cells = [tuple(norm(v) for v in r) for r in sheet.iter_rows(values_only=True)]
-    assert cells[0] == ("section", "item", "value")
+    assert cells[0] == ("栏目", "项目", "数值")
     assert cells[1:] == page_rows
     numbers = [v for (_s, _i, v) in sheet.iter_rows(min_row=2, values_only=True) if isinstance(v, (int, float))]
     assert 300 in numbers  # figures are numbers in the sheet, not text

@@ -195,6 +195,7 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     # the current tier's count is readable on the dark wall (WCAG AA contrast, 4.5:1)
     assert wall.locator("#tiers tr.current [data-testid=tier-accepted]").evaluate(CONTRAST) >= 4.5
     wall.screenshot(path=str(SHOTS / "wall-board-tiers-executive.png"), full_page=True)
+    wall.click("#wall-pages button[data-panels~='tiers']")  # the wall turns its pages: show the tiers' one
     wall.locator("#tiers").screenshot(path=str(SHOTS / "tier-panel.png"))
 
     # ... and carries no amount: not in the page, not in any frame it received.

@@ -123,7 +123,7 @@ def test_rollup_over_two_people_shows_executives_no_amount(app, db, api, account
         if kind == "csv":
             text = response.data.decode("utf-8-sig")
         elif kind == "xlsx":
-            text = " ".join(str(v) for row in openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True) for v in row)
+            text = " ".join(str(v) for sheet in openpyxl.load_workbook(io.BytesIO(response.data)).worksheets for row in sheet.iter_rows(values_only=True) for v in row)  # every sheet
         else:
             text = pdf_text(response.data, tmp_path)
         assert "8888.88" not in text and "8,888.88" not in text and "7777.77" not in text, kind

@@ -32,7 +32,7 @@ def sheet_xml(content):
 def assert_inert_xlsx(content, *texts):
     xml = sheet_xml(content)
     assert "<f>" not in xml and "<f " not in xml, re.findall(r"<f[ >].{0,80}", xml)
-    values = [v for row in openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True) for v in row]
+    values = [v for sheet in openpyxl.load_workbook(io.BytesIO(content)).worksheets for row in sheet.iter_rows(values_only=True) for v in row]  # every sheet
     for text in texts:
         assert "'" + text in values, (text, values)
         assert text not in values

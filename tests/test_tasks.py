@@ -368,7 +368,7 @@ def test_completing_a_task_on_the_page(api, db, login, incident):
     assert blocked.status_code == 422
     assert "指定监管联络人" in blocked.get_data(as_text=True)
     done = lead.post(f"/tasks/{liaison['id']}/complete")
-    assert done.status_code == 302 and done.headers["Location"].endswith(f"/incidents/{incident['id']}/playbook")
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/incidents/{incident['id']}/playbook#task-{liaison['id']}")  # back at the task
     assert one_task(db, incident["id"], "regulator_liaison")["status"] == "done"
 
 

@@ -28,8 +28,17 @@
   }
   function localTime(iso) {
     if (!iso) return "—";
-    var d = new Date(iso);
-    return d.toLocaleString(config.locale === "zh_CN" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+    // the pages' one format (YYYY-MM-DD HH:MM, China time), whatever the browser's language
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+      .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + (parts.hour === "24" ? "00" : parts.hour) + ":" + parts.minute;
+  }
+  function localDay(iso) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
   }
   function drill(params) {
     if (!config.drill_url) return null;
@@ -65,7 +74,8 @@
       overdueFirstResponse: snapshot.overdue_first_response, overdueSupervisor: snapshot.overdue_supervisor,
       feed: snapshot.feed.slice(0, FEED_MAX), lastChange: snapshot.last_change_at,
       branches: {}, alerts: snapshot.alerts.slice(), massIncidentAt: snapshot.mass_incident_at, tasks: {},
-      tiers: snapshot.tiers || []
+      tiers: snapshot.tiers || [], requests: (snapshot.requests || []).slice(),
+      charts: snapshot.charts || { by_day: { days: [], received: [], settled: [] }, on_site: [] }
     };
     snapshot.tasks.forEach(function (t) { state.tasks[t.id] = t; });
     snapshot.branches.forEach(function (b) { state.branches[b.branch_code] = b; });
@@ -88,6 +98,25 @@
       state.branches[u.branch_code] = Object.assign({ branch_code: u.branch_code, province_code: u.province_code, name: u.branch_name || u.branch_code }, known || {}, { update: u, missed: 0 });
     }
     if (event.alert) addAlert(event.alert);
+    if (event.name === "update_posted" && event.update.needs && event.update.needs.trim()) {
+      state.requests = state.requests.filter(function (r) { return r.id !== event.update.id; });
+      state.requests.unshift(Object.assign({ incident_id: config.incident_id, needs_handled_at: null }, event.update));
+    }
+    if (event.update) {  // the people-on-site chart: one more point for the outlet
+      var line = state.charts.on_site.filter(function (s) { return s.branch_code === event.update.branch_code; })[0];
+      if (!line) { line = { branch_code: event.update.branch_code, name: event.update.branch_name || event.update.branch_code, points: [] }; state.charts.on_site.push(line); }
+      line.points.push([event.update.posted_at, event.update.people_on_site]);
+    }
+    var byDay = state.charts.by_day, last = byDay.days.length - 1;
+    if (last >= 0 && byDay.days[last] === localDay(event.at)) {  // today's bars move with the counts
+      if (event.name === "complainants_added") byDay.received[last] += (event.added || 0);
+      (event.counts || []).forEach(function (c) { if (c.status === "settled" && c.delta > 0) byDay.settled[last] += c.delta; });
+    }
+    if (event.name === "request_handled") {
+      state.requests.forEach(function (r) {
+        if (r.id === event.request.id) { r.needs_handled_at = event.request.needs_handled_at; r.handled_by = event.request.handled_by; }
+      });
+    }
     (event.tasks || []).forEach(function (t) { state.tasks[t.id] = Object.assign(state.tasks[t.id] || {}, t); });
     if (event.group) state.groups[event.group.id] = event.group.name;
     if (event.name === "settlement_updated" && event.tier_id) {
@@ -269,7 +298,8 @@
     box.replaceChildren();
     config.grid.forEach(function (tile) {
       var n = t.byProvince[tile.code] || 0;
-      var alpha = n ? 0.15 + 0.85 * n / max : 0;
+      // light enough that the ink stays readable on it (4.5:1): the darkest tile is a mid red
+      var alpha = n ? 0.12 + 0.38 * n / max : 0;
       var node = el("div", {
         "class": "tile" + (n ? " has" : ""), "data-province": tile.code,
         style: "grid-row:" + (tile.row + 1) + ";grid-column:" + (tile.col + 1) + ";background:rgba(198,40,40," + alpha.toFixed(2) + ")"
@@ -292,11 +322,22 @@
     overdue.items.forEach(function (item) {
       var li = el("li");
       li.appendChild(linked(item.name, config.complainant_url ? config.complainant_url + "/" + item.id : null));
-      li.appendChild(el("span", { "class": "where" }, " " + (config.places[item.province_code] || config.provinces[item.province_code] || "") + " " + (config.places[item.branch_code] || item.branch_code || "")));
+      li.appendChild(el("span", { "class": "where" }, " " + (config.places[item.province_code] || config.provinces[item.province_code] || "") + " " + (config.places[item.branch_code] || (config.branch_names || {})[item.branch_code] || item.branch_code || "")));
       li.appendChild(el("time", {}, localTime(item.due_at)));
       list.appendChild(li);
     });
     if (overdue.count > overdue.items.length) list.appendChild(el("li", { "class": "none" }, fmt(words.more, { n: overdue.count - overdue.items.length })));
+  }
+
+  // What an update says, in words: people, mood, and what is on site.
+  function updateFacts(u) {
+    var facts = [fmt(words.on_site, { n: u.people_on_site })];
+    if (u.mood && config.moods[u.mood]) facts.push(config.moods[u.mood]);
+    if (u.banners) facts.push(words.banners);
+    if (u.media_present) facts.push(words.media);
+    if (u.police_present) facts.push(words.police);
+    if (u.outlet_closed) facts.push(words.closed);
+    return facts;
   }
 
   function describe(event) {
@@ -322,11 +363,20 @@
       case "group_updated":
         return words.group_updated + ": " + event.group.name;
       case "update_posted":
-        return (event.update.branch_name || event.update.branch_code) + " · " + fmt(words.on_site, { n: event.update.people_on_site });
+        return [event.update.branch_name || event.update.branch_code].concat(updateFacts(event.update)).join(" · ") +
+          (event.update.needs ? " · " + words.needs + ": " + event.update.needs : "");
+      case "request_handled":
+        return "✔ " + fmt(words.request_handled, { branch: event.request.branch_name || event.request.branch_code, who: event.request.handled_by || "" });
       case "alert_raised":
         return "⚠ " + event.alert.message;
       case "task_updated":
-        return (event.tasks || []).map(function (t) { return (t.status === "done" ? "✔ " : "+ ") + t.title; }).join("; ");
+        // many tasks of one kind (a follow-up per settlement) read as one line with a count
+        var seen = {}, lines = [];
+        (event.tasks || []).forEach(function (t) {
+          var line = (t.status === "done" ? "✔ " : "+ ") + t.title.split(" · #")[0];
+          if (seen[line]) seen[line].n += 1; else { seen[line] = { n: 1 }; lines.push(line); }
+        });
+        return lines.map(function (line) { return line + (seen[line].n > 1 ? " ×" + seen[line].n : ""); }).join("; ");
       case "settlement_updated":
         var tierName = "";
         state.tiers.forEach(function (g) { g.tiers.forEach(function (t) { if (t.id === event.tier_id) tierName = t.name; }); });
@@ -334,8 +384,10 @@
           (tierName ? " (" + tierName + ")" : "");
       case "referral_updated":
         return "→ " + event.referral.recipient + ": " + event.referral.what_sent + (event.referral.acknowledged_at ? " ✔" : "");
+      case "rollup_updated":
+        return words.rollup_updated + (event.rollup && config.rollup_statuses[event.rollup.status] ? ": " + config.rollup_statuses[event.rollup.status] : "");
       default:
-        return event.name;
+        return words.event_names[event.name] || words.something_changed;
     }
   }
 
@@ -355,21 +407,59 @@
     if (!list) return;
     list.replaceChildren();
     var codes = Object.keys(state.branches).sort(function (a, b) {
-      return (state.branches[b].missed || 0) - (state.branches[a].missed || 0) || (a < b ? -1 : 1);
+      return (isOwn(b) - isOwn(a)) || (state.branches[b].missed || 0) - (state.branches[a].missed || 0) || (a < b ? -1 : 1);
     });
     if (!codes.length) { list.appendChild(el("li", { "class": "none" }, words.no_reports)); return; }
     codes.forEach(function (code) {
       var b = state.branches[code], u = b.update;
-      var li = el("li", { "class": "branch" + (b.missed ? " missed" : "") + (u && u.mood ? " mood-" + u.mood : ""), "data-branch": code });
+      var li = el("li", { "class": "branch" + (b.missed ? " missed" : "") + (u && u.mood ? " mood-" + u.mood : "") + (isOwn(code) ? " own" : ""), "data-branch": code });
       li.appendChild(el("span", { "class": "branch-name" }, b.name || code));
       li.appendChild(el("span", { "class": "people" }, u ? fmt(words.on_site, { n: u.people_on_site }) : "—"));
       var flags = [];
+      if (u && u.mood && u.mood !== "calm" && config.moods[u.mood]) flags.push(config.moods[u.mood]);
       if (u && u.banners) flags.push(words.banners);
       if (u && u.media_present) flags.push(words.media);
       if (u && u.police_present) flags.push(words.police);
       if (u && u.outlet_closed) flags.push(words.closed);
       li.appendChild(el("span", { "class": "flags" }, flags.join(" · ")));
       li.appendChild(el("span", { "class": "when" }, b.missed ? words.missed : (u ? localTime(u.posted_at) : "")));
+      list.appendChild(li);
+    });
+  }
+
+  // A branch contact's own outlet comes first on their board (their phone shows it on top).
+  function isOwn(code) {
+    return config.scope_kind === "branch" && config.scope_code === code ? 1 : 0;
+  }
+
+  // Requests from branches (the "needs" of their updates): open ones first,
+  // each with a button for the crisis team to mark it handled (a form POST:
+  // the server audits it and tells every board).
+  function renderRequests() {
+    var list = $("requests");
+    if (!list) return;
+    list.replaceChildren();
+    var open = state.requests.filter(function (r) { return !r.needs_handled_at; });
+    var handled = state.requests.filter(function (r) { return r.needs_handled_at; }).slice(0, 10);
+    if ($("requests-open")) $("requests-open").textContent = open.length;
+    if (!open.length && !handled.length) { list.appendChild(el("li", { "class": "none" }, words.no_requests)); return; }
+    open.sort(function (a, b) { return a.posted_at < b.posted_at ? -1 : 1; }).concat(handled).forEach(function (r) {
+      var li = el("li", { "class": "request" + (r.needs_handled_at ? " handled" : " open"), "data-request": r.id, "data-branch": r.branch_code });
+      var head = el("div", { "class": "request-head" });
+      head.appendChild(el("strong", {}, r.branch_name || r.branch_code));
+      head.appendChild(el("time", {}, localTime(r.posted_at)));
+      li.appendChild(head);
+      li.appendChild(el("p", { "class": "request-needs" }, r.needs));
+      li.appendChild(el("p", { "class": "request-facts" }, updateFacts(r).join(" · ")));
+      if (r.needs_handled_at) {
+        li.appendChild(el("p", { "class": "request-done" }, fmt(words.handled_at, { when: localTime(r.needs_handled_at), who: r.handled_by || "" })));
+      } else if (config.handle_url) {
+        var form = el("form", { method: "post", action: config.handle_url.replace("/0/", "/" + r.id + "/"), "class": "confirm", "data-confirm": words.confirm_handled });
+        form.appendChild(el("input", { type: "hidden", name: "csrf_token", value: config.csrf_token }));
+        form.appendChild(el("input", { type: "hidden", name: "incident_id", value: config.incident_id }));
+        form.appendChild(el("button", { type: "submit", "class": "handle" }, words.mark_handled));
+        li.appendChild(form);
+      }
       list.appendChild(li);
     });
   }
@@ -382,16 +472,17 @@
     state.alerts.forEach(function (a) {
       var li = el("li", { "class": "alert-" + a.level });
       li.appendChild(el("time", {}, localTime(a.raised_at)));
-      li.appendChild(el("span", {}, (a.other_incident ? "#" + a.other_incident + " · " : "") + a.message));
+      li.appendChild(el("span", {}, (a.other_incident ? "#" + a.other_incident + " · " : "") + (config.alert_levels[a.level] ? config.alert_levels[a.level] + " · " : "") + a.message));
       list.appendChild(li);
     });
   }
 
   function countdown(dueIso) {
     var minutes = Math.round((new Date(dueIso) - serverNow()) / 60000);
-    var sign = minutes < 0 ? "-" : "", m = Math.abs(minutes);
-    var text = m >= 1440 ? Math.floor(m / 1440) + "d " + Math.floor(m % 1440 / 60) + "h" : Math.floor(m / 60) + "h " + (m % 60) + "m";
-    return sign + text;
+    var m = Math.abs(minutes);
+    var text = m >= 1440 ? fmt(words.days_hours, { d: Math.floor(m / 1440), h: Math.floor(m % 1440 / 60) })
+      : fmt(words.hours_minutes, { h: Math.floor(m / 60), m: m % 60 });
+    return fmt(minutes < 0 ? words.overdue_by : words.due_in, { t: text });
   }
 
   function renderTasks() {
@@ -447,8 +538,12 @@
     renderFeed();
     renderBranches();
     renderAlerts();
+    renderRequests();
     renderTasks();
     renderTiers();
     document.body.dataset.seq = state.seq;
+    // The hook for panels drawn by other scripts (charts.js; a forecast band):
+    // the board as of this sequence number, and the totals its numbers show.
+    document.dispatchEvent(new CustomEvent("board:rendered", { detail: { state: state, totals: t, config: config, order: ORDER, colours: STATUS_COLOURS } }));
   }
 })();

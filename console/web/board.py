@@ -7,9 +7,10 @@ import csv
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 from flask_login import current_user
 
-from .. import events, org, regions, vocabulary
+from .. import alerts, events, org, regions, vocabulary
 from ..auth import requires
 from ..db import get_db
 from ..i18n import language_code
@@ -45,6 +46,17 @@ def _page(template, incident_id):
         "places": org.names(db, get_locale()),  # outlet and unit names for codes (console/org.py)
         "grid": _province_grid(),
         "locale": language_code(),
+        # outlets by name, not code (the overdue lists)
+        "branch_names": {b["code"]: b["name"] for b in regions.branches(db)},
+        "moods": {k: str(v) for k, v in vocabulary.MOODS.items()},
+        "alert_levels": alerts.level_labels(),
+        "rollup_statuses": {k: str(v) for k, v in vocabulary.ROLLUP_STATUSES.items()},
+        # a branch contact's own outlet first; the requests panel's button for the crisis team
+        "scope_kind": current_user.viewer.scope_kind,
+        "scope_code": current_user.viewer.scope_code,
+        "handle_url": url_for("reports.request_handled", update_id=0) if current_user.viewer.may("request.handle") else None,
+        "csrf_token": generate_csrf() if current_user.viewer.may("request.handle") else None,
+        "update_url": url_for("reports.new_update", incident_id=incident_id) if current_user.viewer.may("update.write") else None,
     }
     return render_template(template, incident=incident, board=config)
 

@@ -12,12 +12,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import csv_import, incidents, tabular
+from .. import csv_import, import_formats, incidents, tabular
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
 from ..live import publishing
+from .downloads import attachment
 
 bp = Blueprint("imports", __name__)
 
@@ -43,9 +44,10 @@ def upload(incident_id):
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=_("Choose a CSV file.")), 400
+        return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=_("Choose a CSV or Excel file.")), 400
     try:
-        text = tabular.decode(upload.read())
+        raw = upload.read()
+        text = import_formats.xlsx_to_csv_text(raw) if import_formats.is_xlsx(upload.filename, raw) else tabular.decode(raw)
         report = _check(db, incident_id, text)
     except Invalid as exc:
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=exc.message), 422
@@ -55,6 +57,16 @@ def upload(incident_id):
         with open(_pending_path(token), "w", encoding="utf-8") as f:
             f.write(text)
     return render_template("import.html", incident=incident, report=report, token=token, columns=csv_import.COLUMNS), (200 if report["ok"] else 422)
+
+
+@bp.get("/incidents/<int:incident_id>/import/template.<any(csv, xlsx):kind>")
+@requires("complainant.write")
+def template(incident_id, kind):
+    """The file to fill: the header row and an example; the XLSX lists the allowed values too."""
+    db = get_db()
+    incidents.get_incident(db, incident_id)
+    content = import_formats.template_csv(csv_import.COLUMNS) if kind == "csv" else import_formats.template_xlsx(db, csv_import.COLUMNS)
+    return attachment(content, "complainants-template", kind)
 
 
 @bp.post("/incidents/<int:incident_id>/import/<token>")

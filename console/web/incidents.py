@@ -10,6 +10,7 @@ from .. import groups, incidents, issuing, regions, schemas
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
+from ..landing import active_incident_for
 from ..live import publishing
 from ..status import FUNNEL
 from .forms import read_form
@@ -20,6 +21,10 @@ bp = Blueprint("incidents", __name__)
 @bp.get("/")
 @requires("incident.read")
 def index():
+    # a branch contact (on a phone, at the outlet) lands on the board of the active incident of their scope
+    landing = active_incident_for(get_db(), current_viewer())
+    if landing is not None:
+        return redirect(url_for("board.team_board", incident_id=landing))
     return redirect(url_for("incidents.list_incidents"))
 
 

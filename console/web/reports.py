@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import alerts, forecast, idempotency, intake, masking, regions, schemas, updates
+from .. import alerts, branch_requests, forecast, idempotency, intake, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
 from ..clock import parse_local, utcnow
 from ..tabular import decode
@@ -52,7 +52,7 @@ def new_update(incident_id):
                         return 201, updates.public_update(stored)
 
                     _status, stored, replayed = idempotency.run_once(
-                        db, current_user.id, request.form.get("idempotency_key") or None, request.path,
+                        db, current_user.id, request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None, request.path,
                         json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(), action, utcnow())
             except ConsoleError as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
@@ -94,6 +94,24 @@ def branch_timeline(incident_id, branch_code):
     incident = get_incident(db, incident_id)
     branch, rows = updates.timeline(db, incident_id, branch_code, current_viewer())
     return render_template("timeline.html", incident=incident, branch=branch, updates=rows)
+
+
+@bp.post("/updates/<int:update_id>/handled")
+@requires("request.handle")
+def request_handled(update_id):
+    """Mark a branch's request handled, then back to the board where it was (its panel)."""
+    db = get_db()
+    try:
+        with publishing(db) as outbox:
+            row = branch_requests.mark_handled(db, update_id, current_viewer(), current_actor(), utcnow(), outbox)
+    except ConsoleError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message)
+        incident_id = request.form.get("incident_id", type=int)
+        return redirect(url_for("board.team_board", incident_id=incident_id, _anchor="requests") if incident_id else url_for("incidents.list_incidents"))
+    flash(_("Request marked handled."))
+    return redirect(url_for("board.team_board", incident_id=row["incident_id"], _anchor="requests"))
 
 
 @bp.get("/alerts")

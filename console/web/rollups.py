@@ -69,8 +69,10 @@ def page(rollup_id, error=None, status=200):
     db = get_db()
     row = rollups.for_viewer(rollups.get(db, rollup_id), current_viewer(), current_app.config)
     incident = get_incident(db, row["incident_id"])
+    table = rollup_exports.rows(row, **_names(db, row["incident_id"]))
     return render_template(
-        "rollup.html", rollup=row, incident=incident, rows=rollup_exports.rows(row, **_names(db, row["incident_id"])),
+        "rollup.html", rollup=row, incident=incident, rows=table, sections=rollup_exports.sections(table),
+        summary_sections=rollup_exports.SUMMARY_SECTIONS, amount_section=rollup_exports.AMOUNT_SECTION, shown=rollup_exports.shown,
         corrects=rollups.get(db, row["corrects_id"]) if row["corrects_id"] else None,
         corrections=list(db.query("SELECT id, number FROM rollup WHERE corrects_id = ?", [rollup_id])), error=error,
     ), status

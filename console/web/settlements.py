@@ -6,7 +6,7 @@ import base64
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from .. import groups, schemas, settlements, tables
+from .. import export_labels, groups, schemas, settlements, tables
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -209,7 +209,6 @@ def register_export(incident_id, kind):
     db = get_db()
     get_incident(db, incident_id)
     rows = settlements.register(db, incident_id, current_viewer(), current_actor(), utcnow())
-    header = settlements.REGISTER_COLUMNS
-    values = [[r[k] for k in header] for r in rows]
+    header, values = export_labels.settlement_register(settlements.REGISTER_COLUMNS, rows)
     content = tables.to_csv(header, values) if kind == "csv" else tables.to_xlsx("settlements", header, values)
     return attachment(content, f"settlements-incident-{incident_id}", kind)

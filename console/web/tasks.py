@@ -6,11 +6,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .. import documents, issuing, masking, referrals, schemas, tasks
+from .. import desk, documents, issuing, masking, referrals, schemas, tasks
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError, NotFound, pydantic_details, summary
+from ..i18n import language_code
 from ..incidents import get_incident
 from ..live import publishing
 from .forms import PERSONAL_NUMBER_WARNING, read_form
@@ -18,8 +19,9 @@ from .forms import PERSONAL_NUMBER_WARNING, read_form
 bp = Blueprint("tasks", __name__)
 
 
-def _back(incident_id):
-    return redirect(url_for("tasks.playbook_page", incident_id=incident_id))
+def _back(incident_id, anchor=None):
+    """Back to the playbook page, at the place the action was taken (its anchor)."""
+    return redirect(url_for("tasks.playbook_page", incident_id=incident_id, _anchor=anchor))
 
 
 @bp.get("/incidents/<int:incident_id>/playbook")
@@ -34,8 +36,13 @@ def playbook_page(incident_id, errors=None, status=200):
     from .. import playbooks
 
     book = playbooks.get(incident["playbook"]) if incident["playbook"] else None
+    zh = language_code() == "zh_CN"
+    stream_names = {k: (v.zh if zh else v.en) for k, v in book.streams.items()} if book else {}
+    filters = {k: request.args.get(k, "") for k in ("stream", "status", "owner")}
+    now = utcnow()
+    arranged = desk.arrange_tasks(task_list, now, filters["stream"] or None, filters["status"] or None, filters["owner"] or None)
     return render_template(
-        "playbook.html", incident=incident, tasks=task_list, book=book, now=utcnow(),
+        "playbook.html", incident=incident, tasks=task_list, book=book, now=now, desk=arranged, filters=filters, stream_names=stream_names,
         referrals=[masking.referral_for(current_viewer(), r) for r in referrals.list_referrals(db, incident_id)], documents=issuing.list_documents(db, incident_id),
         lines=referrals.lines(db, incident_id), errors=errors or {},
         users=list(db.query("SELECT id, display_name FROM user WHERE active = 1 ORDER BY display_name")),
@@ -67,7 +74,7 @@ def update_task(task_id):
     flash(_("Task saved."))
     if masking.composer_warnings(raw, masking.TASK_TEXT_FIELDS):
         flash(PERSONAL_NUMBER_WARNING(), "warning")
-    return _back(task["incident_id"])
+    return _back(task["incident_id"], f"task-{task_id}")
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -81,7 +88,7 @@ def complete_task(task_id):
     except ConsoleError as exc:
         return playbook_page(incident_id, {f"task.{task_id}": exc.message}, exc.status)
     flash(_("Task completed."))
-    return _back(incident_id)
+    return _back(incident_id, f"task-{task_id}")
 
 
 @bp.post("/tasks/<int:task_id>/attachments")
@@ -96,7 +103,7 @@ def attach(task_id):
     except ConsoleError as exc:
         return playbook_page(incident_id, {f"task.{task_id}": exc.message}, exc.status)
     flash(_("File attached."))
-    return _back(incident_id)
+    return _back(incident_id, f"task-{task_id}")
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -118,7 +125,7 @@ def record_referral(incident_id):
     with publishing(db) as outbox:
         referrals.record_referral(db, incident_id, data, current_actor(), utcnow(), current_app.config, outbox, task_id=data.task_id)
     flash(_("Referral recorded."))
-    return _back(incident_id)
+    return _back(incident_id, "referrals")
 
 
 @bp.post("/referrals/<int:referral_id>/ack")
@@ -128,7 +135,7 @@ def acknowledge_referral(referral_id):
     with publishing(db) as outbox:
         row = referrals.acknowledge(db, referral_id, request.form.get("acknowledged_by_name", ""), current_actor(), utcnow(), outbox)
     flash(_("Acknowledgement recorded."))
-    return _back(row["incident_id"])
+    return _back(row["incident_id"], "referrals")
 
 
 @bp.post("/incidents/<int:incident_id>/documents")
@@ -145,7 +152,7 @@ def issue_document(incident_id):
     if errors:
         return playbook_page(incident_id, {f"document.{k}" if not k.startswith("document") else k: v for k, v in errors.items()}, 422)
     flash(_("Document issued and kept as issued."))
-    return _back(incident_id)
+    return _back(incident_id, "documents")
 
 
 @bp.get("/documents/<int:document_id>")
@@ -163,7 +170,7 @@ def draft_line(incident_id):
     except ConsoleError as exc:
         return playbook_page(incident_id, {"line": exc.message}, exc.status)
     flash(_("Draft saved: legal must approve it before it is used."))
-    return _back(incident_id)
+    return _back(incident_id, "agreed-line")
 
 
 @bp.post("/agreed-lines/<int:line_id>/approve")
@@ -171,4 +178,4 @@ def draft_line(incident_id):
 def approve_line(line_id):
     row = referrals.approve_line(get_db(), line_id, current_actor(), utcnow())
     flash(_("Agreed line approved."))
-    return _back(row["incident_id"])
+    return _back(row["incident_id"], "agreed-line")
