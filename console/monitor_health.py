@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from .clock import to_iso
 from .intake import quarantined
+from .vocabulary import MONITOR_NAMES
 
 
 def health(db, monitors, now, window=timedelta(hours=24)):

@@ -1332,6 +1332,7 @@ class MonitorFailure(BaseModel):
 
 class MonitorState(BaseModel):
     id: str
+    name: str
     description: str
     every_seconds: int
     state: Literal["ok", "failed", "running", "never"]

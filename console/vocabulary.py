@@ -183,3 +183,17 @@ COMPLAINT_CHANNELS = {
     "court": _l("Court"),
     "petition": _l("Petition (xinfang)"),
 }
+
+
+# The scheduled watchers (monitors/), as the monitor health page names them
+MONITOR_NAMES = {
+    "surge": _l("Complaint surges"),
+    "missed_updates": _l("Missed hourly updates"),
+    "timers": _l("Deadlines and severity tiers"),
+    "crowd": _l("Crowds and closed outlets"),
+    "tasks": _l("Playbook tasks"),
+    "rollups": _l("Daily roll-ups"),
+    "webhooks": _l("Webhook"),
+    "deliveries": _l("Alert channels"),
+    "backup": _l("Backups"),
+}
