@@ -29,6 +29,7 @@ def health(db, monitors, now, window=timedelta(hours=24)):
             state = "ok" if last[2] and not last[5] else "failed" if last[3] or last[5] else "running"
         rows.append({
             "id": monitor.id,
+            "name": str(MONITOR_NAMES.get(monitor.id, monitor.id)),
             "description": str(monitor.description),
             "every_seconds": int(monitor.every.total_seconds()),
             "state": state,
