@@ -183,7 +183,10 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         identity.remember_key(db, key)
         hashes = [(identity.id_hash(key, item.id_number), identity.phone_hash(key, item.phone)) for item in items]
         by_id, by_phone = complaints.find_people(db, incident_id, {h for h, _p in hashes if h}, {p for _h, p in hashes if p})
-        start = db.execute("SELECT coalesce(max(id), 0) FROM complainant").fetchone()[0] + 1
+        # a merged complainant's id stays its own while merged (an undo puts the row back): never given again
+        start = db.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM complainant), 0), coalesce((SELECT max(merged_id) FROM complainant_merge), 0))"
+        ).fetchone()[0] + 1
         stamp = to_iso(now)
         due_now = to_iso(decision_due(now, settings))
         dues_now = {}  # by severity: the tier's due times of a complaint received now

@@ -448,3 +448,20 @@ def test_csv_preview_names_a_transfer_without_its_reference(login, incident):
     assert preview.status_code == 422
     page = preview.get_data(as_text=True)
     assert "transfer_reference" in page and "reply_due_at" in page
+
+
+def test_a_merged_complainants_id_is_not_given_again_so_the_undo_can_put_it_back(api, db, incident):
+    """The fuzz run found it: merging away the newest complainant, then adding one,
+    gave the new one the merged id, and the undo failed on the id (a 500)."""
+    kept = incident["hebei_outlet_1"]
+    newest = api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
+                 json={"name": "孙丽", "phone": "13512340001", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}).json["ids"][0]
+    merged = api("team", "POST", f"/api/v1/complainants/{kept}/merge", json={"other_id": newest, "reason": "同一人"})
+    assert merged.status_code == 201, merged.json
+    after = api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
+                json={"name": "钱程", "phone": "13512340002", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}).json["ids"][0]
+    assert after > newest
+    merge_id = db.execute("SELECT id FROM complainant_merge WHERE merged_id = ?", [newest]).fetchone()[0]
+    undone = api("team", "POST", f"/api/v1/merges/{merge_id}/undo")
+    assert undone.status_code == 200, undone.json
+    assert db["complainant"].get(newest)["name"] == "孙丽"

@@ -157,7 +157,7 @@ def test_a_delivery_is_signed_and_carries_the_alert(app, db, accounts, incident,
     assert body["province_code"] == "130000"
     assert body["raised_at"] == to_iso(T)
     assert body["audience"] == json.loads(alert["audience"])
-    assert body["data"] == {"people_on_site": 3}
+    assert body["data"] == {"people_on_site": 3, "managers": []}  # the outlet's managers (none in this directory)
     # no personal data in it
     for person in incident["people"]:
         assert person["phone"] not in request["body"].decode()
