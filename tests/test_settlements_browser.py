@@ -199,12 +199,13 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     wall.locator("#tiers").screenshot(path=str(SHOTS / "tier-panel.png"))
 
     # ... and carries no amount: not in the page, not in any frame it received.
-    html = wall.content()
     # The only yuan on the wall is the early-warning panel's forecast exposure: an
     # aggregate over the complainants still to come, never under MIN_CELL_PEOPLE
-    # (console/forecast.py, console/disclosure.py). Nothing else carries an amount.
-    assert "¥" not in wall.evaluate("() => { const copy = document.documentElement.cloneNode(true); "
-                                    "copy.querySelectorAll('#forecast').forEach(e => e.remove()); return copy.outerHTML; }")
+    # (console/forecast.py, console/disclosure.py), with its words for the demands
+    # people make ("principal": 退还本金). Everything else carries no amount.
+    html = wall.evaluate("() => { const copy = document.documentElement.cloneNode(true); "
+                         "copy.querySelectorAll('#forecast, #forecast-strings').forEach(e => e.remove()); return copy.outerHTML; }")
+    assert "¥" not in html
     for what, yuan in AMOUNTS.items():
         assert not amount_pattern(yuan).search(html), f"the wall board's page shows the {what}"
     for word in ("award", "liquidated", "principal", "total_fen", "damages"):
