@@ -38,9 +38,7 @@ import argparse
 import os
 import platform
 import random
-import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile

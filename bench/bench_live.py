@@ -100,6 +100,7 @@ from bench.serving import (  # noqa: E402
     summary_ms,
     wait_http,
 )
+
 RESULTS = ROOT / "bench" / "results" / "live.json"
 
 TARGET_P99_MS = 200.0

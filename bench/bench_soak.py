@@ -83,11 +83,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.soak_monitors import Busy, crowded_update  # noqa: E402
-from bench.soak_monitors import targets as monitor_targets  # noqa: E402
 from bench.serving import (  # noqa: E402
-    finish,
     child_pids,
+    finish,
     machine_cpu_s,
     proc_cpu_s,
     proc_status,
@@ -98,6 +96,8 @@ from bench.serving import (  # noqa: E402
     summary_ms,
     wait_http,
 )
+from bench.soak_monitors import Busy, crowded_update  # noqa: E402
+from bench.soak_monitors import targets as monitor_targets  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "soak.json"
 EVENT = "update_posted"

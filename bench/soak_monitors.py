@@ -25,7 +25,7 @@ each settlement's follow-up task made.
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 CLOSED_HOURS = 4  # OUTLET_CLOSED_HOURS_ONE's default
 PERIOD_S = 60  # the crowd monitor's period
@@ -165,7 +165,7 @@ class Busy:
             raised = datetime.fromisoformat(row[0]).timestamp()
             latencies.append(round(raised - crossing["crosses_at"], 1))
         followups = db.execute(
-            f"SELECT count(*) FROM task WHERE incident_id = ? AND trigger = 'settlement'", [self.incident_id]).fetchone()[0] if self.settled else 0
+            "SELECT count(*) FROM task WHERE incident_id = ? AND trigger = 'settlement'", [self.incident_id]).fetchone()[0] if self.settled else 0
         group_visits = db.execute("SELECT count(*) FROM alert WHERE kind IN ('group_visit', 'major_in_person') AND incident_id = ?", [self.incident_id]).fetchone()[0]
         early = [x for x in latencies if x < 0]
         late = [x for x in latencies if x > PERIOD_S + SLACK_S]

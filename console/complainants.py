@@ -10,8 +10,8 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from . import audit, deadlines, regions
-from .audit import Actor
 from .access import in_scope, scope_sql
+from .audit import Actor
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Conflict, Invalid, NotFound
@@ -430,7 +430,7 @@ def _search_clause(q, incident_id, db=None):
     by LIKE over the (incident_id, name) index. A whole phone
     or ID number: through its keyed hash, never the clear number. Any text is
     also tried as a complaint's own or transfer reference (exact)."""
-    from . import complaints, identity
+    from . import identity
 
     kind, value = search_kind(q)
     # Each alternative is its own indexed SELECT joined by UNION inside one

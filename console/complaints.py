@@ -15,10 +15,10 @@ import functools
 from flask_babel import gettext as _
 
 from . import audit, deadlines, identity
-from .access import in_scope, scope_sql
+from .access import scope_sql
 from .clock import from_iso, to_iso
 from .db import write
-from .errors import Invalid, NotFound
+from .errors import Invalid
 from .schemas import ArrivalIn
 
 TRANSFER_BODIES = {"regulator_transfer": "12378", "consumer_association": "12315"}

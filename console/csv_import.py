@@ -20,10 +20,10 @@ import io
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .import_formats import parse_time
 from .complainants import _References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
+from .import_formats import parse_time
 from .schemas import ComplainantIn
 
 COLUMNS = [

@@ -7,7 +7,6 @@ import threading
 import sqlite_utils
 from flask import current_app, g
 
-
 _process_write_lock = threading.RLock()
 
 

@@ -89,11 +89,10 @@ def _register_font():
     with _font_lock:
         if _font_ready:
             return
+        from reportlab.lib import textsplit
         from reportlab.lib.fonts import addMapping
         from reportlab.pdfbase import pdfmetrics
         from reportlab.pdfbase.ttfonts import TTFont
-
-        from reportlab.lib import textsplit
         from reportlab.platypus import paragraph
 
         pdfmetrics.registerFont(TTFont(FONT_NAME, font_path(), subfontIndex=0))
@@ -164,9 +163,8 @@ def _text(value):
 
 def _table_flowable(block, styles, width):
     from reportlab.lib import colors
-    from reportlab.platypus import KeepTogether, Paragraph
+    from reportlab.platypus import KeepTogether, Paragraph, TableStyle
     from reportlab.platypus import Table as RLTable
-    from reportlab.platypus import TableStyle
 
     if not block.rows:
         return Paragraph(_text(block.empty), styles["body"])

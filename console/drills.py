@@ -28,7 +28,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -339,7 +339,7 @@ class Drill:
             self._log(event.at, kind, f"{type(exc).__name__}: {getattr(exc, 'message', exc)}", ok=False)
 
     def _complaints(self, c, at):
-        from . import intake, schemas
+        from . import schemas
 
         branch = self.db["branch"].get(c.branch)
         items = []

@@ -9,13 +9,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Optional, Union
 
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from flask_babel import gettext as _
-
 from . import vocabulary as v
-from .identity import id_check_character, id_number_problem
 from .errors import PLAIN, PLAIN_NOT_BLANK
+from .identity import id_check_character, id_number_problem
 from .playbooks import DocumentKind, Role, Trigger
 
 

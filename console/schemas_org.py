@@ -1,7 +1,7 @@
 """What the directory, user, catalogue and bulk-update imports accept and
 return over JSON (kept beside schemas.py, which holds the rest)."""
 
-from typing import Literal, Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, Field, model_validator
 

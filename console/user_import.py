@@ -13,7 +13,6 @@ import re
 import secrets
 
 from flask_babel import gettext as _
-
 from werkzeug.security import generate_password_hash
 
 from . import access, audit, passwords, tabular

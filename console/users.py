@@ -11,7 +11,6 @@ within ``LIVE_ACCESS_CHECK_SECONDS`` in every other one).
 
 import hashlib
 import secrets
-import sqlite3
 from datetime import timedelta
 
 from flask_babel import gettext as _

@@ -11,6 +11,7 @@ rendering (executives) shows no amount over fewer than MIN_CELL_PEOPLE people.
 """
 
 from . import disclosure, forecast
+from .clock import from_iso
 from .documents import (
     NONE,
     ROLE_ZH,
@@ -28,7 +29,6 @@ from .documents import (
     _zh,
     approved_line,
 )
-from .clock import from_iso
 
 DEMAND_ZH = {
     "principal": "退还本金",

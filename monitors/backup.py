@@ -3,10 +3,11 @@
 from datetime import timedelta
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from console import backup
 
 from .base import Monitor
-from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):

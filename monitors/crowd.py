@@ -4,10 +4,11 @@ Each incident is decided in its own transaction (``base.each``)."""
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from console.updates import check_crowd
 
 from .base import Monitor, each
-from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from console.channels.delivery import deliver_due
 
 from .base import Monitor
-from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):

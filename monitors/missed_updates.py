@@ -5,14 +5,14 @@ and the crisis lead. The clock restarts at each update."""
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from console.alerts import manager_audience, raise_alert
-from console.org import managers_for
 from console.clock import local
+from console.org import managers_for
 from console.updates import reporting_status
 
 from .base import Monitor, each
-from flask_babel import lazy_gettext as _l
 
 
 def run(db, now, settings, outbox):

@@ -8,11 +8,12 @@ keeps two processes from making two.
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from console.audit import Actor
 from console.rollups import due_scheduled, make
 
 from .base import Monitor, each
-from flask_babel import lazy_gettext as _l
 
 ACTOR = Actor(user_id=None, username="roll-up monitor", route="monitor rollups")
 

@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from console.audit import Actor
 from console.catalogue import surge_settings
 from console.intake import run_surge_rule
 
 from .base import Monitor, each
-from flask_babel import lazy_gettext as _l
 
 ACTOR = Actor(user_id=None, username="surge monitor", route="monitor surge")
 

@@ -17,13 +17,13 @@ import hashlib
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from console.alerts import raise_alert
 from console.clock import from_iso, local, to_iso
 from console.status import OPEN
 
 from .base import Monitor, each
-from flask_babel import lazy_gettext as _l
 
 UNRESOLVED = sorted(OPEN)
 

@@ -1,11 +1,10 @@
 """Shared fixtures: an app on a fresh SQLite file, one account per role, an
 incident with complainants in two provinces, and clients logged in as each."""
 
+import json
 from datetime import datetime, timezone
 
 import pytest
-
-import json
 
 from console import create_app, regions, users
 from console.db import connect

@@ -10,7 +10,6 @@ from openapi_spec_validator import validate
 
 from .conftest import row_counts
 
-
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -372,10 +371,9 @@ def test_decision_is_due_15_calendar_days_after_receipt(api, february_complainan
 
 def test_received_now_is_due_in_15_days(api, db, incident):
     from datetime import timedelta
+    from zoneinfo import ZoneInfo
 
     from console.clock import from_iso
-
-    from zoneinfo import ZoneInfo
 
     row = db["complainant"].get(incident["guangdong"])  # received now
     local = from_iso(row["received_at"]).astimezone(ZoneInfo("Asia/Shanghai"))

@@ -10,11 +10,12 @@ from console.complainants import update_complainant
 from console.events import Outbox
 from console.schemas import ComplainantUpdate
 
-from .browser import browser  # noqa: F401 (the fixture)
-from .conftest import settle_through_records
-from .browser import SHOTS
+from .browser import (
+    SHOTS,
+    browser,  # noqa: F401 (the fixture)
+)
 from .browser import login as _login
-
+from .conftest import settle_through_records
 
 
 def _settle(api, complainant_id):

@@ -292,7 +292,8 @@ def test_the_servers_refuse_a_wrong_body_shape_and_too_many_messages(clock, weco
     assert _post(feishu.url + FEISHU_HOOK, {**good, "msg_type": "post", "content": {"text": "x"}})["code"] == 9499
     assert _post(feishu.url + FEISHU_HOOK, {**good, "msg_type": "markdown", "content": {"text": "x"}})["code"] == 9499
     # WeCom: 20 a minute per robot, the 21st is refused; a minute later it takes messages again
-    wecom.accepted.clear(); wecom.requests.clear()
+    wecom.accepted.clear()
+    wecom.requests.clear()
     answers = [_post(wecom_url, {"msgtype": "markdown", "markdown": {"content": f"第{i}条"}})["errcode"] for i in range(21)]
     assert answers == [0] * 20 + [45009]
     clock.set(clock.now + 61 * SECOND)

@@ -7,8 +7,11 @@ one correctly signed message, and the page never shows the secret."""
 import pytest
 from playwright.sync_api import expect
 
-from .browser import browser  # noqa: F401 (the fixture)
-from .browser import SHOTS, login
+from .browser import (
+    SHOTS,
+    browser,  # noqa: F401 (the fixture)
+    login,
+)
 from .servers import ConsoleServer
 from .test_settlements_browser import words
 from .vendor_servers import DingTalkServer

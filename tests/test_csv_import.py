@@ -11,7 +11,6 @@ import pytest
 
 from .conftest import row_counts
 
-
 HEADER = "name,phone,id_number,province_code,city_code,branch_code,group,flags,principal,demands,received_at"
 GOOD_ROWS = [
     "赵淑兰,13611112222,130102195802021111,130000,130100,HB-SJZ-01,河北邮政分红险2019,vulnerable;repeat,\"50,000.00\",退还本金,2026-11-01 09:00",

@@ -34,10 +34,10 @@ def _band(page):
 
 
 def test_the_forecast_band_moves_when_a_batch_of_complainants_arrives(browser, fast_server, tokens, incident):  # noqa: F811
-    from .conftest import HttpResponse  # noqa: F401
-
     import json
     import urllib.request
+
+    from .conftest import HttpResponse  # noqa: F401
 
     def http_api(username, method, url, json_body=None, **kwargs):
         body = kwargs.pop("json", json_body)

@@ -16,7 +16,7 @@ from .test_live import Listener
 
 PHONE, ID_NUMBER = "13812345678", "130105195501011234"
 NOTE = f"张建国情绪激动，电话{PHONE}，身份证{ID_NUMBER}，要求当天退款"
-UPDATE = {"people_on_site": 4, "mood": "tense", "notes": NOTE, "needs": f"请回电 138-1234-5678", "actions_taken": "已安排接待室"}
+UPDATE = {"people_on_site": 4, "mood": "tense", "notes": NOTE, "needs": "请回电 138-1234-5678", "actions_taken": "已安排接待室"}
 
 
 def _no_full_numbers(text):

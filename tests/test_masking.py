@@ -9,7 +9,6 @@ from console.masking import mask_bank_card, mask_complainant, mask_id_number, ma
 
 from .conftest import row_counts
 
-
 # --- console/masking.py ----------------------------------------------------------------
 
 

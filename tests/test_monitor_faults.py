@@ -26,7 +26,8 @@ from console.access import SYSTEM
 from console.clock import to_iso
 from console.db import connect
 from console.schemas import ComplainantIn, HourlyUpdateIn, IncidentIn
-from monitors import crowd, surge, tasks as tasks_monitor
+from monitors import crowd, surge
+from monitors import tasks as tasks_monitor
 from monitors.runner import run_monitor
 
 from .conftest import row_counts

@@ -5,8 +5,7 @@ stopped and started again on the same port."""
 
 from playwright.sync_api import expect
 
-from .browser import SHOTS, browser  # noqa: F401 (the fixture)
-from .browser import login
+from .browser import SHOTS, browser, login  # noqa: F401 (the fixture)
 from .servers import ConsoleServer, RedisServer
 from .test_queue_outage import start_redis_on
 

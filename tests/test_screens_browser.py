@@ -12,9 +12,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from .browser import SHOTS
-from .browser import browser  # noqa: F401 (the fixture)
-from .browser import login
+from .browser import (
+    SHOTS,
+    browser,  # noqa: F401 (the fixture)
+    login,
+)
 from .conftest import ACCOUNTS
 
 PHONE = {"width": 390, "height": 844}

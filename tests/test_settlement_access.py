@@ -6,8 +6,6 @@ import base64
 import json
 from datetime import timedelta
 
-import pytest
-
 from console.clock import utcnow
 
 from .test_access import ROUTES, _url

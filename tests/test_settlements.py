@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from console import schemas, settlements
+from console import settlements
 from console.clock import utcnow
 
 from .conftest import row_counts

@@ -16,8 +16,11 @@ from reportlab.pdfgen import canvas
 
 from console.clock import local, utcnow
 
-from .browser import browser  # noqa: F401 (the fixture)
-from .browser import SHOTS, login
+from .browser import (
+    SHOTS,
+    browser,  # noqa: F401 (the fixture)
+    login,
+)
 from .servers import ConsoleServer
 from .test_settlements import TERMS, negotiating
 

@@ -12,7 +12,6 @@ from console.vocabulary import COMPLAINANT_STATUSES, ESCALATION_CHANNELS
 
 from .conftest import row_counts, settle_through_records
 
-
 CHANNEL = "regulator"
 
 

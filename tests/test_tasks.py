@@ -26,9 +26,9 @@ from console.clock import from_iso, to_iso, utcnow
 from console.events import Outbox
 from console.schemas import ComplainantIn, ComplainantUpdate, GroupIn, IncidentIn
 from console.tasks import sync_tasks
+from monitors import tasks as tasks_monitor
 
 from .conftest import settle_through_records
-from monitors import tasks as tasks_monitor
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai

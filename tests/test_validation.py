@@ -10,7 +10,6 @@ from console import create_app, regions, users
 
 from .conftest import PASSWORD, bearer, row_counts
 
-
 GOOD = {"name": "王五", "phone": "13700001111", "province_code": "130000"}
 
 

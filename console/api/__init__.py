@@ -129,4 +129,17 @@ def console_error(exc):
     return jsonify(error=exc.message, details=exc.details), exc.status
 
 
-from . import board, channels, complainants, forecast, identity, incidents, intake, openapi, org, rollups, settlements, tasks  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    board,
+    channels,
+    complainants,
+    forecast,
+    identity,
+    incidents,
+    intake,
+    openapi,
+    org,
+    rollups,
+    settlements,
+    tasks,
+)

@@ -10,8 +10,8 @@ from .. import complainants, contacts, incidents, schemas
 from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
-from ..live import publishing
 from ..errors import Invalid
+from ..live import publishing
 from ..masking import mask_complainant
 from . import OneOrMany, operation
 

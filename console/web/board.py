@@ -7,8 +7,8 @@ import csv
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from .. import alerts, events, org, regions, vocabulary
 from ..auth import requires

@@ -1,9 +1,9 @@
 """Complainant list, page, forms, contact log, reveal and deadline extension."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -11,8 +11,8 @@ from .. import complainants, contacts, groups, incidents, regions, schemas
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
-from ..live import publishing
 from ..errors import Invalid
+from ..live import publishing
 from ..status import ALLOWED
 from .forms import read_form
 

@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from .. import alerts, branch_requests, forecast, idempotency, intake, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
 from ..clock import parse_local, utcnow
-from ..tabular import decode
 from ..db import get_db
 from ..errors import ConsoleError, pydantic_details
 from ..incidents import get_incident
 from ..live import publishing
+from ..tabular import decode
 from .forms import PERSONAL_NUMBER_WARNING, read_form
 
 bp = Blueprint("reports", __name__)
