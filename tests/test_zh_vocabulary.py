@@ -24,7 +24,9 @@ from .test_demo import NOW, _cheap_hash
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "http://localhost"
 # The audit log shows stored values verbatim (status keys included): it is the record, not a label.
-NOT_CRAWLED = re.compile(r"^/audit|/logout|lang=|/static/")
+# The import templates hold the column names and codes a file must carry (the
+# codes to type, each with its Chinese meaning on the XLSX's second sheet).
+NOT_CRAWLED = re.compile(r"^/audit|/logout|lang=|/static/|/import/template\.")
 MAX_PAGES = 60
 
 
