@@ -113,8 +113,6 @@ SUPERVISOR_ALERTS = ("severe_complaint", "severe_incident")
 def _supervisor_told(db, alert, actor, now):
     """Acknowledging a severe alert says the supervisor was told: of the
     complainants it names, or of every severe complainant of a severe incident."""
-    from . import audit
-
     if alert["kind"] not in SUPERVISOR_ALERTS:
         return
     if alert["kind"] == "severe_complaint":
@@ -123,11 +121,9 @@ def _supervisor_told(db, alert, actor, now):
         ids = [r[0] for r in db.execute(
             "SELECT id FROM complainant WHERE incident_id = ? AND severity = 'severe' AND supervisor_told_at IS NULL AND received_at <= ?",
             [alert["incident_id"], to_iso(now)]).fetchall()]
-    if not ids:
-        return
-    marks = ",".join("?" * len(ids))
-    db.execute(f"UPDATE complainant SET supervisor_told_at = ? WHERE supervisor_told_at IS NULL AND id IN ({marks})", [to_iso(now), *ids])
-    audit.record(db, actor, "complainant", ids[0], "supervisor_told", after={"ids": ids, "count": len(ids), "alert_id": alert["id"]}, at=now)
+    from .complainants import record_supervisor_told
+
+    record_supervisor_told(db, ids, actor, now, alert_id=alert["id"])
 
 
 def acknowledge(db, alert_id, viewer, actor, now):

@@ -669,6 +669,19 @@ def _decision_due_at_level(received, level, settings):
     return due
 
 
+def record_supervisor_told(db, ids, actor, now, alert_id=None):
+    """The supervisor was told of these severe complaints (seed 004): their
+    supervisor clock stops. Call inside the writer's transaction."""
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    db.execute(f"UPDATE complainant SET supervisor_told_at = ? WHERE supervisor_told_at IS NULL AND id IN ({marks})", [to_iso(now), *ids])
+    after = {"ids": list(ids), "count": len(ids)}
+    if alert_id is not None:
+        after["alert_id"] = alert_id
+    audit.record(db, actor, "complainant", ids[0], "supervisor_told", after=after, at=now)
+
+
 def apply_change(db, before, changes, actor, now, outbox=None, reason=None, action="update"):
     """Write the fields of ``changes`` that differ from ``before`` (a stored row),
     with a new version, an audit entry and the boards told. Checks are the

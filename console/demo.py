@@ -465,7 +465,12 @@ class _Builder:
             if branch == "HB-SJZ-01":
                 pool += ["demo-outlet", "demo-outlet", "demo-outlet"]
             handler = self.user_ids.get(rng.choice(pool))
+        # Seed 004, per complaint: most were sold a deposit that was insurance
+        # (severe: money lost); some were promised gifts never given (medium);
+        # a few object to how they were spoken to (light).
+        severity = rng.choices(["severe", "medium", "light"], [70, 20, 10])[0]
         item = {
+            "severity": severity,
             "name": name,
             "phone": phone,
             "id_number": first17 + check_digit(first17),
@@ -571,6 +576,12 @@ class _Builder:
         )
         for person, new_id in zip(batch, ids):
             person.id = new_id
+        # The duty officer tells the supervisor of each severe complaint within the tier's 30 minutes
+        told = recorded + timedelta(minutes=rng.randint(8, 25))
+        if told <= self.now:
+            with write(self.db):
+                complainants.record_supervisor_told(
+                    self.db, [p.id for p in batch if p.item["severity"] == "severe"], ACTOR, told)
 
     def _open_incident(self, moment):
         self.incident_id = incidents.create_incident(self.db, INCIDENT, ACTOR, moment, outbox=self.outbox, settings=self.settings)
