@@ -208,8 +208,10 @@ def settle_through_records(api, complainant_id, walk=True):
 # --- test lanes: pytest -m "not browser and not process and not fuzz" is the fast, in-process lane ---
 
 import inspect  # noqa: E402
+import re  # noqa: E402
 
 _PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "subprocess.run([sys.executable", "gunicorn", "nginx")
+_SPACE = re.compile(r"\s+")
 
 
 def _starts_processes(func, seen):
@@ -220,7 +222,8 @@ def _starts_processes(func, seen):
         source = inspect.getsource(func)
     except (OSError, TypeError):
         return False
-    return any(hint in source for hint in _PROCESS_HINTS)
+    source = _SPACE.sub("", source)  # as the formatter may wrap a call over lines
+    return any(hint.replace(" ", "") in source for hint in _PROCESS_HINTS)
 
 
 def pytest_collection_modifyitems(config, items):
