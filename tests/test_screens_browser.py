@@ -216,6 +216,51 @@ def test_the_wall_fits_the_screen_and_turns_its_pages(app, browser, http_api, in
         wall_server.stop()
 
 
+def test_the_wall_pauses_on_its_button_and_under_the_pointer(app, browser, incident):  # noqa: F811
+    from .servers import ConsoleServer
+
+    wall_server = ConsoleServer(app.config["DATABASE"], env={"CONSOLE_WALL_PAGE_SECONDS": "3"}).start()
+    try:
+        page = login(browser, wall_server, "executive", WALL)
+        page.goto(f"{wall_server.url}/incidents/{incident['id']}/wall")
+        body = page.locator("body")
+        expect(body).to_have_attribute("data-wall-page", "1", timeout=5000)
+        page.mouse.move(5, 5)  # the pointer on the header, away from the panels
+        expect(body).to_have_attribute("data-wall-page", "2", timeout=5000)  # it turns by itself
+        # the pause button is reached with the keyboard and says what it does, in Chinese
+        hold = page.locator("#wall-pages button.pause")
+        expect(hold).to_have_attribute("aria-label", "暂停翻页")
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.classList.contains('pause')"):
+                break
+        else:
+            pytest.fail("the pause button is not reached with Tab")
+        page.keyboard.press("Enter")
+        expect(body).to_have_attribute("data-wall-paused", "true")
+        expect(hold).to_have_attribute("aria-label", "继续翻页")
+        expect(hold).to_have_attribute("aria-pressed", "true")
+        paused_on = body.get_attribute("data-wall-page")
+        page.wait_for_timeout(7000)  # more than two periods: no turn
+        assert body.get_attribute("data-wall-page") == paused_on
+        assert page.evaluate("document.activeElement.classList.contains('pause')")  # focus kept on the rebuilt button
+        page.keyboard.press("Enter")  # resume
+        expect(body).to_have_attribute("data-wall-paused", "false")
+        expect(body).not_to_have_attribute("data-wall-page", paused_on, timeout=5000)
+        # the pointer over the panels holds the page still; taking it away lets it turn
+        page.mouse.move(WALL["width"] // 2, WALL["height"] // 2)
+        expect(body).to_have_attribute("data-wall-hovered", "true")
+        held_on = body.get_attribute("data-wall-page")
+        page.wait_for_timeout(7000)
+        assert body.get_attribute("data-wall-page") == held_on
+        page.mouse.move(5, 5)
+        expect(body).not_to_have_attribute("data-wall-page", held_on, timeout=5000)
+        assert _serious(page) == []
+        page.close()
+    finally:
+        wall_server.stop()
+
+
 def _post_update(http_api, incident_id, branch_code):
     user = "branch_guangdong" if branch_code.startswith("GD") else "branch_hebei"
     return http_api(user, "POST", f"/api/v1/incidents/{incident_id}/updates", json={"branch_code": branch_code, "people_on_site": 2, "mood": "calm"}).status_code
