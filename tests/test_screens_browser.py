@@ -135,6 +135,79 @@ def test_branch_on_a_phone_posts_needs_and_the_lead_marks_the_request_handled(br
     lead.close()
 
 
+# What a person's thumb costs, for turning the test's counted taps into seconds a
+# person would spend: a tap on a form target (find it, reach it, tap) and a tap on
+# the phone's keyboard. A Chinese character through pinyin is about four keyboard
+# taps (a syllable's letters and the candidate). Generous figures: a practised
+# thumb is quicker; the assertion still leaves room.
+TARGET_TAP_S, KEY_TAP_S, KEYS_PER_HANZI = 1.0, 0.35, 4
+
+
+def test_the_hourly_update_is_filled_and_sent_with_a_thumb_in_well_under_30_seconds(browser, server, db, incident):  # noqa: F811
+    from .conftest import PASSWORD
+
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="zh-CN")
+    phone = context.new_page()
+    phone.goto(f"{server.url}/login")
+    phone.fill("input[name=username]", "branch_outlet")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button[type=submit]")
+    phone.wait_for_url(f"**/incidents/{incident['id']}/board")
+    before = db["hourly_update"].count
+    taps = {"target": 0, "key": 0}
+    small = []
+
+    def tap(selector):
+        target = phone.locator(selector).first
+        target.scroll_into_view_if_needed()
+        box = target.bounding_box()
+        if box["height"] < 40 or box["width"] < 40:  # thumb-sized, or the count would flatter the form
+            small.append((selector, box))
+        target.tap()
+        taps["target"] += 1
+
+    def type_on_keyboard(text, erase=0):
+        for _ in range(erase):
+            phone.keyboard.press("Backspace")
+        phone.keyboard.type(text)
+        taps["key"] += erase + sum(KEYS_PER_HANZI if ord(c) > 0x2E7F else 1 for c in text)
+
+    started = time.monotonic()
+    tap("text=报送本时段情况")
+    phone.wait_for_url("**/updates/new")
+    tap("input[name=people_on_site]")
+    type_on_keyboard("37")
+    tap("label.choice:has(input[name=mood][value=hostile])")
+    tap("label.choice:has(input[name=banners])")
+    tap("label.choice:has(input[name=media_present])")
+    tap("label.choice:has(input[name=police_present])")
+    tap("input[name=new_complainants]")
+    type_on_keyboard("5", erase=1)  # the field starts at 0
+    tap("textarea[name=needs]")
+    type_on_keyboard("请总部派员到场")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    sent = time.monotonic()
+    tap("main button[type=submit]")
+    phone.wait_for_url(lambda url: "/updates/new" not in url)
+    phone.wait_for_load_state()
+    round_trip = time.monotonic() - sent
+    machine = time.monotonic() - started
+    expect(phone.locator(".flash, [role=status], main")).to_contain_text("已")  # the posted notice
+
+    assert small == []
+    stored = list(db.query("SELECT * FROM hourly_update ORDER BY id DESC LIMIT 1"))[0]
+    assert db["hourly_update"].count == before + 1
+    assert (stored["people_on_site"], stored["mood"], stored["banners"], stored["media_present"], stored["police_present"],
+            stored["new_complainants"], stored["needs"]) == (37, "hostile", 1, 1, 1, 5, "请总部派员到场")
+    person = taps["target"] * TARGET_TAP_S + taps["key"] * KEY_TAP_S
+    print(f"\nhourly update on a phone: {taps['target']} target taps, {taps['key']} keyboard taps, "
+          f"person ≈ {person:.1f} s + machine {machine:.2f} s (send round trip {round_trip:.2f} s)")
+    assert taps["target"] <= 10
+    assert round_trip < 2.0, round_trip
+    assert person + machine < 25, (person, machine)  # well under the 30 s
+    context.close()
+
+
 def test_an_update_sent_without_network_is_kept_and_sent_once_when_it_is_back(browser, server, db, incident):  # noqa: F811
     phone = login(browser, server, "branch_outlet", PHONE)
     phone.goto(f"{server.url}/incidents/{incident['id']}/updates/new")
