@@ -131,6 +131,10 @@ class Signature:
     lines: list
 
 
+class PageBreak:
+    """A block for ``_pdf``: what follows starts on a new page."""
+
+
 @dataclass
 class Section:
     heading: Optional[str]
@@ -240,6 +244,10 @@ def _pdf(title, sections, subtitle=None, now=None, author="", footer=True):
             if isinstance(block, Table):
                 story.append(_table_flowable(block, styles, doc.width))
                 story.append(Spacer(1, 4))
+            elif isinstance(block, PageBreak):
+                from reportlab.platypus import PageBreak as NewPage
+
+                story.append(NewPage())
             elif isinstance(block, Signature):
                 story.append(Spacer(1, 18))
                 story += [Paragraph(_text(line), styles["signature"]) for line in block.lines]

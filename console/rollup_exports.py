@@ -168,12 +168,53 @@ YUAN_FORMAT = '"¥"#,##0.00'
 
 
 
+def summary_page(table):
+    """Page 1 of the roll-up PDF, from the same rows: the report's facts in one line,
+    the lead's summary, outlook and needs, then the headline figures with their
+    change since the last roll-up (the day before for a daily one). Returns ``documents`` sections."""
+    by = {}
+    for section, item, value in table:
+        by.setdefault(section, []).append((item, value))
+    facts = dict(by.get("报告", []))
+    line = (f"编号 第{facts.get('编号', '')}期 · 状态 {facts.get('状态', '')} · 生成时间 {facts.get('生成时间', '')}"
+            f"{' · 迟报' if facts.get('是否迟报') == '是' else ''} · 下次报告 {facts.get('下次报告时间') or '—'}")
+    lead = dict(by.get("负责人意见", []))
+    words = [f"{item}：{lead.get(item) or '（未填写）'}" for item in ("概述", "展望", "需求")]
+
+    def change(n):
+        return "" if n is None else (f"{n:+d}" if isinstance(n, int) else str(n))
+
+    changes = dict(by.get("较上期变化", []))
+    status_changes = dict(by.get("较上期变化（状态）", []))
+    figures = [[item, shown("合计", value), change(changes.get(item))] for item, value in by.get("合计", [])]
+    figures += [[f"状态：{item}", shown("按状态", value), change(status_changes.get(item, 0 if status_changes else None))]
+                for item, value in by.get("按状态", [])]
+    amounts = [[item, shown(AMOUNT_SECTION, value)] for item, value in by.get(AMOUNT_SECTION, [])]
+    since = "较上期变化" if changes or status_changes else "较上期变化（无上期）"
+    blocks = [
+        documents.Section("摘要", [line]),
+        documents.Section("负责人意见", words),
+        documents.Section("主要数字", [documents.Table(["项目", "数值", since], figures, widths=[0.5, 0.22, 0.28], numeric=(1, 2))]),
+    ]
+    if amounts:
+        blocks.append(documents.Section(AMOUNT_SECTION, [documents.Table(["项目", "金额"], amounts, widths=[0.5, 0.5], numeric=(1,))]))
+    blocks.append(documents.Section(None, [documents.PageBreak()]))
+    return blocks
+
+
+# shown on page 1 (summary_page), so not repeated among the tables that follow
+ON_SUMMARY_PAGE = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION)
+
+
 def to_pdf(rollup, incident, settings, **names):
-    """The roll-up as a PDF in Chinese: the same rows, one table per section."""
+    """The roll-up as a PDF in Chinese: a one-page summary (summary_page), then the
+    tables by group, region and status and the rest, one table per section."""
+    table = rows(rollup, tz=settings["TIMEZONE"], **names)
     grouped = {}
-    for section, item, value in rows(rollup, tz=settings["TIMEZONE"], **names):
-        grouped.setdefault(section, []).append([str(item), shown(section, value)])
+    for section, item, value in table:
+        if section not in ON_SUMMARY_PAGE:
+            grouped.setdefault(section, []).append([str(item), shown(section, value)])
     title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{TYPE_ZH[rollup['report_type']]}）"
     period = f"{local(rollup['period_start'], settings['TIMEZONE']):%Y-%m-%d %H:%M} 至 {local(rollup['period_end'], settings['TIMEZONE']):%Y-%m-%d %H:%M}"
-    blocks = [documents.Section(name, [documents.Table(["项目", "数值"], table, widths=[0.6, 0.4], numeric=(1,))]) for name, table in grouped.items()]
-    return documents._pdf(title, blocks, subtitle=f"统计期：{period}")
+    blocks = [documents.Section(name, [documents.Table(["项目", "数值"], rows_, widths=[0.6, 0.4], numeric=(1,))]) for name, rows_ in grouped.items()]
+    return documents._pdf(title, summary_page(table) + blocks, subtitle=f"统计期：{period}")

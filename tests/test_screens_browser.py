@@ -135,6 +135,79 @@ def test_branch_on_a_phone_posts_needs_and_the_lead_marks_the_request_handled(br
     lead.close()
 
 
+# What a person's thumb costs, for turning the test's counted taps into seconds a
+# person would spend: a tap on a form target (find it, reach it, tap) and a tap on
+# the phone's keyboard. A Chinese character through pinyin is about four keyboard
+# taps (a syllable's letters and the candidate). Generous figures: a practised
+# thumb is quicker; the assertion still leaves room.
+TARGET_TAP_S, KEY_TAP_S, KEYS_PER_HANZI = 1.0, 0.35, 4
+
+
+def test_the_hourly_update_is_filled_and_sent_with_a_thumb_in_well_under_30_seconds(browser, server, db, incident):  # noqa: F811
+    from .conftest import PASSWORD
+
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="zh-CN")
+    phone = context.new_page()
+    phone.goto(f"{server.url}/login")
+    phone.fill("input[name=username]", "branch_outlet")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button[type=submit]")
+    phone.wait_for_url(f"**/incidents/{incident['id']}/board")
+    before = db["hourly_update"].count
+    taps = {"target": 0, "key": 0}
+    small = []
+
+    def tap(selector):
+        target = phone.locator(selector).first
+        target.scroll_into_view_if_needed()
+        box = target.bounding_box()
+        if box["height"] < 40 or box["width"] < 40:  # thumb-sized, or the count would flatter the form
+            small.append((selector, box))
+        target.tap()
+        taps["target"] += 1
+
+    def type_on_keyboard(text, erase=0):
+        for _ in range(erase):
+            phone.keyboard.press("Backspace")
+        phone.keyboard.type(text)
+        taps["key"] += erase + sum(KEYS_PER_HANZI if ord(c) > 0x2E7F else 1 for c in text)
+
+    started = time.monotonic()
+    tap("text=报送本时段情况")
+    phone.wait_for_url("**/updates/new")
+    tap("input[name=people_on_site]")
+    type_on_keyboard("37")
+    tap("label.choice:has(input[name=mood][value=hostile])")
+    tap("label.choice:has(input[name=banners])")
+    tap("label.choice:has(input[name=media_present])")
+    tap("label.choice:has(input[name=police_present])")
+    tap("input[name=new_complainants]")
+    type_on_keyboard("5", erase=1)  # the field starts at 0
+    tap("textarea[name=needs]")
+    type_on_keyboard("请总部派员到场")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    sent = time.monotonic()
+    tap("main button[type=submit]")
+    phone.wait_for_url(lambda url: "/updates/new" not in url)
+    phone.wait_for_load_state()
+    round_trip = time.monotonic() - sent
+    machine = time.monotonic() - started
+    expect(phone.locator(".flash, [role=status], main")).to_contain_text("已")  # the posted notice
+
+    assert small == []
+    stored = list(db.query("SELECT * FROM hourly_update ORDER BY id DESC LIMIT 1"))[0]
+    assert db["hourly_update"].count == before + 1
+    assert (stored["people_on_site"], stored["mood"], stored["banners"], stored["media_present"], stored["police_present"],
+            stored["new_complainants"], stored["needs"]) == (37, "hostile", 1, 1, 1, 5, "请总部派员到场")
+    person = taps["target"] * TARGET_TAP_S + taps["key"] * KEY_TAP_S
+    print(f"\nhourly update on a phone: {taps['target']} target taps, {taps['key']} keyboard taps, "
+          f"person ≈ {person:.1f} s + machine {machine:.2f} s (send round trip {round_trip:.2f} s)")
+    assert taps["target"] <= 10
+    assert round_trip < 2.0, round_trip
+    assert person + machine < 25, (person, machine)  # well under the 30 s
+    context.close()
+
+
 def test_an_update_sent_without_network_is_kept_and_sent_once_when_it_is_back(browser, server, db, incident):  # noqa: F811
     phone = login(browser, server, "branch_outlet", PHONE)
     phone.goto(f"{server.url}/incidents/{incident['id']}/updates/new")
@@ -210,6 +283,51 @@ def test_the_wall_fits_the_screen_and_turns_its_pages(app, browser, http_api, in
             page.screenshot(path=str(SHOTS / f"wall-{screen['width']}-page-{n}.png"))
         assert seen_panels == set(range(panels))  # every panel is on some page
         assert seen_outlets >= {"HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"}  # every outlet that reports is seen
+        assert _serious(page) == []
+        page.close()
+    finally:
+        wall_server.stop()
+
+
+def test_the_wall_pauses_on_its_button_and_under_the_pointer(app, browser, incident):  # noqa: F811
+    from .servers import ConsoleServer
+
+    wall_server = ConsoleServer(app.config["DATABASE"], env={"CONSOLE_WALL_PAGE_SECONDS": "3"}).start()
+    try:
+        page = login(browser, wall_server, "executive", WALL)
+        page.goto(f"{wall_server.url}/incidents/{incident['id']}/wall")
+        body = page.locator("body")
+        expect(body).to_have_attribute("data-wall-page", "1", timeout=5000)
+        page.mouse.move(5, 5)  # the pointer on the header, away from the panels
+        expect(body).to_have_attribute("data-wall-page", "2", timeout=5000)  # it turns by itself
+        # the pause button is reached with the keyboard and says what it does, in Chinese
+        hold = page.locator("#wall-pages button.pause")
+        expect(hold).to_have_attribute("aria-label", "暂停翻页")
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.classList.contains('pause')"):
+                break
+        else:
+            pytest.fail("the pause button is not reached with Tab")
+        page.keyboard.press("Enter")
+        expect(body).to_have_attribute("data-wall-paused", "true")
+        expect(hold).to_have_attribute("aria-label", "继续翻页")
+        expect(hold).to_have_attribute("aria-pressed", "true")
+        paused_on = body.get_attribute("data-wall-page")
+        page.wait_for_timeout(7000)  # more than two periods: no turn
+        assert body.get_attribute("data-wall-page") == paused_on
+        assert page.evaluate("document.activeElement.classList.contains('pause')")  # focus kept on the rebuilt button
+        page.keyboard.press("Enter")  # resume
+        expect(body).to_have_attribute("data-wall-paused", "false")
+        expect(body).not_to_have_attribute("data-wall-page", paused_on, timeout=5000)
+        # the pointer over the panels holds the page still; taking it away lets it turn
+        page.mouse.move(WALL["width"] // 2, WALL["height"] // 2)
+        expect(body).to_have_attribute("data-wall-hovered", "true")
+        held_on = body.get_attribute("data-wall-page")
+        page.wait_for_timeout(7000)
+        assert body.get_attribute("data-wall-page") == held_on
+        page.mouse.move(5, 5)
+        expect(body).not_to_have_attribute("data-wall-page", held_on, timeout=5000)
         assert _serious(page) == []
         page.close()
     finally:

@@ -12,14 +12,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import alerts, branch_requests, forecast, idempotency, intake, masking, regions, schemas, updates
+from .. import alerts, branch_requests, forecast, idempotency, import_formats, intake, intake_formats, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
-from ..clock import parse_local, utcnow
+from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError, pydantic_details
 from ..incidents import get_incident
 from ..live import publishing
 from ..tabular import decode
+from .downloads import attachment
 from .forms import PERSONAL_NUMBER_WARNING, read_form
 
 bp = Blueprint("reports", __name__)
@@ -139,9 +140,10 @@ def import_complaints():
         return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS, error=_("Choose a CSV file.")), 400
+        return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS, error=_("Choose a CSV or Excel file.")), 400
     try:
-        report = _check_intake(decode(upload.read()))
+        raw = upload.read()
+        report = _check_intake(import_formats.xlsx_to_csv_text(raw) if import_formats.is_xlsx(upload.filename, raw) else decode(raw))
         if report["ok"]:
             ids = intake.add_complaints(get_db(), report["items"], current_actor(), utcnow(), current_app.config)
             flash(_("%(n)s complaints received.", n=len(ids)))
@@ -151,7 +153,15 @@ def import_complaints():
     return render_template("complaints_import.html", report=report, columns=INTAKE_COLUMNS), 422
 
 
-INTAKE_COLUMNS = list(schemas.ComplaintIn.model_fields)
+@bp.get("/complaints/import/template.<any(csv, xlsx):kind>")
+@requires("intake.write")
+def complaints_template(kind):
+    """The intake file to fill: header and an example row; the XLSX lists the allowed values too."""
+    content = intake_formats.template_csv() if kind == "csv" else intake_formats.template_xlsx(get_db())
+    return attachment(content, "complaints-template", kind)
+
+
+INTAKE_COLUMNS = intake_formats.COLUMNS
 
 
 def _check_intake(text):
@@ -170,7 +180,7 @@ def _check_intake(text):
         problems = []
         if "received_at" in data:
             try:
-                data["received_at"] = parse_local(data["received_at"], current_app.config["TIMEZONE"]).isoformat()
+                data["received_at"] = import_formats.parse_time(data["received_at"], current_app.config["TIMEZONE"]).isoformat()
             except ValueError:
                 problems.append({"field": "received_at", "message": _("is not a date and time (use 2026-11-23 18:00)")})
         item = None
