@@ -270,6 +270,7 @@ def test_the_wall_fits_the_screen_and_turns_its_pages(app, browser, http_api, in
             expect(page.locator("body")).to_have_attribute("data-wall-page", str(n), timeout=5000)
             expect(page.locator("#wall-pages")).to_contain_text(f"第 {n}/{pages} 页")
             page.wait_for_timeout(300)  # the page's panels drawn
+            page.screenshot(path=str(SHOTS / f"wall-{screen['width']}-page-{n}.png"), full_page=True)  # before the checks: a failure can be looked at
             assert page.evaluate("document.documentElement.scrollHeight") <= screen["height"], n
             assert page.evaluate("document.documentElement.scrollWidth") <= screen["width"], n
             assert page.evaluate(SMALL_TEXT) == [], n
@@ -280,7 +281,6 @@ def test_the_wall_fits_the_screen_and_turns_its_pages(app, browser, http_api, in
             seen_outlets.update(page.eval_on_selector_all(
                 "#branches li[data-branch]", f"""lis => lis.filter(li => {{ const r = li.getBoundingClientRect();
                   return r.height > 0 && r.bottom <= {screen['height']} && r.bottom <= li.parentElement.getBoundingClientRect().bottom + 1; }}).map(li => li.dataset.branch)"""))
-            page.screenshot(path=str(SHOTS / f"wall-{screen['width']}-page-{n}.png"))
         assert seen_panels == set(range(panels))  # every panel is on some page
         assert seen_outlets >= {"HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"}  # every outlet that reports is seen
         assert _serious(page) == []
