@@ -78,7 +78,7 @@ def is_xlsx(filename, raw):
 
 
 EXAMPLE = {
-    "name": "张建国", "phone": "13812345678", "province_code": "130000", "city_code": "130100",
+    "name": "张建国", "phone": "13900001111", "province_code": "130000", "city_code": "130100",
     "temperament": "rational", "motive": "solve_problem", "flags": "vulnerable", "principal": "50000", "demands": "退还本金并补偿利息",
     "received_at": "2026/11/30 8:10", "severity": "medium",
 }

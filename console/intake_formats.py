@@ -13,7 +13,7 @@ COLUMNS = list(schemas.ComplaintIn.model_fields)
 EXAMPLE = {
     "source": "hotline-95511", "external_id": "HL-20261130-0001", "channel": "hotline", "product": "分红险",
     "cause_code": "misselling", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01",
-    "customer_name": "张建国", "customer_phone": "13812345678", "text": "称购买时被告知是存款，要求退还本金",
+    "customer_name": "张建国", "customer_phone": "13900001111", "text": "称购买时被告知是存款，要求退还本金",
     "received_at": "2026/11/30 8:10", "principal": "50000", "severity": "medium",
 }
 
