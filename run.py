@@ -217,8 +217,10 @@ def audit_verify_command(args):
             if problem:
                 result.problems.insert(0, problem)
     except sqlite3.OperationalError as exc:
-        print(f"error: cannot read the audit chain of {path} ({exc}); a database from before "
-              "migration m010_audit_chain gets one when the console starts on it.", file=sys.stderr)
+        print(
+            f"error: cannot read the audit chain of {path} ({exc}); a database from before migration m010_audit_chain gets one when the console starts on it.",
+            file=sys.stderr,
+        )
         return 2
     finally:
         conn.close()
@@ -261,8 +263,11 @@ def drill_command(args):
             db.close()
         print(f"No accounts in {real_db}: log in to the drill as drill-lead / {password}")
     scenario = drill.scenario
-    print(f"演练 DRILL: {scenario.title.zh} / {scenario.title.en}: {scenario.duration_minutes} drill minutes at x{drill.speed} "
-          f"({scenario.duration_minutes * 60 / drill.speed:.0f} s real); drill database {app.config['DATABASE']}", flush=True)
+    print(
+        f"演练 DRILL: {scenario.title.zh} / {scenario.title.en}: {scenario.duration_minutes} drill minutes at x{drill.speed} "
+        f"({scenario.duration_minutes * 60 / drill.speed:.0f} s real); drill database {app.config['DATABASE']}",
+        flush=True,
+    )
     if copied:
         print(f"{copied} account(s) copied from {real_db}: log in as yourselves. No alert leaves the drill.", flush=True)
     if app.config["SCHEDULER"] == "on":
@@ -322,12 +327,16 @@ def user_command(app, db, args):
         print(f"{'user':<20} {'role':<10} {'scope':<10} {'active':<7} {'last log-in':<26} tokens")
         for person in users.list_users(db, utcnow(), app.config["SESSION_IDLE_MINUTES"]):
             tokens = ", ".join(f"{t['id']}:{t['name']}" for t in person["tokens"]) or "-"
-            print(f"{person['username']:<20} {person['role']:<10} {person['scope_code'] or '-':<10} "
-                  f"{'yes' if person['active'] else 'no':<7} {person['last_login_at'] or '-':<26} {tokens}")
+            print(
+                f"{person['username']:<20} {person['role']:<10} {person['scope_code'] or '-':<10} "
+                f"{'yes' if person['active'] else 'no':<7} {person['last_login_at'] or '-':<26} {tokens}"
+            )
     elif args.user_command == "deactivate":
         ended = users.deactivate_user(db, _account(db, args.name)["id"], _cli_actor(args))
-        print(f"Deactivated {args.name}: {ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked; "
-              f"open boards are dropped within {app.config['LIVE_ACCESS_CHECK_SECONDS']} s.")
+        print(
+            f"Deactivated {args.name}: {ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked; "
+            f"open boards are dropped within {app.config['LIVE_ACCESS_CHECK_SECONDS']} s."
+        )
     elif args.user_command == "password":
         password = args.password or secrets.token_urlsafe(12)
         ended = users.set_password(db, _account(db, args.name)["id"], password, _cli_actor(args))
@@ -336,8 +345,10 @@ def user_command(app, db, args):
             print(f"Password: {password}")
     elif args.user_command == "role":
         ended = users.set_role(db, _account(db, args.name)["id"], args.role, args.scope, _cli_actor(args))
-        print(f"{args.name} is now {args.role}{', ' + args.scope if args.scope else ''}: "
-              f"{ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked.")
+        print(
+            f"{args.name} is now {args.role}{', ' + args.scope if args.scope else ''}: "
+            f"{ended['sessions']} session(s) ended, {ended['tokens']} token(s) revoked."
+        )
     return 0
 
 
@@ -366,6 +377,8 @@ def token_command(app, db, args):
     days = args.days if args.days is not None else app.config["TOKEN_DAYS"]
     print(users.issue_token(db, words[0], name=args.label, days=days, actor=_cli_actor(args)))
     return 0
+
+
 def _with(common):
     """A subparser class that also takes the ``common`` options (--db)."""
 
@@ -392,7 +405,10 @@ def main(argv=None):
     user_import = user_sub.add_parser("import", help="import users with role and scope from a CSV or XLSX file (all or nothing)")
     user_import.add_argument("file")
     user_import.add_argument("--dry-run", action="store_true", help="check and report only")
-    for name, text in (("org", "the organisation directory: head office, province and city branches, outlets"), ("catalogue", "causes and products: names and surge rules")):
+    for name, text in (
+        ("org", "the organisation directory: head office, province and city branches, outlets"),
+        ("catalogue", "causes and products: names and surge rules"),
+    ):
         group = sub.add_parser(name, help=text)
         group_sub = group.add_subparsers(dest=f"{name}_command", required=True, parser_class=_with(common))
         imported = group_sub.add_parser("import", help="import from a CSV or XLSX file (all or nothing)")

@@ -54,7 +54,7 @@ def rates(shape, rng):
         level = base * 5 * np.exp(-t / (24 * rng.uniform(1.5, 5)))
     elif shape == "second_wave":
         peak2 = 24 * rng.uniform(4, 8)
-        level = base * 4 * np.exp(-t / (24 * rng.uniform(1, 3))) + base * rng.uniform(2, 5) * np.exp(-((t - peak2) / (24 * rng.uniform(0.7, 1.5))) ** 2)
+        level = base * 4 * np.exp(-t / (24 * rng.uniform(1, 3))) + base * rng.uniform(2, 5) * np.exp(-(((t - peak2) / (24 * rng.uniform(0.7, 1.5))) ** 2))
     else:  # plateau: a logistic rise
         mid = 24 * rng.uniform(1, 4)
         level = base * 4 / (1 + np.exp(-(t - mid) / (24 * rng.uniform(0.4, 1))))
@@ -70,16 +70,25 @@ def backtest(incidents, seed):
             hourly = rng.poisson(rates(shape, rng))
             for cut_day in CUTS:
                 cut = cut_day * 24
-                history = [int(hourly[i:i + forecast.BIN_HOURS].sum()) for i in range(0, cut, forecast.BIN_HOURS)]
+                history = [int(hourly[i : i + forecast.BIN_HOURS].sum()) for i in range(0, cut, forecast.BIN_HOURS)]
                 result = forecast.forecast_counts(history)
                 naive = forecast.naive_forecast(history)
                 for h in result["horizons"]:
-                    actual = int(hourly[cut:cut + h["hours"]].sum())
-                    rows.append({
-                        "shape": shape, "incident": n, "cut_day": cut_day, "hours": h["hours"], "actual": actual,
-                        "expected": h["expected"], "low": h["low"], "high": h["high"], "naive": naive[h["hours"]],
-                        "method": result["method"],
-                    })
+                    actual = int(hourly[cut : cut + h["hours"]].sum())
+                    rows.append(
+                        {
+                            "shape": shape,
+                            "incident": n,
+                            "cut_day": cut_day,
+                            "hours": h["hours"],
+                            "actual": actual,
+                            "expected": h["expected"],
+                            "low": h["low"],
+                            "high": h["high"],
+                            "naive": naive[h["hours"]],
+                            "method": result["method"],
+                        }
+                    )
     return rows
 
 
@@ -113,16 +122,39 @@ def refit_time(complainants):
     rng = np.random.default_rng(3)
     offsets = np.sort(rng.uniform(0, 10 * 24 * 3600, complainants))
     with db.atomic():
-        incident_id = db["incident"].insert({
-            "title": "bench", "cause": "bench", "product": "bench", "severity": "medium", "status": "active",
-            "opened_at": to_iso(opened), "updated_at": to_iso(opened),
-        }).last_pk
-        db["complainant"].insert_all(({
-            "incident_id": incident_id, "name": f"客户{i}", "phone": f"138{i:08d}", "province_code": "130000",
-            "principal_fen": int(rng.integers(1, 50)) * 1_000_000, "demands": "要求退还本金和利息",
-            "received_at": to_iso(opened + timedelta(seconds=float(s))), "decision_due_at": to_iso(now + timedelta(days=15)),
-            "created_at": to_iso(opened + timedelta(seconds=float(s))), "updated_at": to_iso(now),
-        } for i, s in enumerate(offsets)), batch_size=5000)
+        incident_id = (
+            db["incident"]
+            .insert(
+                {
+                    "title": "bench",
+                    "cause": "bench",
+                    "product": "bench",
+                    "severity": "medium",
+                    "status": "active",
+                    "opened_at": to_iso(opened),
+                    "updated_at": to_iso(opened),
+                }
+            )
+            .last_pk
+        )
+        db["complainant"].insert_all(
+            (
+                {
+                    "incident_id": incident_id,
+                    "name": f"客户{i}",
+                    "phone": f"138{i:08d}",
+                    "province_code": "130000",
+                    "principal_fen": int(rng.integers(1, 50)) * 1_000_000,
+                    "demands": "要求退还本金和利息",
+                    "received_at": to_iso(opened + timedelta(seconds=float(s))),
+                    "decision_due_at": to_iso(now + timedelta(days=15)),
+                    "created_at": to_iso(opened + timedelta(seconds=float(s))),
+                    "updated_at": to_iso(now),
+                }
+                for i, s in enumerate(offsets)
+            ),
+            batch_size=5000,
+        )
     times = []
     for _ in range(5):
         forecast.clear_cache()
@@ -136,17 +168,34 @@ def refit_time(complainants):
     batch = []
     for n in range(5):
         with db.atomic():
-            db["complainant"].insert_all(({
-                "incident_id": incident_id, "name": f"新客户{n}-{i}", "phone": f"139{n:02d}{i:06d}", "province_code": "130000",
-                "principal_fen": 2_000_000, "demands": "要求赔偿", "received_at": to_iso(now - timedelta(minutes=5)),
-                "decision_due_at": to_iso(now + timedelta(days=15)), "created_at": to_iso(now), "updated_at": to_iso(now),
-            } for i in range(200)))
+            db["complainant"].insert_all(
+                (
+                    {
+                        "incident_id": incident_id,
+                        "name": f"新客户{n}-{i}",
+                        "phone": f"139{n:02d}{i:06d}",
+                        "province_code": "130000",
+                        "principal_fen": 2_000_000,
+                        "demands": "要求赔偿",
+                        "received_at": to_iso(now - timedelta(minutes=5)),
+                        "decision_due_at": to_iso(now + timedelta(days=15)),
+                        "created_at": to_iso(now),
+                        "updated_at": to_iso(now),
+                    }
+                    for i in range(200)
+                )
+            )
         started = time.perf_counter()
         forecast.incident_forecast(db, incident_id, now)
         batch.append(time.perf_counter() - started)
     db.close()
-    return {"complainants": complainants, "refit_seconds_median": statistics.median(times), "cached_seconds": cached,
-            "batch_refit_seconds_median": statistics.median(batch), "next_24h": result["horizons"][0]}
+    return {
+        "complainants": complainants,
+        "refit_seconds_median": statistics.median(times),
+        "cached_seconds": cached,
+        "batch_refit_seconds_median": statistics.median(batch),
+        "next_24h": result["horizons"][0],
+    }
 
 
 def calibrate(incidents=20, seed=1):
@@ -162,9 +211,11 @@ def calibrate(incidents=20, seed=1):
 
 
 def _refit_line(refit):
-    return (f"Refit at {refit['complainants']:,} complainants: {refit['refit_seconds_median'] * 1000:.0f} ms from cold (all demands "
-            f"recounted; median of 5), {refit['batch_refit_seconds_median'] * 1000:.0f} ms after a batch of 200 arrivals (median of 5), "
-            f"{refit['cached_seconds'] * 1000:.1f} ms from the cache")
+    return (
+        f"Refit at {refit['complainants']:,} complainants: {refit['refit_seconds_median'] * 1000:.0f} ms from cold (all demands "
+        f"recounted; median of 5), {refit['batch_refit_seconds_median'] * 1000:.0f} ms after a batch of 200 arrivals (median of 5), "
+        f"{refit['cached_seconds'] * 1000:.1f} ms from the cache"
+    )
 
 
 def main():
@@ -206,10 +257,20 @@ def main():
         print(_refit_line(refit))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "forecast.json").write_text(json.dumps({
-        "incidents": incidents, "forecasts": len(rows), "by_horizon": by_horizon, "by_shape": by_shape,
-        "coverage": coverage_all, "refit": refit,
-    }, indent=2, default=str))
+    (out / "forecast.json").write_text(
+        json.dumps(
+            {
+                "incidents": incidents,
+                "forecasts": len(rows),
+                "by_horizon": by_horizon,
+                "by_shape": by_shape,
+                "coverage": coverage_all,
+                "refit": refit,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0 if ok else 1
 
 

@@ -223,7 +223,9 @@ class Client:
 
 def api_phase(client, items, batch, max_bulk, server_pid):
     """Incident, groups, bulk import, list and counts over HTTP."""
-    incident = client.request("POST", "/api/v1/incidents", {"title": "Bench: wealth product default", "cause": "Product default", "product": "Bench WMP 2026", "severity": "severe"})
+    incident = client.request(
+        "POST", "/api/v1/incidents", {"title": "Bench: wealth product default", "cause": "Product default", "product": "Bench WMP 2026", "severity": "severe"}
+    )
     incident_id = incident["id"]
     group_ids = []
     for name in ("Beijing investors", "Hebei investors", "Elderly savers", "Online buyers"):
@@ -345,7 +347,10 @@ def sqlite_floor(workdir, rows, batch):
     try:
         migrations.migrate(db)
         incident_id = rows[0]["incident_id"]
-        db.execute("INSERT INTO incident (id, title, cause, product, severity, status, opened_at, updated_at) VALUES (?, 'b', 'b', 'b', 'severe', 'active', 'x', 'x')", [incident_id])
+        db.execute(
+            "INSERT INTO incident (id, title, cause, product, severity, status, opened_at, updated_at) VALUES (?, 'b', 'b', 'b', 'severe', 'active', 'x', 'x')",
+            [incident_id],
+        )
         for group_id in sorted({r["group_id"] for r in rows}):
             db.execute("INSERT INTO complainant_group (id, incident_id, name, created_at) VALUES (?, ?, ?, 'x')", [group_id, incident_id, f"g{group_id}"])
         db.conn.commit()
@@ -418,8 +423,10 @@ def report(res):
     print(f"Foundation benchmark: {imp['complainants']:,} complainants, {imp['calls']} calls of {imp['batch']:,}")
     print(f"Python {res['env']['python']}, SQLite {res['env']['sqlite']}, {res['env']['cpus']} CPU(s), {res['env']['platform']}")
     load = res["env"]["loadavg_start"], res["env"]["loadavg_end"]
-    print(f"Load average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f}"
-          + ("  <- other work was running: figures are noisy, run again on a quiet machine" if max(load) > 1.0 else ""))
+    print(
+        f"Load average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f}"
+        + ("  <- other work was running: figures are noisy, run again on a quiet machine" if max(load) > 1.0 else "")
+    )
     print("=" * w)
     print("Import")
     print(f"  {'API bulk path (first POST to last reply)':<42}{imp['per_s']:>12,} /s  {imp['seconds']:>8.2f} s")
@@ -446,8 +453,10 @@ def report(res):
         print(f"  {label:<42}{s['median_ms']:>10.2f}{s['p95_ms']:>10.2f}{s['min_ms']:>8.2f}{s['runs']:>6}")
     print(f"  {'ratio counts HTTP / bare GROUP BY':<42}{ratios['counts_http_vs_bare_group_by']:>10.2f}")
     print(f"  {'ratio counts domain / bare GROUP BY':<42}{ratios['counts_domain_vs_bare_group_by']:>10.2f}")
-    print(f"  list sample: {res['api']['list_sample']['total']} match, page 3 returned {res['api']['list_sample']['returned']}; "
-          f"counts: {res['api']['counts_rows']} rows totalling {res['api']['counts_total']:,}")
+    print(
+        f"  list sample: {res['api']['list_sample']['total']} match, page 3 returned {res['api']['list_sample']['returned']}; "
+        f"counts: {res['api']['counts_rows']} rows totalling {res['api']['counts_total']:,}"
+    )
     print("  (HTTP times include the loopback round trip, auth, validation and JSON; domain times are SQL plus row conversion.)")
     print()
     print(f"{'Targets':<44}{'ours':>14}{'target':>14}{'':>6}")
@@ -484,7 +493,9 @@ def main(argv=None):
         token = run_cli(env, "--db", str(db_path), "token", "bench").splitlines()[-1].strip()
         port = free_port()
         log = open(log_path, "w")
-        proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--db", str(db_path), "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py"), "--db", str(db_path), "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         wait_http(proc, port, "/api/v1/incidents", {"Authorization": f"Bearer {token}"}, log_path)
         print(f"Server pid {proc.pid} on 127.0.0.1:{port}; importing ...", flush=True)
 

@@ -60,9 +60,11 @@ TARGET_IMPORT_RATIO = 0.80
 
 def _serve(tree, db_path, env, log_path):
     """run.py of ``tree`` on a fresh database with a lead and a token: (Popen, Client)."""
+
     def cli(*args):
-        out = subprocess.run([sys.executable, str(tree / "run.py"), "--db", str(db_path), *args], cwd=tree, env=env,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, str(tree / "run.py"), "--db", str(db_path), *args], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+        )
         if out.returncode != 0:
             raise RuntimeError(f"run.py {' '.join(args)} failed: {out.stderr or out.stdout}")
         return out.stdout.strip()
@@ -71,14 +73,17 @@ def _serve(tree, db_path, env, log_path):
     token = cli("token", "bench").splitlines()[-1].strip()
     port = free_port()
     log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, str(tree / "run.py"), "--db", str(db_path), "--port", str(port)], cwd=tree, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(tree / "run.py"), "--db", str(db_path), "--port", str(port)], cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     wait_http(proc, port, "/api/v1/incidents", {"Authorization": f"Bearer {token}"}, log_path)
     return proc, Client(port, token)
 
 
 def _incident(client):
-    incident = client.request("POST", "/api/v1/incidents", {"title": "Bench: identity", "cause": "Product default", "product": "Bench WMP", "severity": "severe"})
+    incident = client.request(
+        "POST", "/api/v1/incidents", {"title": "Bench: identity", "cause": "Product default", "product": "Bench WMP", "severity": "severe"}
+    )
     groups = [client.request("POST", f"/api/v1/incidents/{incident['id']}/groups", {"name": f"G{i}"})["id"] for i in range(4)]
     return incident["id"], groups
 
@@ -87,7 +92,7 @@ def _import(client, proc, incident_id, items, batch):
     """POST ``items`` in arrays of ``batch``; rate by wall time and by the server's CPU."""
     import json
 
-    bodies = [json.dumps(items[i:i + batch], ensure_ascii=False).encode() for i in range(0, len(items), batch)]
+    bodies = [json.dumps(items[i : i + batch], ensure_ascii=False).encode() for i in range(0, len(items), batch)]
     path = f"/api/v1/incidents/{incident_id}/complainants"
     cpu0 = proc_cpu_s(proc.pid)
     t0 = time.perf_counter()
@@ -95,9 +100,15 @@ def _import(client, proc, incident_id, items, batch):
     elapsed = time.perf_counter() - t0
     cpu = proc_cpu_s(proc.pid) - cpu0
     count = sum(a["count"] for a in answers)
-    return {"rows": count, "seconds": round(elapsed, 3), "per_s": round(count / elapsed), "server_cpu_seconds": round(cpu, 3),
-            "per_server_cpu_s": round(count / cpu) if cpu else None,
-            "new": sum(a.get("new", a["count"]) for a in answers), "linked": sum(len(a.get("linked", [])) for a in answers)}
+    return {
+        "rows": count,
+        "seconds": round(elapsed, 3),
+        "per_s": round(count / elapsed),
+        "server_cpu_seconds": round(cpu, 3),
+        "per_server_cpu_s": round(count / cpu) if cpu else None,
+        "new": sum(a.get("new", a["count"]) for a in answers),
+        "linked": sum(len(a.get("linked", [])) for a in answers),
+    }
 
 
 def _items(n, groups):
@@ -120,8 +131,14 @@ def _repeats(items, n, seed=17):
             base.pop("id_number")
             out.append({**base, "phone": "+86 " + base["phone"], "channel": "outlet", "demands": "到网点"})
         else:
-            out.append({**base, "channel": "regulator_transfer", "transfer_reference": f"12378-B-{k:06d}",
-                        "reply_due_at": (now + timedelta(days=rng.randrange(3, 20))).isoformat(timespec="seconds")})
+            out.append(
+                {
+                    **base,
+                    "channel": "regulator_transfer",
+                    "transfer_reference": f"12378-B-{k:06d}",
+                    "reply_due_at": (now + timedelta(days=rng.randrange(3, 20))).isoformat(timespec="seconds"),
+                }
+            )
     return out
 
 
@@ -174,9 +191,10 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix="console-bench-identity-")
     env = {**os.environ, "CONSOLE_SECRET_KEY": "bench-" + os.urandom(8).hex(), "PYTHONUNBUFFERED": "1"}
     env.pop("CONSOLE_DB", None)
-    res = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "env": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
-                   "loadavg_start": round(os.getloadavg()[0], 2)}}
+    res = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "env": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(), "loadavg_start": round(os.getloadavg()[0], 2)},
+    }
     proc = None
     try:
         # 1. the current rate, on the base code
@@ -208,7 +226,9 @@ def main(argv=None):
             # complaint rows, and the first complaint kept on the person's row of each person without one (complaints.count_complaints)
             "complaints": db.execute(
                 "SELECT (SELECT count(*) FROM complaint WHERE incident_id = ?) + (SELECT count(*) FROM complainant c WHERE incident_id = ? "
-                "AND NOT EXISTS (SELECT 1 FROM complaint WHERE complainant_id = c.id))", [incident_id, incident_id]).fetchone()[0],
+                "AND NOT EXISTS (SELECT 1 FROM complaint WHERE complainant_id = c.id))",
+                [incident_id, incident_id],
+            ).fetchone()[0],
             "complaint_rows": db.execute("SELECT count(*) FROM complaint WHERE incident_id = ?", [incident_id]).fetchone()[0],
         }
         rng = random.Random(5)
@@ -250,13 +270,21 @@ def main(argv=None):
         res["bare"] = {
             "fts5_match": _bare_ms(db_path, "SELECT rowid FROM complainant_name WHERE complainant_name MATCH ?", [('"' + n + '"',) for n in names3], args.runs),
             "indexed_hash_lookup": _bare_ms(db_path, "SELECT id FROM complainant WHERE phone_hash = ?", [(h,) for h in hashes], args.runs),
-            "flag_index_lookup": _bare_ms(db_path, "SELECT complainant_id FROM complainant_flag WHERE incident_id = ? AND flag = ?",
-                                          [(incident_id, f) for f in FLAGS], args.runs),
+            "flag_index_lookup": _bare_ms(
+                db_path, "SELECT complainant_id FROM complainant_flag WHERE incident_id = ? AND flag = ?", [(incident_id, f) for f in FLAGS], args.runs
+            ),
         }
-        bare_for = {"name_search_3plus": "fts5_match", "name_search_2char": "fts5_match", "name_search_with_filters": "fts5_match",
-                    "phone_search": "indexed_hash_lookup", "id_number_search": "indexed_hash_lookup",
-                    "transfer_reference_search": "indexed_hash_lookup", "page_1000_offset": "indexed_hash_lookup",
-                    "page_1000_cursor": "indexed_hash_lookup", "page_1": "indexed_hash_lookup"}
+        bare_for = {
+            "name_search_3plus": "fts5_match",
+            "name_search_2char": "fts5_match",
+            "name_search_with_filters": "fts5_match",
+            "phone_search": "indexed_hash_lookup",
+            "id_number_search": "indexed_hash_lookup",
+            "transfer_reference_search": "indexed_hash_lookup",
+            "page_1000_offset": "indexed_hash_lookup",
+            "page_1000_cursor": "indexed_hash_lookup",
+            "page_1": "indexed_hash_lookup",
+        }
         for name, stats in http.items():
             bare = res["bare"][bare_for.get(name, "flag_index_lookup")]
             stats["bare"] = bare_for.get(name, "flag_index_lookup")
@@ -276,9 +304,11 @@ def report(res):
     print(f"Import, base {base['commit']}:  {base['per_s']:>7,}/s wall  {base['per_server_cpu_s'] or 0:>7,}/s server CPU")
     ratio = ours["ratio_to_base_wall"]
     cpu_ratio = ours.get("ratio_to_base_cpu")
-    print(f"Import, matching:    {ours['per_s']:>7,}/s wall  {ours['per_server_cpu_s'] or 0:>7,}/s server CPU  "
-          f"ratio {ratio:.2f} wall, {cpu_ratio or 0:.2f} CPU (target >= {TARGET_IMPORT_RATIO}) "
-          f"{'PASS' if max(ratio, cpu_ratio or 0) >= TARGET_IMPORT_RATIO else 'MISS'}")
+    print(
+        f"Import, matching:    {ours['per_s']:>7,}/s wall  {ours['per_server_cpu_s'] or 0:>7,}/s server CPU  "
+        f"ratio {ratio:.2f} wall, {cpu_ratio or 0:.2f} CPU (target >= {TARGET_IMPORT_RATIO}) "
+        f"{'PASS' if max(ratio, cpu_ratio or 0) >= TARGET_IMPORT_RATIO else 'MISS'}"
+    )
     rep = res["repeats"]
     print(f"Repeat arrivals:     {rep['per_s']:>7,}/s wall  ({rep['linked']:,} linked, {rep['new']:,} new)")
     print()

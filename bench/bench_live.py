@@ -212,12 +212,14 @@ def _joined(made, n_targets):
     per_target = []
     for target in range(n_targets):
         mine = [m for m in made if m[0] == target]
-        per_target.append({
-            "connected": sum(1 for m in mine if m[1] is not None),
-            "failures": sum(1 for m in mine if m[3]),
-            "errors": [m[3] for m in mine if m[3]][:5],
-            "join_seqs": sorted({m[2] for m in mine if m[1] is not None}),
-        })
+        per_target.append(
+            {
+                "connected": sum(1 for m in mine if m[1] is not None),
+                "failures": sum(1 for m in mine if m[3]),
+                "errors": [m[3] for m in mine if m[3]][:5],
+                "join_seqs": sorted({m[2] for m in mine if m[1] is not None}),
+            }
+        )
     return per_target
 
 
@@ -490,8 +492,11 @@ def run_phase(servers, posters, n, args):
             "join_seqs": sorted({x for g in got for x in g["join_seqs"]}),
         }
         conn_info.append(info)
-        print(f"  {server['name']:<5} N={n:<5} {info['connected']} connected and joined"
-              + (f"; {info['failures']} FAILED: {info['errors'][:2]}" if info["failures"] else ""), flush=True)
+        print(
+            f"  {server['name']:<5} N={n:<5} {info['connected']} connected and joined"
+            + (f"; {info['failures']} FAILED: {info['errors'][:2]}" if info["failures"] else ""),
+            flush=True,
+        )
         if not info["connected"]:
             raise RuntimeError(f"{server['name']} N={n}: no client connected: {info['errors']}")
     print(f"  {sum(i['connected'] for i in conn_info)} clients in {procs} processes ready in {connect_s:.1f} s", flush=True)
@@ -503,8 +508,7 @@ def run_phase(servers, posters, n, args):
     total = args.warmup + args.changes
     worker_pids = [p.pid for p, _ in workers]
     wall_broadcasts = time.time()
-    mark0 = (time.monotonic(), os.getloadavg()[0], machine_cpu_s(), [proc_cpu_s(pid) for pid in pids],
-             [proc_cpu_s(pid) for pid in worker_pids], self_cpu_s())
+    mark0 = (time.monotonic(), os.getloadavg()[0], machine_cpu_s(), [proc_cpu_s(pid) for pid in pids], [proc_cpu_s(pid) for pid in worker_pids], self_cpu_s())
     posts = [[] for _ in servers]  # per server: (seq, sent_at, rtt_s, emit_ms, measured)
     cpu_s = [[0.0, 0.0] for _ in servers]  # per server: user, system
     for i in range(total):
@@ -537,8 +541,7 @@ def run_phase(servers, posters, n, args):
                 cpu_s[s][1] += cpu1[1] - cpu0[1]
     time.sleep(0.3)  # stragglers
     threads_run = [proc_threads(pid) for pid in pids]
-    mark1 = (time.monotonic(), os.getloadavg()[0], machine_cpu_s(), [proc_cpu_s(pid) for pid in pids],
-             [proc_cpu_s(pid) for pid in worker_pids], self_cpu_s())
+    mark1 = (time.monotonic(), os.getloadavg()[0], machine_cpu_s(), [proc_cpu_s(pid) for pid in pids], [proc_cpu_s(pid) for pid in worker_pids], self_cpu_s())
     machine = machine_share(mark0, mark1)
 
     receipts = []
@@ -621,8 +624,14 @@ def run_phase(servers, posters, n, args):
             "median_broadcast_p50_ms": ms(statistics.median(pct(sorted(v), 50) for v in per_event.values() if v)) if latencies else None,
             "median_broadcast_p99_ms": ms(statistics.median(pct(sorted(v), 99) for v in per_event.values() if v)) if latencies else None,
             "per_broadcast": [
-                {"seq": seq, "sent_at": round(sent[seq][0], 3), "received": len(v), "p50_ms": ms(pct(sorted(v), 50)),
-                 "p99_ms": ms(pct(sorted(v), 99)), "max_ms": ms(max(v)) if v else None}
+                {
+                    "seq": seq,
+                    "sent_at": round(sent[seq][0], 3),
+                    "received": len(v),
+                    "p50_ms": ms(pct(sorted(v), 50)),
+                    "p99_ms": ms(pct(sorted(v), 99)),
+                    "max_ms": ms(max(v)) if v else None,
+                }
                 for seq, v in sorted(per_event.items())
             ],
             "first_receipt": summary_ms([min(v) for v in per_event.values() if v]),
@@ -631,30 +640,44 @@ def run_phase(servers, posters, n, args):
             "server_emit_call_ms_p50": round(statistics.median(emit_times), 2) if emit_times else None,
             "server_cpu_ms_per_broadcast": round(sum(cpu_s[s]) * 1000 / len(sent), 1) if sent else None,
             "server_cpu_user_sys_ms_per_broadcast": [round(x * 1000 / len(sent), 1) for x in cpu_s[s]] if sent else None,
-            "server_threads": {"idle": server["idle_threads"], "before_connect": threads_before[s], "connected": threads_connected[s], "after_run": threads_run[s], "after_disconnect": threads_after},
+            "server_threads": {
+                "idle": server["idle_threads"],
+                "before_connect": threads_before[s],
+                "connected": threads_connected[s],
+                "after_run": threads_run[s],
+                "after_disconnect": threads_after,
+            },
             "payload_bytes_received": len(json.dumps(sample, ensure_ascii=False).encode()) if sample else None,
             "seqs": sorted(sent),
             "server_events_check": check or "ok",
             "other_events_in_room": other_events,
         }
         lat = result["latency"]
-        print(f"  {server['name']:<5} p50 {lat['p50_ms']} / p95 {lat['p95_ms']} / p99 {lat['p99_ms']} ms, lost {result['lost']}/{expected}, "
-              f"POST rtt p50 {result['post_round_trip']['p50_ms']} ms, first/last receipt p50 {result['first_receipt']['p50_ms']}/"
-              f"{result['last_receipt']['p50_ms']} ms, server CPU {result['server_cpu_ms_per_broadcast']} ms/broadcast"
-              + (f"; SERVER EVENTS CHECK FAILED: {check}" if check else "")
-              + (f"; other events in the room meanwhile: {other_events}" if other_events else ""), flush=True)
+        print(
+            f"  {server['name']:<5} p50 {lat['p50_ms']} / p95 {lat['p95_ms']} / p99 {lat['p99_ms']} ms, lost {result['lost']}/{expected}, "
+            f"POST rtt p50 {result['post_round_trip']['p50_ms']} ms, first/last receipt p50 {result['first_receipt']['p50_ms']}/"
+            f"{result['last_receipt']['p50_ms']} ms, server CPU {result['server_cpu_ms_per_broadcast']} ms/broadcast"
+            + (f"; SERVER EVENTS CHECK FAILED: {check}" if check else "")
+            + (f"; other events in the room meanwhile: {other_events}" if other_events else ""),
+            flush=True,
+        )
         results.append(result)
     if machine.get("clients_cpu_s") is not None and receipts:
         # what one received event costs the client side (python-socketio client: a thread per message)
         machine["client_cpu_ms_per_receipt"] = round(machine["clients_cpu_s"] * 1000 / len(receipts), 3)
         machine["server_cpu_ms_per_recipient"] = round(machine["servers_cpu_s"] * 1000 / len(receipts), 3)
     machine["phase_seconds"] = {
-        "connect": round(connect_s, 1), "broadcasts": machine["seconds"],
-        "collect": round(t_cleanup - t_collect, 1), "cleanup": round(time.monotonic() - t_cleanup, 1),
+        "connect": round(connect_s, 1),
+        "broadcasts": machine["seconds"],
+        "collect": round(t_cleanup - t_collect, 1),
+        "cleanup": round(time.monotonic() - t_cleanup, 1),
     }
     print(f"  phase seconds: {machine['phase_seconds']}", flush=True)
-    print(f"  machine: load {machine['loadavg_start']}->{machine['loadavg_end']}, busy {machine['busy_cores']} of {os.cpu_count()} cores: "
-          f"servers {machine['servers_cores']}, clients {machine['clients_cores']}, other work {machine['other_cores']}", flush=True)
+    print(
+        f"  machine: load {machine['loadavg_start']}->{machine['loadavg_end']}, busy {machine['busy_cores']} of {os.cpu_count()} cores: "
+        f"servers {machine['servers_cores']}, clients {machine['clients_cores']}, other work {machine['other_cores']}",
+        flush=True,
+    )
     return results, machine
 
 
@@ -671,15 +694,17 @@ def machine_share(mark0, mark1):
         servers = delta(mark0[3], mark1[3])
         clients = delta(mark0[4], mark1[4])
         driver = mark1[5] - mark0[5]
-        out.update({
-            "clients_cpu_s": round(clients, 2),
-            "servers_cpu_s": round(servers, 2),
-            "busy_cores": round(busy / wall, 2),
-            "servers_cores": round(servers / wall, 2),
-            "clients_cores": round(clients / wall, 2),
-            "driver_cores": round(driver / wall, 2),
-            "other_cores": round(max(0.0, busy - servers - clients - driver) / wall, 2),
-        })
+        out.update(
+            {
+                "clients_cpu_s": round(clients, 2),
+                "servers_cpu_s": round(servers, 2),
+                "busy_cores": round(busy / wall, 2),
+                "servers_cores": round(servers / wall, 2),
+                "clients_cores": round(clients / wall, 2),
+                "driver_cores": round(driver / wall, 2),
+                "other_cores": round(max(0.0, busy - servers - clients - driver) / wall, 2),
+            }
+        )
     else:
         out.update({"busy_cores": None, "servers_cores": None, "clients_cores": None, "driver_cores": None, "other_cores": None})
     return out
@@ -697,14 +722,32 @@ def start_ours(workdir, env):
     proc = start_process([sys.executable, str(ROOT / "run.py"), "--db", str(db_path), "--port", str(port)], env, log_path)
     wait_http(proc, port, "/api/v1/incidents", {"Authorization": f"Bearer {token}"}, log_path)
     http = Http(port, token)
-    incident, _, _ = http.request("POST", "/api/v1/incidents", {"title": "邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe"})
-    created, _, _ = http.request("POST", f"/api/v1/incidents/{incident['id']}/complainants", {
-        "name": "张建国", "phone": "13812345678", "id_number": "130105195501011234",
-        "province_code": "130000", "city_code": "130100", "demands": "本金+利息",
-    })
+    incident, _, _ = http.request(
+        "POST", "/api/v1/incidents", {"title": "邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe"}
+    )
+    created, _, _ = http.request(
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        {
+            "name": "张建国",
+            "phone": "13812345678",
+            "id_number": "130105195501011234",
+            "province_code": "130000",
+            "city_code": "130100",
+            "demands": "本金+利息",
+        },
+    )
     return {
-        "name": "ours", "proc": proc, "port": port, "url": f"http://127.0.0.1:{port}", "token": token,
-        "incident_id": incident["id"], "complainant_id": created["ids"][0], "http": http, "log": str(log_path), "event_seqs": ours_event_seqs,
+        "name": "ours",
+        "proc": proc,
+        "port": port,
+        "url": f"http://127.0.0.1:{port}",
+        "token": token,
+        "incident_id": incident["id"],
+        "complainant_id": created["ids"][0],
+        "http": http,
+        "log": str(log_path),
+        "event_seqs": ours_event_seqs,
         "idle_threads": proc_threads(proc.pid),
     }
 
@@ -715,8 +758,16 @@ def start_bare(workdir, env, kind):
     proc = start_process([sys.executable, str(Path(__file__).resolve()), "--bare-server", str(port), "--bare-kind", kind], env, log_path)
     wait_http(proc, port, "/ping", {}, log_path)
     return {
-        "name": "bare", "kind": kind, "proc": proc, "port": port, "url": f"http://127.0.0.1:{port}", "token": "bare",
-        "incident_id": 1, "http": Http(port), "log": str(log_path), "idle_threads": proc_threads(proc.pid),
+        "name": "bare",
+        "kind": kind,
+        "proc": proc,
+        "port": port,
+        "url": f"http://127.0.0.1:{port}",
+        "token": "bare",
+        "incident_id": 1,
+        "http": Http(port),
+        "log": str(log_path),
+        "idle_threads": proc_threads(proc.pid),
     }
 
 
@@ -777,22 +828,30 @@ def report(res):
     env = res["env"]
     print()
     print("=" * w)
-    print(f"Live board benchmark: one incident room, {res['config']['changes']} measured changes "
-          f"(+{res['config']['warmup']} warm-up) per N, clients in {res['config']['procs']} separate processes")
-    print(f"Python {env['python']}, python-socketio {env['python_socketio']}, python-engineio {env['python_engineio']}, "
-          f"Flask-SocketIO {env['flask_socketio']}, Werkzeug {env['werkzeug']}, simple-websocket {env['simple_websocket']}")
+    print(
+        f"Live board benchmark: one incident room, {res['config']['changes']} measured changes "
+        f"(+{res['config']['warmup']} warm-up) per N, clients in {res['config']['procs']} separate processes"
+    )
+    print(
+        f"Python {env['python']}, python-socketio {env['python_socketio']}, python-engineio {env['python_engineio']}, "
+        f"Flask-SocketIO {env['flask_socketio']}, Werkzeug {env['werkzeug']}, simple-websocket {env['simple_websocket']}"
+    )
     print(f"{env['cpus']} CPU(s), {env['platform']}; bare server: {res['config']['bare_kind']}")
     load = env["loadavg_start"], env["loadavg_end"]
     other = max([r["machine"]["other_cores"] or 0 for r in res["rows"]] or [0])
-    print(f"Load average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f} (our own threads count too); "
-          f"other processes used up to {other} cores during the broadcasts"
-          + ("  <- other work was running: figures are noisy, run again on a quiet machine" if other > 0.2 else ""))
+    print(
+        f"Load average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f} (our own threads count too); "
+        f"other processes used up to {other} cores during the broadcasts"
+        + ("  <- other work was running: figures are noisy, run again on a quiet machine" if other > 0.2 else "")
+    )
     print(f"Our server: python run.py, scheduler {res['config']['scheduler']} (its monitors run in the server process)")
     nl = res["no_listeners"]
     print(f"POST round trip with no client connected, p50: ours (PATCH) {nl['ours']['p50_ms']} ms, bare (POST /emit) {nl['bare']['p50_ms']} ms")
     print("=" * w)
-    head = (f"{'N':>6} | {'ours p50':>8} {'p95':>7} {'p99':>7} | {'bare p50':>8} {'p95':>7} {'p99':>7} | "
-            f"{'ratio':>6} | {'lost ours/bare':>14} | {'p99<200@500':>11} {'ratio<=1.3':>10}")
+    head = (
+        f"{'N':>6} | {'ours p50':>8} {'p95':>7} {'p99':>7} | {'bare p50':>8} {'p95':>7} {'p99':>7} | "
+        f"{'ratio':>6} | {'lost ours/bare':>14} | {'p99<200@500':>11} {'ratio<=1.3':>10}"
+    )
     print("Latency, POST sent -> client handler ran (ms, every client x every measured change)")
     print(head)
     print("-" * len(head))
@@ -800,21 +859,27 @@ def report(res):
         o, b = row["ours"]["latency"], row["bare"]["latency"] if row.get("bare") else {}
         lost = f"{row['ours']['lost']}/{row['bare']['lost'] if row.get('bare') else '-'}"
         t = row["targets"]
-        print(f"{row['clients']:>6} | {cell(o['p50_ms']):>8} {cell(o['p95_ms']):>7} {cell(o['p99_ms']):>7} | "
-              f"{cell(b.get('p50_ms')):>8} {cell(b.get('p95_ms')):>7} {cell(b.get('p99_ms')):>7} | "
-              f"{cell(row['ratio_p99']):>6} | {lost:>14} | "
-              f"{verdict(t['p99_under_200ms']):>11} {verdict(t['ratio_at_most_1_3']):>10}")
+        print(
+            f"{row['clients']:>6} | {cell(o['p50_ms']):>8} {cell(o['p95_ms']):>7} {cell(o['p99_ms']):>7} | "
+            f"{cell(b.get('p50_ms')):>8} {cell(b.get('p95_ms')):>7} {cell(b.get('p99_ms')):>7} | "
+            f"{cell(row['ratio_p99']):>6} | {lost:>14} | "
+            f"{verdict(t['p99_under_200ms']):>11} {verdict(t['ratio_at_most_1_3']):>10}"
+        )
     print()
     print("Robust to a stalled broadcast: median over the changes of each change's own p99 (ms)")
     for row in res["rows"]:
-        print(f"  N={row['clients']:<5} ours {cell(row['ours']['median_broadcast_p99_ms']):>8}   "
-              f"bare {cell(row['bare']['median_broadcast_p99_ms']):>8}   ratio {cell(row['ratio_median_broadcast_p99'])}")
+        print(
+            f"  N={row['clients']:<5} ours {cell(row['ours']['median_broadcast_p99_ms']):>8}   "
+            f"bare {cell(row['bare']['median_broadcast_p99_ms']):>8}   ratio {cell(row['ratio_median_broadcast_p99'])}"
+        )
     print()
     print("Where the time goes (p50 over measured changes, ms): POST rtt = the change's HTTP round trip; first/last rx =")
     print("latency of the first/last client to receive it; CPU = server process CPU per broadcast (all threads); emit() =")
     print("the bare server's sio.emit call alone; drops = clients that lost their connection during the run")
-    head2 = (f"{'N':>6} {'server':>6} | {'POST rtt':>8} {'first rx':>8} {'last rx':>8} {'spread':>7} | "
-             f"{'CPU ms':>7} {'usr/sys':>11} {'emit() ms':>9} | {'threads idle/conn':>17} | {'connect s':>9} {'fails':>5} {'drops':>5}")
+    head2 = (
+        f"{'N':>6} {'server':>6} | {'POST rtt':>8} {'first rx':>8} {'last rx':>8} {'spread':>7} | "
+        f"{'CPU ms':>7} {'usr/sys':>11} {'emit() ms':>9} | {'threads idle/conn':>17} | {'connect s':>9} {'fails':>5} {'drops':>5}"
+    )
     print(head2)
     print("-" * len(head2))
     for row in res["rows"]:
@@ -826,19 +891,23 @@ def report(res):
             spread = round(last - first, 1) if first is not None and last is not None else None
             th = r["server_threads"]
             usr_sys = r["server_cpu_user_sys_ms_per_broadcast"]
-            print(f"{row['clients']:>6} {name:>6} | {cell(r['post_round_trip']['p50_ms']):>8} {cell(first):>8} {cell(last):>8} {cell(spread):>7} | "
-                  f"{cell(r['server_cpu_ms_per_broadcast']):>7} {'/'.join(f'{x:g}' for x in usr_sys) if usr_sys else '-':>11} "
-                  f"{str(r['server_emit_call_ms_p50'] or '-'):>9} | "
-                  f"{str(th['idle']) + '/' + str(th['connected']):>17} | {r['connect_seconds_both_servers']:>9} {r['connect_failures']:>5} "
-                  f"{r['client_disconnects_during_run']:>5}")
+            print(
+                f"{row['clients']:>6} {name:>6} | {cell(r['post_round_trip']['p50_ms']):>8} {cell(first):>8} {cell(last):>8} {cell(spread):>7} | "
+                f"{cell(r['server_cpu_ms_per_broadcast']):>7} {'/'.join(f'{x:g}' for x in usr_sys) if usr_sys else '-':>11} "
+                f"{str(r['server_emit_call_ms_p50'] or '-'):>9} | "
+                f"{str(th['idle']) + '/' + str(th['connected']):>17} | {r['connect_seconds_both_servers']:>9} {r['connect_failures']:>5} "
+                f"{r['client_disconnects_during_run']:>5}"
+            )
     print()
     print("The machine during each N's broadcasts (CPU in cores; 'other work' = processes this run did not start)")
     for row in res["rows"]:
         m = row["machine"]
-        print(f"  N={row['clients']:<5} {m['seconds']:>6} s, load {m['loadavg_start']}->{m['loadavg_end']}, busy {m['busy_cores']}: "
-              f"servers {m['servers_cores']}, clients {m['clients_cores']}, driver {m['driver_cores']}, other work {m['other_cores']}; "
-              f"CPU per delivered event: server {m.get('server_cpu_ms_per_recipient')} ms, client {m.get('client_cpu_ms_per_receipt')} ms"
-              + ("  <- noisy" if (m["other_cores"] or 0) > 0.2 else ""))
+        print(
+            f"  N={row['clients']:<5} {m['seconds']:>6} s, load {m['loadavg_start']}->{m['loadavg_end']}, busy {m['busy_cores']}: "
+            f"servers {m['servers_cores']}, clients {m['clients_cores']}, driver {m['driver_cores']}, other work {m['other_cores']}; "
+            f"CPU per delivered event: server {m.get('server_cpu_ms_per_recipient')} ms, client {m.get('client_cpu_ms_per_receipt')} ms"
+            + ("  <- noisy" if (m["other_cores"] or 0) > 0.2 else "")
+        )
     print()
     print("Targets")
     for name, t in res["targets"].items():
@@ -859,13 +928,19 @@ def report(res):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="50,200,500,1000", help="comma-separated N values (default 50,200,500,1000)")
-    parser.add_argument("--changes", type=int, default=40, help="measured changes per N and server (default 40: at N=50, 2,000 receipts, so p99 is not one slow change)")
+    parser.add_argument(
+        "--changes", type=int, default=40, help="measured changes per N and server (default 40: at N=50, 2,000 receipts, so p99 is not one slow change)"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured changes first (default 2)")
     parser.add_argument("--procs", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--gap", type=float, default=0.25, help="minimum seconds between changes (default 0.25)")
     parser.add_argument("--connect-concurrency", type=int, default=8, help="concurrent connects per client process (default 8)")
-    parser.add_argument("--client", choices=["async", "threads"], default="async",
-                        help="python-socketio's AsyncClient (default) or its threaded Client, which spends a thread per message")
+    parser.add_argument(
+        "--client",
+        choices=["async", "threads"],
+        default="async",
+        help="python-socketio's AsyncClient (default) or its threaded Client, which spends a thread per message",
+    )
     parser.add_argument("--bare-kind", choices=["python-socketio", "flask-socketio"], default="python-socketio")
     parser.add_argument("--timeout", type=float, default=840, help="hard limit for the whole run in seconds (default 840)")
     parser.add_argument("--scheduler", choices=["on", "off"], help="CONSOLE_SCHEDULER for our server (default: as configured, 'on')")
@@ -914,8 +989,11 @@ def main(argv=None):
         payload = [e for e in events["events"] if e["name"] == EVENT][-1]
         post_bare = bare_poster(bare, payload)
         no_listeners["bare"] = no_listener_round_trips(bare, post_bare)
-        print(f"No listeners: PATCH p50 {no_listeners['ours']['p50_ms']} ms, bare POST p50 {no_listeners['bare']['p50_ms']} ms; "
-              f"payload {len(json.dumps(payload, ensure_ascii=False).encode())} bytes", flush=True)
+        print(
+            f"No listeners: PATCH p50 {no_listeners['ours']['p50_ms']} ms, bare POST p50 {no_listeners['bare']['p50_ms']} ms; "
+            f"payload {len(json.dumps(payload, ensure_ascii=False).encode())} bytes",
+            flush=True,
+        )
 
         for n in ns:
             elapsed = time.monotonic() - started
@@ -930,18 +1008,20 @@ def main(argv=None):
             ratio = round(op99 / bp99, 3) if op99 is not None and bp99 else None
             om, bm = ours_res["median_broadcast_p99_ms"], bare_res["median_broadcast_p99_ms"]
             ratio_median = round(om / bm, 3) if om is not None and bm else None
-            rows.append({
-                "clients": n,
-                "ours": ours_res,
-                "bare": bare_res,
-                "ratio_p99": ratio,
-                "ratio_median_broadcast_p99": ratio_median,
-                "machine": machine,
-                "targets": {
-                    "p99_under_200ms": (op99 is not None and op99 < TARGET_P99_MS and ours_res["lost"] == 0) if n == TARGET_AT_N else None,
-                    "ratio_at_most_1_3": (ratio is not None and ratio <= TARGET_RATIO),
-                },
-            })
+            rows.append(
+                {
+                    "clients": n,
+                    "ours": ours_res,
+                    "bare": bare_res,
+                    "ratio_p99": ratio,
+                    "ratio_median_broadcast_p99": ratio_median,
+                    "machine": machine,
+                    "targets": {
+                        "p99_under_200ms": (op99 is not None and op99 < TARGET_P99_MS and ours_res["lost"] == 0) if n == TARGET_AT_N else None,
+                        "ratio_at_most_1_3": (ratio is not None and ratio <= TARGET_RATIO),
+                    },
+                }
+            )
     finally:
         timer.cancel()
         for server in (ours, bare):
@@ -955,11 +1035,23 @@ def main(argv=None):
     at = next((r for r in rows if r["clients"] == TARGET_AT_N), None)
     targets = {}
     if at:
-        targets[f"p99 at N={TARGET_AT_N} (ms)"] = {"value": at["ours"]["latency"]["p99_ms"], "target": f"< {TARGET_P99_MS:g}", "pass": at["targets"]["p99_under_200ms"]}
-        targets[f"ratio ours/bare p99 at N={TARGET_AT_N}"] = {"value": at["ratio_p99"], "target": f"<= {TARGET_RATIO}", "pass": at["targets"]["ratio_at_most_1_3"]}
+        targets[f"p99 at N={TARGET_AT_N} (ms)"] = {
+            "value": at["ours"]["latency"]["p99_ms"],
+            "target": f"< {TARGET_P99_MS:g}",
+            "pass": at["targets"]["p99_under_200ms"],
+        }
+        targets[f"ratio ours/bare p99 at N={TARGET_AT_N}"] = {
+            "value": at["ratio_p99"],
+            "target": f"<= {TARGET_RATIO}",
+            "pass": at["targets"]["ratio_at_most_1_3"],
+        }
     for r in rows:
         if r["clients"] != TARGET_AT_N:
-            targets[f"ratio ours/bare p99 at N={r['clients']}"] = {"value": r["ratio_p99"], "target": f"<= {TARGET_RATIO}", "pass": r["targets"]["ratio_at_most_1_3"]}
+            targets[f"ratio ours/bare p99 at N={r['clients']}"] = {
+                "value": r["ratio_p99"],
+                "target": f"<= {TARGET_RATIO}",
+                "pass": r["targets"]["ratio_at_most_1_3"],
+            }
     lost_total = sum(r["ours"]["lost"] + r["bare"]["lost"] for r in rows)
     targets["lost events (ours + bare, all N)"] = {"value": lost_total, "target": "0", "pass": lost_total == 0}
 
@@ -979,8 +1071,14 @@ def main(argv=None):
             "open_files": fd,
         },
         "config": {
-            "clients": ns, "changes": args.changes, "warmup": args.warmup, "procs": args.procs, "client": args.client, "gap_s": args.gap,
-            "connect_concurrency": args.connect_concurrency, "bare_kind": args.bare_kind,
+            "clients": ns,
+            "changes": args.changes,
+            "warmup": args.warmup,
+            "procs": args.procs,
+            "client": args.client,
+            "gap_s": args.gap,
+            "connect_concurrency": args.connect_concurrency,
+            "bare_kind": args.bare_kind,
             "scheduler": env.get("CONSOLE_SCHEDULER", "default (on)"),
             "change": "PATCH /api/v1/complainants/{id} {'demands': ...} -> complainant_updated to incident:<id>:team",
             "payload_bytes": len(json.dumps(payload, ensure_ascii=False).encode()),

@@ -58,9 +58,20 @@ def bench_surge(n, workdir):
 
     def _row(received, product, cause, province):
         return {
-            "source": "bench", "external_id": None, "channel": "hotline", "product": product, "cause_code": cause,
-            "province_code": province, "city_code": None, "branch_code": None, "customer_name": "客户",
-            "customer_phone": "13800000000", "customer_id_number": None, "text": "", "received_at": received, "severity": None,
+            "source": "bench",
+            "external_id": None,
+            "channel": "hotline",
+            "product": product,
+            "cause_code": cause,
+            "province_code": province,
+            "city_code": None,
+            "branch_code": None,
+            "customer_name": "客户",
+            "customer_phone": "13800000000",
+            "customer_id_number": None,
+            "text": "",
+            "received_at": received,
+            "severity": None,
         }
 
     # through the intake path, so the per-day counts are kept as in production
@@ -111,10 +122,21 @@ def bench_idempotency(posters, per_poster, workdir):
     regions.add_branch(db, "BENCH-01", "压测网点", "130100")
     users.add_user(db, "bench", "team", "benchpass1", hash_method="pbkdf2:sha256:1000")
     token = users.issue_token(db, "bench")
-    incident_id = db["incident"].insert({
-        "title": "bench", "cause": "bench", "product": "bench", "severity": "medium", "status": "active",
-        "opened_at": to_iso(datetime.now(timezone.utc)), "updated_at": to_iso(datetime.now(timezone.utc)),
-    }).last_pk
+    incident_id = (
+        db["incident"]
+        .insert(
+            {
+                "title": "bench",
+                "cause": "bench",
+                "product": "bench",
+                "severity": "medium",
+                "status": "active",
+                "opened_at": to_iso(datetime.now(timezone.utc)),
+                "updated_at": to_iso(datetime.now(timezone.utc)),
+            }
+        )
+        .last_pk
+    )
     db.close()
     server = ConsoleServer(path).start()
     errors = []
@@ -158,9 +180,16 @@ def bench_idempotency(posters, per_poster, workdir):
     distinct = db.execute("SELECT count(DISTINCT notes) FROM hourly_update").fetchone()[0]
     db.close()
     return {
-        "posters": posters, "updates_each": per_poster, "requests": posters * per_poster * 2,
-        "stored": stored, "distinct": distinct, "replayed": replays[0], "errors": len(errors), "first_errors": [str(e) for e in errors[:3]],
-        "seconds": round(elapsed, 1), "requests_per_second": round(posters * per_poster * 2 / elapsed),
+        "posters": posters,
+        "updates_each": per_poster,
+        "requests": posters * per_poster * 2,
+        "stored": stored,
+        "distinct": distinct,
+        "replayed": replays[0],
+        "errors": len(errors),
+        "first_errors": [str(e) for e in errors[:3]],
+        "seconds": round(elapsed, 1),
+        "requests_per_second": round(posters * per_poster * 2 / elapsed),
         "exactly_once": stored == distinct == posters * per_poster and not errors,
     }
 
@@ -175,14 +204,20 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         surge = bench_surge(args.complaints, workdir) if not args.skip_surge else None
         if surge:
-            print(f"surge monitor over {surge['complaints']:,} complaints (loaded in {surge['load_seconds']} s): detect {surge['detect_ms_median']} ms; "
-              f"first run (opens the incident, {surge['first_run']['attached']} complainants) {surge['first_run_ms']} ms; "
-              f"steady run median {surge['run_ms_median']} ms (max {surge['run_ms_max']} ms); target < 200 ms: "
-                  f"{'PASS' if surge['run_ms_median'] < 200 else 'MISS'}", flush=True)
+            print(
+                f"surge monitor over {surge['complaints']:,} complaints (loaded in {surge['load_seconds']} s): detect {surge['detect_ms_median']} ms; "
+                f"first run (opens the incident, {surge['first_run']['attached']} complainants) {surge['first_run_ms']} ms; "
+                f"steady run median {surge['run_ms_median']} ms (max {surge['run_ms_max']} ms); target < 200 ms: "
+                f"{'PASS' if surge['run_ms_median'] < 200 else 'MISS'}",
+                flush=True,
+            )
         updates = bench_idempotency(args.posters, args.updates, workdir)
-        print(f"hourly updates: {updates['posters']} posters x {updates['updates_each']}, each sent twice with one key: "
-              f"{updates['stored']:,} stored, {updates['replayed']:,} replays answered, {updates['errors']} errors, "
-              f"{updates['requests_per_second']} requests/s; exactly once: {'PASS' if updates['exactly_once'] else 'FAIL'}", flush=True)
+        print(
+            f"hourly updates: {updates['posters']} posters x {updates['updates_each']}, each sent twice with one key: "
+            f"{updates['stored']:,} stored, {updates['replayed']:,} replays answered, {updates['errors']} errors, "
+            f"{updates['requests_per_second']} requests/s; exactly once: {'PASS' if updates['exactly_once'] else 'FAIL'}",
+            flush=True,
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "monitors.json").write_text(json.dumps({"surge": surge, "idempotency": updates}, indent=2))

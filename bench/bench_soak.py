@@ -178,21 +178,35 @@ def request(port, method, path, token, body=None, key=None, timeout=60):
 
 
 def open_incident(port, lead, branches, per_branch):
-    status, incident, _, _ = request(port, "POST", "/api/v1/incidents", lead, {
-        "title": "压测：邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe", "status": "active",
-    })
+    status, incident, _, _ = request(
+        port,
+        "POST",
+        "/api/v1/incidents",
+        lead,
+        {
+            "title": "压测：邮政渠道分红险集体投诉",
+            "cause": "misselling",
+            "product": "分红险",
+            "severity": "severe",
+            "status": "active",
+        },
+    )
     if status != 201:
         raise RuntimeError(f"opening the incident answered {status}: {incident}")
     rng = random.Random(5)
     people = []
     for b in branches:
         for _ in range(per_branch):
-            people.append({
-                "name": rng.choice("王李张刘陈杨赵黄周吴") + rng.choice("伟芳娜秀敏静丽强磊军"),
-                "phone": "1" + rng.choice("3589") + f"{rng.randrange(10**9):09d}",
-                "province_code": b["province_code"], "city_code": b["city_code"], "branch_code": b["code"],
-                "principal": f"{rng.randrange(10_000, 500_000)}.00",
-            })
+            people.append(
+                {
+                    "name": rng.choice("王李张刘陈杨赵黄周吴") + rng.choice("伟芳娜秀敏静丽强磊军"),
+                    "phone": "1" + rng.choice("3589") + f"{rng.randrange(10**9):09d}",
+                    "province_code": b["province_code"],
+                    "city_code": b["city_code"],
+                    "branch_code": b["code"],
+                    "principal": f"{rng.randrange(10_000, 500_000)}.00",
+                }
+            )
     if people:
         status, created, _, _ = request(port, "POST", f"/api/v1/incidents/{incident['id']}/complainants", lead, people, timeout=300)
         if status != 201:
@@ -337,9 +351,12 @@ def poster_worker(incident_id, jobs, start_at, interval, end_at, conn, busy=True
             key = f"soak-{poster:04d}-{k:05d}"
             fields = {
                 "people_on_site": rng.randrange(0, 3),  # below GROUP_VISIT_PEOPLE: a quiet outlet, no alerts
-                "new_complainants": rng.randrange(0, 3), "settled_since": rng.randrange(0, 2),
-                "mood": rng.choice(["calm", "calm", "tense"]), "actions_taken": "逐一登记，专人解释",
-                "needs": "", "notes": key,
+                "new_complainants": rng.randrange(0, 3),
+                "settled_since": rng.randrange(0, 2),
+                "mood": rng.choice(["calm", "calm", "tense"]),
+                "actions_taken": "逐一登记，专人解释",
+                "needs": "",
+                "notes": key,
             }
             if busy and rng.random() < 0.15:
                 fields.update(crowded_update(rng))  # a group at the counter: the crowd rule answers it
@@ -460,12 +477,18 @@ def analyse(posts, joined, receipts, others, stored_rows, idem_rows, log_text, s
         other_names[name] = other_names.get(name, 0) + 1
     return {
         "posts": {
-            "requests": len(posts), "keys": len(by_key), "acknowledged_writes": len(acknowledged),
-            "resends": len(resends), "resends_replayed": sum(1 for r in resends if r.get("replayed") is True),
-            "replays": len(replays), "replays_with_the_first_id": replay_same_id,
-            "double_submits": len(twins), "double_submits_with_one_writer": twins_one_writer,
+            "requests": len(posts),
+            "keys": len(by_key),
+            "acknowledged_writes": len(acknowledged),
+            "resends": len(resends),
+            "resends_replayed": sum(1 for r in resends if r.get("replayed") is True),
+            "replays": len(replays),
+            "replays_with_the_first_id": replay_same_id,
+            "double_submits": len(twins),
+            "double_submits_with_one_writer": twins_one_writer,
             "keys_with_two_writers": sum(1 for n in writers_per_key.values() if n > 1),
-            "non_2xx": len(non_2xx), "non_2xx_by_status": _count_by(non_2xx, lambda r: str(r["status"])),
+            "non_2xx": len(non_2xx),
+            "non_2xx_by_status": _count_by(non_2xx, lambda r: str(r["status"])),
             "non_2xx_first": [{k: r.get(k) for k in ("key", "attempt", "status", "error")} for r in non_2xx[:10]],
             "database_is_locked_in_answers": locked_answers,
             "write_latency": summary_ms([r["answered_at"] - r["sent_at"] for r in acknowledged.values()]),
@@ -473,17 +496,31 @@ def analyse(posts, joined, receipts, others, stored_rows, idem_rows, log_text, s
             "all_latency": summary_ms([r["answered_at"] - r["sent_at"] for r in posts if r["status"] == 201]),
         },
         "database": {
-            "stored_updates": len(stored_rows), "stored_keys": len(stored), "lost": len(lost), "lost_first": lost[:10],
-            "twice": len(twice), "twice_first": twice[:10], "wrong_id": len(wrong_id),
-            "stored_not_acknowledged": len(unacknowledged), "stored_not_acknowledged_first": unacknowledged[:10],
-            "stored_never_sent": len(stray), "idempotency_rows_not_one": len(idem_missing),
+            "stored_updates": len(stored_rows),
+            "stored_keys": len(stored),
+            "lost": len(lost),
+            "lost_first": lost[:10],
+            "twice": len(twice),
+            "twice_first": twice[:10],
+            "wrong_id": len(wrong_id),
+            "stored_not_acknowledged": len(unacknowledged),
+            "stored_not_acknowledged_first": unacknowledged[:10],
+            "stored_never_sent": len(stray),
+            "idempotency_rows_not_one": len(idem_missing),
         },
         "board": {
-            "watchers_joined": len(watchers), "updates": len(sent_by_id), "expected": expected, "received": received,
-            "lost": expected - received, "duplicates": duplicates, "unknown_update_ids": unknown,
+            "watchers_joined": len(watchers),
+            "updates": len(sent_by_id),
+            "expected": expected,
+            "received": received,
+            "lost": expected - received,
+            "duplicates": duplicates,
+            "unknown_update_ids": unknown,
             "latency_from_send": summary_ms([x[1] for x in latencies]),
             "latency_from_answer": summary_ms([x[2] for x in latencies]),
-            "room_seq_gaps": gaps, "watchers_with_gaps": len(watchers_with_gaps), "other_events": other_names,
+            "room_seq_gaps": gaps,
+            "watchers_with_gaps": len(watchers_with_gaps),
+            "other_events": other_names,
         },
         "log": {
             "database_is_locked": log_lower.count("database is locked"),
@@ -517,46 +554,70 @@ def report(res):
     c, a, env = res["config"], res["analysis"], res["env"]
     print()
     print("=" * w)
-    print(f"Soak: {c['posters']} branch posters (one post each every {c['interval_s']:g} s: {c['offered_updates_per_s']} updates/s offered, "
-          f"+ every {RESEND_EVERY}th resent, every {TWIN_EVERY}th sent twice at once)")
-    print(f"      {c['watchers']} board watchers ({', '.join(f'{n} {r}' for r, n in c['watchers_by_role'].items())}) in {c['watcher_procs']} processes ({c['watcher_client']} client); "
-          f"{c['minutes']:g} min on {c['instances']} x {c['server']}{' --threads ' + str(c['gunicorn_threads']) if c['gunicorn_threads'] else ''} (scheduler {c['scheduler']}{' in the first' if c['instances'] > 1 else ''}); {c['complainants']} complainants in {c['posters']} branches")
-    print(f"Python {env['python']}, {env['cpus']} CPUs; load average {env['loadavg_start']} at start, {env['loadavg_end']} at end; "
-          f"other processes used {res['machine'].get('other_cores')} cores during the run"
-          + ("  <- other work was running: figures are noisy" if (res["machine"].get("other_cores") or 0) > 0.2 else ""))
+    print(
+        f"Soak: {c['posters']} branch posters (one post each every {c['interval_s']:g} s: {c['offered_updates_per_s']} updates/s offered, "
+        f"+ every {RESEND_EVERY}th resent, every {TWIN_EVERY}th sent twice at once)"
+    )
+    print(
+        f"      {c['watchers']} board watchers ({', '.join(f'{n} {r}' for r, n in c['watchers_by_role'].items())}) in {c['watcher_procs']} processes ({c['watcher_client']} client); "
+        f"{c['minutes']:g} min on {c['instances']} x {c['server']}{' --threads ' + str(c['gunicorn_threads']) if c['gunicorn_threads'] else ''} (scheduler {c['scheduler']}{' in the first' if c['instances'] > 1 else ''}); {c['complainants']} complainants in {c['posters']} branches"
+    )
+    print(
+        f"Python {env['python']}, {env['cpus']} CPUs; load average {env['loadavg_start']} at start, {env['loadavg_end']} at end; "
+        f"other processes used {res['machine'].get('other_cores')} cores during the run"
+        + ("  <- other work was running: figures are noisy" if (res["machine"].get("other_cores") or 0) > 0.2 else "")
+    )
     print("=" * w)
     unit = "min" if res["period_s"] == 60 else f"{res['period_s']:g}s"
-    print(f"{'period':>7} | {'writes':>6} {'POST p50':>8} {'p95':>7} {'p99':>7} | {'replays':>7} {'p95':>6} | "
-          f"{'board p50':>9} {'p95':>7} {'p99':>7} | {'RSS MiB':>7} {'threads':>7} {'CPU':>5}")
+    print(
+        f"{'period':>7} | {'writes':>6} {'POST p50':>8} {'p95':>7} {'p99':>7} | {'replays':>7} {'p95':>6} | "
+        f"{'board p50':>9} {'p95':>7} {'p99':>7} | {'RSS MiB':>7} {'threads':>7} {'CPU':>5}"
+    )
     print("-" * w)
     for row, mark in zip(a["per_period"], res["marks"]):
         wr, rp, bd = row["writes"], row["replays"], row["board"]
-        print(f"{str(row['period']) + ' ' + unit:>7} | {wr['n']:>6} {cell(wr['p50_ms']):>8} {cell(wr['p95_ms']):>7} {cell(wr['p99_ms']):>7} | "
-              f"{rp['n']:>7} {cell(rp['p95_ms']):>6} | {cell(bd['p50_ms']):>9} {cell(bd['p95_ms']):>7} {cell(bd['p99_ms']):>7} | "
-              f"{cell(mark.get('rss_mib')):>7} {cell(mark.get('threads')):>7} {cell(mark.get('server_cores')):>5}")
+        print(
+            f"{str(row['period']) + ' ' + unit:>7} | {wr['n']:>6} {cell(wr['p50_ms']):>8} {cell(wr['p95_ms']):>7} {cell(wr['p99_ms']):>7} | "
+            f"{rp['n']:>7} {cell(rp['p95_ms']):>6} | {cell(bd['p50_ms']):>9} {cell(bd['p95_ms']):>7} {cell(bd['p99_ms']):>7} | "
+            f"{cell(mark.get('rss_mib')):>7} {cell(mark.get('threads')):>7} {cell(mark.get('server_cores')):>5}"
+        )
     p, b = a["posts"], a["board"]
     print("-" * w)
     wl, bl = p["write_latency"], b["latency_from_send"]
-    print(f"{'all':>7} | {wl['n']:>6} {cell(wl['p50_ms']):>8} {cell(wl['p95_ms']):>7} {cell(wl['p99_ms']):>7} | "
-          f"{p['replay_latency']['n']:>7} {cell(p['replay_latency']['p95_ms']):>6} | {cell(bl['p50_ms']):>9} {cell(bl['p95_ms']):>7} {cell(bl['p99_ms']):>7} |")
-    print("POST = send to answer of the posts that wrote (replayed: false); board = POST sent -> watcher received update_posted; "
-          f"from the answer instead: p99 {b['latency_from_answer']['p99_ms']} ms")
+    print(
+        f"{'all':>7} | {wl['n']:>6} {cell(wl['p50_ms']):>8} {cell(wl['p95_ms']):>7} {cell(wl['p99_ms']):>7} | "
+        f"{p['replay_latency']['n']:>7} {cell(p['replay_latency']['p95_ms']):>6} | {cell(bl['p50_ms']):>9} {cell(bl['p95_ms']):>7} {cell(bl['p99_ms']):>7} |"
+    )
+    print(
+        "POST = send to answer of the posts that wrote (replayed: false); board = POST sent -> watcher received update_posted; "
+        f"from the answer instead: p99 {b['latency_from_answer']['p99_ms']} ms"
+    )
     d, lg = a["database"], a["log"]
     print()
-    print(f"Posts: {p['requests']} requests for {p['keys']} keys; {p['acknowledged_writes']} writes acknowledged; "
-          f"{p['resends_replayed']}/{p['resends']} resends and {p['double_submits_with_one_writer']}/{p['double_submits']} double submits "
-          f"answered once ({p['replays_with_the_first_id']}/{p['replays']} replays carry the first id); "
-          f"non-2xx {p['non_2xx']} {p['non_2xx_by_status'] or ''}")
-    print(f"Database: {d['stored_updates']} updates stored for {d['stored_keys']} keys; lost {d['lost']}, twice {d['twice']}, "
-          f"stored but not acknowledged {d['stored_not_acknowledged']}, wrong id {d['wrong_id']}, idempotency rows not one {d['idempotency_rows_not_one']}")
-    print(f"Boards: {b['watchers_joined']} watchers x {b['updates']} updates = {b['expected']} deliveries expected, {b['received']} received, "
-          f"lost {b['lost']}, duplicated {b['duplicates']}, room sequence gaps {b['room_seq_gaps']}, disconnects {res['watcher_disconnects']}; "
-          f"other events {b['other_events'] or 'none'}")
-    print(f"'database is locked': {p['database_is_locked_in_answers']} in answers, {lg['database_is_locked']} in the server log; "
-          f"tracebacks in the log {lg['tracebacks']}")
+    print(
+        f"Posts: {p['requests']} requests for {p['keys']} keys; {p['acknowledged_writes']} writes acknowledged; "
+        f"{p['resends_replayed']}/{p['resends']} resends and {p['double_submits_with_one_writer']}/{p['double_submits']} double submits "
+        f"answered once ({p['replays_with_the_first_id']}/{p['replays']} replays carry the first id); "
+        f"non-2xx {p['non_2xx']} {p['non_2xx_by_status'] or ''}"
+    )
+    print(
+        f"Database: {d['stored_updates']} updates stored for {d['stored_keys']} keys; lost {d['lost']}, twice {d['twice']}, "
+        f"stored but not acknowledged {d['stored_not_acknowledged']}, wrong id {d['wrong_id']}, idempotency rows not one {d['idempotency_rows_not_one']}"
+    )
+    print(
+        f"Boards: {b['watchers_joined']} watchers x {b['updates']} updates = {b['expected']} deliveries expected, {b['received']} received, "
+        f"lost {b['lost']}, duplicated {b['duplicates']}, room sequence gaps {b['room_seq_gaps']}, disconnects {res['watcher_disconnects']}; "
+        f"other events {b['other_events'] or 'none'}"
+    )
+    print(
+        f"'database is locked': {p['database_is_locked_in_answers']} in answers, {lg['database_is_locked']} in the server log; "
+        f"tracebacks in the log {lg['tracebacks']}"
+    )
     m = res["memory"]
-    print(f"Memory (VmRSS of {'pid' if len(res['server_pids']) == 1 else 'the sum of pids'} {', '.join(map(str, res['server_pids']))}): {m['first_mark_mib']} MiB at the end of period 1, {m['last_mark_mib']} MiB at the end: "
-          f"growth {m['growth_pct']} %; peak (VmHWM) {m['hwm_mib']} MiB; {m['after_connect_mib']} MiB when every watcher had joined")
+    print(
+        f"Memory (VmRSS of {'pid' if len(res['server_pids']) == 1 else 'the sum of pids'} {', '.join(map(str, res['server_pids']))}): {m['first_mark_mib']} MiB at the end of period 1, {m['last_mark_mib']} MiB at the end: "
+        f"growth {m['growth_pct']} %; peak (VmHWM) {m['hwm_mib']} MiB; {m['after_connect_mib']} MiB when every watcher had joined"
+    )
     print()
     print("Targets")
     for name, t in res["targets"].items():
@@ -602,17 +663,26 @@ def main(argv=None):
     parser.add_argument("--watchers", type=int, default=500, help="board sockets (default 500)")
     parser.add_argument("--interval", type=float, help="seconds between one poster's updates (default 60; a fifth of the run when it is shorter than 5 min)")
     parser.add_argument("--server", choices=["run", "gunicorn"], default="run", help="python run.py (default) or gunicorn with console.wsgi")
-    parser.add_argument("--instances", type=int, default=1,
-                        help="server processes on the one database, sharing rooms through a redis-server this starts (default 1)")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="server processes on the one database, sharing rooms through a redis-server this starts (default 1)"
+    )
     parser.add_argument("--threads", type=int, help="gunicorn --threads per instance (default: its watchers + 100, as README 'Production')")
     parser.add_argument("--scheduler", choices=["on", "off"], default="on", help="run the monitors in the server (default on, as in production)")
-    parser.add_argument("--busy-monitors", choices=["on", "off"], default="on",
-                        help="keep the crowd rule and the tasks monitor busy: crowds at counters, outlets crossing the closed-4-h line, settlements (default on)")
+    parser.add_argument(
+        "--busy-monitors",
+        choices=["on", "off"],
+        default="on",
+        help="keep the crowd rule and the tasks monitor busy: crowds at counters, outlets crossing the closed-4-h line, settlements (default on)",
+    )
     parser.add_argument("--crossings", type=int, help="outlets crossing the closed-4-h line during the run (default: two a minute, at least 3)")
     parser.add_argument("--settlements", type=int, default=20, help="complainants the lead settles during the run (default 20)")
     parser.add_argument("--watcher-procs", type=int, default=4, help="processes holding the watchers (default 4)")
-    parser.add_argument("--watcher-client", choices=["async", "threads"], default="async",
-                        help="python-socketio's asyncio client (default) or its threaded one (a thread per message: costly)")
+    parser.add_argument(
+        "--watcher-client",
+        choices=["async", "threads"],
+        default="async",
+        help="python-socketio's asyncio client (default) or its threaded one (a thread per message: costly)",
+    )
     parser.add_argument("--poster-procs", type=int, default=2, help="processes holding the posters (default 2)")
     parser.add_argument("--complainants-per-branch", type=int, default=5)
     parser.add_argument("--watcher-accounts", type=int, default=10, help="accounts per watcher role; watchers share them (default 10)")
@@ -668,8 +738,10 @@ def main(argv=None):
             server["pid"] = server["pid"] if args.server == "run" else (child_pids(server["proc"].pid) or [server["pid"]])[0]
         incident_id, complainants = open_incident(servers[0]["port"], seeded["lead"], seeded["branches"], args.complainants_per_branch)
         pids = [server["pid"] for server in servers]
-        print(f"Server pid(s) {pids} ({args.server}) on {', '.join(sv['url'] for sv in servers)}; "
-              f"incident {incident_id} with {complainants} complainants", flush=True)
+        print(
+            f"Server pid(s) {pids} ({args.server}) on {', '.join(sv['url'] for sv in servers)}; incident {incident_id} with {complainants} complainants",
+            flush=True,
+        )
 
         # watchers, spread over the instances as ip_hash would
         jobs = []
@@ -693,7 +765,11 @@ def main(argv=None):
             got = end.recv()
             joined.extend(got["joined"])
             join_errors.extend(got["errors"])
-        print(f"{len(joined)} watchers joined in {time.monotonic() - t_connect:.1f} s" + (f"; {len(join_errors)} FAILED: {join_errors[:2]}" if join_errors else ""), flush=True)
+        print(
+            f"{len(joined)} watchers joined in {time.monotonic() - t_connect:.1f} s"
+            + (f"; {len(join_errors)} FAILED: {join_errors[:2]}" if join_errors else ""),
+            flush=True,
+        )
         if not joined:
             raise RuntimeError(f"no watcher could join: {join_errors[:3]}")
         time.sleep(1.0)
@@ -703,8 +779,17 @@ def main(argv=None):
         if args.busy_monitors == "on":
             if args.scheduler != "on":
                 raise RuntimeError("--busy-monitors on needs --scheduler on: the monitors are what it measures")
-            busy = Busy(request, servers[0]["port"], seeded["lead"], seeded["branches"], incident_id, 0, 0,
-                        args.crossings or max(3, int(2 * args.minutes)), args.settlements)
+            busy = Busy(
+                request,
+                servers[0]["port"],
+                seeded["lead"],
+                seeded["branches"],
+                incident_id,
+                0,
+                0,
+                args.crossings or max(3, int(2 * args.minutes)),
+                args.settlements,
+            )
             busy.prepare()
             print(f"Busy monitors: {len(busy.crossing_incidents)} outlets to cross the closed-4-h line, {len(busy.to_settle)} settlements", flush=True)
 
@@ -714,8 +799,7 @@ def main(argv=None):
         if busy is not None:
             busy.start_at, busy.end_at = start_at, end_at
             busy.start()
-        posters = [(i, b["code"], b["token"], interval * i / max(1, args.posters), servers[i % len(servers)]["port"])
-                   for i, b in enumerate(seeded["branches"])]
+        posters = [(i, b["code"], b["token"], interval * i / max(1, args.posters), servers[i % len(servers)]["port"]) for i, b in enumerate(seeded["branches"])]
         poster_procs = []
         for part in spread(posters, args.poster_procs):
             parent_end, child_end = ctx.Pipe()
@@ -750,16 +834,22 @@ def main(argv=None):
                 cpu, mono = servers_cpu(), time.monotonic()
                 cores = round((cpu - last_cpu) / (mono - last_t), 2) if cpu is not None and last_cpu is not None and mono > last_t else None
                 rss = None if any("VmRSS" not in st for st in statuses) else sum(st["VmRSS"] for st in statuses)
-                sample = {"t_s": round(now - start_at, 1), "rss_kib": rss, "rss_kib_each": [st.get("VmRSS") for st in statuses],
-                          "hwm_kib": sum(st.get("VmHWM", 0) for st in statuses), "threads": sum(st.get("Threads", 0) for st in statuses),
-                          "server_cores": cores}
+                sample = {
+                    "t_s": round(now - start_at, 1),
+                    "rss_kib": rss,
+                    "rss_kib_each": [st.get("VmRSS") for st in statuses],
+                    "hwm_kib": sum(st.get("VmHWM", 0) for st in statuses),
+                    "threads": sum(st.get("Threads", 0) for st in statuses),
+                    "server_cores": cores,
+                }
                 samples.append(sample)
                 if now >= next_sample:
                     next_sample += sample_every
                 if now >= next_mark - 0.01:
                     # the servers' CPU over this period, in cores
-                    period_cores = (round((cpu - mark_cpu[0]) / (mono - mark_cpu[1]), 2)
-                                    if cpu is not None and mark_cpu[0] is not None and mono > mark_cpu[1] else None)
+                    period_cores = (
+                        round((cpu - mark_cpu[0]) / (mono - mark_cpu[1]), 2) if cpu is not None and mark_cpu[0] is not None and mono > mark_cpu[1] else None
+                    )
                     marks.append({**sample, "rss_mib": round(rss / 1024, 1) if rss else None, "server_cores": period_cores})
                     mark_cpu = (cpu, mono)
                     next_mark += period_s
@@ -841,21 +931,45 @@ def main(argv=None):
     b, p, d = a["board"], a["posts"], a["database"]
     locked = p["database_is_locked_in_answers"] + a["log"]["database_is_locked"]
     targets = {
-        "POST p95 of the writes (ms)": {"value": p["write_latency"]["p95_ms"], "target": f"< {TARGET_POST_P95_MS:g}",
-                                        "pass": p["write_latency"]["p95_ms"] is not None and p["write_latency"]["p95_ms"] < TARGET_POST_P95_MS},
-        "board p99, POST sent -> watcher (ms)": {"value": b["latency_from_send"]["p99_ms"], "target": f"< {TARGET_BOARD_P99_MS:g}",
-                                                 "pass": b["latency_from_send"]["p99_ms"] is not None and b["latency_from_send"]["p99_ms"] < TARGET_BOARD_P99_MS},
+        "POST p95 of the writes (ms)": {
+            "value": p["write_latency"]["p95_ms"],
+            "target": f"< {TARGET_POST_P95_MS:g}",
+            "pass": p["write_latency"]["p95_ms"] is not None and p["write_latency"]["p95_ms"] < TARGET_POST_P95_MS,
+        },
+        "board p99, POST sent -> watcher (ms)": {
+            "value": b["latency_from_send"]["p99_ms"],
+            "target": f"< {TARGET_BOARD_P99_MS:g}",
+            "pass": b["latency_from_send"]["p99_ms"] is not None and b["latency_from_send"]["p99_ms"] < TARGET_BOARD_P99_MS,
+        },
         "updates lost (acknowledged, not stored)": {"value": d["lost"], "target": "0", "pass": d["lost"] == 0},
-        "updates stored twice (by key)": {"value": d["twice"], "target": "0", "pass": d["twice"] == 0 and d["wrong_id"] == 0 and p["keys_with_two_writers"] == 0},
+        "updates stored twice (by key)": {
+            "value": d["twice"],
+            "target": "0",
+            "pass": d["twice"] == 0 and d["wrong_id"] == 0 and p["keys_with_two_writers"] == 0,
+        },
         "stored but never acknowledged": {"value": d["stored_not_acknowledged"], "target": "0", "pass": d["stored_not_acknowledged"] == 0},
-        "retries answered with the first answer": {"value": f"{p['replays_with_the_first_id']}/{p['replays']}", "target": "all",
-                                                   "pass": p["replays_with_the_first_id"] == p["replays"] == p["resends"] + p["double_submits"]},
+        "retries answered with the first answer": {
+            "value": f"{p['replays_with_the_first_id']}/{p['replays']}",
+            "target": "all",
+            "pass": p["replays_with_the_first_id"] == p["replays"] == p["resends"] + p["double_submits"],
+        },
         "non-2xx answers and connection errors": {"value": p["non_2xx"], "target": "0", "pass": p["non_2xx"] == 0},
         "'database is locked' (answers + server log)": {"value": locked, "target": "0", "pass": locked == 0},
-        "board deliveries lost / duplicated": {"value": f"{b['lost']}/{b['duplicates']}", "target": "0/0", "pass": b["lost"] == 0 and b["duplicates"] == 0 and b["room_seq_gaps"] == 0},
-        "watchers joined / disconnected": {"value": f"{b['watchers_joined']}/{len(disconnects)}", "target": f"{args.watchers}/0",
-                                           "pass": b["watchers_joined"] == args.watchers and not disconnects},
-        "RSS growth, end of period 1 -> end (%)": {"value": growth, "target": f"< {TARGET_RSS_GROWTH_PCT:g}", "pass": growth is not None and growth < TARGET_RSS_GROWTH_PCT},
+        "board deliveries lost / duplicated": {
+            "value": f"{b['lost']}/{b['duplicates']}",
+            "target": "0/0",
+            "pass": b["lost"] == 0 and b["duplicates"] == 0 and b["room_seq_gaps"] == 0,
+        },
+        "watchers joined / disconnected": {
+            "value": f"{b['watchers_joined']}/{len(disconnects)}",
+            "target": f"{args.watchers}/0",
+            "pass": b["watchers_joined"] == args.watchers and not disconnects,
+        },
+        "RSS growth, end of period 1 -> end (%)": {
+            "value": growth,
+            "target": f"< {TARGET_RSS_GROWTH_PCT:g}",
+            "pass": growth is not None and growth < TARGET_RSS_GROWTH_PCT,
+        },
     }
     if monitors is not None:
         targets.update(monitor_targets(monitors))
@@ -864,18 +978,34 @@ def main(argv=None):
     res = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "env": {
-            "python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "flask_socketio": version("Flask-SocketIO"), "python_socketio": version("python-socketio"),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "flask_socketio": version("Flask-SocketIO"),
+            "python_socketio": version("python-socketio"),
             "gunicorn": version("gunicorn") if args.server == "gunicorn" else None,
-            "loadavg_start": load_start, "loadavg_end": round(os.getloadavg()[0], 2), "open_files": fd,
+            "loadavg_start": load_start,
+            "loadavg_end": round(os.getloadavg()[0], 2),
+            "open_files": fd,
         },
         "config": {
-            "minutes": args.minutes, "posters": args.posters, "watchers": args.watchers,
+            "minutes": args.minutes,
+            "posters": args.posters,
+            "watchers": args.watchers,
             "watchers_by_role": {r: sum(1 for j in jobs if j[1] == r) for r in WATCHER_ROLES},
-            "interval_s": interval, "offered_updates_per_s": offered,
-            "resend_every": RESEND_EVERY, "double_submit_every": TWIN_EVERY,
-            "server": args.server, "instances": args.instances, "gunicorn_threads": servers[0]["threads"] if args.server == "gunicorn" else None, "scheduler": args.scheduler, "watcher_procs": args.watcher_procs, "watcher_client": args.watcher_client, "poster_procs": args.poster_procs,
-            "complainants": complainants, "period_s": period_s,
+            "interval_s": interval,
+            "offered_updates_per_s": offered,
+            "resend_every": RESEND_EVERY,
+            "double_submit_every": TWIN_EVERY,
+            "server": args.server,
+            "instances": args.instances,
+            "gunicorn_threads": servers[0]["threads"] if args.server == "gunicorn" else None,
+            "scheduler": args.scheduler,
+            "watcher_procs": args.watcher_procs,
+            "watcher_client": args.watcher_client,
+            "poster_procs": args.poster_procs,
+            "complainants": complainants,
+            "period_s": period_s,
         },
         "server_pids": pids,
         "period_s": period_s,
@@ -883,7 +1013,9 @@ def main(argv=None):
         "samples": samples,
         "memory": {
             "after_connect_mib": round(after_connect / 1024, 1),
-            "first_mark_mib": first.get("rss_mib"), "last_mark_mib": last.get("rss_mib"), "growth_pct": growth,
+            "first_mark_mib": first.get("rss_mib"),
+            "last_mark_mib": last.get("rss_mib"),
+            "growth_pct": growth,
             "hwm_mib": round(max((s.get("hwm_kib") or 0) for s in samples) / 1024, 1) if samples else None,
         },
         "machine": machine,

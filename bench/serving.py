@@ -160,8 +160,23 @@ def start_console(db_path, env, log_path, server="run", threads=1000, port=None)
         cmd = [sys.executable, str(ROOT / "run.py"), "--db", str(db_path), "--port", str(port)]
     elif server == "gunicorn":
         env = {**env, "CONSOLE_DB": str(db_path)}
-        cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-               "--worker-connections", str(max(1000, threads + 400)), "--no-control-socket", "--graceful-timeout", "5", "console.wsgi:app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "1",
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--worker-connections",
+            str(max(1000, threads + 400)),
+            "--no-control-socket",
+            "--graceful-timeout",
+            "5",
+            "console.wsgi:app",
+        ]
     else:
         raise ValueError(f"server must be 'run' or 'gunicorn', not {server!r}")
     with open(log_path, "w") as log:
@@ -185,8 +200,7 @@ def start_redis(log_path):
         raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:

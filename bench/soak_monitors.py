@@ -59,17 +59,36 @@ class Busy:
         self.crossing_incidents = []
         for n in range(self.crossings_wanted):
             branch = self.branches[n % len(self.branches)]
-            status, incident, _, _ = self.request(self.port, "POST", "/api/v1/incidents", self.lead, {
-                "title": f"压测：网点停业 {n + 1}", "cause": f"soak-closure-{n}", "product": "分红险", "severity": "medium", "status": "active"})
+            status, incident, _, _ = self.request(
+                self.port,
+                "POST",
+                "/api/v1/incidents",
+                self.lead,
+                {"title": f"压测：网点停业 {n + 1}", "cause": f"soak-closure-{n}", "product": "分红险", "severity": "medium", "status": "active"},
+            )
             if status != 201:
                 raise RuntimeError(f"opening a crossing incident answered {status}: {incident}")
-            status, made, _, _ = self.request(self.port, "POST", f"/api/v1/incidents/{incident['id']}/complainants", self.lead, [{
-                "name": "周某", "phone": f"139{n:08d}", "province_code": branch["province_code"], "city_code": branch["city_code"],
-                "branch_code": branch["code"]}])
+            status, made, _, _ = self.request(
+                self.port,
+                "POST",
+                f"/api/v1/incidents/{incident['id']}/complainants",
+                self.lead,
+                [
+                    {
+                        "name": "周某",
+                        "phone": f"139{n:08d}",
+                        "province_code": branch["province_code"],
+                        "city_code": branch["city_code"],
+                        "branch_code": branch["code"],
+                    }
+                ],
+            )
             if status != 201:
                 raise RuntimeError(f"adding to a crossing incident answered {status}: {made}")
             self.crossing_incidents.append((incident["id"], branch["code"]))
-        status, group, _, _ = self.request(self.port, "POST", f"/api/v1/incidents/{self.incident_id}/groups", self.lead, {"name": "压测和解组", "handling_line": "统一口径"})
+        status, group, _, _ = self.request(
+            self.port, "POST", f"/api/v1/incidents/{self.incident_id}/groups", self.lead, {"name": "压测和解组", "handling_line": "统一口径"}
+        )
         if status != 201:
             raise RuntimeError(f"making the settlement group answered {status}: {group}")
         status, terms, _, _ = self.request(self.port, "PUT", f"/api/v1/groups/{group['id']}/terms", self.lead, TERMS)
@@ -110,9 +129,20 @@ class Busy:
             # the server reads whole seconds: the line is crossed at the first whole second after
             closed_since = int(closed_since) + 1
             crosses_at = closed_since + CLOSED_HOURS * 3600
-            status, answer, sent, _ = self.request(self.port, "POST", f"/api/v1/incidents/{incident_id}/updates", self.lead, {
-                "branch_code": branch, "people_on_site": 0, "mood": "calm", "outlet_closed": True, "closed_since": iso(closed_since),
-                "notes": "网点因聚集暂停营业"})
+            status, answer, sent, _ = self.request(
+                self.port,
+                "POST",
+                f"/api/v1/incidents/{incident_id}/updates",
+                self.lead,
+                {
+                    "branch_code": branch,
+                    "people_on_site": 0,
+                    "mood": "calm",
+                    "outlet_closed": True,
+                    "closed_since": iso(closed_since),
+                    "notes": "网点因聚集暂停营业",
+                },
+            )
             if status != 201:
                 self.errors.append(f"crossing update for incident {incident_id} answered {status}: {answer}")
                 continue
@@ -153,7 +183,9 @@ class Busy:
         """What the database says about the monitors during the run."""
         runs = db.execute(
             "SELECT monitor, count(*), sum(finished_at IS NULL), sum(failed_at IS NOT NULL), sum(failures) FROM monitor_run "
-            "WHERE started_at >= ? GROUP BY monitor", [started_iso]).fetchall()
+            "WHERE started_at >= ? GROUP BY monitor",
+            [started_iso],
+        ).fetchall()
         by_monitor = {m: {"runs": n, "unfinished": u or 0, "failed": f or 0, "item_failures": i or 0} for m, n, u, f, i in runs}
         item_failures = db.execute("SELECT monitor, subject, error FROM monitor_failure").fetchall()
         latencies, missed = [], []
@@ -164,9 +196,12 @@ class Busy:
                 continue
             raised = datetime.fromisoformat(row[0]).timestamp()
             latencies.append(round(raised - crossing["crosses_at"], 1))
-        followups = db.execute(
-            "SELECT count(*) FROM task WHERE incident_id = ? AND trigger = 'settlement'", [self.incident_id]).fetchone()[0] if self.settled else 0
-        group_visits = db.execute("SELECT count(*) FROM alert WHERE kind IN ('group_visit', 'major_in_person') AND incident_id = ?", [self.incident_id]).fetchone()[0]
+        followups = (
+            db.execute("SELECT count(*) FROM task WHERE incident_id = ? AND trigger = 'settlement'", [self.incident_id]).fetchone()[0] if self.settled else 0
+        )
+        group_visits = db.execute(
+            "SELECT count(*) FROM alert WHERE kind IN ('group_visit', 'major_in_person') AND incident_id = ?", [self.incident_id]
+        ).fetchone()[0]
         early = [x for x in latencies if x < 0]
         late = [x for x in latencies if x > PERIOD_S + SLACK_S]
         return {
@@ -175,13 +210,21 @@ class Busy:
             "unfinished_runs": sum(v["unfinished"] for v in by_monitor.values()),
             "item_failures": [list(r) for r in item_failures[:10]],
             "item_failure_count": len(item_failures),
-            "crossings": len(self.crossings), "crossings_alerted": len(latencies), "crossings_missed": missed,
-            "crossing_latency_s": {"min": min(latencies, default=None), "max": max(latencies, default=None),
-                                   "median": sorted(latencies)[len(latencies) // 2] if latencies else None},
-            "crossings_early": len(early), "crossings_late": len(late),
-            "settled": len(self.settled), "settlement_followup_tasks": followups,
+            "crossings": len(self.crossings),
+            "crossings_alerted": len(latencies),
+            "crossings_missed": missed,
+            "crossing_latency_s": {
+                "min": min(latencies, default=None),
+                "max": max(latencies, default=None),
+                "median": sorted(latencies)[len(latencies) // 2] if latencies else None,
+            },
+            "crossings_early": len(early),
+            "crossings_late": len(late),
+            "settled": len(self.settled),
+            "settlement_followup_tasks": followups,
             "group_visit_alerts": group_visits,
-            "errors": self.errors[:10], "error_count": len(self.errors),
+            "errors": self.errors[:10],
+            "error_count": len(self.errors),
         }
 
 
@@ -189,12 +232,18 @@ def targets(judged):
     late = judged["crossings_late"] + judged["crossings_early"] + len(judged["crossings_missed"])
     return {
         "monitor runs failed / left in flight / item failures": {
-            "value": f"{judged['failed_runs']}/{judged['unfinished_runs']}/{judged['item_failure_count']}", "target": "0/0/0",
-            "pass": judged["failed_runs"] == 0 and judged["unfinished_runs"] == 0 and judged["item_failure_count"] == 0},
+            "value": f"{judged['failed_runs']}/{judged['unfinished_runs']}/{judged['item_failure_count']}",
+            "target": "0/0/0",
+            "pass": judged["failed_runs"] == 0 and judged["unfinished_runs"] == 0 and judged["item_failure_count"] == 0,
+        },
         "crowd rule fires within one period of the crossing (s)": {
             "value": f"{judged['crossings_alerted']}/{judged['crossings']} in time, max {judged['crossing_latency_s']['max']}",
-            "target": f"all, <= {PERIOD_S + SLACK_S}", "pass": judged["crossings"] > 0 and late == 0},
+            "target": f"all, <= {PERIOD_S + SLACK_S}",
+            "pass": judged["crossings"] > 0 and late == 0,
+        },
         "settlement follow-ups made by the tasks monitor": {
-            "value": f"{judged['settlement_followup_tasks']}/{judged['settled']}", "target": "all",
-            "pass": judged["settled"] > 0 and judged["settlement_followup_tasks"] >= judged["settled"] and judged["error_count"] == 0},
+            "value": f"{judged['settlement_followup_tasks']}/{judged['settled']}",
+            "target": "all",
+            "pass": judged["settled"] > 0 and judged["settlement_followup_tasks"] >= judged["settled"] and judged["error_count"] == 0,
+        },
     }

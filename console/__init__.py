@@ -19,6 +19,8 @@ class SqliteInt(IntegerConverter):
     def to_python(self, value):
         number = super().to_python(value)
         return number if number <= 2**63 - 1 else -1
+
+
 csrf = CSRFProtect()
 
 
@@ -118,10 +120,6 @@ def _register_error_handlers(app):
 
 def _check_every_view_has_a_permission(app):
     """Refuse to start if a route was added without @requires or @public."""
-    missing = [
-        rule.endpoint
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static" and not hasattr(app.view_functions[rule.endpoint], "permission")
-    ]
+    missing = [rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static" and not hasattr(app.view_functions[rule.endpoint], "permission")]
     if missing:
         raise RuntimeError(f"routes without an access check: {', '.join(sorted(missing))}")

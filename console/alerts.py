@@ -33,12 +33,31 @@ def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=Non
     cursor = db.execute(
         "INSERT OR IGNORE INTO alert (dedupe_key, kind, level, incident_id, province_code, branch_code, audience, message, data, raised_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [key, kind, level, incident_id, province_code, branch_code, json.dumps(sorted(audience)), message, json.dumps(data or {}, ensure_ascii=False), to_iso(now)],
+        [
+            key,
+            kind,
+            level,
+            incident_id,
+            province_code,
+            branch_code,
+            json.dumps(sorted(audience)),
+            message,
+            json.dumps(data or {}, ensure_ascii=False),
+            to_iso(now),
+        ],
     )
     if cursor.rowcount == 0:
         return None
     alert_id = cursor.lastrowid
-    alert = {"id": alert_id, "kind": kind, "level": level, "message": message, "province_code": province_code, "branch_code": branch_code, "raised_at": to_iso(now)}
+    alert = {
+        "id": alert_id,
+        "kind": kind,
+        "level": level,
+        "message": message,
+        "province_code": province_code,
+        "branch_code": branch_code,
+        "raised_at": to_iso(now),
+    }
     if outbox is not None and incident_id is not None:
         outbox.record_to(incident_id, "alert_raised", now, rooms_for(incident_id, audience, province_code, branch_code), {"alert": alert})
     from .channels import route_alert
@@ -118,9 +137,13 @@ def _supervisor_told(db, alert, actor, now):
     if alert["kind"] == "severe_complaint":
         ids = json.loads(alert["data"]).get("complainant_ids", [])
     else:
-        ids = [r[0] for r in db.execute(
-            "SELECT id FROM complainant WHERE incident_id = ? AND severity = 'severe' AND supervisor_told_at IS NULL AND received_at <= ?",
-            [alert["incident_id"], to_iso(now)]).fetchall()]
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM complainant WHERE incident_id = ? AND severity = 'severe' AND supervisor_told_at IS NULL AND received_at <= ?",
+                [alert["incident_id"], to_iso(now)],
+            ).fetchall()
+        ]
     from .complainants import record_supervisor_told
 
     record_supervisor_told(db, ids, actor, now, alert_id=alert["id"])

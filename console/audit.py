@@ -105,8 +105,15 @@ def record(db, actor, table, row_id, action, before=None, after=None, at=None):
     that read before another writer committed fails instead of forking.
     """
     values = (
-        to_iso(at or utcnow()), _int(actor.user_id), _text(actor.username), _text(actor.route),
-        _text(table), _int(row_id), _text(action), _json(before), _json(after),
+        to_iso(at or utcnow()),
+        _int(actor.user_id),
+        _text(actor.username),
+        _text(actor.route),
+        _text(table),
+        _int(row_id),
+        _text(action),
+        _json(before),
+        _json(after),
     )
     if db.conn.in_transaction:
         return _append(db, values)
@@ -191,20 +198,34 @@ def verify(db):
         # What the chain says comes after this entry: the next entry's link, or the head.
         after_it = following[10] if following is not None else (head[1] if head else None)
         if head is not None and entry_id > head[0]:
-            problems.append(Problem("inserted", (entry_id,), _("Entry %(id)s was inserted: it lies beyond the newest entry the log recorded (%(head)s).", id=entry_id, head=head[0])))
+            problems.append(
+                Problem(
+                    "inserted",
+                    (entry_id,),
+                    _("Entry %(id)s was inserted: it lies beyond the newest entry the log recorded (%(head)s).", id=entry_id, head=head[0]),
+                )
+            )
             continue
         if sound and linked:
             last_id, last_hash = entry_id, stored
             continue
         if after_it == last_hash and after_it is not None:
-            problems.append(Problem("inserted", (entry_id,), _("Entry %(id)s was inserted: the chain runs from entry %(before)s past it.", id=entry_id, before=last_id)))
+            problems.append(
+                Problem("inserted", (entry_id,), _("Entry %(id)s was inserted: the chain runs from entry %(before)s past it.", id=entry_id, before=last_id))
+            )
             continue
         if not sound:
             problems.append(Problem("edited", (entry_id,), _("Entry %(id)s was edited: its content no longer matches its hash.", id=entry_id)))
         elif entry_id > last_id + 1:
             problems.append(_deleted(range(last_id + 1, entry_id), _("entry %(id)s links to an entry that is gone.", id=entry_id)))
         else:
-            problems.append(Problem("relinked", (last_id, entry_id), _("Entry %(id)s does not follow entry %(before)s: one of them was rewritten with a new hash.", id=entry_id, before=last_id)))
+            problems.append(
+                Problem(
+                    "relinked",
+                    (last_id, entry_id),
+                    _("Entry %(id)s does not follow entry %(before)s: one of them was rewritten with a new hash.", id=entry_id, before=last_id),
+                )
+            )
         last_id, last_hash = entry_id, stored
     if head is None:
         problems.append(Problem("deleted", (), _("The record of the newest entry (audit_head) was deleted.")))

@@ -227,7 +227,11 @@ def refusal(path):
         return _("there is no file there")
     size = path.stat().st_size
     if size < MIN_BYTES:
-        return _("it holds %(size)s bytes, less than the %(minimum)s of even an empty console database (an unfinished or empty copy)", size=f"{size:,}", minimum=f"{MIN_BYTES:,}")
+        return _(
+            "it holds %(size)s bytes, less than the %(minimum)s of even an empty console database (an unfinished or empty copy)",
+            size=f"{size:,}",
+            minimum=f"{MIN_BYTES:,}",
+        )
     expected = _header_size(path)
     if expected is None:
         return _("it is not an SQLite database")

@@ -66,8 +66,7 @@ def snapshot(db, incident_id, viewer, now, settings):
         ).fetchone()[0]
         groups = [dict(r) for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id])]
         feed = [
-            _feed_item(masking.feed_item_for(viewer, e), aggregate_only)
-            for e in reversed(events.events_since(db, room, max(0, seq - FEED_LIMIT), FEED_LIMIT))
+            _feed_item(masking.feed_item_for(viewer, e), aggregate_only) for e in reversed(events.events_since(db, room, max(0, seq - FEED_LIMIT), FEED_LIMIT))
         ]
         overdue_contact = _overdue(db, incident_id, viewer, now, "next_contact_due_at", not aggregate_only)
         overdue_decision = _overdue(db, incident_id, viewer, now, "decision_due_at", not aggregate_only)
@@ -119,8 +118,14 @@ def _branches(latest, reporting, viewer):
     """Each reporting branch (and each that has posted) with its latest update and whether it is late."""
     rows = {}
     for r in reporting:
-        rows[r["branch_code"]] = {"branch_code": r["branch_code"], "province_code": r["province_code"], "name": r["name"],
-                                  "due_at": r["due_at"], "missed": r["missed"], "update": None}
+        rows[r["branch_code"]] = {
+            "branch_code": r["branch_code"],
+            "province_code": r["province_code"],
+            "name": r["name"],
+            "due_at": r["due_at"],
+            "missed": r["missed"],
+            "update": None,
+        }
     for code, u in latest.items():
         row = rows.setdefault(code, {"branch_code": code, "province_code": u["province_code"], "name": u["branch_name"], "due_at": None, "missed": 0})
         row["update"] = masking.update_for(viewer, updates.public_update(u))

@@ -17,8 +17,7 @@ RECENT_HANDLED = 10
 
 
 def _public(row):
-    out = {k: row[k] for k in ("id", "incident_id", "branch_code", "province_code", "posted_at", "people_on_site", "mood",
-                               "needs", "needs_handled_at")}
+    out = {k: row[k] for k in ("id", "incident_id", "branch_code", "province_code", "posted_at", "people_on_site", "mood", "needs", "needs_handled_at")}
     for flag in ("banners", "media_present", "police_present", "outlet_closed"):
         out[flag] = bool(row[flag])
     out["branch_name"] = row.get("branch_name") or row["branch_code"]
@@ -51,8 +50,13 @@ def mark_handled(db, update_id, viewer, actor, now, outbox=None):
     """Mark the request of update ``update_id`` handled. NotFound when there is
     no such request in the viewer's scope; Conflict when it is already handled."""
     with write(db):
-        rows = list(db.query("SELECT hourly_update.*, branch.name AS branch_name FROM hourly_update "
-                             "JOIN branch ON branch.code = hourly_update.branch_code WHERE hourly_update.id = ?", [update_id]))
+        rows = list(
+            db.query(
+                "SELECT hourly_update.*, branch.name AS branch_name FROM hourly_update "
+                "JOIN branch ON branch.code = hourly_update.branch_code WHERE hourly_update.id = ?",
+                [update_id],
+            )
+        )
         if not rows or not (rows[0]["needs"] or "").strip() or not in_scope(viewer, rows[0]["province_code"], rows[0]["branch_code"]):
             raise NotFound(_("No such request from a branch."))
         row = dict(rows[0])
@@ -60,15 +64,31 @@ def mark_handled(db, update_id, viewer, actor, now, outbox=None):
             raise Conflict(_("This request was already marked handled."))
         change = {"needs_handled_at": to_iso(now), "needs_handled_by": actor.user_id}
         db["hourly_update"].update(update_id, change)
-        audit.record(db, actor, "hourly_update", update_id, "request_handled",
-                     before={"needs_handled_at": None}, after=change, at=now)
+        audit.record(db, actor, "hourly_update", update_id, "request_handled", before={"needs_handled_at": None}, after=change, at=now)
         if outbox is not None:
             incident_id = row["incident_id"]
-            rooms = [events.team_room(incident_id), events.exec_room(incident_id),
-                     events.province_room(incident_id, row["province_code"]), events.branch_room(incident_id, row["branch_code"])]
-            outbox.record_to(incident_id, "request_handled", now, rooms, {"request": {
-                "id": update_id, "branch_code": row["branch_code"], "branch_name": row["branch_name"],
-                "province_code": row["province_code"], "needs_handled_at": to_iso(now), "handled_by": _handler_name(db, actor)}})
+            rooms = [
+                events.team_room(incident_id),
+                events.exec_room(incident_id),
+                events.province_room(incident_id, row["province_code"]),
+                events.branch_room(incident_id, row["branch_code"]),
+            ]
+            outbox.record_to(
+                incident_id,
+                "request_handled",
+                now,
+                rooms,
+                {
+                    "request": {
+                        "id": update_id,
+                        "branch_code": row["branch_code"],
+                        "branch_name": row["branch_name"],
+                        "province_code": row["province_code"],
+                        "needs_handled_at": to_iso(now),
+                        "handled_by": _handler_name(db, actor),
+                    }
+                },
+            )
     return {**row, **change}
 
 

@@ -23,8 +23,21 @@ from .incidents import get_incident
 from .schemas import ComplainantUpdate
 
 KEY_COLUMNS = ["id", "external_id", "source", "version"]
-FIELDS = ["name", "phone", "id_number", "group", "flags", "principal", "interest_claimed", "expenses_claimed", "temperament", "motive", "demands",
-          "severity", "reason"]
+FIELDS = [
+    "name",
+    "phone",
+    "id_number",
+    "group",
+    "flags",
+    "principal",
+    "interest_claimed",
+    "expenses_claimed",
+    "temperament",
+    "motive",
+    "demands",
+    "severity",
+    "reason",
+]
 COLUMNS = KEY_COLUMNS + FIELDS
 
 
@@ -188,8 +201,10 @@ def _dry_run(db, incident_id, rows, viewer, actor, now):
 
 
 def template_rows():
-    return [{"id": "12", "version": "3", "principal": "80000.00", "interest_claimed": "3200.50", "group": "河北邮政分红险2019", "flags": "vulnerable;repeat"},
-            {"external_id": "HL-20261123-0001", "source": "hotline-95511", "phone": "13800001111"}]
+    return [
+        {"id": "12", "version": "3", "principal": "80000.00", "interest_claimed": "3200.50", "group": "河北邮政分红险2019", "flags": "vulnerable;repeat"},
+        {"external_id": "HL-20261123-0001", "source": "hotline-95511", "phone": "13800001111"},
+    ]
 
 
 def allowed_values():

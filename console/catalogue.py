@@ -70,8 +70,13 @@ def entries(db, settings):
     """Every catalogue entry with its rule as it applies (own settings marked)."""
     out = []
     for row in [dict(r) for r in db.query("SELECT * FROM catalogue_entry ORDER BY kind, code")]:
-        entry = {"kind": row["kind"], "code": row["code"], "name": row["name"], "own": [f for f in RULE_FIELDS if row[f] is not None],
-                 "severity": row["severity"]}
+        entry = {
+            "kind": row["kind"],
+            "code": row["code"],
+            "name": row["name"],
+            "own": [f for f in RULE_FIELDS if row[f] is not None],
+            "severity": row["severity"],
+        }
         if row["kind"] == "cause":
             entry["rule"] = surge_rule(db, settings, row["code"])
         out.append(entry)
@@ -130,8 +135,7 @@ def check(db, header, rows):
         if kind == "product" and any(v is not None for v in rule.values()):
             add("kind", _("surge rule settings and severity belong to causes only"))
         action = "" if problems else ("changed" if (kind, code) in existing else "new")
-        out.append({"line": line, "values": values, "problems": problems, "action": action,
-                    "item": {"kind": kind, "code": code, "name": name, **rule}})
+        out.append({"line": line, "values": values, "problems": problems, "action": action, "item": {"kind": kind, "code": code, "name": name, **rule}})
     return tabular.report(out)
 
 

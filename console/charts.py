@@ -35,11 +35,14 @@ def by_day(db, incident_id, viewer, now, settings, days=DAYS):
 def on_site(db, incident_id, viewer, now, hours=24):
     """People on site per outlet over the last ``hours``: [{branch_code, name, points: [[at, n], ...]}]."""
     since = to_iso(now - timedelta(hours=hours))
-    rows = list(db.query(
-        "SELECT hourly_update.branch_code, hourly_update.province_code, branch.name, hourly_update.posted_at, hourly_update.people_on_site "
-        "FROM hourly_update JOIN branch ON branch.code = hourly_update.branch_code "
-        "WHERE hourly_update.incident_id = ? AND hourly_update.posted_at >= ? ORDER BY hourly_update.posted_at, hourly_update.id",
-        [incident_id, since]))
+    rows = list(
+        db.query(
+            "SELECT hourly_update.branch_code, hourly_update.province_code, branch.name, hourly_update.posted_at, hourly_update.people_on_site "
+            "FROM hourly_update JOIN branch ON branch.code = hourly_update.branch_code "
+            "WHERE hourly_update.incident_id = ? AND hourly_update.posted_at >= ? ORDER BY hourly_update.posted_at, hourly_update.id",
+            [incident_id, since],
+        )
+    )
     series = {}
     for r in rows:
         if not in_scope(viewer, r["province_code"], r["branch_code"]):
@@ -50,5 +53,9 @@ def on_site(db, incident_id, viewer, now, hours=24):
 
 
 def for_board(db, incident_id, viewer, now, settings):
-    return {"by_day": by_day(db, incident_id, viewer, now, settings), "on_site": on_site(db, incident_id, viewer, now),
-            "on_site_from": to_iso(now - timedelta(hours=24)), "on_site_to": to_iso(now)}
+    return {
+        "by_day": by_day(db, incident_id, viewer, now, settings),
+        "on_site": on_site(db, incident_id, viewer, now),
+        "on_site_from": to_iso(now - timedelta(hours=24)),
+        "on_site_to": to_iso(now),
+    }

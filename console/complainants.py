@@ -161,19 +161,30 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         refs = _References(db, incident_id)
         closed = inactive_outlets(db)
         problems = [
-            {"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": _("outlet %(code)s is closed (deactivated): it takes no new complainants", code=item.branch_code)}
-            for index, item in enumerate(items) if item.branch_code in closed
+            {
+                "field": (f"{index}." if len(items) > 1 else "") + "branch_code",
+                "message": _("outlet %(code)s is closed (deactivated): it takes no new complainants", code=item.branch_code),
+            }
+            for index, item in enumerate(items)
+            if item.branch_code in closed
         ]
         for index, item in enumerate(items):
             prefix = f"{index}." if len(items) > 1 else ""
             problems += check_received_at(item.received_at, now, settings, prefix + "received_at")
             if item.channel or item.transfer_reference or item.reply_due_at:
-                problems += complaints.arrival_problems(item.channel, item.transfer_reference, item.reply_due_at, item.received_at or now, prefix,
-                                                        transfer_details)
+                problems += complaints.arrival_problems(
+                    item.channel, item.transfer_reference, item.reply_due_at, item.received_at or now, prefix, transfer_details
+                )
         checked = {}  # the places and references of a batch repeat: check each combination once
         for index, item in enumerate(items):
-            key_ = (item.province_code, item.city_code, item.branch_code, item.group_id, item.handler_id,
-                    _whole_fen(item.principal) and _whole_fen(item.interest_claimed) and _whole_fen(item.expenses_claimed))
+            key_ = (
+                item.province_code,
+                item.city_code,
+                item.branch_code,
+                item.group_id,
+                item.handler_id,
+                _whole_fen(item.principal) and _whole_fen(item.interest_claimed) and _whole_fen(item.expenses_claimed),
+            )
             if key_ not in checked:
                 checked[key_] = bool(refs.problems(item, viewer, ""))
             if checked[key_]:
@@ -184,9 +195,10 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         hashes = [(identity.id_hash(key, item.id_number), identity.phone_hash(key, item.phone)) for item in items]
         by_id, by_phone = complaints.find_people(db, incident_id, {h for h, _p in hashes if h}, {p for _h, p in hashes if p})
         # a merged complainant's id stays its own while merged (an undo puts the row back): never given again
-        start = db.execute(
-            "SELECT max(coalesce((SELECT max(id) FROM complainant), 0), coalesce((SELECT max(merged_id) FROM complainant_merge), 0))"
-        ).fetchone()[0] + 1
+        start = (
+            db.execute("SELECT max(coalesce((SELECT max(id) FROM complainant), 0), coalesce((SELECT max(merged_id) FROM complainant_merge), 0))").fetchone()[0]
+            + 1
+        )
         stamp = to_iso(now)
         due_now = to_iso(decision_due(now, settings))
         dues_now = {}  # by severity: the tier's due times of a complaint received now
@@ -292,8 +304,20 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
     return {"ids": ids, "new": len(rows), "linked": sorted(o for arrivals in linked.values() for o, _i, _s in arrivals), "also_in_incidents": also}
 
 
-_LINK_FIELDS = ("decision_due_at", "received_at", "severity", "first_response_due_at", "resolution_due_at", "supervisor_due_at",
-                "flags", "id_number", "id_hash", "temperament", "motive", "next_contact_due_at")
+_LINK_FIELDS = (
+    "decision_due_at",
+    "received_at",
+    "severity",
+    "first_response_due_at",
+    "resolution_due_at",
+    "supervisor_due_at",
+    "flags",
+    "id_number",
+    "id_hash",
+    "temperament",
+    "motive",
+    "next_contact_due_at",
+)
 
 
 def _link_arrivals(db, linked, actor, now, settings, outbox):
@@ -308,7 +332,7 @@ def _link_arrivals(db, linked, actor, now, settings, outbox):
         return {}
     people = {}
     for start in range(0, len(linked), 500):
-        chunk = list(linked)[start:start + 500]
+        chunk = list(linked)[start : start + 500]
         for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({','.join('?' * len(chunk))})", chunk):
             people[r["id"]] = dict(r)
     changed = {}
@@ -335,8 +359,16 @@ def _link_arrivals(db, linked, actor, now, settings, outbox):
                     person["next_contact_due_at"] = due
         changes = {k: person[k] for k in _LINK_FIELDS if person[k] != before[k]}
         if outbox is not None or len(linked) == 1:
-            apply_change(db, before, changes, actor, now, outbox, action="link_complaint",
-                         reason=_("Another complaint of the same person (matched by ID or phone number)"))
+            apply_change(
+                db,
+                before,
+                changes,
+                actor,
+                now,
+                outbox,
+                action="link_complaint",
+                reason=_("Another complaint of the same person (matched by ID or phone number)"),
+            )
             changed[person_id] = changes
             continue
         if changes:
@@ -356,8 +388,13 @@ OVERDUE = {
 }
 
 # An overdue list reads longest overdue first: ordered by the due time it is filtered on.
-OVERDUE_ORDER = {"first_response": "first_response_due_at", "resolution": "resolution_due_at", "supervisor": "supervisor_due_at",
-                 "decision": "decision_due_at", "contact": "next_contact_due_at"}
+OVERDUE_ORDER = {
+    "first_response": "first_response_due_at",
+    "resolution": "resolution_due_at",
+    "supervisor": "supervisor_due_at",
+    "decision": "decision_due_at",
+    "contact": "next_contact_due_at",
+}
 
 
 def _filters(viewer, incident_id, query, now, db=None):
@@ -435,8 +472,10 @@ def _search_clause(q, incident_id, db=None):
     kind, value = search_kind(q)
     # Each alternative is its own indexed SELECT joined by UNION inside one
     # IN (...): with OR between them SQLite scans every row of the incident.
-    references = ["SELECT complainant_id FROM complaint WHERE transfer_reference = ? AND incident_id = ?",
-                  "SELECT complainant_id FROM complaint WHERE reference = ? AND incident_id = ?"]
+    references = [
+        "SELECT complainant_id FROM complaint WHERE transfer_reference = ? AND incident_id = ?",
+        "SELECT complainant_id FROM complaint WHERE reference = ? AND incident_id = ?",
+    ]
     reference_args = [q.strip(), incident_id, q.strip(), incident_id]
     if kind == "name":
         if len(value) >= 3:
@@ -590,9 +629,11 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             if new_status == "settled" and before["status"] != "settled":
                 message = _("A complainant becomes settled when their settlement record is finalised (crisis lead or legal), not by a status change.")
                 raise Invalid(message, details=[{"field": "status", "message": message}])
-            if before["status"] == "accepted" and new_status != "accepted" and db.execute(
-                "SELECT count(*) FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [complainant_id]
-            ).fetchone()[0]:
+            if (
+                before["status"] == "accepted"
+                and new_status != "accepted"
+                and db.execute("SELECT count(*) FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [complainant_id]).fetchone()[0]
+            ):
                 message = _("This complainant's acceptance is recorded in a settlement: the crisis lead or legal withdraws it there first.")
                 raise Invalid(message, details=[{"field": "status", "message": message}])
             changes["status"] = new_status
@@ -602,8 +643,9 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
                 try:
                     changes[field + "_fen"] = to_fen(changes.pop(field))
                 except ValueError as exc:
-                    raise Invalid(_("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)),
-                                  details=[{"field": field, "message": str(exc)}]) from None
+                    raise Invalid(
+                        _("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)), details=[{"field": field, "message": str(exc)}]
+                    ) from None
         if "flags" in changes:
             changes["flags"] = json.dumps(changes["flags"])
         if "id_number" in changes and changes["id_number"]:
@@ -741,21 +783,30 @@ def extend_deadline(db, complainant_id, data, viewer, actor, now, settings, outb
         reply_due = earliest_reply_due(db, complainant_id)
         if reply_due is not None and reply_due < to_iso(due):
             due = from_iso(reply_due)  # a transfer's reply deadline still governs: an extension cannot pass it
-        db["deadline_extension"].insert({
-            "complainant_id": complainant_id,
-            "level": data.level,
-            "reason": data.reason,
-            "approved_by": data.approved_by,
-            "complainant_notified_at": to_iso(data.complainant_notified_at),
-            "new_due_at": to_iso(due),
-            "created_by": actor.user_id,
-            "created_at": to_iso(now),
-        })
-        apply_change(db, before, {"decision_due_at": to_iso(due), "extension_level": data.level}, actor, now, outbox, action="extend_deadline",
-                     reason=_("Extension %(level)s approved by %(by)s: %(reason)s", level=data.level, by=data.approved_by, reason=data.reason))
+        db["deadline_extension"].insert(
+            {
+                "complainant_id": complainant_id,
+                "level": data.level,
+                "reason": data.reason,
+                "approved_by": data.approved_by,
+                "complainant_notified_at": to_iso(data.complainant_notified_at),
+                "new_due_at": to_iso(due),
+                "created_by": actor.user_id,
+                "created_at": to_iso(now),
+            }
+        )
+        apply_change(
+            db,
+            before,
+            {"decision_due_at": to_iso(due), "extension_level": data.level},
+            actor,
+            now,
+            outbox,
+            action="extend_deadline",
+            reason=_("Extension %(level)s approved by %(by)s: %(reason)s", level=data.level, by=data.approved_by, reason=data.reason),
+        )
     return get_complainant(db, complainant_id, viewer)
 
 
 def extensions(db, complainant_id):
     return [dict(r) for r in db.query("SELECT * FROM deadline_extension WHERE complainant_id = ? ORDER BY level", [complainant_id])]
-

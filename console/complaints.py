@@ -57,7 +57,14 @@ def arrival_problems(channel, transfer_reference, reply_due_at, received_at, pre
     elif channel in DIRECT_CHANNELS or channel is None and transfer_details:
         if transfer_reference or reply_due_at is not None:
             field = "transfer_reference" if transfer_reference else "reply_due_at"
-            found.append({"field": prefix + field, "message": _("only a transferred complaint (regulator, consumer association, media, court, petition) has a transfer reference or reply deadline")})
+            found.append(
+                {
+                    "field": prefix + field,
+                    "message": _(
+                        "only a transferred complaint (regulator, consumer association, media, court, petition) has a transfer reference or reply deadline"
+                    ),
+                }
+            )
     if reply_due_at is not None and received_at is not None and reply_due_at < received_at:
         found.append({"field": prefix + "reply_due_at", "message": _("is before the complaint was received")})
     return found
@@ -70,11 +77,20 @@ def complaint_values(complainant_id, incident_id, item, received, severity, sett
     if asked is None:
         asked = item.asked if isinstance(item, ArrivalIn) else item.demands
     return (
-        complainant_id, incident_id, channel, received if isinstance(received, str) else to_iso(received), item.reference, asked or "",
+        complainant_id,
+        incident_id,
+        channel,
+        received if isinstance(received, str) else to_iso(received),
+        item.reference,
+        asked or "",
         (item.transferring_body or TRANSFER_BODIES.get(channel)) if transferred else None,
-        item.transfer_reference, to_iso(item.reply_due_at) if item.reply_due_at else None,
-        _decision_due_iso(from_iso(received) if isinstance(received, str) else received, settings["DECISION_DAYS"], settings["TIMEZONE"]), severity, intake_id,
-        now if isinstance(now, str) else to_iso(now), actor.user_id,
+        item.transfer_reference,
+        to_iso(item.reply_due_at) if item.reply_due_at else None,
+        _decision_due_iso(from_iso(received) if isinstance(received, str) else received, settings["DECISION_DAYS"], settings["TIMEZONE"]),
+        severity,
+        intake_id,
+        now if isinstance(now, str) else to_iso(now),
+        actor.user_id,
     )
 
 
@@ -104,30 +120,62 @@ def materialize_first(db, complainant_ids, settings):
     ids = list(complainant_ids)
     rows = []
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows += db.execute(
             f"SELECT id, incident_id, received_at, demands, severity, created_at FROM complainant c WHERE id IN ({','.join('?' * len(chunk))}) "
-            "AND NOT EXISTS (SELECT 1 FROM complaint WHERE complainant_id = c.id)", chunk).fetchall()
-    db.conn.executemany(_INSERT, [
-        (cid, incident_id, None, received, None, demands, None, None, None,
-         _decision_due_iso(from_iso(received), settings["DECISION_DAYS"], settings["TIMEZONE"]), severity, None, created, None)
-        for cid, incident_id, received, demands, severity, created in rows
-    ])
+            "AND NOT EXISTS (SELECT 1 FROM complaint WHERE complainant_id = c.id)",
+            chunk,
+        ).fetchall()
+    db.conn.executemany(
+        _INSERT,
+        [
+            (
+                cid,
+                incident_id,
+                None,
+                received,
+                None,
+                demands,
+                None,
+                None,
+                None,
+                _decision_due_iso(from_iso(received), settings["DECISION_DAYS"], settings["TIMEZONE"]),
+                severity,
+                None,
+                created,
+                None,
+            )
+            for cid, incident_id, received, demands, severity, created in rows
+        ],
+    )
 
 
 def _implicit(person):
     """The first complaint of a person that has no complaint row (see materialize_first)."""
-    return {"id": None, "complainant_id": person["id"], "incident_id": person["incident_id"], "channel": None,
-            "received_at": person["received_at"], "reference": None, "asked": person["demands"], "transferring_body": None,
-            "transfer_reference": None, "reply_due_at": None, "decision_due_at": person["decision_due_at"],
-            "severity": person["severity"], "created_at": person["created_at"]}
+    return {
+        "id": None,
+        "complainant_id": person["id"],
+        "incident_id": person["incident_id"],
+        "channel": None,
+        "received_at": person["received_at"],
+        "reference": None,
+        "asked": person["demands"],
+        "transferring_body": None,
+        "transfer_reference": None,
+        "reply_due_at": None,
+        "decision_due_at": person["decision_due_at"],
+        "severity": person["severity"],
+        "created_at": person["created_at"],
+    }
 
 
 def count_complaints(db, incident_id):
     """Complaints of an incident: rows, and the implicit first complaint of each person without one."""
     return db.execute(
         "SELECT (SELECT count(*) FROM complaint WHERE incident_id = ?) + (SELECT count(*) FROM complainant c WHERE incident_id = ? "
-        "AND NOT EXISTS (SELECT 1 FROM complaint WHERE complainant_id = c.id))", [incident_id, incident_id]).fetchone()[0]
+        "AND NOT EXISTS (SELECT 1 FROM complaint WHERE complainant_id = c.id))",
+        [incident_id, incident_id],
+    ).fetchone()[0]
 
 
 def governed_due(current_due, first_received, received, reply_due_at, settings):
@@ -154,7 +202,7 @@ def find_people(db, incident_id, id_hashes, phone_hashes):
     for column, hashes, out in (("id_hash", id_hashes, by_id), ("phone_hash", phone_hashes, by_phone)):
         hashes = list(hashes)
         for start in range(0, len(hashes), 500):
-            chunk = hashes[start:start + 500]
+            chunk = hashes[start : start + 500]
             # INDEXED BY: given "incident_id = ?" the planner would walk the whole
             # incident in id order instead (33 us a lookup at 40,000 rows, not 3)
             rows = db.execute(
@@ -190,10 +238,14 @@ def also_in(db, viewer, incident_id, pairs):
     found = set()
     for column, hashes in (("id_hash", id_hashes), ("phone_hash", phone_hashes)):
         for start in range(0, len(hashes), 500):
-            chunk = hashes[start:start + 500]
-            found.update(r[0] for r in db.execute(
-                f"SELECT DISTINCT c.incident_id FROM complainant c WHERE c.{column} IN ({','.join('?' * len(chunk))}) "
-                f"AND c.incident_id != ? AND {where}", [*chunk, incident_id, *params]).fetchall())
+            chunk = hashes[start : start + 500]
+            found.update(
+                r[0]
+                for r in db.execute(
+                    f"SELECT DISTINCT c.incident_id FROM complainant c WHERE c.{column} IN ({','.join('?' * len(chunk))}) AND c.incident_id != ? AND {where}",
+                    [*chunk, incident_id, *params],
+                ).fetchall()
+            )
     return sorted(found)
 
 
@@ -210,8 +262,9 @@ def list_complaints(db, complainant_id, viewer):
     """A person's complaints, newest first (one implicit complaint for a person
     whose first arrival is kept on their own row: id null)."""
     person = _person(db, complainant_id, viewer)
-    rows = [dict(r) for r in db.query(
-        f"SELECT {COMPLAINT_COLUMNS} FROM complaint WHERE complainant_id = ? ORDER BY received_at DESC, id DESC", [complainant_id])]
+    rows = [
+        dict(r) for r in db.query(f"SELECT {COMPLAINT_COLUMNS} FROM complaint WHERE complainant_id = ? ORDER BY received_at DESC, id DESC", [complainant_id])
+    ]
     return rows or [_implicit(person)]
 
 
@@ -230,13 +283,27 @@ def history(db, complainant_id, viewer):
         c = dict(c)
         entries.append({"kind": "contact", "at": c["contacted_at"], "channel": c["channel"], "summary": c["said"], "detail": c})
         if c["promised"]:
-            entries.append({"kind": "promise", "at": c["contacted_at"], "channel": c["channel"], "summary": c["promised"],
-                            "detail": {"contact_id": c["id"], "next_contact_due_at": c["next_contact_due_at"]}})
+            entries.append(
+                {
+                    "kind": "promise",
+                    "at": c["contacted_at"],
+                    "channel": c["channel"],
+                    "summary": c["promised"],
+                    "detail": {"contact_id": c["id"], "next_contact_due_at": c["next_contact_due_at"]},
+                }
+            )
     if viewer.may("settlement.read"):
         for o in db.query("SELECT * FROM settlement_offer WHERE complainant_id = ? ORDER BY id DESC", [complainant_id]):
             o = dict(o)
-            entries.append({"kind": "offer", "at": o["made_at"], "channel": None, "summary": o["status"],
-                            "detail": {k: o[k] for k in ("id", "status", "total_fen", "made_at", "note")}})
+            entries.append(
+                {
+                    "kind": "offer",
+                    "at": o["made_at"],
+                    "channel": None,
+                    "summary": o["status"],
+                    "detail": {k: o[k] for k in ("id", "status", "total_fen", "made_at", "note")},
+                }
+            )
     entries.sort(key=lambda e: (e["at"] or "", e["kind"]), reverse=True)
     return {"complainant_id": complainant_id, "entries": entries, "by_channel": by_channel}
 
@@ -280,10 +347,30 @@ def add_complaint(db, complainant_id, data, viewer, actor, now, settings, outbox
         db.conn.execute(_INSERT, complaint_values(complainant_id, person["incident_id"], data, received, severity, settings, actor, now))
         complaint_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
         changes = fold_arrival(person, received, data.reply_due_at, severity, settings)
-        apply_change(db, person, changes, actor, now, outbox, action="add_complaint",
-                     reason=_("Complaint %(id)s arrived (%(channel)s)", id=complaint_id, channel=data.channel))
-        audit.record(db, actor, "complaint", complaint_id, "create", after={"complainant_id": complainant_id, "channel": data.channel,
-                     "transfer_reference": data.transfer_reference, "reply_due_at": to_iso(data.reply_due_at) if data.reply_due_at else None}, at=now)
+        apply_change(
+            db,
+            person,
+            changes,
+            actor,
+            now,
+            outbox,
+            action="add_complaint",
+            reason=_("Complaint %(id)s arrived (%(channel)s)", id=complaint_id, channel=data.channel),
+        )
+        audit.record(
+            db,
+            actor,
+            "complaint",
+            complaint_id,
+            "create",
+            after={
+                "complainant_id": complainant_id,
+                "channel": data.channel,
+                "transfer_reference": data.transfer_reference,
+                "reply_due_at": to_iso(data.reply_due_at) if data.reply_due_at else None,
+            },
+            at=now,
+        )
     return dict(next(iter(db.query(f"SELECT {COMPLAINT_COLUMNS} FROM complaint WHERE id = ?", [complaint_id]))))
 
 

@@ -31,10 +31,14 @@ def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, setti
         contacted_at = data.contacted_at or now
         if contacted_at < from_iso(before["received_at"]):
             message = _("is before the complaint was received (%(at)s): a contact cannot come before the complaint", at=before["received_at"])
-            raise Invalid(_("Nothing was logged: %(field)s %(problem)s.", field="contacted_at", problem=message), details=[{"field": "contacted_at", "message": message}])
+            raise Invalid(
+                _("Nothing was logged: %(field)s %(problem)s.", field="contacted_at", problem=message), details=[{"field": "contacted_at", "message": message}]
+            )
         if contacted_at > now + skew:
             message = _("is in the future")
-            raise Invalid(_("Nothing was logged: %(field)s %(problem)s.", field="contacted_at", problem=message), details=[{"field": "contacted_at", "message": message}])
+            raise Invalid(
+                _("Nothing was logged: %(field)s %(problem)s.", field="contacted_at", problem=message), details=[{"field": "contacted_at", "message": message}]
+            )
         row = {
             "complainant_id": complainant_id,
             "contacted_at": to_iso(contacted_at),

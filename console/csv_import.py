@@ -27,9 +27,28 @@ from .import_formats import parse_time
 from .schemas import ComplainantIn
 
 COLUMNS = [
-    "name", "phone", "id_number", "province_code", "city_code", "branch_code", "group", "temperament", "motive",
-    "flags", "principal", "interest_claimed", "expenses_claimed", "demands", "received_at", "next_contact_due_at", "severity",
-    "channel", "reference", "transferring_body", "transfer_reference", "reply_due_at",
+    "name",
+    "phone",
+    "id_number",
+    "province_code",
+    "city_code",
+    "branch_code",
+    "group",
+    "temperament",
+    "motive",
+    "flags",
+    "principal",
+    "interest_claimed",
+    "expenses_claimed",
+    "demands",
+    "received_at",
+    "next_contact_due_at",
+    "severity",
+    "channel",
+    "reference",
+    "transferring_body",
+    "transfer_reference",
+    "reply_due_at",
 ]
 REQUIRED = {"name", "phone", "province_code"}
 TIME_COLUMNS = {"received_at", "next_contact_due_at", "reply_due_at"}

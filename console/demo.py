@@ -130,8 +130,16 @@ STATUS_PLAN = [
     ("escalated", 30),
 ]
 PROGRESS = {
-    "new": 0, "contacted": 2, "unreachable": 3, "escalated": 4, "negotiating": 5, "withdrawn": 5,
-    "offer_made": 6, "accepted": 7, "settled": 8, "closed": 9,
+    "new": 0,
+    "contacted": 2,
+    "unreachable": 3,
+    "escalated": 4,
+    "negotiating": 5,
+    "withdrawn": 5,
+    "offer_made": 6,
+    "accepted": 7,
+    "settled": 8,
+    "closed": 9,
 }
 ESCALATIONS = ["regulator"] * 14 + ["media"] * 6 + ["court"] * 4 + ["petition"] * 6
 
@@ -332,8 +340,15 @@ class _Builder:
 
     # Playbook work done so far: (task key, minutes after activation). The media
     # statement and the consumer-association packet are still open, and late.
-    DONE = [("regulator_liaison", 12), ("regulator_phone_report", 26), ("regulator_written_report", 55),
-            ("warning_plan", 180), ("media_spokesperson", 90), ("media_agreed_line", 230), ("legal_apology_review", 200)]
+    DONE = [
+        ("regulator_liaison", 12),
+        ("regulator_phone_report", 26),
+        ("regulator_written_report", 55),
+        ("warning_plan", 180),
+        ("media_spokesperson", 90),
+        ("media_agreed_line", 230),
+        ("legal_apology_review", 200),
+    ]
 
     def _plan_tasks(self):
         for key, minutes in self.DONE:
@@ -359,8 +374,10 @@ class _Builder:
         lead = Actor(user_id=self.user_ids.get("demo-lead"), username="demo", route="cli demo")
         # the day's tasks, as the tasks monitor makes them; the daily progress report was sent
         tasks.sync_tasks(self.db, self.incident_id, moment, self.settings, self.outbox, ACTOR)
-        day = self.db.execute("SELECT id FROM task WHERE incident_id = ? AND key = 'regulator_daily_progress' AND status = 'open' AND due_at <= ?",
-                              [self.incident_id, to_iso(moment)]).fetchone()
+        day = self.db.execute(
+            "SELECT id FROM task WHERE incident_id = ? AND key = 'regulator_daily_progress' AND status = 'open' AND due_at <= ?",
+            [self.incident_id, to_iso(moment)],
+        ).fetchone()
         if day:
             tasks.complete(self.db, day[0], lead, moment - timedelta(minutes=20), outbox=self.outbox)
         # the team keeps up with the daily media log, the groups' handling lines and
@@ -372,14 +389,26 @@ class _Builder:
         ).fetchall():
             tasks.complete(self.db, task_id, lead, moment - timedelta(minutes=30), outbox=self.outbox)
         rollup_id = rollups.make(self.db, self.incident_id, moment, moment, self.settings, "monitor", ACTOR, outbox=self.outbox)
-        rollups.edit_text(self.db, rollup_id, "各网点秩序总体可控，按统一口径逐一接待。", "未来24小时预计仍有集中到访，重点关注石家庄、青岛网点。", "请总部法务支持合同条款解释。", lead, moment)
+        rollups.edit_text(
+            self.db,
+            rollup_id,
+            "各网点秩序总体可控，按统一口径逐一接待。",
+            "未来24小时预计仍有集中到访，重点关注石家庄、青岛网点。",
+            "请总部法务支持合同条款解释。",
+            lead,
+            moment,
+        )
         rollups.approve(self.db, rollup_id, lead, min(moment + timedelta(minutes=20), self.now))
         rollups.issue(self.db, rollup_id, lead, min(moment + timedelta(minutes=25), self.now), outbox=self.outbox)
 
     def _update(self, code, people, mood, banners, moment):
         data = schemas.HourlyUpdateIn(
-            branch_code=code, people_on_site=people, mood=mood, banners=banners,
-            new_complainants=self.rng.randrange(0, 3), settled_since=self.rng.randrange(0, 2),
+            branch_code=code,
+            people_on_site=people,
+            mood=mood,
+            banners=banners,
+            new_complainants=self.rng.randrange(0, 3),
+            settled_since=self.rng.randrange(0, 2),
             actions_taken="已按统一口径接待并登记诉求" if people else "",
             needs="请总部派员到场协助" if people > 10 else "",
         )
@@ -451,9 +480,7 @@ class _Builder:
         if rng.random() < 0.04:
             flags.append("repeat")
         new = status == "new"
-        temperament = None if new and rng.random() < 0.5 else rng.choices(
-            ["rational", "negotiator", "grumbler", "harasser"], [35, 30, 25, 10]
-        )[0]
+        temperament = None if new and rng.random() < 0.5 else rng.choices(["rational", "negotiator", "grumbler", "harasser"], [35, 30, 25, 10])[0]
         motive = None if new and rng.random() < 0.5 else rng.choices(["solve_problem", "gain", "publicity"], [75, 17, 8])[0]
         if channel == "media":
             motive = "publicity"
@@ -571,17 +598,14 @@ class _Builder:
                 due = max(due, self.now + timedelta(minutes=rng.randint(60, 24 * 60)))
             data["next_contact_due_at"] = _minute(due)
             items.append(schemas.ComplainantIn(**data))
-        ids = complainants.create_complainants(
-            self.db, self.incident_id, items, SYSTEM, ACTOR, recorded, self.settings, outbox=self.outbox
-        )
+        ids = complainants.create_complainants(self.db, self.incident_id, items, SYSTEM, ACTOR, recorded, self.settings, outbox=self.outbox)
         for person, new_id in zip(batch, ids):
             person.id = new_id
         # The duty officer tells the supervisor of each severe complaint within the tier's 30 minutes
         told = recorded + timedelta(minutes=rng.randint(8, 25))
         if told <= self.now:
             with write(self.db):
-                complainants.record_supervisor_told(
-                    self.db, [p.id for p in batch if p.item["severity"] == "severe"], ACTOR, told)
+                complainants.record_supervisor_told(self.db, [p.id for p in batch if p.item["severity"] == "severe"], ACTOR, told)
 
     def _open_incident(self, moment):
         self.incident_id = incidents.create_incident(self.db, INCIDENT, ACTOR, moment, outbox=self.outbox, settings=self.settings)
@@ -602,14 +626,31 @@ class _Builder:
         # One line per group (the handling line above, as terms) and the early-signing
         # tiers it promises: first week, second week, then nothing.
         group_id = self.group_ids[key]
-        settlements.set_terms(self.db, group_id, schemas.GroupTermsIn(
-            principal_pct=100, interest_pct=60, pays_expenses=True,
-            text="退还已交保费本金；利息按诉求的六成补偿（约合同期定期存款利率）；交通费凭票据报销；律师费自理。"), ACTOR, moment)
+        settlements.set_terms(
+            self.db,
+            group_id,
+            schemas.GroupTermsIn(
+                principal_pct=100,
+                interest_pct=60,
+                pays_expenses=True,
+                text="退还已交保费本金；利息按诉求的六成补偿（约合同期定期存款利率）；交通费凭票据报销；律师费自理。",
+            ),
+            ACTOR,
+            moment,
+        )
         first_day = moment.astimezone(self.zone).date()
-        settlements.set_tiers(self.db, group_id, schemas.TiersIn(tiers=[
-            schemas.TierIn(name="首周", starts_on=first_day, ends_on=first_day + timedelta(days=6), award=500),
-            schemas.TierIn(name="第二周", starts_on=first_day + timedelta(days=7), ends_on=first_day + timedelta(days=13), award=300),
-        ]), ACTOR, moment)
+        settlements.set_tiers(
+            self.db,
+            group_id,
+            schemas.TiersIn(
+                tiers=[
+                    schemas.TierIn(name="首周", starts_on=first_day, ends_on=first_day + timedelta(days=6), award=500),
+                    schemas.TierIn(name="第二周", starts_on=first_day + timedelta(days=7), ends_on=first_day + timedelta(days=13), award=300),
+                ]
+            ),
+            ACTOR,
+            moment,
+        )
 
     @staticmethod
     def _special_terms(person):
@@ -620,13 +661,18 @@ class _Builder:
         settings = self._settings()
         loss = person.item["interest_claimed"] * Decimal("0.4")  # what the departure from the line is worth
         data = schemas.AgreementIn(
-            parties=f"本公司；{person.item['name']}", signed_on=moment.astimezone(self.zone).date(),
-            liquidated_damages=(loss * Decimal("1.2")).quantize(Decimal("1")), estimated_loss=loss.quantize(Decimal("1")),
-            clause_version="BM-2026-01", witness_reference=f"签约录音 {moment.astimezone(self.zone):%Y%m%d-%H%M}，网点接待室",
-            document_name=f"保密协议-{person.id}.pdf", document_base64="eA==",
+            parties=f"本公司；{person.item['name']}",
+            signed_on=moment.astimezone(self.zone).date(),
+            liquidated_damages=(loss * Decimal("1.2")).quantize(Decimal("1")),
+            estimated_loss=loss.quantize(Decimal("1")),
+            clause_version="BM-2026-01",
+            witness_reference=f"签约录音 {moment.astimezone(self.zone):%Y%m%d-%H%M}，网点接待室",
+            document_name=f"保密协议-{person.id}.pdf",
+            document_base64="eA==",
         )
-        settlements.record_agreement(self.db, settlement_id, data, _agreement_pdf(person.id), SYSTEM, ACTOR, moment, settings,
-                                     os.path.join(settings["DOCUMENT_FOLDER"], "agreements"))
+        settlements.record_agreement(
+            self.db, settlement_id, data, _agreement_pdf(person.id), SYSTEM, ACTOR, moment, settings, os.path.join(settings["DOCUMENT_FOLDER"], "agreements")
+        )
 
     def _settings(self):
         from .settings import DEFAULTS
@@ -936,4 +982,3 @@ def _agreement_pdf(number):
 
 def _minute(moment):
     return moment.replace(second=0, microsecond=0)
-

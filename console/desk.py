@@ -39,8 +39,7 @@ def arrange_tasks(task_list, now, stream=None, status=None, owner=None):
         else:
             single.append(t)
     groups = [
-        {"key": key, "title": items[0]["title"].split(" · ")[0], "tasks": items,
-         "overdue": sum(1 for t in items if t["due_at"] <= cutoff)}
+        {"key": key, "title": items[0]["title"].split(" · ")[0], "tasks": items, "overdue": sum(1 for t in items if t["due_at"] <= cutoff)}
         for key, items in grouped.items()
     ]
     return {

@@ -77,8 +77,7 @@ def font_path():
         if os.path.exists(path):
             return path
     raise RuntimeError(
-        "No Chinese font for the PDF documents: install the Debian package "
-        f"{FONT_PACKAGE} (apt-get install {FONT_PACKAGE}); looked in {', '.join(FONT_PATHS)}."
+        f"No Chinese font for the PDF documents: install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE}); looked in {', '.join(FONT_PATHS)}."
     )
 
 
@@ -407,8 +406,7 @@ class _Facts:
         self.incident = catalogue.named(db, get_incident(db, incident_id))  # cause and product as people read them
         self.provinces = regions.province_names(db, "zh_CN")
         self.groups = {
-            r["id"]: dict(r)
-            for r in db.query("SELECT id, name, handling_line FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id])
+            r["id"]: dict(r) for r in db.query("SELECT id, name, handling_line FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id])
         }
         self.matrix = [
             dict(r)
@@ -555,7 +553,9 @@ def _incident_timeline(db, incident, settings, full):
         elif row["action"] == "status":
             seen_active = seen_active or after.get("status") == "active"
             reason = f"；原因：{after['reason']}" if after.get("reason") else ""
-            events.append((row["at"], f"状态由“{_zh(INCIDENT_STATUS_ZH, before.get('status'))}”变为“{_zh(INCIDENT_STATUS_ZH, after.get('status'))}”{reason}{who}"))
+            events.append(
+                (row["at"], f"状态由“{_zh(INCIDENT_STATUS_ZH, before.get('status'))}”变为“{_zh(INCIDENT_STATUS_ZH, after.get('status'))}”{reason}{who}")
+            )
         elif row["action"] == "mass_incident":
             seen_mass = True
             reasons = after.get("reasons") or []
@@ -604,11 +604,20 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         kind = "首报"
     totals = facts.totals()
 
-    header = Section(None, [Table(None, [
-        ["报送单位", organisation, "报告类型", kind],
-        ["签发人", signing_officer, "报送时间", _when(now, settings)],
-        ["联系人", contact_person, "联系电话", contact_phone],
-    ], widths=[0.14, 0.36, 0.14, 0.36])])
+    header = Section(
+        None,
+        [
+            Table(
+                None,
+                [
+                    ["报送单位", organisation, "报告类型", kind],
+                    ["签发人", signing_officer, "报送时间", _when(now, settings)],
+                    ["联系人", contact_person, "联系电话", contact_phone],
+                ],
+                widths=[0.14, 0.36, 0.14, 0.36],
+            )
+        ],
+    )
 
     where = Table(
         ["省份", "网点", "涉及人数"],
@@ -616,39 +625,47 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         widths=[0.25, 0.55, 0.2],
         numeric=(2,),
     )
-    happened = Section("一、事件基本情况", [
-        f"事件名称：{incident['title']}",
-        f"事件起因：{incident['cause']}",
-        f"涉及产品：{incident['product']}",
-        f"事件开始时间：{_when(incident['opened_at'], settings)}（立案登记）"
-        + (f"；最早一笔投诉受理于 {_when(facts.first_received, settings)}" if facts.first_received else ""),
-        f"涉及地区：{facts.province_list()}（各网点分布见下表）",
-        where,
-        f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}"
-        + (f"（{_when(incident['activated_at'], settings)}启动应急处置）" if incident.get("activated_at") else ""),
-    ])
+    happened = Section(
+        "一、事件基本情况",
+        [
+            f"事件名称：{incident['title']}",
+            f"事件起因：{incident['cause']}",
+            f"涉及产品：{incident['product']}",
+            f"事件开始时间：{_when(incident['opened_at'], settings)}（立案登记）"
+            + (f"；最早一笔投诉受理于 {_when(facts.first_received, settings)}" if facts.first_received else ""),
+            f"涉及地区：{facts.province_list()}（各网点分布见下表）",
+            where,
+            f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}"
+            + (f"（{_when(incident['activated_at'], settings)}启动应急处置）" if incident.get("activated_at") else ""),
+        ],
+    )
 
     peak = db.execute("SELECT max(people_on_site) FROM hourly_update WHERE incident_id = ?", [incident_id]).fetchone()[0] or 0
     major_at = settings.get("MAJOR_COMPLAINANTS_IN_PERSON", 20)
     mass = incident.get("mass_incident_at")
-    nature = Section("二、事件性质和级别", [
-        f"事件性质：群体性投诉（同一原因引发的多名客户投诉），共涉及客户 {totals['count']} 人。",
-        f"严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-        f"是否已构成群体性事件：{'是，' + _when(mass, settings) + '认定' if mass else '否'}",
-        f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}"
-        f"（各网点报告的单次最多到场人数：{peak} 人）",
-    ])
+    nature = Section(
+        "二、事件性质和级别",
+        [
+            f"事件性质：群体性投诉（同一原因引发的多名客户投诉），共涉及客户 {totals['count']} 人。",
+            f"严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
+            f"是否已构成群体性事件：{'是，' + _when(mass, settings) + '认定' if mass else '否'}",
+            f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的单次最多到场人数：{peak} 人）",
+        ],
+    )
 
-    amounts = Section("三、涉及人数和金额", [
-        f"共涉及客户 {totals['count']} 人，涉及本金 {_amount(facts, totals, 'principal_fen')} 元，"
-        f"主张利息 {_amount(facts, totals, 'interest_fen')} 元，主张费用 {_amount(facts, totals, 'expenses_fen')} 元。",
-        "（一）按客户分组",
-        *_money_table(facts, "group_id", "客户分组"),
-        "（二）按地区",
-        *_money_table(facts, "province_code", "省份"),
-        "（三）按处理状态",
-        *_money_table(facts, "status", "处理状态"),
-    ])
+    amounts = Section(
+        "三、涉及人数和金额",
+        [
+            f"共涉及客户 {totals['count']} 人，涉及本金 {_amount(facts, totals, 'principal_fen')} 元，"
+            f"主张利息 {_amount(facts, totals, 'interest_fen')} 元，主张费用 {_amount(facts, totals, 'expenses_fen')} 元。",
+            "（一）按客户分组",
+            *_money_table(facts, "group_id", "客户分组"),
+            "（二）按地区",
+            *_money_table(facts, "province_code", "省份"),
+            "（三）按处理状态",
+            *_money_table(facts, "status", "处理状态"),
+        ],
+    )
 
     latest = sorted(latest_by_branch(db, incident_id), key=lambda u: (u["province_code"], u["branch_code"]))
     yes = lambda flag: "有" if flag else "无"  # noqa: E731
@@ -682,37 +699,69 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         "SELECT sum(kind = 'inquiry'), sum(kind = 'coverage') FROM media_item WHERE incident_id = ? AND at >= ? AND at < ?",
         [incident_id, to_iso(now - day), to_iso(now)],
     ).fetchone()
-    stability = Section("四、维稳情况及发展趋势", [
-        f"各网点最新报告：现场共 {sum(u['people_on_site'] for u in latest)} 人。",
-        site,
-        f"新增投诉：近 24 小时新增 {last_24} 人，此前 24 小时新增 {previous_24} 人，趋势{trend}。",
-        _forecast_sentence(db, incident_id, now),
-        f"舆情：近 24 小时媒体问询 {media_24[0] or 0} 次，相关报道 {media_24[1] or 0} 篇。",
-    ])
+    stability = Section(
+        "四、维稳情况及发展趋势",
+        [
+            f"各网点最新报告：现场共 {sum(u['people_on_site'] for u in latest)} 人。",
+            site,
+            f"新增投诉：近 24 小时新增 {last_24} 人，此前 24 小时新增 {previous_24} 人，趋势{trend}。",
+            _forecast_sentence(db, incident_id, now),
+            f"舆情：近 24 小时媒体问询 {media_24[0] or 0} 次，相关报道 {media_24[1] or 0} 篇。",
+        ],
+    )
 
     tasks = _tasks(db, incident_id)
     done = [t for t in tasks if t["status"] == "done"]
     planned = [t for t in tasks if t["status"] != "done"]
-    branch_actions = [f"{u['branch_name']}：{masking.mask_free_text(u['actions_taken']) if suppressed else u['actions_taken']}"
-                      for u in latest if (u["actions_taken"] or "").strip()]
-    measures = Section("五、已采取的措施", [
-        Table(["完成时间", "措施", "负责方"],
-              [[_when(t["completed_at"], settings), t["title"], _zh(ROLE_ZH, t["owner_role"])] for t in done],
-              widths=[0.24, 0.56, 0.2], empty="暂无已完成的措施。"),
-        *(["各网点现场处置：", *branch_actions] if branch_actions else []),
-    ])
-    next_steps = Section("六、下一步工作安排", [
-        Table(["完成时限", "措施", "负责方"],
-              [[_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
-               for t in sorted(planned, key=lambda t: (t["due_at"], t["id"]))],
-              widths=[0.3, 0.5, 0.2], empty="暂无待办措施。"),
-    ])
+    branch_actions = [
+        f"{u['branch_name']}：{masking.mask_free_text(u['actions_taken']) if suppressed else u['actions_taken']}"
+        for u in latest
+        if (u["actions_taken"] or "").strip()
+    ]
+    measures = Section(
+        "五、已采取的措施",
+        [
+            Table(
+                ["完成时间", "措施", "负责方"],
+                [[_when(t["completed_at"], settings), t["title"], _zh(ROLE_ZH, t["owner_role"])] for t in done],
+                widths=[0.24, 0.56, 0.2],
+                empty="暂无已完成的措施。",
+            ),
+            *(["各网点现场处置：", *branch_actions] if branch_actions else []),
+        ],
+    )
+    next_steps = Section(
+        "六、下一步工作安排",
+        [
+            Table(
+                ["完成时限", "措施", "负责方"],
+                [
+                    [_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
+                    for t in sorted(planned, key=lambda t: (t["due_at"], t["id"]))
+                ],
+                widths=[0.3, 0.5, 0.2],
+                empty="暂无待办措施。",
+            ),
+        ],
+    )
     needs = [f"{u['branch_name']}：{masking.mask_free_text(u['needs']) if suppressed else u['needs']}" for u in latest if (u["needs"] or "").strip()]
     help_needed = Section("七、需要协调解决的事项", needs or [NONE])
-    sign_off = Section("八、报送信息", [
-        Table(None, [["报送单位", organisation], ["签发人", signing_officer], ["联系人", contact_person],
-                     ["联系电话", contact_phone], ["报送时间", _when(now, settings)]], widths=[0.2, 0.8]),
-    ])
+    sign_off = Section(
+        "八、报送信息",
+        [
+            Table(
+                None,
+                [
+                    ["报送单位", organisation],
+                    ["签发人", signing_officer],
+                    ["联系人", contact_person],
+                    ["联系电话", contact_phone],
+                    ["报送时间", _when(now, settings)],
+                ],
+                widths=[0.2, 0.8],
+            ),
+        ],
+    )
     return _pdf(
         f"关于{incident['title']}的报告",
         [header, happened, nature, amounts, stability, measures, next_steps, help_needed, sign_off],
@@ -726,8 +775,11 @@ def _forecast_sentence(db, incident_id, now):
     from .forecast import incident_forecast
 
     horizons = {h["hours"]: h for h in incident_forecast(db, incident_id, now)["horizons"]}
-    parts = [f"{label}新增约 {horizons[hours]['expected']} 人（80% 区间 {horizons[hours]['low']}–{horizons[hours]['high']} 人）"
-             for hours, label in ((24, "未来 24 小时"), (72, "未来 72 小时"), (168, "未来 7 天")) if hours in horizons]
+    parts = [
+        f"{label}新增约 {horizons[hours]['expected']} 人（80% 区间 {horizons[hours]['low']}–{horizons[hours]['high']} 人）"
+        for hours, label in ((24, "未来 24 小时"), (72, "未来 72 小时"), (168, "未来 7 天"))
+        if hours in horizons
+    ]
     return "趋势预测：" + "，".join(parts) + "（按投诉到达时间拟合指数平滑模型预测）。"
 
 
@@ -747,17 +799,20 @@ def counts_csv(db, incident_id, floor=0):
     )
     hidden = disclosure.suppressed_rows([r["count"] for r in rows], floor)
     # through console.spreadsheets: a group name typed as '=HYPERLINK(...)' leaves the company inert
-    return spreadsheets.to_csv(COUNTS_CSV_HEADER, [
+    return spreadsheets.to_csv(
+        COUNTS_CSV_HEADER,
         [
-            facts.group_name(r["group_id"]),
-            facts.province_name(r["province_code"]),
-            _zh(COMPLAINANT_STATUS_ZH, r["status"]),
-            r["count"],
-            # a number the console computed: stays a number
-            disclosure.DASH if index in hidden else Decimal(_yuan_plain(r["principal_fen"])),
-        ]
-        for index, r in enumerate(rows)
-    ])
+            [
+                facts.group_name(r["group_id"]),
+                facts.province_name(r["province_code"]),
+                _zh(COMPLAINANT_STATUS_ZH, r["status"]),
+                r["count"],
+                # a number the console computed: stays a number
+                disclosure.DASH if index in hidden else Decimal(_yuan_plain(r["principal_fen"])),
+            ]
+            for index, r in enumerate(rows)
+        ],
+    )
 
 
 def consumer_association_packet(db, incident_id, now, settings, contact_person, contact_phone, suppressed=False):
@@ -768,34 +823,57 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
     organisation = _organisation(settings)
     totals = facts.totals()
     groups = facts.by("group_id")
-    summary = Section("一、案件概况", [
-        f"{organisation}就“{incident['title']}”向贵会通报有关情况如下。",
-        f"起因：{incident['cause']}",
-        f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {_amount(facts, totals, 'principal_fen')} 元。",
-        f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}。",
-        *_money_table(facts, "province_code", "省份"),
-    ])
-    product = Section("二、产品情况", [
-        f"涉及产品：{incident['product']}",
-        f"问题起因：{incident['cause']}",
-        f"事件严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-        f"首笔投诉受理时间：{_when(facts.first_received, settings) or NONE}；最近一笔：{_when(facts.last_received, settings) or NONE}",
-    ])
-    plan = Section("三、处理方案", [
-        "公司对同类客户执行统一的处理方案，各客户分组的处理口径如下：",
-        Table(["客户分组", "人数", "处理方案"],
-              [[facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
-               for g, sums in groups],
-              widths=[0.3, 0.1, 0.6], numeric=(1,)),
-    ])
+    summary = Section(
+        "一、案件概况",
+        [
+            f"{organisation}就“{incident['title']}”向贵会通报有关情况如下。",
+            f"起因：{incident['cause']}",
+            f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {_amount(facts, totals, 'principal_fen')} 元。",
+            f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}。",
+            *_money_table(facts, "province_code", "省份"),
+        ],
+    )
+    product = Section(
+        "二、产品情况",
+        [
+            f"涉及产品：{incident['product']}",
+            f"问题起因：{incident['cause']}",
+            f"事件严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
+            f"首笔投诉受理时间：{_when(facts.first_received, settings) or NONE}；最近一笔：{_when(facts.last_received, settings) or NONE}",
+        ],
+    )
+    plan = Section(
+        "三、处理方案",
+        [
+            "公司对同类客户执行统一的处理方案，各客户分组的处理口径如下：",
+            Table(
+                ["客户分组", "人数", "处理方案"],
+                [
+                    [facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
+                    for g, sums in groups
+                ],
+                widths=[0.3, 0.1, 0.6],
+                numeric=(1,),
+            ),
+        ],
+    )
     timeline = Section("四、事件经过", [_timeline_table(_incident_timeline(db, incident, settings, full=False), settings)])
-    contacts = Section("五、联系方式", [
-        Table(None, [["单位", organisation], ["联系人", contact_person], ["联系电话", contact_phone], ["材料日期", _when(now, settings)]],
-              widths=[0.2, 0.8]),
-        "附件：counts.csv（按客户分组、省份和处理状态汇总的人数和本金，仅含汇总数据，不含客户个人信息）。",
-    ])
-    pdf = _pdf(f"关于{incident['title']}的情况通报", [summary, product, plan, timeline, contacts], subtitle=f"致消费者协会　{organisation}",
-               now=now, author=organisation)
+    contacts = Section(
+        "五、联系方式",
+        [
+            Table(
+                None, [["单位", organisation], ["联系人", contact_person], ["联系电话", contact_phone], ["材料日期", _when(now, settings)]], widths=[0.2, 0.8]
+            ),
+            "附件：counts.csv（按客户分组、省份和处理状态汇总的人数和本金，仅含汇总数据，不含客户个人信息）。",
+        ],
+    )
+    pdf = _pdf(
+        f"关于{incident['title']}的情况通报",
+        [summary, product, plan, timeline, contacts],
+        subtitle=f"致消费者协会　{organisation}",
+        now=now,
+        author=organisation,
+    )
     local = now.astimezone(_tz(settings))
     stamp = (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
     buffer = io.BytesIO()
@@ -813,10 +891,12 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
 
 def approved_line(db, incident_id):
     """The incident's latest agreed line approved by legal, or None."""
-    rows = list(db.query(
-        "SELECT * FROM agreed_line WHERE incident_id = ? AND approved_at IS NOT NULL ORDER BY approved_at DESC, id DESC LIMIT 1",
-        [incident_id],
-    ))
+    rows = list(
+        db.query(
+            "SELECT * FROM agreed_line WHERE incident_id = ? AND approved_at IS NOT NULL ORDER BY approved_at DESC, id DESC LIMIT 1",
+            [incident_id],
+        )
+    )
     return dict(rows[0]) if rows else None
 
 
@@ -872,8 +952,10 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
     for d in db.query("SELECT * FROM issued_document WHERE incident_id = ? ORDER BY issued_at, id", [incident_id]):
         events.append((d["issued_at"], f"出具{_zh(DOCUMENT_KIND_ZH, d['kind'])}：{d['title']}（送{d['recipient']}）"))
 
-    people = [dict(r) for r in db.query(
-        "SELECT group_id, province_code, received_at, first_contact_at, settled_at FROM complainant WHERE incident_id = ?", [incident_id])]
+    people = [
+        dict(r)
+        for r in db.query("SELECT group_id, province_code, received_at, first_contact_at, settled_at FROM complainant WHERE incident_id = ?", [incident_id])
+    ]
     contact = {k: _medians(people, k, "received_at", "first_contact_at") for k in ("group_id", "province_code")}
     settle = {k: _medians(people, k, "received_at", "settled_at") for k in ("group_id", "province_code")}
 
@@ -882,11 +964,22 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
         for value, sums in facts.by(key):
             c = contact[key].get(value)
             s = settle[key].get(value)
-            rows.append([facts.label(key, value), str(sums["count"]),
-                         str(c[0]) if c else "0", _duration(c[1]) if c else "—",
-                         str(s[0]) if s else "0", _duration(s[1]) if s else "—"])
-        return Table([first_column, "人数", "已联系", "首次联系用时（中位数）", "已和解", "和解用时（中位数）"], rows,
-                     widths=[0.25, 0.08, 0.09, 0.24, 0.09, 0.25], numeric=(1, 2, 3, 4, 5))
+            rows.append(
+                [
+                    facts.label(key, value),
+                    str(sums["count"]),
+                    str(c[0]) if c else "0",
+                    _duration(c[1]) if c else "—",
+                    str(s[0]) if s else "0",
+                    _duration(s[1]) if s else "—",
+                ]
+            )
+        return Table(
+            [first_column, "人数", "已联系", "首次联系用时（中位数）", "已和解", "和解用时（中位数）"],
+            rows,
+            widths=[0.25, 0.08, 0.09, 0.24, 0.09, 0.25],
+            numeric=(1, 2, 3, 4, 5),
+        )
 
     all_contact = [(from_iso(p["first_contact_at"]) - from_iso(p["received_at"])).total_seconds() for p in people if p["first_contact_at"]]
     all_settle = [(from_iso(p["settled_at"]) - from_iso(p["received_at"])).total_seconds() for p in people if p["settled_at"]]
@@ -902,38 +995,53 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
         return _duration((from_iso(t["completed_at"]) - from_iso(t["due_at"])).total_seconds()) if t["completed_at"] else "—"
 
     sections = [
-        Section("一、事件概况", [
-            f"事件名称：{incident['title']}",
-            f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-            f"立案时间：{_when(incident['opened_at'], settings)}；"
-            f"{'群体性事件认定时间：' + _when(incident['mass_incident_at'], settings) if incident.get('mass_incident_at') else '未构成群体性事件'}；"
-            f"{'结案时间：' + _when(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + _zh(INCIDENT_STATUS_ZH, incident['status'])}",
-            f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金 {_amount(facts, totals, 'principal_fen')} 元。",
-            *_money_table(facts, "status", "处理状态"),
-        ]),
+        Section(
+            "一、事件概况",
+            [
+                f"事件名称：{incident['title']}",
+                f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
+                f"立案时间：{_when(incident['opened_at'], settings)}；"
+                f"{'群体性事件认定时间：' + _when(incident['mass_incident_at'], settings) if incident.get('mass_incident_at') else '未构成群体性事件'}；"
+                f"{'结案时间：' + _when(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + _zh(INCIDENT_STATUS_ZH, incident['status'])}",
+                f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金 {_amount(facts, totals, 'principal_fen')} 元。",
+                *_money_table(facts, "status", "处理状态"),
+            ],
+        ),
         Section("二、完整时间线", [_timeline_table(events, settings)]),
-        Section("三、响应速度", [
-            f"全部客户：首次联系用时中位数 {_duration(statistics.median(all_contact)) if all_contact else '—'}（{len(all_contact)} 人已联系），"
-            f"和解用时中位数 {_duration(statistics.median(all_settle)) if all_settle else '—'}（{len(all_settle)} 人已和解）。"
-            "用时自投诉受理时起算。",
-            "（一）按客户分组",
-            speed_table("group_id", "客户分组"),
-            "（二）按地区",
-            speed_table("province_code", "省份"),
-        ]),
-        Section("四、任务完成情况", [
-            f"共 {len(tasks)} 项任务：按时完成 {len(on_time)} 项，逾期完成 {len(late)} 项，"
-            f"截至 {_when(now, settings)} 仍未完成且已过期限 {len(overdue)} 项，未到期限 {len(not_due)} 项。",
-            "逾期完成的任务：",
-            Table(["任务", "期限", "完成时间", "逾期"],
-                  [[t["title"], _when(t["due_at"], settings), _when(t["completed_at"], settings), late_by(t)] for t in late],
-                  widths=[0.4, 0.2, 0.2, 0.2]),
-            "已过期限仍未完成的任务：",
-            Table(["任务", "期限", "负责方", "已逾期"],
-                  [[t["title"], _when(t["due_at"], settings), _zh(ROLE_ZH, t["owner_role"]),
-                    _duration((now - from_iso(t["due_at"])).total_seconds())] for t in overdue],
-                  widths=[0.4, 0.2, 0.2, 0.2]),
-        ]),
+        Section(
+            "三、响应速度",
+            [
+                f"全部客户：首次联系用时中位数 {_duration(statistics.median(all_contact)) if all_contact else '—'}（{len(all_contact)} 人已联系），"
+                f"和解用时中位数 {_duration(statistics.median(all_settle)) if all_settle else '—'}（{len(all_settle)} 人已和解）。"
+                "用时自投诉受理时起算。",
+                "（一）按客户分组",
+                speed_table("group_id", "客户分组"),
+                "（二）按地区",
+                speed_table("province_code", "省份"),
+            ],
+        ),
+        Section(
+            "四、任务完成情况",
+            [
+                f"共 {len(tasks)} 项任务：按时完成 {len(on_time)} 项，逾期完成 {len(late)} 项，"
+                f"截至 {_when(now, settings)} 仍未完成且已过期限 {len(overdue)} 项，未到期限 {len(not_due)} 项。",
+                "逾期完成的任务：",
+                Table(
+                    ["任务", "期限", "完成时间", "逾期"],
+                    [[t["title"], _when(t["due_at"], settings), _when(t["completed_at"], settings), late_by(t)] for t in late],
+                    widths=[0.4, 0.2, 0.2, 0.2],
+                ),
+                "已过期限仍未完成的任务：",
+                Table(
+                    ["任务", "期限", "负责方", "已逾期"],
+                    [
+                        [t["title"], _when(t["due_at"], settings), _zh(ROLE_ZH, t["owner_role"]), _duration((now - from_iso(t["due_at"])).total_seconds())]
+                        for t in overdue
+                    ],
+                    widths=[0.4, 0.2, 0.2, 0.2],
+                ),
+            ],
+        ),
         Section("五、应急预案修订建议", [(changes_to_playbook or "").strip() or "（应急处置负责人尚未填写）"]),
         Section(None, [Signature([f"编制单位：{organisation}", f"编制时间：{_when(now, settings)}"])]),
     ]
@@ -971,9 +1079,7 @@ def _keep_file(folder, name, content):
         # the same bytes issued before: the file is already there, if untouched
         found = hashlib.sha256(target.read_bytes()).hexdigest()
         if found != digest:
-            raise DocumentIntegrityError(
-                f"The stored file {target} should have sha256 {digest} but has {found}: it was changed after it was written."
-            )
+            raise DocumentIntegrityError(f"The stored file {target} should have sha256 {digest} but has {found}: it was changed after it was written.")
     else:
         temporary = folder / f".{stored_name}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(temporary, "wb") as f:
@@ -1016,10 +1122,16 @@ def store_rendering(db, document_id, audience, content, min_cell_people, folder)
     row = dict(db["issued_document"].get(document_id))
     stored_name, digest = _keep_file(folder, f"{audience}-{row['filename']}", content)
     with write(db):
-        db["issued_document_rendering"].insert({
-            "document_id": document_id, "audience": audience, "min_cell_people": min_cell_people,
-            "stored_path": stored_name, "size": len(content), "sha256": digest,
-        })
+        db["issued_document_rendering"].insert(
+            {
+                "document_id": document_id,
+                "audience": audience,
+                "min_cell_people": min_cell_people,
+                "stored_path": stored_name,
+                "size": len(content),
+                "sha256": digest,
+            }
+        )
 
 
 def read_issued(db, document_id, folder, audience=None):

@@ -147,8 +147,15 @@ def load(path):
 
 
 # settings a scenario may set for its drill (never where alerts go, never the database)
-ALLOWED_SETTINGS = {"DEFAULT_PLAYBOOK", "SURGE_RULES", "HOURLY_UPDATE_MINUTES", "HOURLY_UPDATE_GRACE_MINUTES", "CROWD_PEOPLE",
-                    "MAJOR_COMPLAINANTS_IN_PERSON", "ORGANISATION_NAME"}
+ALLOWED_SETTINGS = {
+    "DEFAULT_PLAYBOOK",
+    "SURGE_RULES",
+    "HOURLY_UPDATE_MINUTES",
+    "HOURLY_UPDATE_GRACE_MINUTES",
+    "CROWD_PEOPLE",
+    "MAJOR_COMPLAINANTS_IN_PERSON",
+    "ORGANISATION_NAME",
+}
 
 
 def shipped():
@@ -253,11 +260,20 @@ class Drill:
         write_clock(self.clock_file, self.start_at)
         self.db = connect(self.app.config["DATABASE"])
         with write(self.db):
-            self.run_id = self.db["drill_run"].insert({
-                "scenario_id": self.scenario.id, "title": self.scenario.title.zh, "speed": self.speed,
-                "duration_minutes": self.scenario.duration_minutes, "started_at": to_iso(self.start_at),
-                "real_started_at": to_iso(datetime.now(timezone.utc)),
-            }).last_pk
+            self.run_id = (
+                self.db["drill_run"]
+                .insert(
+                    {
+                        "scenario_id": self.scenario.id,
+                        "title": self.scenario.title.zh,
+                        "speed": self.speed,
+                        "duration_minutes": self.scenario.duration_minutes,
+                        "started_at": to_iso(self.start_at),
+                        "real_started_at": to_iso(datetime.now(timezone.utc)),
+                    }
+                )
+                .last_pk
+            )
             for b in self.scenario.branches:
                 from . import regions
 
@@ -310,10 +326,16 @@ class Drill:
 
     def _log(self, minute, kind, detail, ok=True):
         with write(self.db):
-            self.db["drill_event"].insert({
-                "run_id": self.run_id, "minute": round(minute, 2), "at": to_iso(self.start_at + timedelta(minutes=minute)),
-                "kind": kind, "detail": detail, "ok": int(ok),
-            })
+            self.db["drill_event"].insert(
+                {
+                    "run_id": self.run_id,
+                    "minute": round(minute, 2),
+                    "at": to_iso(self.start_at + timedelta(minutes=minute)),
+                    "kind": kind,
+                    "detail": detail,
+                    "ok": int(ok),
+                }
+            )
 
     def _incident_id(self):
         row = self.db.execute("SELECT id FROM incident WHERE status IN ('monitoring', 'active') ORDER BY id LIMIT 1").fetchone()
@@ -345,12 +367,23 @@ class Drill:
         items = []
         for i in range(c.count):
             offset = c.spread_minutes * i / max(c.count, 1)
-            items.append(schemas.ComplaintIn(
-                source=f"drill-{self.scenario.id}", external_id=f"{self.run_id}-{len(self._spread) + self._stored + i}", channel=c.channel, product=c.product,
-                cause_code=c.cause_code, province_code=branch["province_code"], city_code=branch["city_code"], branch_code=c.branch,
-                customer_name=self._name(), customer_phone=f"1{self._rng.choice('3589')}{self._rng.randrange(10**9):09d}", text=self._rng.choice(c.texts),
-                received_at=self.start_at + timedelta(minutes=at + offset), severity=c.severity,
-            ))
+            items.append(
+                schemas.ComplaintIn(
+                    source=f"drill-{self.scenario.id}",
+                    external_id=f"{self.run_id}-{len(self._spread) + self._stored + i}",
+                    channel=c.channel,
+                    product=c.product,
+                    cause_code=c.cause_code,
+                    province_code=branch["province_code"],
+                    city_code=branch["city_code"],
+                    branch_code=c.branch,
+                    customer_name=self._name(),
+                    customer_phone=f"1{self._rng.choice('3589')}{self._rng.randrange(10**9):09d}",
+                    text=self._rng.choice(c.texts),
+                    received_at=self.start_at + timedelta(minutes=at + offset),
+                    severity=c.severity,
+                )
+            )
         # each arrival is stored when its minute comes (a time of receipt cannot lie in the future)
         self._spread.extend(items)
         self._store_due()
@@ -382,9 +415,16 @@ class Drill:
         if incident_id is None:
             raise LookupError("no open incident yet: the update is not posted")
         data = schemas.HourlyUpdateIn(
-            branch_code=u.branch, people_on_site=u.people_on_site, mood=u.mood, banners=u.banners, media_present=u.media_present,
-            police_present=u.police_present, outlet_closed=u.outlet_closed, closed_since=when if u.outlet_closed else None,
-            actions_taken=u.actions_taken, needs=u.needs,
+            branch_code=u.branch,
+            people_on_site=u.people_on_site,
+            mood=u.mood,
+            banners=u.banners,
+            media_present=u.media_present,
+            police_present=u.police_present,
+            outlet_closed=u.outlet_closed,
+            closed_since=when if u.outlet_closed else None,
+            actions_taken=u.actions_taken,
+            needs=u.needs,
         )
         with publishing(self.db) as outbox:
             updates.post_update(self.db, incident_id, data, SYSTEM, ACTOR, when, self.app.config, outbox)
@@ -428,11 +468,19 @@ def report(db, run_id, now):
     incidents = [dict(r) for r in db.query("SELECT id, title, status, opened_at, activated_at FROM incident ORDER BY id")]
     incident = incidents[0] if incidents else None
     out = {
-        "scenario": run["scenario_id"], "title": run["title"], "speed": run["speed"],
-        "started_at": started, "ended_at": to_iso(now), "minutes": _minutes(started, to_iso(now)),
+        "scenario": run["scenario_id"],
+        "title": run["title"],
+        "speed": run["speed"],
+        "started_at": started,
+        "ended_at": to_iso(now),
+        "minutes": _minutes(started, to_iso(now)),
         "first_complaint_at": first_complaint,
-        "incident": None, "activation": None, "first_contact_by_group": [], "tasks": None,
-        "missed_updates": {"count": 0, "by_branch": []}, "never_done": [],
+        "incident": None,
+        "activation": None,
+        "first_contact_by_group": [],
+        "tasks": None,
+        "missed_updates": {"count": 0, "by_branch": []},
+        "never_done": [],
     }
     if incident is None:
         out["never_done"].append({"what": "incident", "detail": "no incident was opened"})
@@ -451,40 +499,55 @@ def report(db, run_id, now):
         [iid],
     ):
         waits = sorted(
-            _minutes(r[0], r[1]) for r in db.execute(
+            _minutes(r[0], r[1])
+            for r in db.execute(
                 "SELECT received_at, first_contact_at FROM complainant WHERE incident_id = ? AND group_id IS ? AND first_contact_at IS NOT NULL",
                 [iid, row["group_id"]],
             ).fetchall()
         )
-        out["first_contact_by_group"].append({
-            "group_id": row["group_id"], "group": groups.get(row["group_id"]), "people": row["people"], "contacted": row["contacted"] or 0,
-            "first_contact_after_first_complaint_minutes": _minutes(row["first_received"], row["first_contact"]),
-            "median_wait_minutes": waits[len(waits) // 2] if waits else None,
-        })
-    tasks = [dict(r) for r in db.query("SELECT id, key, title, stream, owner_role, due_at, status, completed_at FROM task WHERE incident_id = ? ORDER BY due_at, id", [iid])]
+        out["first_contact_by_group"].append(
+            {
+                "group_id": row["group_id"],
+                "group": groups.get(row["group_id"]),
+                "people": row["people"],
+                "contacted": row["contacted"] or 0,
+                "first_contact_after_first_complaint_minutes": _minutes(row["first_received"], row["first_contact"]),
+                "median_wait_minutes": waits[len(waits) // 2] if waits else None,
+            }
+        )
+    tasks = [
+        dict(r)
+        for r in db.query("SELECT id, key, title, stream, owner_role, due_at, status, completed_at FROM task WHERE incident_id = ? ORDER BY due_at, id", [iid])
+    ]
     n = to_iso(now)
     on_time = [t for t in tasks if t["status"] == "done" and t["completed_at"] <= t["due_at"]]
     late = [t for t in tasks if t["status"] == "done" and t["completed_at"] > t["due_at"]]
     overdue = [t for t in tasks if t["status"] != "done" and t["due_at"] <= n]
     out["tasks"] = {
-        "total": len(tasks), "on_time": len(on_time), "late": len(late), "overdue_not_done": len(overdue),
+        "total": len(tasks),
+        "on_time": len(on_time),
+        "late": len(late),
+        "overdue_not_done": len(overdue),
         "open_not_yet_due": len(tasks) - len(on_time) - len(late) - len(overdue),
         "late_items": [{"key": t["key"], "title": t["title"], "late_minutes": _minutes(t["due_at"], t["completed_at"])} for t in late],
     }
-    missed = [dict(r) for r in db.query(
-        "SELECT branch_code, count(*) AS alerts FROM alert WHERE incident_id = ? AND kind = 'missed_update' GROUP BY branch_code ORDER BY branch_code", [iid])]
+    missed = [
+        dict(r)
+        for r in db.query(
+            "SELECT branch_code, count(*) AS alerts FROM alert WHERE incident_id = ? AND kind = 'missed_update' GROUP BY branch_code ORDER BY branch_code",
+            [iid],
+        )
+    ]
     out["missed_updates"] = {"count": sum(m["alerts"] for m in missed), "by_branch": missed}
     never = out["never_done"]
     if not incident["activated_at"]:
         never.append({"what": "activation", "detail": "the incident was never activated"})
     for t in overdue:
         never.append({"what": "task", "key": t["key"], "detail": t["title"], "due_at": t["due_at"]})
-    not_contacted = db.execute(
-        "SELECT count(*) FROM complainant WHERE incident_id = ? AND first_contact_at IS NULL", [iid]).fetchone()[0]
+    not_contacted = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND first_contact_at IS NULL", [iid]).fetchone()[0]
     if not_contacted:
         never.append({"what": "first_contact", "detail": f"{not_contacted} complainant(s) never contacted", "count": not_contacted})
-    unacknowledged = db.execute(
-        "SELECT count(*) FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at <= ?", [iid, n]).fetchone()[0]
+    unacknowledged = db.execute("SELECT count(*) FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at <= ?", [iid, n]).fetchone()[0]
     if unacknowledged:
         never.append({"what": "referral_ack", "detail": f"{unacknowledged} referral(s) never acknowledged", "count": unacknowledged})
     return out
@@ -497,14 +560,22 @@ def format_report(r):
         return "\n".join(lines + ["  未开立事件 / no incident was opened"])
     a = r["activation"]
     lines.append(f"  事件开立 opened: {a['opened_after_first_complaint_minutes']} min after the first complaint")
-    lines.append(f"  启动应急 activated: {a['activated_after_first_complaint_minutes'] if a['activated_after_first_complaint_minutes'] is not None else '未启动 never'}"
-                 + (" min after the first complaint" if a["activated_after_first_complaint_minutes"] is not None else ""))
+    lines.append(
+        f"  启动应急 activated: {a['activated_after_first_complaint_minutes'] if a['activated_after_first_complaint_minutes'] is not None else '未启动 never'}"
+        + (" min after the first complaint" if a["activated_after_first_complaint_minutes"] is not None else "")
+    )
     for g in r["first_contact_by_group"]:
-        lines.append(f"  首次联系 first contact · {g['group'] or '未分组 no group'}: {g['contacted']}/{g['people']} contacted; first after "
-                     f"{g['first_contact_after_first_complaint_minutes']} min; median wait {g['median_wait_minutes']} min")
+        lines.append(
+            f"  首次联系 first contact · {g['group'] or '未分组 no group'}: {g['contacted']}/{g['people']} contacted; first after "
+            f"{g['first_contact_after_first_complaint_minutes']} min; median wait {g['median_wait_minutes']} min"
+        )
     t = r["tasks"]
-    lines.append(f"  任务 tasks: {t['total']} · on time {t['on_time']} · late {t['late']} · overdue, not done {t['overdue_not_done']} · not yet due {t['open_not_yet_due']}")
-    lines.append(f"  漏报 missed updates: {r['missed_updates']['count']} " + ", ".join(f"{m['branch_code']} {m['alerts']}" for m in r["missed_updates"]["by_branch"]))
+    lines.append(
+        f"  任务 tasks: {t['total']} · on time {t['on_time']} · late {t['late']} · overdue, not done {t['overdue_not_done']} · not yet due {t['open_not_yet_due']}"
+    )
+    lines.append(
+        f"  漏报 missed updates: {r['missed_updates']['count']} " + ", ".join(f"{m['branch_code']} {m['alerts']}" for m in r["missed_updates"]["by_branch"])
+    )
     lines.append("  从未完成 never done:")
     lines += [f"    - {n['what']}: {n['detail']}" for n in r["never_done"]] or ["    （无 none）"]
     return "\n".join(lines)

@@ -154,9 +154,7 @@ class Outbox:
                 targets.append((branch_room(incident_id, branch_code), "branch", branch_code))
         for room, kind, code in targets:
             room_counts = [
-                {k: v for k, v in c.items() if k != "branch_code"}
-                for c in counts
-                if _in_room_scope(kind, code, c["province_code"], c["branch_code"])
+                {k: v for k, v in c.items() if k != "branch_code"} for c in counts if _in_room_scope(kind, code, c["province_code"], c["branch_code"])
             ]
             payload = {"counts": room_counts, **data}
             if kind == "exec":
@@ -181,7 +179,6 @@ class Outbox:
         rooms.update(r["room"] for r in self.db.query("SELECT DISTINCT room FROM live_event WHERE incident_id = ?", [incident_id]))
         for room in sorted(rooms):
             self._write(incident_id, room, name, at, {"counts": [], **data})
-
 
     def record_to(self, incident_id, name, at, rooms, data):
         """An event with no personal data, to the rooms given."""

@@ -101,7 +101,7 @@ def forecast_counts(counts, bin_hours=BIN_HOURS, horizons=HORIZONS, seed=SEED, s
     ``{"method", "horizons": [{"hours", "expected", "low", "high"}], "totals"}``
     where ``totals`` holds the simulated totals per horizon (for the exposure).
     """
-    values = list(counts)[-max(MIN_BINS, HISTORY_BINS * BIN_HOURS // bin_hours):]
+    values = list(counts)[-max(MIN_BINS, HISTORY_BINS * BIN_HOURS // bin_hours) :]
     steps = math.ceil(max(horizons) / bin_hours)
     if len(values) >= MIN_BINS and sum(values) > 0:
         paths = _fit_simulate(values, steps, seed, simulations)
@@ -143,7 +143,7 @@ def _interval(quantiles, hours):
 
 def naive_forecast(counts, bin_hours=BIN_HOURS, horizons=HORIZONS):
     """The yardstick: the last 24 hours repeated."""
-    per_day = sum(list(counts)[-round(24 / bin_hours):])
+    per_day = sum(list(counts)[-round(24 / bin_hours) :])
     return {hours: per_day * hours / 24 for hours in horizons}
 
 
@@ -205,9 +205,7 @@ def incident_forecast(db, incident_id, now, where="1 = 1", params=()):
     changes: both read from an index) or the minute turns.
     """
     params = list(params)
-    count, newest = db.execute(
-        f"SELECT count(*), max(id) FROM complainant WHERE incident_id = ? AND {where}", [incident_id, *params]
-    ).fetchone()
+    count, newest = db.execute(f"SELECT count(*), max(id) FROM complainant WHERE incident_id = ? AND {where}", [incident_id, *params]).fetchone()
     key = ("incident", incident_id, where, tuple(params), count, newest, to_iso(_now_bin(now)))
     return _cached(key, lambda: _incident_forecast(db, incident_id, now, where, params))
 
@@ -261,9 +259,7 @@ def _demand_counts(db, incident_id, where, params, now):
     else:
         last_id, n, counts = 0, 0, {kind: 0 for kind, _ in DEMAND_KINDS} | {"other": 0}
         cached = {"at": now}
-    flags = ", ".join(
-        "(" + " OR ".join("instr(d, ?) > 0" for _ in words) + f") AS k{i}" for i, (_, words) in enumerate(DEMAND_KINDS)
-    )
+    flags = ", ".join("(" + " OR ".join("instr(d, ?) > 0" for _ in words) + f") AS k{i}" for i, (_, words) in enumerate(DEMAND_KINDS))
     args = [w for _, words in DEMAND_KINDS for w in words]
     sums = ", ".join(f"sum(k{i})" for i in range(len(DEMAND_KINDS)))
     none = " AND ".join(f"NOT k{i}" for i in range(len(DEMAND_KINDS)))
@@ -287,9 +283,7 @@ def _demand_counts(db, incident_id, where, params, now):
 def cause_forecast(db, cause_code, now):
     """The early warning for one cause among the ordinary complaints (monitoring):
     arrivals of ``intake_complaint`` with that cause, whether or not yet in an incident."""
-    count, newest = db.execute(
-        "SELECT count(*), max(id) FROM intake_complaint WHERE cause_code = ?", [cause_code]
-    ).fetchone()
+    count, newest = db.execute("SELECT count(*), max(id) FROM intake_complaint WHERE cause_code = ?", [cause_code]).fetchone()
     key = ("cause", cause_code, count, newest, to_iso(_now_bin(now)))
 
     def build():
@@ -312,9 +306,7 @@ def _assemble(result, counts, first_bin, now, claims, demand_counts):
     low, mid, high = result["per_bin"]
     width = timedelta(hours=BIN_HOURS)
     shown = min(len(counts), DAYS_SHOWN * 24 // BIN_HOURS)
-    actual = [
-        {"start": to_iso(first_bin + i * width), "count": counts[i]} for i in range(len(counts) - shown, len(counts))
-    ]
+    actual = [{"start": to_iso(first_bin + i * width), "count": counts[i]} for i in range(len(counts) - shown, len(counts))]
     ahead = [
         {"start": to_iso(now + i * width), "expected": round(float(mid[i]), 2), "low": round(float(low[i]), 2), "high": round(float(high[i]), 2)}
         for i in range(len(mid))
@@ -324,7 +316,7 @@ def _assemble(result, counts, first_bin, now, claims, demand_counts):
         "method": result["method"],
         "level": LEVEL,
         "bin_hours": BIN_HOURS,
-        "last_24h": sum(counts[-24 // BIN_HOURS:]),
+        "last_24h": sum(counts[-24 // BIN_HOURS :]),
         "horizons": horizons,
         "exposure": exposure,
         "demands": _shares(*demand_counts),
@@ -345,10 +337,19 @@ def _exposure(horizons, claims):
     z = 1.2816  # the 10th / 90th percentile of a normal
     rows = []
     for h in horizons:
+
         def total(n, sign):
             return max(0.0, n * mean + sign * z * math.sqrt(max(n, 0)) * sd)
-        rows.append({"hours": h["hours"], "expected_fen": int(h["expected"] * mean), "low_fen": int(total(h["low"], -1)),
-                     "high_fen": int(total(h["high"], 1)), "mean_claim_fen": int(mean)})
+
+        rows.append(
+            {
+                "hours": h["hours"],
+                "expected_fen": int(h["expected"] * mean),
+                "low_fen": int(total(h["low"], -1)),
+                "high_fen": int(total(h["high"], 1)),
+                "mean_claim_fen": int(mean),
+            }
+        )
     return rows
 
 
@@ -377,11 +378,7 @@ def demand_shares(texts):
 def _shares(n, counts):
     return {
         "people": n,
-        "shares": [
-            {"kind": kind, "people": c, "share": round(c / n, 3) if n else 0.0}
-            for kind, c in sorted(counts.items(), key=lambda kv: -kv[1])
-            if c
-        ],
+        "shares": [{"kind": kind, "people": c, "share": round(c / n, 3) if n else 0.0} for kind, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c],
     }
 
 

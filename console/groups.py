@@ -37,10 +37,11 @@ def for_viewer(db, viewer, group_list):
     places = {}
     if ids:
         marks = ",".join("?" * len(ids))
-        places = {r["id"]: (r["province_code"], r["branch_code"])
-                  for r in db.query(f"SELECT id, province_code, branch_code FROM complainant WHERE id IN ({marks})", ids)}
-    return [{**g, "representative_ids": [i for i in g["representative_ids"] if i in places and in_scope(viewer, *places[i])]}
-            for g in group_list]
+        places = {
+            r["id"]: (r["province_code"], r["branch_code"])
+            for r in db.query(f"SELECT id, province_code, branch_code FROM complainant WHERE id IN ({marks})", ids)
+        }
+    return [{**g, "representative_ids": [i for i in g["representative_ids"] if i in places and in_scope(viewer, *places[i])]} for g in group_list]
 
 
 def list_groups(db, incident_id):
@@ -68,12 +69,7 @@ def _set_representatives(db, group, complainant_ids, max_representatives):
         )
     if complainant_ids:
         marks = ",".join("?" * len(complainant_ids))
-        members = {
-            r["id"]
-            for r in db.query(
-                f"SELECT id FROM complainant WHERE id IN ({marks}) AND group_id = ?", [*complainant_ids, group["id"]]
-            )
-        }
+        members = {r["id"] for r in db.query(f"SELECT id FROM complainant WHERE id IN ({marks}) AND group_id = ?", [*complainant_ids, group["id"]])}
         strangers = [i for i in complainant_ids if i not in members]
         if strangers:
             raise Invalid(

@@ -35,7 +35,14 @@ def run_once(db, user_id, key, route, body, action, now):
             return rows[0]["status"], json.loads(rows[0]["response"]), True
         status, response = action()
         db["idempotency_key"].insert(
-            {"user_id": user_id, "key": key, "route": route, "request_sha256": digest, "status": status,
-             "response": json.dumps(response, ensure_ascii=False, default=str), "created_at": to_iso(now)}
+            {
+                "user_id": user_id,
+                "key": key,
+                "route": route,
+                "request_sha256": digest,
+                "status": status,
+                "response": json.dumps(response, ensure_ascii=False, default=str),
+                "created_at": to_iso(now),
+            }
         )
     return status, response, False

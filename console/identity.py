@@ -29,10 +29,28 @@ _DIGIT = {str(d): d for d in range(10)}
 def id_check_character(first17):
     """The GB 11643 check character of the first 17 digits."""
     d = _DIGIT
-    return ID_CHECK[(7 * d[first17[0]] + 9 * d[first17[1]] + 10 * d[first17[2]] + 5 * d[first17[3]] + 8 * d[first17[4]]
-                     + 4 * d[first17[5]] + 2 * d[first17[6]] + d[first17[7]] + 6 * d[first17[8]] + 3 * d[first17[9]]
-                     + 7 * d[first17[10]] + 9 * d[first17[11]] + 10 * d[first17[12]] + 5 * d[first17[13]] + 8 * d[first17[14]]
-                     + 4 * d[first17[15]] + 2 * d[first17[16]]) % 11]
+    return ID_CHECK[
+        (
+            7 * d[first17[0]]
+            + 9 * d[first17[1]]
+            + 10 * d[first17[2]]
+            + 5 * d[first17[3]]
+            + 8 * d[first17[4]]
+            + 4 * d[first17[5]]
+            + 2 * d[first17[6]]
+            + d[first17[7]]
+            + 6 * d[first17[8]]
+            + 3 * d[first17[9]]
+            + 7 * d[first17[10]]
+            + 9 * d[first17[11]]
+            + 10 * d[first17[12]]
+            + 5 * d[first17[13]]
+            + 8 * d[first17[14]]
+            + 4 * d[first17[15]]
+            + 2 * d[first17[16]]
+        )
+        % 11
+    ]
 
 
 def id_number_problem(value):

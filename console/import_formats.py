@@ -78,17 +78,29 @@ def is_xlsx(filename, raw):
 
 
 EXAMPLE = {
-    "name": "张建国", "phone": "13900001111", "province_code": "130000", "city_code": "130100",
-    "temperament": "rational", "motive": "solve_problem", "flags": "vulnerable", "principal": "50000", "demands": "退还本金并补偿利息",
-    "received_at": "2026/11/30 8:10", "severity": "medium",
+    "name": "张建国",
+    "phone": "13900001111",
+    "province_code": "130000",
+    "city_code": "130100",
+    "temperament": "rational",
+    "motive": "solve_problem",
+    "flags": "vulnerable",
+    "principal": "50000",
+    "demands": "退还本金并补偿利息",
+    "received_at": "2026/11/30 8:10",
+    "severity": "medium",
 }
 
 
 def allowed_values(db):
     """(column, value, meaning) of every coded column: what the import accepts."""
     rows = []
-    for column, table in (("temperament", vocabulary.TEMPERAMENTS), ("motive", vocabulary.MOTIVES),
-                          ("flags", vocabulary.RISK_FLAGS), ("severity", vocabulary.SEVERITIES)):
+    for column, table in (
+        ("temperament", vocabulary.TEMPERAMENTS),
+        ("motive", vocabulary.MOTIVES),
+        ("flags", vocabulary.RISK_FLAGS),
+        ("severity", vocabulary.SEVERITIES),
+    ):
         rows += [(column, key, str(label)) for key, label in table.items()]
     rows += [("province_code", code, name) for code, name in sorted(regions.province_names(db, "zh_CN").items())]
     rows += [("branch_code", b["code"], b["name"]) for b in regions.branches(db)]
@@ -101,7 +113,9 @@ def template_csv(columns):
 
 
 def template_xlsx(db, columns):
-    return spreadsheets.to_xlsx_book([
-        (_("Complainants"), columns, [[EXAMPLE.get(c, "") for c in columns]], [16] * len(columns), {}),
-        (_("Allowed values"), [_("Column"), _("Value"), _("Meaning")], allowed_values(db), (18, 22, 40), {}),
-    ])
+    return spreadsheets.to_xlsx_book(
+        [
+            (_("Complainants"), columns, [[EXAMPLE.get(c, "") for c in columns]], [16] * len(columns), {}),
+            (_("Allowed values"), [_("Column"), _("Value"), _("Meaning")], allowed_values(db), (18, 22, 40), {}),
+        ]
+    )

@@ -41,8 +41,9 @@ def _check_playbook(playbook_id):
 
     if playbook_id and playbooks.get(playbook_id) is None:
         known = ", ".join(sorted(playbooks.available()))
-        raise Invalid(_("Unknown playbook '%(id)s'; known: %(known)s.", id=playbook_id, known=known),
-                      details=[{"field": "playbook", "message": f"one of {known}"}])
+        raise Invalid(
+            _("Unknown playbook '%(id)s'; known: %(known)s.", id=playbook_id, known=known), details=[{"field": "playbook", "message": f"one of {known}"}]
+        )
 
 
 def create_incident(db, data, actor, now, outbox=None, settings=None):
@@ -159,8 +160,7 @@ def summary(db, incident_id, viewer, now):
         by_province[r["province_code"]] = by_province.get(r["province_code"], 0) + r["count"]
     where, params = scope_sql(viewer)
     overdue = db.execute(
-        "SELECT count(*) FROM complainant WHERE incident_id = ? AND next_contact_due_at < ? "
-        f"AND status NOT IN ('settled','closed','withdrawn') AND {where}",
+        f"SELECT count(*) FROM complainant WHERE incident_id = ? AND next_contact_due_at < ? AND status NOT IN ('settled','closed','withdrawn') AND {where}",
         [incident_id, to_iso(now), *params],
     ).fetchone()[0]
     return {

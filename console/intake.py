@@ -35,8 +35,19 @@ _KIND = {"cause_code": "cause", "product": "product"}  # catalogue kind of each 
 DIMENSIONS = ("cause_code", "product")
 PLACES = ("province_code", "branch_code")
 FIELDS = (
-    "source", "external_id", "channel", "product", "cause_code", "province_code", "city_code", "branch_code",
-    "customer_name", "customer_phone", "customer_id_number", "text", "received_at",
+    "source",
+    "external_id",
+    "channel",
+    "product",
+    "cause_code",
+    "province_code",
+    "city_code",
+    "branch_code",
+    "customer_name",
+    "customer_phone",
+    "customer_id_number",
+    "text",
+    "received_at",
 )
 
 
@@ -60,8 +71,11 @@ def add_complaints(db, items, actor, now, settings):
                 checked.add(place)
         problems += check_received_at(item.received_at, now, settings, prefix + "received_at")
     closed = org.inactive_outlets(db)
-    problems += [{"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": f"outlet {item.branch_code} is closed (deactivated)"}
-                 for index, item in enumerate(items) if item.branch_code in closed]
+    problems += [
+        {"field": (f"{index}." if len(items) > 1 else "") + "branch_code", "message": f"outlet {item.branch_code} is closed (deactivated)"}
+        for index, item in enumerate(items)
+        if item.branch_code in closed
+    ]
     keys = [(i.source, i.external_id) for i in items if i.external_id]
     if len(set(keys)) != len(keys):
         problems.append({"field": "external_id", "message": "the same (source, external_id) appears twice in this request"})
@@ -150,20 +164,29 @@ def detect_surges(db, now, settings):
                     by_count = count >= rule["threshold"]
                     by_baseline = count >= rule["baseline_min"] and count >= rule["baseline_factor"] * max(baseline, 1 / windows_in_baseline)
                     if by_count or by_baseline:
-                        surges.append({
-                            "dimension": dimension, "value": value, "place": place, "code": code, "count": count,
-                            "baseline": round(baseline, 3), "window_minutes": window_minutes,
-                            "reason": "threshold" if by_count else "baseline",
-                        })
+                        surges.append(
+                            {
+                                "dimension": dimension,
+                                "value": value,
+                                "place": place,
+                                "code": code,
+                                "count": count,
+                                "baseline": round(baseline, 3),
+                                "window_minutes": window_minutes,
+                                "reason": "threshold" if by_count else "baseline",
+                            }
+                        )
     return surges
 
 
 def _open_incident(db, dimension, value):
     column = "cause" if dimension == "cause_code" else "product"
-    rows = list(db.query(
-        f"SELECT * FROM incident WHERE {column} = ? AND intake_dimension = ? AND status IN ('monitoring', 'active') ORDER BY id LIMIT 1",
-        [value, dimension],
-    ))
+    rows = list(
+        db.query(
+            f"SELECT * FROM incident WHERE {column} = ? AND intake_dimension = ? AND status IN ('monitoring', 'active') ORDER BY id LIMIT 1",
+            [value, dimension],
+        )
+    )
     return dict(rows[0]) if rows else None
 
 
@@ -189,8 +212,9 @@ def _screen(db, where, params, actor, now):
     reason and listed for the crisis lead, instead of failing the run for every
     other complaint.
     """
-    complaints = [dict(r) for r in db.query(
-        f"SELECT * FROM intake_complaint WHERE incident_id IS NULL AND quarantined_at IS NULL AND {where} ORDER BY id", params)]
+    complaints = [
+        dict(r) for r in db.query(f"SELECT * FROM intake_complaint WHERE incident_id IS NULL AND quarantined_at IS NULL AND {where} ORDER BY id", params)
+    ]
     tables = regions.lookup_tables(db) if complaints else None
     closed = org.inactive_outlets(db) if complaints else set()
     cause_severity = {}  # a complaint without a severity takes its cause's (the catalogue), else the incident's
@@ -200,9 +224,15 @@ def _screen(db, where, params, actor, now):
             cause_severity[c["cause_code"]] = catalogue.default_severity(db, c["cause_code"])
         try:
             item = ComplainantIn(
-                name=c["customer_name"][:100], phone=c["customer_phone"], id_number=c["customer_id_number"],
-                province_code=c["province_code"], city_code=c["city_code"], branch_code=c["branch_code"],
-                demands=c["text"][:5000], received_at=c["received_at"], severity=c["severity"] or cause_severity.get(c["cause_code"]),
+                name=c["customer_name"][:100],
+                phone=c["customer_phone"],
+                id_number=c["customer_id_number"],
+                province_code=c["province_code"],
+                city_code=c["city_code"],
+                branch_code=c["branch_code"],
+                demands=c["text"][:5000],
+                received_at=c["received_at"],
+                severity=c["severity"] or cause_severity.get(c["cause_code"]),
                 **claimed_amounts(c),
                 channel=intake_channel(c["channel"]),
                 reference=f"{c['source'] or 'intake'}:{c['external_id']}"[:100] if c["external_id"] else None,
@@ -225,19 +255,32 @@ def _quarantine(db, complaint, reason, actor, now):
     db.execute("UPDATE intake_complaint SET quarantined_at = ?, quarantine_reason = ? WHERE id = ?", [to_iso(now), reason[:1000], complaint["id"]])
     audit.record(db, actor, "intake_complaint", complaint["id"], "quarantine", after={"reason": reason[:1000]}, at=now)
     alerts.raise_alert(  # once a day per cause: the lead looks at the monitor health page
-        db, key=f"quarantine:{complaint['cause_code']}:{to_iso(now)[:10]}", kind="intake_quarantined", level="warning",
-        message=_("Intake complaints about %(cause)s could not be attached to an incident and were set aside: see the monitor health page.",
-                  cause=complaint["cause_code"]),
-        now=now, audience={"lead", "team"}, province_code=complaint["province_code"],
-        data={"cause_code": complaint["cause_code"], "first_id": complaint["id"]})
+        db,
+        key=f"quarantine:{complaint['cause_code']}:{to_iso(now)[:10]}",
+        kind="intake_quarantined",
+        level="warning",
+        message=_(
+            "Intake complaints about %(cause)s could not be attached to an incident and were set aside: see the monitor health page.",
+            cause=complaint["cause_code"],
+        ),
+        now=now,
+        audience={"lead", "team"},
+        province_code=complaint["province_code"],
+        data={"cause_code": complaint["cause_code"], "first_id": complaint["id"]},
+    )
 
 
 def quarantined(db, limit=500):
     """Intake complaints set aside for the crisis lead to fix, newest first."""
-    return [dict(r) for r in db.query(
-        "SELECT id, source, external_id, channel, product, cause_code, province_code, city_code, branch_code, received_at, "
-        "quarantined_at, quarantine_reason FROM intake_complaint WHERE quarantined_at IS NOT NULL AND incident_id IS NULL "
-        "ORDER BY quarantined_at DESC, id DESC LIMIT ?", [limit])]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT id, source, external_id, channel, product, cause_code, province_code, city_code, branch_code, received_at, "
+            "quarantined_at, quarantine_reason FROM intake_complaint WHERE quarantined_at IS NOT NULL AND incident_id IS NULL "
+            "ORDER BY quarantined_at DESC, id DESC LIMIT ?",
+            [limit],
+        )
+    ]
 
 
 def release(db, complaint_id, actor, now):
@@ -259,6 +302,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None, each=None):
     others go on); without it, each in its own transaction, failures raised.
     """
     if each is None:
+
         def each(items, handle, subject):
             out = []
             for item in items:
@@ -307,16 +351,25 @@ def _surge(db, surge, now, settings, actor, outbox):
     value_name = catalogue.name_of(db, _KIND[surge["dimension"]], surge["value"])
     opened = None
     if incident is None:
-        products = Counter(r["product"] for r in db.query(
-            f"SELECT product FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start]))
-        causes = Counter(r["cause_code"] for r in db.query(
-            f"SELECT cause_code FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start]))
+        products = Counter(
+            r["product"]
+            for r in db.query(f"SELECT product FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start])
+        )
+        causes = Counter(
+            r["cause_code"]
+            for r in db.query(f"SELECT cause_code FROM intake_complaint WHERE {surge['dimension']} = ? AND received_at > ?", [surge["value"], window_start])
+        )
         row = {
             "title": _("Surge: %(value)s in %(place)s", value=value_name, place=place_name),
             "cause": surge["value"] if surge["dimension"] == "cause_code" else causes.most_common(1)[0][0],
             "product": surge["value"] if surge["dimension"] == "product" else products.most_common(1)[0][0],
-            "severity": "medium", "status": "monitoring", "playbook": settings["DEFAULT_PLAYBOOK"],
-            "opened_at": to_iso(now), "closed_at": None, "created_by": None, "updated_at": to_iso(now),
+            "severity": "medium",
+            "status": "monitoring",
+            "playbook": settings["DEFAULT_PLAYBOOK"],
+            "opened_at": to_iso(now),
+            "closed_at": None,
+            "created_by": None,
+            "updated_at": to_iso(now),
             "intake_dimension": surge["dimension"],
         }
         incident_id = db["incident"].insert(row).last_pk
@@ -326,12 +379,26 @@ def _surge(db, surge, now, settings, actor, outbox):
     count = _attach(db, incident, where, params, actor, now, settings, outbox)
     branch = db["branch"].get(surge["code"]) if surge["place"] == "branch_code" else None
     alerts.raise_alert(
-        db, key=f"surge:{incident['id']}:{surge['dimension']}:{surge['value']}:{surge['place']}:{surge['code']}",
-        kind="surge", level="critical",
-        message=_("Surge: %(n)s complaints about %(value)s in %(place)s within %(h)s h (baseline %(b)s). Incident %(id)s is waiting for a crisis lead to activate or dismiss it.",
-                  n=surge["count"], value=value_name, place=place_name, h=round(surge["window_minutes"] / 60, 1), b=surge["baseline"], id=incident["id"]),
-        now=now, audience={"lead", "team"}, incident_id=incident["id"],
+        db,
+        key=f"surge:{incident['id']}:{surge['dimension']}:{surge['value']}:{surge['place']}:{surge['code']}",
+        kind="surge",
+        level="critical",
+        message=_(
+            "Surge: %(n)s complaints about %(value)s in %(place)s within %(h)s h (baseline %(b)s). Incident %(id)s is waiting for a crisis lead to activate or dismiss it.",
+            n=surge["count"],
+            value=value_name,
+            place=place_name,
+            h=round(surge["window_minutes"] / 60, 1),
+            b=surge["baseline"],
+            id=incident["id"],
+        ),
+        now=now,
+        audience={"lead", "team"},
+        incident_id=incident["id"],
         province_code=branch["province_code"] if branch else surge["code"],
         branch_code=surge["code"] if branch else None,
-        data={"surge": surge}, outbox=outbox, settings=settings)
+        data={"surge": surge},
+        outbox=outbox,
+        settings=settings,
+    )
     return opened, count

@@ -11,10 +11,20 @@ from . import regions, schemas, spreadsheets, vocabulary
 COLUMNS = list(schemas.ComplaintIn.model_fields)
 
 EXAMPLE = {
-    "source": "hotline-95511", "external_id": "HL-20261130-0001", "channel": "hotline", "product": "分红险",
-    "cause_code": "misselling", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01",
-    "customer_name": "张建国", "customer_phone": "13900001111", "text": "称购买时被告知是存款，要求退还本金",
-    "received_at": "2026/11/30 8:10", "principal": "50000", "severity": "medium",
+    "source": "hotline-95511",
+    "external_id": "HL-20261130-0001",
+    "channel": "hotline",
+    "product": "分红险",
+    "cause_code": "misselling",
+    "province_code": "130000",
+    "city_code": "130100",
+    "branch_code": "HB-SJZ-01",
+    "customer_name": "张建国",
+    "customer_phone": "13900001111",
+    "text": "称购买时被告知是存款，要求退还本金",
+    "received_at": "2026/11/30 8:10",
+    "principal": "50000",
+    "severity": "medium",
 }
 
 
@@ -36,7 +46,9 @@ def template_csv():
 
 
 def template_xlsx(db):
-    return spreadsheets.to_xlsx_book([
-        (_("Complaints"), COLUMNS, [[EXAMPLE.get(c, "") for c in COLUMNS]], [16] * len(COLUMNS), {}),
-        (_("Allowed values"), [_("Column"), _("Value"), _("Meaning")], allowed_values(db), (18, 22, 40), {}),
-    ])
+    return spreadsheets.to_xlsx_book(
+        [
+            (_("Complaints"), COLUMNS, [[EXAMPLE.get(c, "") for c in COLUMNS]], [16] * len(COLUMNS), {}),
+            (_("Allowed values"), [_("Column"), _("Value"), _("Meaning")], allowed_values(db), (18, 22, 40), {}),
+        ]
+    )

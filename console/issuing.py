@@ -30,11 +30,13 @@ def _build(db, incident_id, data, now, settings, suppressed=False):
     # the form's fields, or the settings an administrator keeps for them (reporting unit, signing officer, contact)
     if data.reporting_unit.strip():
         settings = {**settings, "ORGANISATION_NAME": data.reporting_unit.strip()}
-    data = data.model_copy(update={
-        "signing_officer": data.signing_officer.strip() or settings.get("SIGNING_OFFICER") or "",
-        "contact_person": data.contact_person.strip() or settings.get("CONTACT_PERSON") or "",
-        "contact_phone": data.contact_phone.strip() or settings.get("CONTACT_PHONE") or "",
-    })
+    data = data.model_copy(
+        update={
+            "signing_officer": data.signing_officer.strip() or settings.get("SIGNING_OFFICER") or "",
+            "contact_person": data.contact_person.strip() or settings.get("CONTACT_PERSON") or "",
+            "contact_phone": data.contact_phone.strip() or settings.get("CONTACT_PHONE") or "",
+        }
+    )
     if data.kind == "regulator_report":
         return documents.regulator_report(db, incident_id, now, settings, data.signing_officer, data.contact_person, data.contact_phone, suppressed=suppressed)
     if data.kind == "early_warning_plan":
@@ -73,9 +75,15 @@ def issue(db, incident_id, data, actor, now, settings, outbox=None):
         if party is None:
             return document_id, None
         referral_id = referrals.record_referral(
-            db, incident_id,
+            db,
+            incident_id,
             schemas.ReferralIn(party=party, recipient=data.recipient, what_sent=titles[data.kind], task_id=data.task_id),
-            actor, now, settings, outbox, document_id=document_id, task_id=data.task_id,
+            actor,
+            now,
+            settings,
+            outbox,
+            document_id=document_id,
+            task_id=data.task_id,
         )
     return document_id, referral_id
 
@@ -87,8 +95,17 @@ def post_incident_review(db, incident_id, playbook_changes, actor, now, settings
     aggregate = documents.incident_review(db, incident_id, now, settings, playbook_changes or "", suppressed=True)
     with write(db):
         document_id = documents.store_issued(
-            db, incident_id, "review", _("Post-incident review: %(title)s", title=incident["title"]), _("internal"),
-            "post-incident-review.pdf", "application/pdf", content, actor.user_id, now, settings["DOCUMENT_FOLDER"],
+            db,
+            incident_id,
+            "review",
+            _("Post-incident review: %(title)s", title=incident["title"]),
+            _("internal"),
+            "post-incident-review.pdf",
+            "application/pdf",
+            content,
+            actor.user_id,
+            now,
+            settings["DOCUMENT_FOLDER"],
         )
         documents.store_rendering(db, document_id, AGGREGATE, aggregate, disclosure.min_people(settings), settings["DOCUMENT_FOLDER"])
         audit.record(db, actor, "issued_document", document_id, "issue", after={"kind": "review"}, at=now)

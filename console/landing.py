@@ -9,8 +9,12 @@ def active_incident_for(db, viewer):
     if not viewer.scoped:
         return None
     where, params = scope_sql(viewer)
-    rows = list(db.query(
-        "SELECT incident.id FROM incident WHERE incident.status = 'active' AND EXISTS ("
-        f"SELECT 1 FROM complainant WHERE complainant.incident_id = incident.id AND {where}) "
-        "ORDER BY incident.opened_at DESC, incident.id DESC LIMIT 1", params))
+    rows = list(
+        db.query(
+            "SELECT incident.id FROM incident WHERE incident.status = 'active' AND EXISTS ("
+            f"SELECT 1 FROM complainant WHERE complainant.incident_id = incident.id AND {where}) "
+            "ORDER BY incident.opened_at DESC, incident.id DESC LIMIT 1",
+            params,
+        )
+    )
     return rows[0]["id"] if rows else None

@@ -194,8 +194,7 @@ def drop_sockets(user_id=None, session_hash=None, token_id=None):
         sids = [
             sid
             for sid, a in _sockets.items()
-            if (session_hash is not None and a.session_hash == session_hash)
-            or (token_id is not None and a.token_id == token_id)
+            if (session_hash is not None and a.session_hash == session_hash) or (token_id is not None and a.token_id == token_id)
         ]
     for sid in sids:
         _drop(sid)
@@ -212,7 +211,8 @@ def check_sockets(db, now, idle_minutes, user_id=None):
     open_sessions = sessions.valid_sessions(db, {a.session_hash for a in current.values() if a.session_hash}, now, idle_minutes)
     live_tokens = users.valid_tokens(db, {a.token_id for a in current.values() if a.token_id is not None}, now)
     ended = [
-        sid for sid, a in current.items()
+        sid
+        for sid, a in current.items()
         if (a.session_hash and a.session_hash not in open_sessions) or (a.token_id is not None and a.token_id not in live_tokens)
     ]
     for sid in ended:

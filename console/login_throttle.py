@@ -125,8 +125,13 @@ def _lock(db, kind, key, failures, username, address, now, limits, route):
     user = db.execute("SELECT id FROM user WHERE username = ?", [key]).fetchone() if kind == USERNAME else None
     actor = audit.Actor(user_id=None, username=_key(username) if username is not None else "(api token)", route=route)
     audit.record(
-        db, actor, "user" if kind == USERNAME else "login_address", user[0] if user else None, "lockout",
-        after={kind: key, "failures": failures, "address": address, "locked_until": to_iso(until)}, at=now,
+        db,
+        actor,
+        "user" if kind == USERNAME else "login_address",
+        user[0] if user else None,
+        "lockout",
+        after={kind: key, "failures": failures, "address": address, "locked_until": to_iso(until)},
+        at=now,
     )
     return until
 

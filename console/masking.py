@@ -54,9 +54,7 @@ _ID = r"[0-9]{17}[0-9Xx]|[0-9]{15}"
 _MOBILE = r"(?:\+?86" + _SEP + r")?1[3-9][0-9]" + _SEP + r"[0-9]{4}" + _SEP + r"[0-9]{4}"
 # Landline with an area code starting 0: 010-88886666, 0311 8888 6666
 _LANDLINE = r"0[0-9]{2,3}" + _SEP + r"[0-9]{7,8}"
-PERSONAL_NUMBER = _re.compile(
-    _NOT_DIGIT_BEFORE + r"(?:(?P<id>" + _ID + r")|(?P<mobile>" + _MOBILE + r")|(?P<landline>" + _LANDLINE + r"))" + _NOT_DIGIT_AFTER
-)
+PERSONAL_NUMBER = _re.compile(_NOT_DIGIT_BEFORE + r"(?:(?P<id>" + _ID + r")|(?P<mobile>" + _MOBILE + r")|(?P<landline>" + _LANDLINE + r"))" + _NOT_DIGIT_AFTER)
 
 
 def _mask_match(match):

@@ -25,8 +25,7 @@ from .events import count_delta
 # column), except these: kept in step by triggers, or records about merges
 _NOT_MOVED = {"complainant_flag", "complainant_merge", "complainant_not_same"}
 _MERGE_COLUMNS = "id, incident_id, kept_id, merged_id, reason, merged_at, merged_by, undone_at, undone_by, moved"
-_EARLIEST = ("decision_due_at", "received_at", "first_response_due_at", "resolution_due_at", "supervisor_due_at",
-             "next_contact_due_at", "first_contact_at")
+_EARLIEST = ("decision_due_at", "received_at", "first_response_due_at", "resolution_due_at", "supervisor_due_at", "next_contact_due_at", "first_contact_at")
 
 
 def _child_tables(db):
@@ -50,8 +49,9 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
         if other["incident_id"] != kept["incident_id"]:
             message = _("is in another incident: only complainants of the same incident are merged")
             raise Invalid(_("Nothing was merged: %(problem)s.", problem=message), details=[{"field": "other_id", "message": message}])
-        live = db.execute("SELECT count(DISTINCT complainant_id) FROM settlement WHERE complainant_id IN (?, ?) AND status != 'withdrawn'",
-                          [kept_id, other_id]).fetchone()[0]
+        live = db.execute(
+            "SELECT count(DISTINCT complainant_id) FROM settlement WHERE complainant_id IN (?, ?) AND status != 'withdrawn'", [kept_id, other_id]
+        ).fetchone()[0]
         if live == 2:
             raise Conflict(_("Both complainants have a settlement: the crisis lead or legal withdraws one before they are merged."))
         # each first complaint kept on its person's row becomes a row before rows move (undo turns it back)
@@ -90,19 +90,44 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
         db.execute("DELETE FROM complainant WHERE id = ?", [other_id])
         kept_before = {k: kept[k] for k in changes}
         kept_before["version"] = kept["version"]
-        merge_id = db["complainant_merge"].insert({
-            "incident_id": kept["incident_id"], "kept_id": kept_id, "merged_id": other_id,
-            "merged_row": json.dumps(merged_row, ensure_ascii=False), "kept_before": json.dumps(kept_before, ensure_ascii=False),
-            "moved": json.dumps(moved, ensure_ascii=False), "reason": reason, "merged_at": to_iso(now), "merged_by": actor.user_id,
-        }).last_pk
+        merge_id = (
+            db["complainant_merge"]
+            .insert(
+                {
+                    "incident_id": kept["incident_id"],
+                    "kept_id": kept_id,
+                    "merged_id": other_id,
+                    "merged_row": json.dumps(merged_row, ensure_ascii=False),
+                    "kept_before": json.dumps(kept_before, ensure_ascii=False),
+                    "moved": json.dumps(moved, ensure_ascii=False),
+                    "reason": reason,
+                    "merged_at": to_iso(now),
+                    "merged_by": actor.user_id,
+                }
+            )
+            .last_pk
+        )
         apply_change(db, kept, changes, actor, now, None, action="merge", reason=_("Merge %(id)s: %(reason)s", id=merge_id, reason=reason))
-        audit.record(db, actor, "complainant", other_id, "merged_into", before=merged_row,
-                     after={"kept_id": kept_id, "merge_id": merge_id, "moved": {t: len(r) for t, r in moved.items()}, "reason": reason}, at=now)
+        audit.record(
+            db,
+            actor,
+            "complainant",
+            other_id,
+            "merged_into",
+            before=merged_row,
+            after={"kept_id": kept_id, "merge_id": merge_id, "moved": {t: len(r) for t, r in moved.items()}, "reason": reason},
+            at=now,
+        )
         if outbox is not None:
             after = _row(db, kept_id, viewer)
-            outbox.record(kept["incident_id"], "complainant_updated", now,
-                          counts=[count_delta(*(other[k] for k in KEY_FIELDS), -1)],
-                          person=after, places={(other["province_code"], other["branch_code"]), (after["province_code"], after["branch_code"])})
+            outbox.record(
+                kept["incident_id"],
+                "complainant_updated",
+                now,
+                counts=[count_delta(*(other[k] for k in KEY_FIELDS), -1)],
+                person=after,
+                places={(other["province_code"], other["branch_code"]), (after["province_code"], after["branch_code"])},
+            )
         return _public_merge(next(iter(db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE id = ?", [merge_id]))))
 
 
@@ -135,8 +160,11 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
                 else:
                     db.execute(f"UPDATE [{table}] SET complainant_id = ? WHERE rowid = ?", [record["merged_id"], row["_rowid"]])
         for complaint_id in materialized:  # a first complaint the merge made a row: back on its person's row, if still alone
-            db.execute("DELETE FROM complaint WHERE id = ? AND NOT EXISTS (SELECT 1 FROM complaint other "
-                       "WHERE other.complainant_id = complaint.complainant_id AND other.id != complaint.id)", [complaint_id])
+            db.execute(
+                "DELETE FROM complaint WHERE id = ? AND NOT EXISTS (SELECT 1 FROM complaint other "
+                "WHERE other.complainant_id = complaint.complainant_id AND other.id != complaint.id)",
+                [complaint_id],
+            )
         kept_before = json.loads(record["kept_before"])
         kept_before.pop("version", None)
         apply_change(db, kept, kept_before, actor, now, None, action="unmerge", reason=_("Merge %(id)s undone", id=merge_id))
@@ -144,9 +172,14 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
         audit.record(db, actor, "complainant", record["merged_id"], "unmerge", after={"merge_id": merge_id, "kept_id": record["kept_id"]}, at=now)
         if outbox is not None:
             restored = _row(db, record["merged_id"], viewer)
-            outbox.record(record["incident_id"], "complainants_added", now,
-                          counts=[count_delta(*(restored[k] for k in KEY_FIELDS), 1)],
-                          places={(restored["province_code"], restored["branch_code"])}, data={"added": 1})
+            outbox.record(
+                record["incident_id"],
+                "complainants_added",
+                now,
+                counts=[count_delta(*(restored[k] for k in KEY_FIELDS), 1)],
+                places={(restored["province_code"], restored["branch_code"])},
+                data={"added": 1},
+            )
         return _public_merge(next(iter(db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE id = ?", [merge_id]))))
 
 
@@ -156,16 +189,16 @@ def not_same(db, complainant_id, other_id, viewer, actor, now):
         _row(db, complainant_id, viewer)
         _row(db, other_id, viewer)
         low, high = sorted((complainant_id, other_id))
-        db.execute("INSERT OR IGNORE INTO complainant_not_same (low_id, high_id, decided_at, decided_by) VALUES (?, ?, ?, ?)",
-                   [low, high, to_iso(now), actor.user_id])
+        db.execute(
+            "INSERT OR IGNORE INTO complainant_not_same (low_id, high_id, decided_at, decided_by) VALUES (?, ?, ?, ?)", [low, high, to_iso(now), actor.user_id]
+        )
         audit.record(db, actor, "complainant", complainant_id, "not_same", after={"other_id": other_id}, at=now)
 
 
 def matches(db, complainant_id, viewer):
     """Other incidents knowing this person, possible matches here, merges into them."""
     person = _row(db, complainant_id, viewer)
-    merges_into = [_public_merge(r) for r in db.query(
-        f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE kept_id = ? ORDER BY id DESC", [complainant_id])]
+    merges_into = [_public_merge(r) for r in db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE kept_id = ? ORDER BY id DESC", [complainant_id])]
     return {
         "also_in_incidents": complaints.person_also_in(db, person, viewer),
         "possible": complaints.possible_matches(db, person, viewer),
@@ -178,6 +211,7 @@ def snapshot(db, complainant_id):
     its row and its rows in every table that follows it."""
     out = {"complainant": public(next(iter(db.query("SELECT * FROM complainant WHERE id = ?", [complainant_id]))))}
     for table in _child_tables(db):
-        out[table] = sorted((dict(r) for r in db.query(f"SELECT rowid AS _rowid, * FROM [{table}] WHERE complainant_id = ?", [complainant_id])),
-                            key=lambda r: r["_rowid"])
+        out[table] = sorted(
+            (dict(r) for r in db.query(f"SELECT rowid AS _rowid, * FROM [{table}] WHERE complainant_id = ?", [complainant_id])), key=lambda r: r["_rowid"]
+        )
     return out

@@ -473,8 +473,7 @@ def m006_playbooks_tasks_documents(db):
         "BEGIN SELECT RAISE(ABORT, 'an issued document cannot be changed; issue a new one'); END"
     )
     db.execute(
-        "CREATE TRIGGER issued_document_no_delete BEFORE DELETE ON issued_document "
-        "BEGIN SELECT RAISE(ABORT, 'an issued document cannot be removed'); END"
+        "CREATE TRIGGER issued_document_no_delete BEFORE DELETE ON issued_document BEGIN SELECT RAISE(ABORT, 'an issued document cannot be removed'); END"
     )
     db.execute(
         """
@@ -559,10 +558,7 @@ def m007_rollups(db):
         "CREATE TRIGGER rollup_numbers_are_kept BEFORE UPDATE OF content, period_start, period_end, generated_at, number ON rollup "
         "BEGIN SELECT RAISE(ABORT, 'a roll-up keeps the numbers it was made with'); END"
     )
-    db.execute(
-        "CREATE TRIGGER rollup_no_delete BEFORE DELETE ON rollup "
-        "BEGIN SELECT RAISE(ABORT, 'roll-ups are kept'); END"
-    )
+    db.execute("CREATE TRIGGER rollup_no_delete BEFORE DELETE ON rollup BEGIN SELECT RAISE(ABORT, 'roll-ups are kept'); END")
 
 
 @migrations()
@@ -853,7 +849,6 @@ def m013_directory_people_catalogue(db):
         db.execute(f"ALTER TABLE intake_complaint ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
 
-
 @migrations()
 def m014_access_that_ends(db):
     # Browser sessions as server-side records (console/sessions.py): a cookie
@@ -920,7 +915,6 @@ def m015_issued_document_rendering(db):
     )
 
 
-
 @migrations()
 def m016_branch_requests_handled(db):
     # What a branch asks head office for (an hourly update's "needs") is a
@@ -928,7 +922,6 @@ def m016_branch_requests_handled(db):
     db.execute("ALTER TABLE hourly_update ADD COLUMN needs_handled_at TEXT")
     db.execute("ALTER TABLE hourly_update ADD COLUMN needs_handled_by INTEGER REFERENCES user(id)")
     db.execute("CREATE INDEX hourly_update_open_needs ON hourly_update (incident_id, needs_handled_at)")
-
 
 
 @migrations()
@@ -1126,7 +1119,6 @@ def m018_identity_complaints_search(db):
             INSERT OR IGNORE INTO complainant_flag SELECT new.incident_id, value, new.id FROM json_each(new.flags);
         END"""
     )
-
 
 
 @migrations()

@@ -104,7 +104,10 @@ def check(db, header, rows):
             if province not in known.provinces:
                 add("province_code", _("is required: the city's GB/T 2260 province code"))
             elif code[:2] != province[:2]:
-                add("province_code", _("city %(city)s is not in province %(province)s (GB/T 2260 codes share the first two digits)", city=code, province=province))
+                add(
+                    "province_code",
+                    _("city %(city)s is not in province %(province)s (GB/T 2260 codes share the first two digits)", city=code, province=province),
+                )
             elif code in known.cities and known.cities[code]["province_code"] != province:
                 add("province_code", _("city %(city)s is in province %(other)s", city=code, other=known.cities[code]["province_code"]))
         elif code and kind == "outlet":
@@ -123,7 +126,10 @@ def check(db, header, rows):
                 add("city_code", _("city %(city)s is in province %(other)s, not %(province)s", city=city, other=city_province, province=province))
             before = known.outlets.get(code)
             if before and city and before["city_code"] != city:
-                add("city_code", _("outlet %(code)s is in city %(city)s; an outlet does not move: deactivate it and add a new code", code=code, city=before["city_code"]))
+                add(
+                    "city_code",
+                    _("outlet %(code)s is in city %(city)s; an outlet does not move: deactivate it and add a new code", code=code, city=before["city_code"]),
+                )
         if kind in ("head_office", "province", "city") and code in known.outlets:
             add("code", _("%(code)s is already an outlet's code", code=code))
         managers = None
@@ -145,8 +151,16 @@ def check(db, header, rows):
                 add("active", _("must be 1 (active) or 0 (closed)"))
             if kind != "outlet" and active == 0:
                 add("active", _("only outlets are deactivated"))
-        item = {"kind": kind, "code": code, "name": name, "province_code": province or None, "city_code": city or None,
-                "address": address, "managers": managers, "active": active}
+        item = {
+            "kind": kind,
+            "code": code,
+            "name": name,
+            "province_code": province or None,
+            "city_code": city or None,
+            "address": address,
+            "managers": managers,
+            "active": active,
+        }
         action = ""
         if not problems:
             action = _action(known, item)
@@ -160,8 +174,7 @@ def _action(known, item):
         before = known.outlets.get(code)
         if before is None:
             return "new"
-        same = (before["name"] == item["name"] and before["address"] == item["address"]
-                and (item["active"] is None or before["active"] == item["active"]))
+        same = before["name"] == item["name"] and before["address"] == item["address"] and (item["active"] is None or before["active"] == item["active"])
     else:
         before = known.units.get(code)
         if before is None:
@@ -190,9 +203,17 @@ def commit(db, rep, actor, now):
             if item["kind"] == "outlet":
                 before = known.outlets.get(code)
                 if before is None:
-                    db["branch"].insert({"code": code, "name": item["name"], "city_code": item["city_code"], "province_code": item["province_code"],
-                                         "address": item["address"], "active": 1 if item["active"] is None else item["active"],
-                                         "deactivated_at": stamp if item["active"] == 0 else None})
+                    db["branch"].insert(
+                        {
+                            "code": code,
+                            "name": item["name"],
+                            "city_code": item["city_code"],
+                            "province_code": item["province_code"],
+                            "address": item["address"],
+                            "active": 1 if item["active"] is None else item["active"],
+                            "deactivated_at": stamp if item["active"] == 0 else None,
+                        }
+                    )
                 else:
                     change = {"name": item["name"], "address": item["address"]}
                     if item["active"] is not None and item["active"] != before["active"]:
@@ -202,14 +223,31 @@ def commit(db, rep, actor, now):
                 if item["kind"] == "city" and code not in known.cities:
                     db["city"].insert({"code": code, "province_code": item["province_code"], "name_zh": item["name"], "name_en": item["name"]})
                 before = known.units.get(code)
-                db["org_unit"].upsert({"code": code, "kind": item["kind"], "name": item["name"], "address": item["address"],
-                                       "province_code": item["province_code"], "updated_at": stamp}, pk="code")
+                db["org_unit"].upsert(
+                    {
+                        "code": code,
+                        "kind": item["kind"],
+                        "name": item["name"],
+                        "address": item["address"],
+                        "province_code": item["province_code"],
+                        "updated_at": stamp,
+                    },
+                    pk="code",
+                )
             if item["managers"] is not None:
                 db.execute("DELETE FROM org_manager WHERE unit_code = ?", [code])
                 for username in item["managers"]:
                     db["org_manager"].insert({"unit_code": code, "username": username})
-            audit.record(db, actor, "org_unit", None, "create" if action == "new" else "update",
-                         before=(known.outlets.get(code) or known.units.get(code)), after={k: v for k, v in item.items()}, at=now)
+            audit.record(
+                db,
+                actor,
+                "org_unit",
+                None,
+                "create" if action == "new" else "update",
+                before=(known.outlets.get(code) or known.units.get(code)),
+                after={k: v for k, v in item.items()},
+                at=now,
+            )
     return tabular.report(rep["rows"])["counts"]
 
 
@@ -251,8 +289,16 @@ def set_outlet_active(db, code, active, actor, now):
             return before
         change = {"active": int(active), "deactivated_at": None if active else to_iso(now)}
         db["branch"].update(code, change)
-        audit.record(db, actor, "branch", None, "deactivate" if not active else "reactivate",
-                     before={"code": code, "active": before["active"]}, after={"code": code, **change}, at=now)
+        audit.record(
+            db,
+            actor,
+            "branch",
+            None,
+            "deactivate" if not active else "reactivate",
+            before={"code": code, "active": before["active"]},
+            after={"code": code, **change},
+            at=now,
+        )
     return {**before, **change}
 
 
@@ -277,13 +323,29 @@ def directory(db):
     for r in db.query("SELECT unit_code, username FROM org_manager ORDER BY username"):
         managers.setdefault(r["unit_code"], []).append(r["username"])
     units = [
-        {"kind": r["kind"], "code": r["code"], "name": r["name"], "address": r["address"], "province_code": r["province_code"],
-         "city_code": r["code"] if r["kind"] == "city" else None, "active": True, "managers": managers.get(r["code"], [])}
+        {
+            "kind": r["kind"],
+            "code": r["code"],
+            "name": r["name"],
+            "address": r["address"],
+            "province_code": r["province_code"],
+            "city_code": r["code"] if r["kind"] == "city" else None,
+            "active": True,
+            "managers": managers.get(r["code"], []),
+        }
         for r in db.query("SELECT * FROM org_unit ORDER BY CASE kind WHEN 'head_office' THEN 0 WHEN 'province' THEN 1 ELSE 2 END, code")
     ]
     outlets = [
-        {"kind": "outlet", "code": r["code"], "name": r["name"], "address": r["address"], "province_code": r["province_code"],
-         "city_code": r["city_code"], "active": bool(r["active"]), "managers": managers.get(r["code"], [])}
+        {
+            "kind": "outlet",
+            "code": r["code"],
+            "name": r["name"],
+            "address": r["address"],
+            "province_code": r["province_code"],
+            "city_code": r["city_code"],
+            "active": bool(r["active"]),
+            "managers": managers.get(r["code"], []),
+        }
         for r in db.query("SELECT * FROM branch ORDER BY province_code, city_code, code")
     ]
     return units + outlets
@@ -336,8 +398,16 @@ def template_rows():
         {"kind": "head_office", "code": "HQ", "name": "总行", "address": "北京市西城区金融大街1号"},
         {"kind": "province", "code": "130000", "name": "河北省分行", "province_code": "130000", "address": "石家庄市长安区中山东路1号"},
         {"kind": "city", "code": "130100", "name": "石家庄市分行", "province_code": "130000"},
-        {"kind": "outlet", "code": "HB-SJZ-01", "name": "石家庄中山路网点", "province_code": "130000", "city_code": "130100",
-         "address": "石家庄市桥西区中山西路88号", "managers": "", "active": "1"},
+        {
+            "kind": "outlet",
+            "code": "HB-SJZ-01",
+            "name": "石家庄中山路网点",
+            "province_code": "130000",
+            "city_code": "130100",
+            "address": "石家庄市桥西区中山西路88号",
+            "managers": "",
+            "active": "1",
+        },
     ]
 
 

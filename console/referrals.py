@@ -25,8 +25,14 @@ def record_referral(db, incident_id, data, actor, now, settings, outbox=None, do
         if task_id is not None and not db["task"].count_where("id = ? AND incident_id = ?", [task_id, incident_id]):
             raise Invalid(_("That task is not in this incident."), details=[{"field": "task_id", "message": "not in this incident"}])
         row = {
-            "incident_id": incident_id, "task_id": task_id, "party": data.party, "recipient": data.recipient,
-            "what_sent": data.what_sent, "document_id": document_id, "sent_at": to_iso(now), "sent_by": actor.user_id,
+            "incident_id": incident_id,
+            "task_id": task_id,
+            "party": data.party,
+            "recipient": data.recipient,
+            "what_sent": data.what_sent,
+            "document_id": document_id,
+            "sent_at": to_iso(now),
+            "sent_by": actor.user_id,
             "ack_due_at": to_iso(now + timedelta(hours=settings["REFERRAL_ACK_HOURS"])),
         }
         referral_id = db["referral"].insert(row).last_pk
@@ -61,9 +67,12 @@ def list_referrals(db, incident_id):
 
 def overdue(db, incident_id, now):
     """Referrals not acknowledged by their due time: overdue like a task."""
-    return [dict(r) for r in db.query(
-        "SELECT * FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at <= ? ORDER BY ack_due_at",
-        [incident_id, to_iso(now)])]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT * FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at <= ? ORDER BY ack_due_at", [incident_id, to_iso(now)]
+        )
+    ]
 
 
 def draft_line(db, incident_id, text, actor, now):

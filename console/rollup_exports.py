@@ -7,14 +7,28 @@ from . import disclosure, documents, spreadsheets, tables
 from .clock import local
 
 STATUS_ZH = {
-    "new": "新登记", "contacted": "已联系", "negotiating": "协商中", "offer_made": "已提出方案", "accepted": "已接受",
-    "settled": "已和解", "closed": "已关闭", "withdrawn": "已撤回", "unreachable": "无法联系", "escalated": "已升级",
+    "new": "新登记",
+    "contacted": "已联系",
+    "negotiating": "协商中",
+    "offer_made": "已提出方案",
+    "accepted": "已接受",
+    "settled": "已和解",
+    "closed": "已关闭",
+    "withdrawn": "已撤回",
+    "unreachable": "无法联系",
+    "escalated": "已升级",
 }
 CHANNEL_ZH = {"regulator": "监管机构", "media": "媒体", "court": "法院", "petition": "信访"}
 TYPE_ZH = {"initial": "首报", "update": "续报", "final": "终报"}
 DEMAND_ZH = {
-    "principal": "退还本金", "interest": "利息或承诺收益", "expenses": "交通、误工等费用", "compensation": "赔偿",
-    "apology": "道歉或给个说法", "accountability": "追究销售人员责任", "publicity": "以媒体曝光相威胁", "other": "其他",
+    "principal": "退还本金",
+    "interest": "利息或承诺收益",
+    "expenses": "交通、误工等费用",
+    "compensation": "赔偿",
+    "apology": "道歉或给个说法",
+    "accountability": "追究销售人员责任",
+    "publicity": "以媒体曝光相威胁",
+    "other": "其他",
 }
 
 ROLLUP_STATUS_ZH = {"draft": "草稿", "approved": "已审核", "issued": "已发出"}
@@ -74,8 +88,10 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     a = c["amounts"]
     if rollup.get("amounts_suppressed_below"):  # an executive's copy of a roll-up over too few people (rollups.for_viewer)
         out += [("金额（元）", item, disclosure.DASH) for item in ("诉求合计", "本金", "利息诉求", "费用诉求")]
-        out += [("金额（元）", "涉及人数", c["totals"]["complainants"]),
-                ("金额（元）", "说明", disclosure.NOTE_ZH.format(n=rollup["amounts_suppressed_below"]))]
+        out += [
+            ("金额（元）", "涉及人数", c["totals"]["complainants"]),
+            ("金额（元）", "说明", disclosure.NOTE_ZH.format(n=rollup["amounts_suppressed_below"])),
+        ]
     else:
         out += [
             ("金额（元）", "诉求合计", _yuan(a["claimed_fen"])),
@@ -95,8 +111,12 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         out += [(stream, "本期完成", t["done_in_period"]), (stream, "24小时内到期", t["due_open"]), (stream, "已逾期", t["overdue"])]
     out.append(("媒体", "本期媒体条目", len(c["media_items"])))
     d = c["deadlines_next_24h"]
-    out += [("未来24小时到期", "处理决定", d["decisions"]), ("未来24小时到期", "约定联系", d["promised_contacts"]),
-            ("未来24小时到期", "任务", d["tasks"]), ("未来24小时到期", "待对方确认", d["referral_acknowledgements"])]
+    out += [
+        ("未来24小时到期", "处理决定", d["decisions"]),
+        ("未来24小时到期", "约定联系", d["promised_contacts"]),
+        ("未来24小时到期", "任务", d["tasks"]),
+        ("未来24小时到期", "待对方确认", d["referral_acknowledgements"]),
+    ]
     for label, key in (("首次联系中位时长（小时）", "to_first_contact"), ("和解中位时长（小时）", "to_settlement")):
         m = c["median_hours"][key]
         out.append((label, "总体", m["overall"]))
@@ -157,15 +177,13 @@ def to_csv(rollup, **names):  # names: group_names, province_names, tz
 def to_xlsx(rollup, **names):
     """A sheet per table (Chinese headers; amounts as numbers shown ¥#,##0.00), then every row on one sheet, as in the CSV."""
     table = rows(rollup, **names)
-    sheets = [(section, ["项目", "数值"], items, (34, 20), {2: YUAN_FORMAT} if section == AMOUNT_SECTION else {})
-              for section, items in sections(table)]
+    sheets = [(section, ["项目", "数值"], items, (34, 20), {2: YUAN_FORMAT} if section == AMOUNT_SECTION else {}) for section, items in sections(table)]
     sheets.append((ALL_ROWS_SHEET, HEADERS, table, (26, 30, 18), {}))
     return spreadsheets.to_xlsx_book(sheets)
 
 
 ALL_ROWS_SHEET = "全部数据"
 YUAN_FORMAT = '"¥"#,##0.00'
-
 
 
 def summary_page(table):
@@ -176,8 +194,10 @@ def summary_page(table):
     for section, item, value in table:
         by.setdefault(section, []).append((item, value))
     facts = dict(by.get("报告", []))
-    line = (f"编号 第{facts.get('编号', '')}期 · 状态 {facts.get('状态', '')} · 生成时间 {facts.get('生成时间', '')}"
-            f"{' · 迟报' if facts.get('是否迟报') == '是' else ''} · 下次报告 {facts.get('下次报告时间') or '—'}")
+    line = (
+        f"编号 第{facts.get('编号', '')}期 · 状态 {facts.get('状态', '')} · 生成时间 {facts.get('生成时间', '')}"
+        f"{' · 迟报' if facts.get('是否迟报') == '是' else ''} · 下次报告 {facts.get('下次报告时间') or '—'}"
+    )
     lead = dict(by.get("负责人意见", []))
     words = [f"{item}：{lead.get(item) or '（未填写）'}" for item in ("概述", "展望", "需求")]
 
@@ -187,8 +207,9 @@ def summary_page(table):
     changes = dict(by.get("较上期变化", []))
     status_changes = dict(by.get("较上期变化（状态）", []))
     figures = [[item, shown("合计", value), change(changes.get(item))] for item, value in by.get("合计", [])]
-    figures += [[f"状态：{item}", shown("按状态", value), change(status_changes.get(item, 0 if status_changes else None))]
-                for item, value in by.get("按状态", [])]
+    figures += [
+        [f"状态：{item}", shown("按状态", value), change(status_changes.get(item, 0 if status_changes else None))] for item, value in by.get("按状态", [])
+    ]
     amounts = [[item, shown(AMOUNT_SECTION, value)] for item, value in by.get(AMOUNT_SECTION, [])]
     since = "较上期变化" if changes or status_changes else "较上期变化（无上期）"
     blocks = [

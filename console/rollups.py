@@ -62,8 +62,9 @@ def _median(values):
 def _medians(db, incident_id, column):
     """Median hours from receipt to ``column`` by group and by province (differences taken in SQL)."""
     rows = db.execute(
-        f"SELECT group_id, province_code, (julianday({column}) - julianday(received_at)) * 24 FROM complainant "
-        f"WHERE incident_id = ? AND {column} IS NOT NULL", [incident_id]).fetchall()
+        f"SELECT group_id, province_code, (julianday({column}) - julianday(received_at)) * 24 FROM complainant WHERE incident_id = ? AND {column} IS NOT NULL",
+        [incident_id],
+    ).fetchall()
     by_group, by_region = {}, {}
     for group_id, province_code, hours in rows:
         by_group.setdefault(group_id, []).append(hours)
@@ -81,47 +82,95 @@ def compute(db, incident_id, period_start, period_end, now, previous=None, outlo
     s, e, n = to_iso(period_start), to_iso(period_end), to_iso(now)
     with read_snapshot(db):
         incident = get_incident(db, incident_id)
-        by_group = _groupby(db, "SELECT g.id AS group_id, g.name, count(c.id) AS count FROM complainant_group g LEFT JOIN complainant c ON c.group_id = g.id WHERE g.incident_id = ? GROUP BY g.id ORDER BY g.id", [incident_id])
+        by_group = _groupby(
+            db,
+            "SELECT g.id AS group_id, g.name, count(c.id) AS count FROM complainant_group g LEFT JOIN complainant c ON c.group_id = g.id WHERE g.incident_id = ? GROUP BY g.id ORDER BY g.id",
+            [incident_id],
+        )
         ungrouped = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND group_id IS NULL", [incident_id]).fetchone()[0]
         if ungrouped:
             by_group.append({"group_id": None, "name": None, "count": ungrouped})
-        by_region = _groupby(db, "SELECT c.province_code, p.name_zh AS name, count(*) AS count FROM complainant c JOIN province p ON p.code = c.province_code WHERE c.incident_id = ? GROUP BY c.province_code ORDER BY c.province_code", [incident_id])
-        by_status = {r["status"]: r["count"] for r in db.query("SELECT status, count(*) AS count FROM complainant WHERE incident_id = ? GROUP BY status", [incident_id])}
-        total = sum(by_status.values())
-        new_in_period = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at > ? AND created_at <= ?", [incident_id, s, e]).fetchone()[0]
-        settled_in_period = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at > ? AND settled_at <= ?", [incident_id, s, e]).fetchone()[0]
-        settled_to_date = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at IS NOT NULL", [incident_id]).fetchone()[0]
-        escalations = {r["escalation_channel"]: r["count"] for r in db.query(
-            "SELECT escalation_channel, count(*) AS count FROM complainant WHERE incident_id = ? AND status = 'escalated' GROUP BY escalation_channel", [incident_id])}
-        amounts = dict(zip(
-            ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen"),
-            db.execute(
-                "SELECT coalesce(sum(principal_fen), 0), coalesce(sum(interest_claimed_fen), 0), coalesce(sum(expenses_claimed_fen), 0) "
-                "FROM complainant WHERE incident_id = ?", [incident_id]).fetchone(),
-        ))
-        settlements = {
-            "open_offers": db.execute("SELECT count(DISTINCT complainant_id) FROM settlement_offer WHERE incident_id = ? AND status = 'open'", [incident_id]).fetchone()[0],
-            **{f"{status}": n for status, n in db.execute(
-                "SELECT status, count(*) FROM settlement WHERE incident_id = ? AND status != 'withdrawn' GROUP BY status", [incident_id]).fetchall()},
+        by_region = _groupby(
+            db,
+            "SELECT c.province_code, p.name_zh AS name, count(*) AS count FROM complainant c JOIN province p ON p.code = c.province_code WHERE c.incident_id = ? GROUP BY c.province_code ORDER BY c.province_code",
+            [incident_id],
+        )
+        by_status = {
+            r["status"]: r["count"] for r in db.query("SELECT status, count(*) AS count FROM complainant WHERE incident_id = ? GROUP BY status", [incident_id])
         }
-        peaks = _groupby(db,
+        total = sum(by_status.values())
+        new_in_period = db.execute(
+            "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at > ? AND created_at <= ?", [incident_id, s, e]
+        ).fetchone()[0]
+        settled_in_period = db.execute(
+            "SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at > ? AND settled_at <= ?", [incident_id, s, e]
+        ).fetchone()[0]
+        settled_to_date = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at IS NOT NULL", [incident_id]).fetchone()[0]
+        escalations = {
+            r["escalation_channel"]: r["count"]
+            for r in db.query(
+                "SELECT escalation_channel, count(*) AS count FROM complainant WHERE incident_id = ? AND status = 'escalated' GROUP BY escalation_channel",
+                [incident_id],
+            )
+        }
+        amounts = dict(
+            zip(
+                ("principal_fen", "interest_claimed_fen", "expenses_claimed_fen"),
+                db.execute(
+                    "SELECT coalesce(sum(principal_fen), 0), coalesce(sum(interest_claimed_fen), 0), coalesce(sum(expenses_claimed_fen), 0) "
+                    "FROM complainant WHERE incident_id = ?",
+                    [incident_id],
+                ).fetchone(),
+            )
+        )
+        settlements = {
+            "open_offers": db.execute(
+                "SELECT count(DISTINCT complainant_id) FROM settlement_offer WHERE incident_id = ? AND status = 'open'", [incident_id]
+            ).fetchone()[0],
+            **{
+                f"{status}": n
+                for status, n in db.execute(
+                    "SELECT status, count(*) FROM settlement WHERE incident_id = ? AND status != 'withdrawn' GROUP BY status", [incident_id]
+                ).fetchall()
+            },
+        }
+        peaks = _groupby(
+            db,
             "SELECT u.branch_code, b.name, max(u.people_on_site) AS peak_on_site, count(*) AS updates FROM hourly_update u JOIN branch b ON b.code = u.branch_code "
-            "WHERE u.incident_id = ? AND u.posted_at > ? AND u.posted_at <= ? GROUP BY u.branch_code ORDER BY peak_on_site DESC, u.branch_code", [incident_id, s, e])
-        missed = _groupby(db,
+            "WHERE u.incident_id = ? AND u.posted_at > ? AND u.posted_at <= ? GROUP BY u.branch_code ORDER BY peak_on_site DESC, u.branch_code",
+            [incident_id, s, e],
+        )
+        missed = _groupby(
+            db,
             "SELECT a.branch_code, b.name, count(*) AS alerts FROM alert a JOIN branch b ON b.code = a.branch_code "
-            "WHERE a.incident_id = ? AND a.kind = 'missed_update' AND a.raised_at > ? AND a.raised_at <= ? GROUP BY a.branch_code ORDER BY a.branch_code", [incident_id, s, e])
-        tasks = _groupby(db,
+            "WHERE a.incident_id = ? AND a.kind = 'missed_update' AND a.raised_at > ? AND a.raised_at <= ? GROUP BY a.branch_code ORDER BY a.branch_code",
+            [incident_id, s, e],
+        )
+        tasks = _groupby(
+            db,
             "SELECT stream, sum(status = 'done' AND completed_at > ? AND completed_at <= ?) AS done_in_period, "
             "sum(status = 'open' AND due_at > ? AND due_at <= ?) AS due_open, sum(status = 'open' AND due_at <= ?) AS overdue "
-            "FROM task WHERE incident_id = ? GROUP BY stream ORDER BY stream", [s, e, e, to_iso(period_end + timedelta(hours=24)), e, incident_id])
+            "FROM task WHERE incident_id = ? GROUP BY stream ORDER BY stream",
+            [s, e, e, to_iso(period_end + timedelta(hours=24)), e, incident_id],
+        )
         media = _groupby(db, "SELECT kind, outlet, summary, at FROM media_item WHERE incident_id = ? AND at > ? AND at <= ? ORDER BY at", [incident_id, s, e])
         soon = to_iso(period_end + timedelta(hours=24))
         open_marks = ",".join("?" * len(OPEN))
         deadlines = {
-            "decisions": db.execute(f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND decision_due_at > ? AND decision_due_at <= ?", [incident_id, *sorted(OPEN), e, soon]).fetchone()[0],
-            "promised_contacts": db.execute(f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND next_contact_due_at > ? AND next_contact_due_at <= ?", [incident_id, *sorted(OPEN), e, soon]).fetchone()[0],
-            "tasks": db.execute("SELECT count(*) FROM task WHERE incident_id = ? AND status = 'open' AND due_at > ? AND due_at <= ?", [incident_id, e, soon]).fetchone()[0],
-            "referral_acknowledgements": db.execute("SELECT count(*) FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at > ? AND ack_due_at <= ?", [incident_id, e, soon]).fetchone()[0],
+            "decisions": db.execute(
+                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND decision_due_at > ? AND decision_due_at <= ?",
+                [incident_id, *sorted(OPEN), e, soon],
+            ).fetchone()[0],
+            "promised_contacts": db.execute(
+                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND next_contact_due_at > ? AND next_contact_due_at <= ?",
+                [incident_id, *sorted(OPEN), e, soon],
+            ).fetchone()[0],
+            "tasks": db.execute(
+                "SELECT count(*) FROM task WHERE incident_id = ? AND status = 'open' AND due_at > ? AND due_at <= ?", [incident_id, e, soon]
+            ).fetchone()[0],
+            "referral_acknowledgements": db.execute(
+                "SELECT count(*) FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at > ? AND ack_due_at <= ?", [incident_id, e, soon]
+            ).fetchone()[0],
         }
         first_contact = _medians(db, incident_id, "first_contact_at")
         settlement = _medians(db, incident_id, "settled_at")
@@ -135,7 +184,9 @@ def compute(db, incident_id, period_start, period_end, now, previous=None, outlo
         "escalations": {ch: escalations.get(ch, 0) for ch in ("regulator", "media", "court", "petition")},
         "amounts": {
             "claimed_fen": amounts["principal_fen"] + amounts["interest_claimed_fen"] + amounts["expenses_claimed_fen"],
-            "principal_fen": amounts["principal_fen"], "interest_claimed_fen": amounts["interest_claimed_fen"], "expenses_claimed_fen": amounts["expenses_claimed_fen"],
+            "principal_fen": amounts["principal_fen"],
+            "interest_claimed_fen": amounts["interest_claimed_fen"],
+            "expenses_claimed_fen": amounts["expenses_claimed_fen"],
         },
         # counts only: settlement amounts and terms are for the crisis lead and legal (settlements register)
         "settlements": {"open_offers": settlements["open_offers"], "accepted": settlements.get("accepted", 0), "final": settlements.get("final", 0)},
@@ -161,6 +212,7 @@ def forecast_summary(db, incident_id, now):
 
 def _changes(previous, current):
     """Differences with the previous roll-up's totals, by group, region and status."""
+
     def index(rows, key):
         return {str(r[key]): r["count"] for r in rows}
 
@@ -213,9 +265,16 @@ def make(db, incident_id, period_end, now, settings, prepared_by, actor, correct
         late = scheduled and (now - period_end) > timedelta(minutes=settings["ROLLUP_LATE_MINUTES"])
         number = db.execute("SELECT coalesce(max(number), 0) + 1 FROM rollup WHERE incident_id = ?", [incident_id]).fetchone()[0]
         row = {
-            "incident_id": incident_id, "number": number, "report_type": report_type,
-            "period_start": to_iso(period_start), "period_end": to_iso(period_end), "generated_at": to_iso(now),
-            "late": int(late), "status": "draft", "prepared_by": prepared_by, "corrects_id": corrects_id,
+            "incident_id": incident_id,
+            "number": number,
+            "report_type": report_type,
+            "period_start": to_iso(period_start),
+            "period_end": to_iso(period_end),
+            "generated_at": to_iso(now),
+            "late": int(late),
+            "status": "draft",
+            "prepared_by": prepared_by,
+            "corrects_id": corrects_id,
             "next_rollup_at": to_iso(next_cutoff(max(now, period_end), settings)),
             "content": json.dumps(content, ensure_ascii=False, sort_keys=True),
         }

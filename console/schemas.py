@@ -65,9 +65,17 @@ def _iso_text(pattern, parse, message):
     return check
 
 
-Moment = Annotated[datetime, BeforeValidator(_iso_text(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}", datetime.fromisoformat,
-    "must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00")), AfterValidator(_aware)]
+Moment = Annotated[
+    datetime,
+    BeforeValidator(
+        _iso_text(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}",
+            datetime.fromisoformat,
+            "must be a date and time with a zone, for example 2026-11-23T18:00:00+08:00",
+        )
+    ),
+    AfterValidator(_aware),
+]
 
 
 Day = Annotated[date, BeforeValidator(_iso_text(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", date.fromisoformat, "must be a date, for example 2026-11-23"))]
@@ -79,6 +87,8 @@ ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN_NOT
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN_NOT_BLANK)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=PLAIN_NOT_BLANK)]
 Reference = Annotated[str, Field(min_length=1, max_length=100, pattern=PLAIN_NOT_BLANK)]
+
+
 def _phone_number(value):
     """A number a complainant can be called back on: a mainland mobile (11
     digits, 1[3-9]...), a landline with its area code (0...), or an
@@ -106,15 +116,23 @@ def _phone_number(value):
 
 Phone = Annotated[
     str,
-    Field(pattern=r"^\+?[0-9][0-9 \-]{4,19}$", description="A mainland mobile (11 digits starting 13-19), a landline with its area code (010-88886666), or +country code and number; spaces and dashes allowed."),
+    Field(
+        pattern=r"^\+?[0-9][0-9 \-]{4,19}$",
+        description="A mainland mobile (11 digits starting 13-19), a landline with its area code (010-88886666), or +country code and number; spaces and dashes allowed.",
+    ),
     AfterValidator(_phone_number),
 ]
+
+
 def _id_check(value):
     """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored)."""
     if id_number_problem(value):
-        raise ValueError(_(
-            "has a wrong check character: the 18th character of this number must be %(expected)s (GB 11643); check the number for a mistyped digit",
-            expected=id_check_character(value[:17])))
+        raise ValueError(
+            _(
+                "has a wrong check character: the 18th character of this number must be %(expected)s (GB 11643); check the number for a mistyped digit",
+                expected=id_check_character(value[:17]),
+            )
+        )
     return value
 
 
@@ -181,7 +199,9 @@ class IncidentUpdate(Strict):
 class IncidentStatusChange(Strict):
     status: IncidentStatus
     reason: Reason
-    playbook_changes: Annotated[str, Field(max_length=5000, description="When standing down: what the playbook should change (goes into the post-incident review).")] = ""
+    playbook_changes: Annotated[
+        str, Field(max_length=5000, description="When standing down: what the playbook should change (goes into the post-incident review).")
+    ] = ""
 
 
 class GroupIn(Strict):
@@ -215,11 +235,21 @@ class ComplainantIn(Strict):
     received_at: Optional[Moment] = None
     next_contact_due_at: Optional[Moment] = None
     severity: Optional[Severity] = Field(None, description="light, medium or severe (seed 004); left out: the incident's severity.")
-    channel: Optional[ComplaintChannel] = Field(None, description="How this complaint arrived. An arrival whose ID or phone number matches a complainant of the incident becomes another complaint of that person.")
+    channel: Optional[ComplaintChannel] = Field(
+        None,
+        description="How this complaint arrived. An arrival whose ID or phone number matches a complainant of the incident becomes another complaint of that person.",
+    )
     reference: Optional[Reference] = Field(None, description="This arrival's own reference (hotline ticket, form number).")
-    transferring_body: Optional[Reference] = Field(None, description="For a transfer: who forwarded it (left out: 12378 for a regulator transfer, 12315 for the consumer association).")
-    transfer_reference: Optional[Reference] = Field(None, description="For a transfer: the transferring body's reference number (required for regulator and consumer-association transfers).")
-    reply_due_at: Optional[Moment] = Field(None, description="For a transfer: the transferring body's reply deadline (required for regulator and consumer-association transfers); the person's decision deadline becomes the earliest of their complaints'.")
+    transferring_body: Optional[Reference] = Field(
+        None, description="For a transfer: who forwarded it (left out: 12378 for a regulator transfer, 12315 for the consumer association)."
+    )
+    transfer_reference: Optional[Reference] = Field(
+        None, description="For a transfer: the transferring body's reference number (required for regulator and consumer-association transfers)."
+    )
+    reply_due_at: Optional[Moment] = Field(
+        None,
+        description="For a transfer: the transferring body's reply deadline (required for regulator and consumer-association transfers); the person's decision deadline becomes the earliest of their complaints'.",
+    )
 
 
 class ComplainantBatch(Strict):
@@ -268,11 +298,18 @@ class ComplainantQuery(BaseModel):
     flag: Optional[RiskFlag] = None
     overdue_contact: bool = False
     severity: Optional[Severity] = None
-    overdue: Optional[Overdue] = Field(None, description="Only those past this due time and not yet done: first_response (no contact yet), resolution (still open), supervisor (severe, supervisor not told), decision (Art. 18), contact (a promised contact).")
-    q: Optional[Annotated[str, Field(max_length=100)]] = Field(None, description="Part of a name; or a whole phone or ID number (audited like a reveal when it matches), or the last four digits of one.")
+    overdue: Optional[Overdue] = Field(
+        None,
+        description="Only those past this due time and not yet done: first_response (no contact yet), resolution (still open), supervisor (severe, supervisor not told), decision (Art. 18), contact (a promised contact).",
+    )
+    q: Optional[Annotated[str, Field(max_length=100)]] = Field(
+        None, description="Part of a name; or a whole phone or ID number (audited like a reveal when it matches), or the last four digits of one."
+    )
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Optional[Id] = Field(None, description="Keyset paging for deep pages: the next_cursor of the previous page (rows after it, newest first); page is then ignored.")
+    cursor: Optional[Id] = Field(
+        None, description="Keyset paging for deep pages: the next_cursor of the previous page (rows after it, newest first); page is then ignored."
+    )
 
 
 class ContactIn(Strict):
@@ -353,7 +390,9 @@ class HourlyUpdateIn(Strict):
 class TaskUpdate(Strict):
     owner_user_id: Optional[Id] = Field(None, description="The named owner (null: nobody named).")
     notes: Annotated[str, Field(max_length=5000)] = None
-    checklist_done: Annotated[list[Annotated[int, Field(ge=0, le=200)]], Field(max_length=200)] = Field(None, description="Indexes of the checklist items that are done.")
+    checklist_done: Annotated[list[Annotated[int, Field(ge=0, le=200)]], Field(max_length=200)] = Field(
+        None, description="Indexes of the checklist items that are done."
+    )
 
 
 Party = Literal["regulator", "consumer_association", "media", "police"]
@@ -498,7 +537,9 @@ class ComplainantsCreated(Created):
 
     new: int = Field(description="Complainants created.")
     linked: list[int] = Field(description="Indexes of the items that matched a complainant and became another complaint of that person.")
-    also_in_incidents: list[int] = Field(description="Other incidents in which a complainant with one of these numbers is known (only those you may see); looked up for calls of at most 1,000 items (each complainant's page shows it too).")
+    also_in_incidents: list[int] = Field(
+        description="Other incidents in which a complainant with one of these numbers is known (only those you may see); looked up for calls of at most 1,000 items (each complainant's page shows it too)."
+    )
 
 
 class Contact(BaseModel):
@@ -565,7 +606,8 @@ class OfferIn(Strict):
     lawyer_fees: Amount = 0
     indirect_loss: Amount = 0
     override_reason: Optional[Annotated[str, Field(max_length=2000, pattern=PLAIN)]] = Field(
-        None, description="The crisis lead's written reason for going above the cap or paying lawyer's fees or indirect loss.")
+        None, description="The crisis lead's written reason for going above the cap or paying lawyer's fees or indirect loss."
+    )
     note: Text = ""
 
 
@@ -839,7 +881,9 @@ class DocumentList(BaseModel):
 
 class DocumentIssued(BaseModel):
     document_id: int
-    referral_id: Optional[int] = Field(description="The referral to the outside party, recorded with it; null for an internal document (the early-warning plan).")
+    referral_id: Optional[int] = Field(
+        description="The referral to the outside party, recorded with it; null for an internal document (the early-warning plan)."
+    )
 
 
 class NewId(BaseModel):
@@ -1317,9 +1361,11 @@ class Board(BaseModel):
     overdue_contact: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")]
     overdue_decision: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")]
     overdue_first_response: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")] = Field(
-        description="No first response within the complaint's severity tier (seed 004).")
+        description="No first response within the complaint's severity tier (seed 004)."
+    )
     overdue_supervisor: Annotated[Union[OverdueList, OverdueCount], Field(union_mode="left_to_right")] = Field(
-        description="Severe complaints whose supervisor was not told in time.")
+        description="Severe complaints whose supervisor was not told in time."
+    )
     feed: list[AnyEvent]
 
 
@@ -1377,7 +1423,9 @@ class ForecastHorizon(BaseModel):
 
 class ForecastExposure(BaseModel):
     hours: int
-    expected_fen: Optional[int] = Field(description="Expected amount claimed by those still to come (fen); null when no claim is known yet or amounts are suppressed")
+    expected_fen: Optional[int] = Field(
+        description="Expected amount claimed by those still to come (fen); null when no claim is known yet or amounts are suppressed"
+    )
     low_fen: Optional[int]
     high_fen: Optional[int]
     mean_claim_fen: Optional[int]
@@ -1457,7 +1505,9 @@ class ArrivalIn(Strict):
 
 
 class PersonComplaint(BaseModel):
-    id: Optional[int] = Field(description="null for a person's first complaint when it is kept on the complainant itself (it had no channel, reference or transfer).")
+    id: Optional[int] = Field(
+        description="null for a person's first complaint when it is kept on the complainant itself (it had no channel, reference or transfer)."
+    )
     complainant_id: int
     incident_id: int
     channel: Optional[ComplaintChannel] = Field(description="null for complaints recorded before channels were kept.")
@@ -1524,5 +1574,6 @@ class Merge(BaseModel):
     undone_at: Optional[str]
     undone_by: Optional[int]
     moved: dict[str, int] = Field(description="How many rows of each kind moved.")
+
 
 Matches.model_rebuild()

@@ -28,7 +28,8 @@ class OrgUnitRow(Strict):
     city_code: Optional[Annotated[str, Field(max_length=6, pattern=PLAIN)]] = None
     address: Optional[Cell] = None
     managers: Optional[Annotated[list[Annotated[str, Field(max_length=60, pattern=PLAIN)]], Field(max_length=50)]] = Field(
-        None, description="User names told when the outlet goes silent or a crowd gathers; leave out to keep the current ones.")
+        None, description="User names told when the outlet goes silent or a crowd gathers; leave out to keep the current ones."
+    )
     active: Optional[bool] = Field(None, description="Outlets: false deactivates a closed outlet (it is never deleted).")
 
 
@@ -95,7 +96,9 @@ class CatalogueEntryIn(Strict):
     baseline_days: Optional[Annotated[int, Field(ge=1, le=366)]] = None
     baseline_factor: Optional[Annotated[float, Field(ge=0.1, le=1000, allow_inf_nan=False)]] = None
     baseline_min: Optional[Annotated[int, Field(ge=1, le=1000000)]] = None
-    severity: Optional[Literal["light", "medium", "severe"]] = Field(None, description="A cause's default severity (seed 004) for complaints that arrive without one; null: the incident's.")
+    severity: Optional[Literal["light", "medium", "severe"]] = Field(
+        None, description="A cause's default severity (seed 004) for complaints that arrive without one; null: the incident's."
+    )
 
 
 class OutletActiveIn(Strict):
@@ -179,5 +182,3 @@ class Catalogue(BaseModel):
 class BulkUpdated(BaseModel):
     ids: list[int]
     count: int
-
-

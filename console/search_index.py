@@ -10,4 +10,6 @@ def index_new(db, first_id, last_id):
     db.execute("INSERT INTO complainant_name (rowid, name) SELECT id, name FROM complainant WHERE id BETWEEN ? AND ?", [first_id, last_id])
     db.execute(
         "INSERT OR IGNORE INTO complainant_flag SELECT c.incident_id, j.value, c.id FROM complainant c, json_each(c.flags) j "
-        "WHERE c.id BETWEEN ? AND ? AND c.flags != '[]'", [first_id, last_id])
+        "WHERE c.id BETWEEN ? AND ? AND c.flags != '[]'",
+        [first_id, last_id],
+    )

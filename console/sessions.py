@@ -40,10 +40,13 @@ def start(db, user_id, address, now):
 def end(db, key, reason, now):
     """End one session (logging out). Returns whether it was still open."""
     with write(db):
-        return db.execute(
-            "UPDATE user_session SET ended_at = ?, ended_reason = ? WHERE key_sha256 = ? AND ended_at IS NULL",
-            [to_iso(now), reason, digest(key)],
-        ).rowcount > 0
+        return (
+            db.execute(
+                "UPDATE user_session SET ended_at = ?, ended_reason = ? WHERE key_sha256 = ? AND ended_at IS NULL",
+                [to_iso(now), reason, digest(key)],
+            ).rowcount
+            > 0
+        )
 
 
 def _idle_limit(now, idle_minutes):

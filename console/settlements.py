@@ -54,8 +54,9 @@ def _fen(value, field):
     try:
         return to_fen(value)
     except ValueError as exc:
-        raise Invalid(_("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)),
-                      details=[{"field": field, "message": str(exc)}]) from None
+        raise Invalid(
+            _("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)), details=[{"field": field, "message": str(exc)}]
+        ) from None
 
 
 # --- group terms and tiers ---------------------------------------------------
@@ -83,10 +84,7 @@ def public_terms(row):
 
 
 def tiers(db, group_id):
-    return [
-        {**dict(r), "award": yuan(r["award_fen"])}
-        for r in db.query("SELECT * FROM settlement_tier WHERE group_id = ? ORDER BY starts_on", [group_id])
-    ]
+    return [{**dict(r), "award": yuan(r["award_fen"])} for r in db.query("SELECT * FROM settlement_tier WHERE group_id = ? ORDER BY starts_on", [group_id])]
 
 
 def set_terms(db, group_id, data, actor, now):
@@ -105,8 +103,7 @@ def set_terms(db, group_id, data, actor, now):
             "set_at": to_iso(now),
         }
         db["group_terms"].upsert(row, pk="group_id")
-        audit.record(db, actor, "group_terms", group_id, "update" if before else "create",
-                     before=dict(before) if before else None, after=row, at=now)
+        audit.record(db, actor, "group_terms", group_id, "update" if before else "create", before=dict(before) if before else None, after=row, at=now)
     return get_terms(db, group_id)
 
 
@@ -119,22 +116,21 @@ def set_tiers(db, group_id, data, actor, now):
         if tier.ends_on < tier.starts_on:
             problems.append({"field": f"tiers.{index}.ends_on", "message": _("ends before it starts")})
         if index and tier.starts_on <= windows[index - 1].ends_on:
-            problems.append({"field": f"tiers.{index}.starts_on",
-                             "message": _("overlaps the window '%(name)s'", name=windows[index - 1].name)})
+            problems.append({"field": f"tiers.{index}.starts_on", "message": _("overlaps the window '%(name)s'", name=windows[index - 1].name)})
         _fen(tier.award, f"tiers.{index}.award")
     if problems:
         raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
     with write(db):
         get_group(db, group_id)
-        used = db.execute(
-            "SELECT count(*) FROM settlement s JOIN settlement_tier t ON t.id = s.tier_id WHERE t.group_id = ?", [group_id]
-        ).fetchone()[0]
+        used = db.execute("SELECT count(*) FROM settlement s JOIN settlement_tier t ON t.id = s.tier_id WHERE t.group_id = ?", [group_id]).fetchone()[0]
         if used:
             raise Conflict(_("Acceptances have already been rewarded under this group's tiers, so the tiers can no longer change."))
         before = [dict(t) for t in db.query("SELECT name, starts_on, ends_on, award_fen FROM settlement_tier WHERE group_id = ?", [group_id])]
         db.execute("DELETE FROM settlement_tier WHERE group_id = ?", [group_id])
-        rows = [{"group_id": group_id, "name": t.name.strip(), "starts_on": t.starts_on.isoformat(),
-                 "ends_on": t.ends_on.isoformat(), "award_fen": to_fen(t.award)} for t in windows]
+        rows = [
+            {"group_id": group_id, "name": t.name.strip(), "starts_on": t.starts_on.isoformat(), "ends_on": t.ends_on.isoformat(), "award_fen": to_fen(t.award)}
+            for t in windows
+        ]
         if rows:
             db["settlement_tier"].insert_all(rows)
         audit.record(db, actor, "settlement_tier", group_id, "replace", before={"tiers": before}, after={"tiers": rows}, at=now)
@@ -145,8 +141,7 @@ def tier_for(db, group_id, day):
     """The tier whose window holds ``day`` (a date), or None: the last get none."""
     if group_id is None:
         return None
-    rows = list(db.query("SELECT * FROM settlement_tier WHERE group_id = ? AND starts_on <= ? AND ends_on >= ?",
-                         [group_id, day.isoformat(), day.isoformat()]))
+    rows = list(db.query("SELECT * FROM settlement_tier WHERE group_id = ? AND starts_on <= ? AND ends_on >= ?", [group_id, day.isoformat(), day.isoformat()]))
     return dict(rows[0]) if rows else None
 
 
@@ -206,25 +201,30 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
         }
         evidence = data.expenses_evidence.strip()
         if offer["expenses_fen"] and not evidence:
-            raise Invalid(_("Expenses are paid only with evidence: say what evidences them (tickets, receipts)."),
-                          details=[{"field": "expenses_evidence", "message": _("is required when expenses are paid")}])
+            raise Invalid(
+                _("Expenses are paid only with evidence: say what evidences them (tickets, receipts)."),
+                details=[{"field": "expenses_evidence", "message": _("is required when expenses are paid")}],
+            )
         total = sum(offer.values())
         cap = person["principal_fen"] + person["interest_claimed_fen"] + offer["expenses_fen"]
         beyond = []
         if total > cap:
-            beyond.append(_("the total %(total)s is above principal + interest + evidenced expenses (%(cap)s)",
-                            total=yuan(total), cap=yuan(cap)))
+            beyond.append(_("the total %(total)s is above principal + interest + evidenced expenses (%(cap)s)", total=yuan(total), cap=yuan(cap)))
         if offer["lawyer_fees_fen"]:
             beyond.append(_("lawyer's fees are the customer's own"))
         if offer["indirect_loss_fen"]:
             beyond.append(_("indirect loss is not paid as a rule"))
         reason = (data.override_reason or "").strip() or None
         if beyond and not reason:
-            raise Invalid(_("This offer needs the crisis lead's override with a written reason: %(why)s.", why="; ".join(beyond)),
-                          details=[{"field": "override_reason", "message": "; ".join(beyond)}])
+            raise Invalid(
+                _("This offer needs the crisis lead's override with a written reason: %(why)s.", why="; ".join(beyond)),
+                details=[{"field": "override_reason", "message": "; ".join(beyond)}],
+            )
         if beyond and viewer.role != "lead":
-            raise Invalid(_("Only the crisis lead may override the cap: %(why)s.", why="; ".join(beyond)),
-                          details=[{"field": "override_reason", "message": _("only the crisis lead may override")}])
+            raise Invalid(
+                _("Only the crisis lead may override the cap: %(why)s.", why="; ".join(beyond)),
+                details=[{"field": "override_reason", "message": _("only the crisis lead may override")}],
+            )
         if not beyond:
             reason = None
         if person["status"] != "offer_made":
@@ -234,11 +234,20 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
                 raise Invalid(str(exc), details=[{"field": "status", "message": str(exc)}]) from None
         db.execute("UPDATE settlement_offer SET status = 'superseded' WHERE complainant_id = ? AND status = 'open'", [complainant_id])
         row = {
-            "complainant_id": complainant_id, "incident_id": person["incident_id"], "group_id": person["group_id"],
-            **offer, "expenses_evidence": evidence, "total_fen": total, "cap_fen": cap,
+            "complainant_id": complainant_id,
+            "incident_id": person["incident_id"],
+            "group_id": person["group_id"],
+            **offer,
+            "expenses_evidence": evidence,
+            "total_fen": total,
+            "cap_fen": cap,
             "differs_from_terms": int(differs_from_terms(terms, person, offer)),
-            "override_reason": reason, "override_by": actor.user_id if reason else None,
-            "note": data.note.strip(), "status": "open", "made_by": actor.user_id, "made_at": to_iso(now),
+            "override_reason": reason,
+            "override_by": actor.user_id if reason else None,
+            "note": data.note.strip(),
+            "status": "open",
+            "made_by": actor.user_id,
+            "made_at": to_iso(now),
         }
         offer_id = db["settlement_offer"].insert(row).last_pk
         audit.record(db, actor, "settlement_offer", offer_id, "create", after=row, at=now)
@@ -303,18 +312,26 @@ def accept_offer(db, offer_id, viewer, actor, now, settings, outbox=None):
             person = _row(db, offer["complainant_id"], viewer)
             live = list(db.query("SELECT id, accepted_on FROM settlement WHERE complainant_id = ? AND status != 'withdrawn'", [person["id"]]))
             if live:
-                raise Conflict(_("This complainant already accepted a settlement on %(day)s (settlement %(id)s).",
-                                 day=live[0]["accepted_on"], id=live[0]["id"]))
+                raise Conflict(
+                    _("This complainant already accepted a settlement on %(day)s (settlement %(id)s).", day=live[0]["accepted_on"], id=live[0]["id"])
+                )
             if person["status"] != "offer_made":
                 raise Invalid(_("The complainant is '%(status)s'; an offer is accepted from 'offer_made'.", status=person["status"]))
             day = local_date(now, settings)
             tier = tier_for(db, offer["group_id"], day)
             award = tier["award_fen"] if tier else 0
             row = {
-                "complainant_id": person["id"], "incident_id": person["incident_id"], "group_id": offer["group_id"],
-                "offer_id": offer_id, "accepted_on": day.isoformat(), "accepted_at": to_iso(now),
-                "tier_id": tier["id"] if tier else None, "tier_award_fen": award, "total_fen": offer["total_fen"] + award,
-                "status": "accepted", "created_by": actor.user_id,
+                "complainant_id": person["id"],
+                "incident_id": person["incident_id"],
+                "group_id": offer["group_id"],
+                "offer_id": offer_id,
+                "accepted_on": day.isoformat(),
+                "accepted_at": to_iso(now),
+                "tier_id": tier["id"] if tier else None,
+                "tier_award_fen": award,
+                "total_fen": offer["total_fen"] + award,
+                "status": "accepted",
+                "created_by": actor.user_id,
             }
             settlement_id = db["settlement"].insert(row).last_pk
             db["settlement_offer"].update(offer_id, {"status": "accepted"})
@@ -331,7 +348,9 @@ def accept_offer(db, offer_id, viewer, actor, now, settings, outbox=None):
 def _record_tier(outbox, person, tier, stage, delta, now):
     """A count for the boards' tier panel: which tier, no amount."""
     outbox.record(
-        person["incident_id"], "settlement_updated", now,
+        person["incident_id"],
+        "settlement_updated",
+        now,
         person=person,
         places={(person["province_code"], person["branch_code"])},
         data={"stage": stage, "group_id": person["group_id"], "tier_id": tier["id"] if tier else None, "delta": delta},
@@ -369,9 +388,13 @@ def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be finalised.", status=settlement["status"]))
         person = _row(db, settlement["complainant_id"], viewer)
-        if _differs_now(db, settlement, person, db["settlement_offer"].get(settlement["offer_id"])) and not db["confidentiality_agreement"].count_where("settlement_id = ?", [settlement_id]):
-            raise Invalid(_("These terms differ from the group's standard terms: record the signed confidentiality agreement before finalising."),
-                          details=[{"field": "agreement", "message": _("required when the terms differ from the group's")}])
+        if _differs_now(db, settlement, person, db["settlement_offer"].get(settlement["offer_id"])) and not db["confidentiality_agreement"].count_where(
+            "settlement_id = ?", [settlement_id]
+        ):
+            raise Invalid(
+                _("These terms differ from the group's standard terms: record the signed confidentiality agreement before finalising."),
+                details=[{"field": "agreement", "message": _("required when the terms differ from the group's")}],
+            )
         try:
             check_transition(person["status"], "settled")
         except TransitionRefused as exc:
@@ -436,16 +459,24 @@ def record_agreement(db, settlement_id, data, content, viewer, actor, now, setti
         if db["confidentiality_agreement"].count_where("settlement_id = ?", [settlement_id]):
             raise Conflict(_("This settlement already has its confidentiality agreement."))
         row = {
-            "settlement_id": settlement_id, "parties": data.parties.strip(), "signed_on": data.signed_on.isoformat(),
-            "liquidated_damages_fen": liquidated, "estimated_loss_fen": estimated,
+            "settlement_id": settlement_id,
+            "parties": data.parties.strip(),
+            "signed_on": data.signed_on.isoformat(),
+            "liquidated_damages_fen": liquidated,
+            "estimated_loss_fen": estimated,
             "damages_warning": int(damages_warning(liquidated, estimated, settings)),
-            "clause_version": data.clause_version.strip(), "document_name": filename, "document_path": path,
-            "document_sha256": digest, "document_size": len(content), "content_type": content_type,
-            "witness_reference": data.witness_reference.strip(), "created_by": actor.user_id, "created_at": to_iso(now),
+            "clause_version": data.clause_version.strip(),
+            "document_name": filename,
+            "document_path": path,
+            "document_sha256": digest,
+            "document_size": len(content),
+            "content_type": content_type,
+            "witness_reference": data.witness_reference.strip(),
+            "created_by": actor.user_id,
+            "created_at": to_iso(now),
         }
         agreement_id = db["confidentiality_agreement"].insert(row).last_pk
-        audit.record(db, actor, "confidentiality_agreement", agreement_id, "create",
-                     after={k: v for k, v in row.items() if k != "document_path"}, at=now)
+        audit.record(db, actor, "confidentiality_agreement", agreement_id, "create", after={k: v for k, v in row.items() if k != "document_path"}, at=now)
         # written inside the transaction: a failed write rolls the record back with it
         os.makedirs(folder, exist_ok=True)
         if not os.path.exists(path):
@@ -469,8 +500,14 @@ def record_breach(db, agreement_id, data, viewer, actor, now, settings):
     claimed = _fen(data.damages_claimed, "damages_claimed")
     with write(db):
         _agreement(db, agreement_id, viewer)
-        row = {"agreement_id": agreement_id, "occurred_on": data.occurred_on.isoformat(), "evidence": data.evidence.strip(),
-               "damages_claimed_fen": claimed, "recorded_by": actor.user_id, "recorded_at": to_iso(now)}
+        row = {
+            "agreement_id": agreement_id,
+            "occurred_on": data.occurred_on.isoformat(),
+            "evidence": data.evidence.strip(),
+            "damages_claimed_fen": claimed,
+            "recorded_by": actor.user_id,
+            "recorded_at": to_iso(now),
+        }
         breach_id = db["agreement_breach"].insert(row).last_pk
         audit.record(db, actor, "agreement_breach", breach_id, "create", after=row, at=now)
     return breach_id
@@ -511,7 +548,8 @@ def public_settlement(db, row):
     agreements = list(db.query("SELECT * FROM confidentiality_agreement WHERE settlement_id = ?", [row["id"]]))
     out["agreement"] = (
         public_agreement(agreements[0], db.query("SELECT * FROM agreement_breach WHERE agreement_id = ? ORDER BY occurred_on, id", [agreements[0]["id"]]))
-        if agreements else None
+        if agreements
+        else None
     )
     out["differs_from_terms"] = _differs_now(db, row, db["complainant"].get(row["complainant_id"]), offer)
     out["needs_agreement"] = out["differs_from_terms"] and out["agreement"] is None
@@ -551,20 +589,47 @@ def views(db, complainant_id, settlement_ids, limit=50):
     """Who read this complainant's settlement records, and when (newest first)."""
     marks = ",".join("?" * len(settlement_ids))
     other = f" OR (table_name = 'settlement' AND action = 'view' AND row_id IN ({marks}))" if settlement_ids else ""
-    return [dict(r) for r in db.query(
-        "SELECT at, username, action FROM audit_log WHERE ((table_name = 'complainant' AND row_id = ? AND action = 'view_settlement')"
-        f"{other}) OR (table_name = 'confidentiality_agreement' AND action = 'view_document' AND row_id IN "
-        "(SELECT a.id FROM confidentiality_agreement a JOIN settlement s ON s.id = a.settlement_id WHERE s.complainant_id = ?)) "
-        "ORDER BY id DESC LIMIT ?",
-        [complainant_id, *settlement_ids, complainant_id, limit],
-    )]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT at, username, action FROM audit_log WHERE ((table_name = 'complainant' AND row_id = ? AND action = 'view_settlement')"
+            f"{other}) OR (table_name = 'confidentiality_agreement' AND action = 'view_document' AND row_id IN "
+            "(SELECT a.id FROM confidentiality_agreement a JOIN settlement s ON s.id = a.settlement_id WHERE s.complainant_id = ?)) "
+            "ORDER BY id DESC LIMIT ?",
+            [complainant_id, *settlement_ids, complainant_id, limit],
+        )
+    ]
 
 
 REGISTER_COLUMNS = (
-    "settlement_id", "complainant_id", "name", "group", "province_code", "branch_code", "status", "accepted_on", "tier",
-    "principal", "interest", "expenses", "expenses_evidence", "lawyer_fees", "indirect_loss", "tier_award", "total",
-    "differs_from_terms", "override_reason", "finalised_at", "followup_due_at", "agreement_signed_on", "liquidated_damages",
-    "damages_warning", "clause_version", "document_sha256", "witness_reference", "breaches",
+    "settlement_id",
+    "complainant_id",
+    "name",
+    "group",
+    "province_code",
+    "branch_code",
+    "status",
+    "accepted_on",
+    "tier",
+    "principal",
+    "interest",
+    "expenses",
+    "expenses_evidence",
+    "lawyer_fees",
+    "indirect_loss",
+    "tier_award",
+    "total",
+    "differs_from_terms",
+    "override_reason",
+    "finalised_at",
+    "followup_due_at",
+    "agreement_signed_on",
+    "liquidated_damages",
+    "damages_warning",
+    "clause_version",
+    "document_sha256",
+    "witness_reference",
+    "breaches",
 )
 
 

@@ -89,7 +89,7 @@ def to_xlsx_book(sheets):
         n = 2
         while name in used:
             suffix = f" {n}"
-            name = name[:31 - len(suffix)] + suffix
+            name = name[: 31 - len(suffix)] + suffix
             n += 1
         used.add(name)
         sheet = book.create_sheet(name)

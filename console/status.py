@@ -41,9 +41,7 @@ def check_transition(current, new, channel=None):
         raise TransitionRefused(_("Unknown status '%(status)s'.", status=new))
     if new == "escalated":
         if channel not in ESCALATION_CHANNELS:
-            raise TransitionRefused(
-                _("Escalated needs its channel: one of %(channels)s.", channels=", ".join(ESCALATION_CHANNELS))
-            )
+            raise TransitionRefused(_("Escalated needs its channel: one of %(channels)s.", channels=", ".join(ESCALATION_CHANNELS)))
     elif channel is not None:
         raise TransitionRefused(_("An escalation channel is only given with status 'escalated'."))
     if new == current:
@@ -61,6 +59,4 @@ def check_transition(current, new, channel=None):
                     allowed=", ".join(sorted(allowed)),
                 )
             )
-        raise TransitionRefused(
-            _("Cannot move from '%(current)s' to '%(new)s': '%(current)s' is final.", current=current, new=new)
-        )
+        raise TransitionRefused(_("Cannot move from '%(current)s' to '%(new)s': '%(current)s' is final.", current=current, new=new))

@@ -121,9 +121,18 @@ def space_returned(db, began, now, settings):
 
     with write(db):
         return alerts.raise_alert(
-            db, key=f"storage_returned:{to_iso(began)}", kind="storage_returned", level="warning",
-            message=_("Storage space is back: changes are saved again. Writes were refused from %(began)s (UTC) until %(now)s (UTC).", began=to_iso(began), now=to_iso(now)),
-            now=now, audience={"lead", "team"}, settings=settings,
+            db,
+            key=f"storage_returned:{to_iso(began)}",
+            kind="storage_returned",
+            level="warning",
+            message=_(
+                "Storage space is back: changes are saved again. Writes were refused from %(began)s (UTC) until %(now)s (UTC).",
+                began=to_iso(began),
+                now=to_iso(now),
+            ),
+            now=now,
+            audience={"lead", "team"},
+            settings=settings,
         )
 
 

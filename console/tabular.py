@@ -106,6 +106,7 @@ def _cell(value):
 def from_rows(columns, items):
     """(header, rows) from JSON rows (dicts): line N is the Nth row; a column no row sends is left out."""
     header = [c for c in columns if any(item.get(c) is not None for item in items)]
+
     def text(value):
         if value is None:
             return ""
@@ -114,6 +115,7 @@ def from_rows(columns, items):
         if isinstance(value, list):
             return ";".join(str(v) for v in value)
         return str(value).strip()
+
     return header, [(index + 1, [text(item.get(c)) for c in header]) for index, item in enumerate(items)]
 
 
@@ -157,11 +159,7 @@ def report(rows):
 
 def refuse(rep):
     """Invalid naming each bad row, for a report with problems."""
-    details = [
-        {"field": f"line {r['line']}" + (f".{p['field']}" if p["field"] else ""), "message": p["message"]}
-        for r in rep["rows"]
-        for p in r["problems"]
-    ]
+    details = [{"field": f"line {r['line']}" + (f".{p['field']}" if p["field"] else ""), "message": p["message"]} for r in rep["rows"] for p in r["problems"]]
     return Invalid(_("Nothing was imported: %(n)s row(s) have problems.", n=rep["bad"]), details=details)
 
 

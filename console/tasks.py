@@ -20,8 +20,26 @@ from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
 
-TASK_FIELDS = ("id", "incident_id", "key", "trigger", "trigger_ref", "stream", "title", "owner_role", "owner_user_id",
-               "due_at", "depends_on", "status", "checklist", "notes", "referral_party", "document_kind", "completed_by", "completed_at")
+TASK_FIELDS = (
+    "id",
+    "incident_id",
+    "key",
+    "trigger",
+    "trigger_ref",
+    "stream",
+    "title",
+    "owner_role",
+    "owner_user_id",
+    "due_at",
+    "depends_on",
+    "status",
+    "checklist",
+    "notes",
+    "referral_party",
+    "document_kind",
+    "completed_by",
+    "completed_at",
+)
 
 
 def _minutes(book, spec):
@@ -84,11 +102,23 @@ def sync_tasks(db, incident_id, now, settings, outbox=None, actor=None):
                 if (spec.key, ref) in existing:
                     continue
                 row = {
-                    "incident_id": incident_id, "playbook": book.id, "key": spec.key, "trigger": spec.trigger, "trigger_ref": ref,
-                    "stream": spec.stream, "title": spec.title.zh + suffix, "owner_role": spec.owner_role, "owner_user_id": None,
-                    "due_at": to_iso(due), "depends_on": json.dumps(spec.depends_on), "status": "open",
+                    "incident_id": incident_id,
+                    "playbook": book.id,
+                    "key": spec.key,
+                    "trigger": spec.trigger,
+                    "trigger_ref": ref,
+                    "stream": spec.stream,
+                    "title": spec.title.zh + suffix,
+                    "owner_role": spec.owner_role,
+                    "owner_user_id": None,
+                    "due_at": to_iso(due),
+                    "depends_on": json.dumps(spec.depends_on),
+                    "status": "open",
                     "checklist": json.dumps([{"text": c.zh, "done": False} for c in spec.checklist], ensure_ascii=False),
-                    "notes": "", "referral_party": spec.referral, "document_kind": spec.document, "created_at": to_iso(now),
+                    "notes": "",
+                    "referral_party": spec.referral,
+                    "document_kind": spec.document,
+                    "created_at": to_iso(now),
                 }
                 task_id = db["task"].insert(row).last_pk
                 made.append({**row, "id": task_id})
@@ -131,8 +161,10 @@ def for_viewer(db, viewer, task_list):
     places = {}
     if refs:
         marks = ",".join("?" * len(refs))
-        places = {r["id"]: (r["province_code"], r["branch_code"])
-                  for r in db.query(f"SELECT id, province_code, branch_code FROM complainant WHERE id IN ({marks})", sorted(refs))}
+        places = {
+            r["id"]: (r["province_code"], r["branch_code"])
+            for r in db.query(f"SELECT id, province_code, branch_code FROM complainant WHERE id IN ({marks})", sorted(refs))
+        }
     out = []
     for task in task_list:
         task = masking.task_for(viewer, task)
@@ -157,10 +189,13 @@ def blocking(db, task):
     if not task["depends_on"]:
         return []
     marks = ",".join("?" * len(task["depends_on"]))
-    return [dict(r) for r in db.query(
-        f"SELECT key, title FROM task WHERE incident_id = ? AND key IN ({marks}) AND status = 'open' ORDER BY due_at",
-        [task["incident_id"], *task["depends_on"]],
-    )]
+    return [
+        dict(r)
+        for r in db.query(
+            f"SELECT key, title FROM task WHERE incident_id = ? AND key IN ({marks}) AND status = 'open' ORDER BY due_at",
+            [task["incident_id"], *task["depends_on"]],
+        )
+    ]
 
 
 def _record(outbox, task, now):
@@ -239,8 +274,15 @@ def attach(db, task_id, filename, content, actor, now, folder):
         os.chmod(path, 0o444)
     with write(db):
         get_task(db, task_id)
-        row = {"task_id": task_id, "filename": safe, "stored_path": path, "sha256": digest, "size": len(content),
-               "uploaded_by": actor.user_id, "uploaded_at": to_iso(now)}
+        row = {
+            "task_id": task_id,
+            "filename": safe,
+            "stored_path": path,
+            "sha256": digest,
+            "size": len(content),
+            "uploaded_by": actor.user_id,
+            "uploaded_at": to_iso(now),
+        }
         attachment_id = db["task_attachment"].insert(row).last_pk
         audit.record(db, actor, "task_attachment", attachment_id, "create", after={k: v for k, v in row.items() if k != "stored_path"}, at=now)
     return attachment_id
@@ -251,6 +293,7 @@ def attachments(db, task_id):
 
 
 def overdue(db, incident_id, now):
-    return [public(dict(r)) for r in db.query(
-        "SELECT * FROM task WHERE incident_id = ? AND status = 'open' AND due_at <= ? ORDER BY due_at", [incident_id, to_iso(now)])]
-
+    return [
+        public(dict(r))
+        for r in db.query("SELECT * FROM task WHERE incident_id = ? AND status = 'open' AND due_at <= ? ORDER BY due_at", [incident_id, to_iso(now)])
+    ]

@@ -99,4 +99,6 @@ def init_app(app):
         product_name=lambda code: _catalogue_name("product", code),
         playbook_title=playbook_title,
     )
-    app.jinja_env.globals.update(place=place, first_start_command=first_start_command, vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale)
+    app.jinja_env.globals.update(
+        place=place, first_start_command=first_start_command, vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale
+    )

@@ -17,8 +17,18 @@ from .org import managers_for, refuse_inactive
 
 OPEN_INCIDENT = ("monitoring", "active")
 UPDATE_FIELDS = (
-    "people_on_site", "new_complainants", "settled_since", "mood", "banners", "media_present",
-    "police_present", "outlet_closed", "closed_since", "actions_taken", "needs", "notes",
+    "people_on_site",
+    "new_complainants",
+    "settled_since",
+    "mood",
+    "banners",
+    "media_present",
+    "police_present",
+    "outlet_closed",
+    "closed_since",
+    "actions_taken",
+    "needs",
+    "notes",
 )
 
 
@@ -46,7 +56,9 @@ def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None
     Returns the stored update.
     """
     if data.outlet_closed and data.closed_since is None:
-        raise Invalid(_("Say since when the outlet is closed or blocked."), details=[{"field": "closed_since", "message": "is required when the outlet is closed"}])
+        raise Invalid(
+            _("Say since when the outlet is closed or blocked."), details=[{"field": "closed_since", "message": "is required when the outlet is closed"}]
+        )
     with write(db):
         incident = get_incident(db, incident_id)
         if incident["status"] not in OPEN_INCIDENT:
@@ -67,8 +79,12 @@ def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None
         audit.record(db, actor, "hourly_update", update_id, "create", after=row, at=now)
         stored = {**row, "id": update_id}
         if outbox is not None:
-            rooms = [events.team_room(incident_id), events.exec_room(incident_id),
-                     events.province_room(incident_id, branch["province_code"]), events.branch_room(incident_id, branch["code"])]
+            rooms = [
+                events.team_room(incident_id),
+                events.exec_room(incident_id),
+                events.province_room(incident_id, branch["province_code"]),
+                events.branch_room(incident_id, branch["code"]),
+            ]
             outbox.record_to(incident_id, "update_posted", now, rooms, {"update": public_update(stored, branch["name"])})
         check_crowd(db, incident_id, now, settings, outbox, actor)
     return stored
@@ -137,15 +153,39 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
         name = update["branch_name"]
         managers = managers_for(db, update["branch_code"])  # told of a crowd at their outlet
         if people >= settings["MAJOR_COMPLAINANTS_IN_PERSON"]:
-            raised.append(alerts.raise_alert(
-                db, key=f"major_in_person:{incident_id}:{update['branch_code']}:{day}", kind="major_in_person", level="critical",
-                message=_("%(n)s complainants in person at %(branch)s: a major consumer complaint (Art. 29); start the emergency plan.", n=people, branch=name),
-                now=now, audience={"lead", "team", "executive", *alerts.manager_audience(managers)}, data={"people_on_site": people, "managers": managers}, outbox=outbox, settings=settings, **place))
+            raised.append(
+                alerts.raise_alert(
+                    db,
+                    key=f"major_in_person:{incident_id}:{update['branch_code']}:{day}",
+                    kind="major_in_person",
+                    level="critical",
+                    message=_(
+                        "%(n)s complainants in person at %(branch)s: a major consumer complaint (Art. 29); start the emergency plan.", n=people, branch=name
+                    ),
+                    now=now,
+                    audience={"lead", "team", "executive", *alerts.manager_audience(managers)},
+                    data={"people_on_site": people, "managers": managers},
+                    outbox=outbox,
+                    settings=settings,
+                    **place,
+                )
+            )
         elif people >= settings["GROUP_VISIT_PEOPLE"]:
-            raised.append(alerts.raise_alert(
-                db, key=f"group_visit:{incident_id}:{update['branch_code']}:{day}", kind="group_visit", level="warning",
-                message=_("Group visit at %(branch)s: %(n)s people together. Call the complaint staff and open a reception room.", n=people, branch=name),
-                now=now, audience={"lead", "team", *alerts.manager_audience(managers)}, data={"people_on_site": people, "managers": managers}, outbox=outbox, settings=settings, **place))
+            raised.append(
+                alerts.raise_alert(
+                    db,
+                    key=f"group_visit:{incident_id}:{update['branch_code']}:{day}",
+                    kind="group_visit",
+                    level="warning",
+                    message=_("Group visit at %(branch)s: %(n)s people together. Call the complaint staff and open a reception room.", n=people, branch=name),
+                    now=now,
+                    audience={"lead", "team", *alerts.manager_audience(managers)},
+                    data={"people_on_site": people, "managers": managers},
+                    outbox=outbox,
+                    settings=settings,
+                    **place,
+                )
+            )
         if people >= settings["CROWD_PEOPLE"] or update["banners"] or update["police_present"] or update["outlet_closed"]:
             crowd_managers += [m for m in managers if m not in crowd_managers]
         if people >= settings["CROWD_PEOPLE"]:
@@ -161,15 +201,41 @@ def check_crowd(db, incident_id, now, settings, outbox=None, actor=None):
             elif hours >= settings["OUTLET_CLOSED_HOURS_TWO"]:
                 closed_long.append(name)
     if len(closed_long) >= 2:
-        reasons.append(_("%(n)s outlets closed for %(h)s hours or more: %(names)s", n=len(closed_long), h=settings["OUTLET_CLOSED_HOURS_TWO"], names=", ".join(closed_long)))
+        reasons.append(
+            _(
+                "%(n)s outlets closed for %(h)s hours or more: %(names)s",
+                n=len(closed_long),
+                h=settings["OUTLET_CLOSED_HOURS_TWO"],
+                names=", ".join(closed_long),
+            )
+        )
     if reasons and incident["mass_incident_at"] is None:
         db["incident"].update(incident_id, {"mass_incident_at": to_iso(now), "updated_at": to_iso(now)})
-        audit.record(db, actor or _system(), "incident", incident_id, "mass_incident", before={"mass_incident_at": None}, after={"mass_incident_at": to_iso(now), "reasons": reasons}, at=now)
-        raised.append(alerts.raise_alert(
-            db, key=f"mass_incident:{incident_id}", kind="mass_incident", level="critical",
-            message=_("Mass incident (群体性事件): %(reasons)s. Notify the police and make the regulator's emergency report.", reasons="; ".join(reasons)),
-            now=now, audience={"lead", "team", "executive", *alerts.manager_audience(crowd_managers)}, incident_id=incident_id,
-            data={"reasons": reasons, "managers": crowd_managers}, outbox=outbox, settings=settings))
+        audit.record(
+            db,
+            actor or _system(),
+            "incident",
+            incident_id,
+            "mass_incident",
+            before={"mass_incident_at": None},
+            after={"mass_incident_at": to_iso(now), "reasons": reasons},
+            at=now,
+        )
+        raised.append(
+            alerts.raise_alert(
+                db,
+                key=f"mass_incident:{incident_id}",
+                kind="mass_incident",
+                level="critical",
+                message=_("Mass incident (群体性事件): %(reasons)s. Notify the police and make the regulator's emergency report.", reasons="; ".join(reasons)),
+                now=now,
+                audience={"lead", "team", "executive", *alerts.manager_audience(crowd_managers)},
+                incident_id=incident_id,
+                data={"reasons": reasons, "managers": crowd_managers},
+                outbox=outbox,
+                settings=settings,
+            )
+        )
         if outbox is not None:
             fields = ("id", "title", "cause", "product", "severity", "status", "opened_at", "closed_at")
             outbox.record_everywhere(incident_id, "incident_updated", now, {"incident": {**{k: incident[k] for k in fields}, "mass_incident_at": to_iso(now)}})
@@ -202,8 +268,10 @@ def reporting_status(db, incident, now, settings, viewer=None):
         f"WHERE complainant.incident_id = ? AND complainant.status IN ({marks}) GROUP BY complainant.branch_code",
         [incident["id"], *sorted(OPEN)],
     )
-    last = {r["branch_code"]: r["last"] for r in db.query(
-        "SELECT branch_code, max(posted_at) AS last FROM hourly_update WHERE incident_id = ? GROUP BY branch_code", [incident["id"]])}
+    last = {
+        r["branch_code"]: r["last"]
+        for r in db.query("SELECT branch_code, max(posted_at) AS last FROM hourly_update WHERE incident_id = ? GROUP BY branch_code", [incident["id"]])
+    }
     result = []
     for b in branches:
         if viewer is not None and not in_scope(viewer, b["province_code"], b["branch_code"]):
@@ -217,9 +285,16 @@ def reporting_status(db, incident, now, settings, viewer=None):
             missed = 2
         elif now >= first_due:
             missed = 1
-        result.append({
-            "branch_code": b["branch_code"], "province_code": b["province_code"], "name": b["name"],
-            "open_complainants": b["open_complainants"], "last_update_at": to_iso(last_at) if b["branch_code"] in last else None,
-            "clock_from": to_iso(last_at), "due_at": to_iso(first_due), "missed": missed,
-        })
+        result.append(
+            {
+                "branch_code": b["branch_code"],
+                "province_code": b["province_code"],
+                "name": b["name"],
+                "open_complainants": b["open_complainants"],
+                "last_update_at": to_iso(last_at) if b["branch_code"] in last else None,
+                "clock_from": to_iso(last_at),
+                "due_at": to_iso(first_due),
+                "missed": missed,
+            }
+        )
     return result

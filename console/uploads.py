@@ -134,7 +134,5 @@ def check_upload(filename: str, content: bytes, kinds: tuple[str, ...]) -> tuple
         raise UnsupportedUpload(_("Files of this type are not accepted here. Accepted: %(kinds)s.", kinds=accepted))
     found = sniff(content)
     if found != claimed and not (found == "text" and claimed in ("txt", "csv")):
-        raise UnsupportedUpload(
-            _("The file's content is not what its name says (%(ext)s). Accepted: %(kinds)s.", ext=ext, kinds=accepted)
-        )
+        raise UnsupportedUpload(_("The file's content is not what its name says (%(ext)s). Accepted: %(kinds)s.", ext=ext, kinds=accepted))
     return name, KINDS[claimed][1]

@@ -66,8 +66,15 @@ def check(db, header, rows):
         if len(display) > 100:
             add("display_name", _("is too long: at most %(n)s characters", n=100))
         item = {"username": username, "display_name": display, "role": role, "scope": scope or None, "password": password or None}
-        out.append({"line": line, "values": {k: ("••••••" if k == "password" and v else v) for k, v in values.items()},
-                    "problems": problems, "action": "" if problems else "new", "item": item})
+        out.append(
+            {
+                "line": line,
+                "values": {k: ("••••••" if k == "password" and v else v) for k, v in values.items()},
+                "problems": problems,
+                "action": "" if problems else "new",
+                "item": item,
+            }
+        )
     return tabular.report(out)
 
 
@@ -95,12 +102,30 @@ def commit(db, rep, actor, now, hash_method="scrypt"):
                     access.resolve_scope(db, item["scope"])
                 except ValueError:
                     raise Invalid(_("%(code)s is neither a province code (GB/T 2260) nor a known outlet code", code=item["scope"])) from None
-            user_id = db["user"].insert({
-                "username": item["username"], "display_name": item["display_name"], "role": item["role"], "scope_code": item["scope"],
-                "password_hash": password_hash, "active": 1, "created_at": to_iso(now),
-            }).last_pk
-            audit.record(db, actor, "user", user_id, "create",
-                         after={"username": item["username"], "role": item["role"], "scope_code": item["scope"], "via": "import"}, at=now)
+            user_id = (
+                db["user"]
+                .insert(
+                    {
+                        "username": item["username"],
+                        "display_name": item["display_name"],
+                        "role": item["role"],
+                        "scope_code": item["scope"],
+                        "password_hash": password_hash,
+                        "active": 1,
+                        "created_at": to_iso(now),
+                    }
+                )
+                .last_pk
+            )
+            audit.record(
+                db,
+                actor,
+                "user",
+                user_id,
+                "create",
+                after={"username": item["username"], "role": item["role"], "scope_code": item["scope"], "via": "import"},
+                at=now,
+            )
             made.append((item["username"], generated))
     return made
 

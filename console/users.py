@@ -211,8 +211,7 @@ def list_tokens(db, user_id, now=None, include_ended=False):
     now_iso = to_iso(now or utcnow())
     rows = list(
         db.query(
-            "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at, revoked_reason "
-            "FROM api_token WHERE user_id = ? ORDER BY id DESC",
+            "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at, revoked_reason FROM api_token WHERE user_id = ? ORDER BY id DESC",
             [user_id],
         )
     )
@@ -283,7 +282,11 @@ def list_users(db, now, idle_minutes):
     """Every account for the users page: role, scope, last log-in, open sessions and active tokens."""
     from . import sessions
 
-    people = list(db.query("SELECT id, username, display_name, role, scope_code, active, created_at, last_login_at, deactivated_at FROM user ORDER BY active DESC, username"))
+    people = list(
+        db.query(
+            "SELECT id, username, display_name, role, scope_code, active, created_at, last_login_at, deactivated_at FROM user ORDER BY active DESC, username"
+        )
+    )
     for person in people:
         person["tokens"] = list_tokens(db, person["id"], now)
         person["open_sessions"] = sessions.open_sessions(db, person["id"], now, idle_minutes)

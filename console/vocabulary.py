@@ -117,6 +117,7 @@ def label(mapping, value):
     """The translated label of a stored value, or the value itself if unknown."""
     return mapping.get(value, value) if value is not None else ""
 
+
 # Going live (console/org.py, tabular.py, catalogue.py)
 ORG_KINDS = {
     "head_office": _l("Head office"),

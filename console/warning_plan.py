@@ -55,20 +55,28 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
     totals = facts.totals()
     outlook = forecast.incident_forecast(db, incident_id, now)
 
-    situation = Section("一、事件概况", [
-        f"事件名称：{incident['title']}",
-        f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-        f"截至 {_when(now, settings)}，已登记投诉客户 {totals['count']} 人，分布于{facts.province_list()}；"
-        f"近 24 小时新增 {outlook['last_24h']} 人。",
-    ])
+    situation = Section(
+        "一、事件概况",
+        [
+            f"事件名称：{incident['title']}",
+            f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
+            f"截至 {_when(now, settings)}，已登记投诉客户 {totals['count']} 人，分布于{facts.province_list()}；近 24 小时新增 {outlook['last_24h']} 人。",
+        ],
+    )
 
-    counts = Section("二、投诉数量预测", [
-        "预计新增投诉客户：",
-        Table(["时段", "预计新增（人）", "80% 区间（人）"],
-              [[HORIZON_ZH.get(h["hours"], f"未来 {h['hours']} 小时"), str(h["expected"]), f"{h['low']}–{h['high']}"] for h in outlook["horizons"]],
-              widths=[0.3, 0.3, 0.4], numeric=(1,)),
-        f"预测方法：{METHOD_ZH[outlook['method']]}",
-    ])
+    counts = Section(
+        "二、投诉数量预测",
+        [
+            "预计新增投诉客户：",
+            Table(
+                ["时段", "预计新增（人）", "80% 区间（人）"],
+                [[HORIZON_ZH.get(h["hours"], f"未来 {h['hours']} 小时"), str(h["expected"]), f"{h['low']}–{h['high']}"] for h in outlook["horizons"]],
+                widths=[0.3, 0.3, 0.4],
+                numeric=(1,),
+            ),
+            f"预测方法：{METHOD_ZH[outlook['method']]}",
+        ],
+    )
 
     hide_amounts = disclosure.small(totals["count"], facts.floor)
     money_rows = []
@@ -78,50 +86,73 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             money_rows.append([label, disclosure.DASH, disclosure.DASH])
         else:
             money_rows.append([label, _yuan(e["expected_fen"]), f"{_yuan(e['low_fen'])}–{_yuan(e['high_fen'])}"])
-    claims = Section("三、预计涉及金额", [
-        "按已登记客户主张的金额（本金、利息、费用）分布，预计新增客户主张的金额：",
-        Table(["时段", "预计主张金额（元）", "80% 区间（元）"], money_rows, widths=[0.3, 0.3, 0.4], numeric=(1,)),
-        *([disclosure.NOTE_ZH.format(n=facts.floor)] if hide_amounts else []),
-    ])
+    claims = Section(
+        "三、预计涉及金额",
+        [
+            "按已登记客户主张的金额（本金、利息、费用）分布，预计新增客户主张的金额：",
+            Table(["时段", "预计主张金额（元）", "80% 区间（元）"], money_rows, widths=[0.3, 0.3, 0.4], numeric=(1,)),
+            *([disclosure.NOTE_ZH.format(n=facts.floor)] if hide_amounts else []),
+        ],
+    )
 
     shares = outlook["demands"]
-    demands = Section("四、客户诉求", [
-        f"已记录诉求的客户 {shares['people']} 人，各类诉求所占比例（一人可有多项）：",
-        Table(["诉求", "人数", "占比"],
-              [[DEMAND_ZH.get(s["kind"], s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
-              widths=[0.5, 0.2, 0.3], numeric=(1, 2), empty="尚无客户记录诉求。"),
-    ])
+    demands = Section(
+        "四、客户诉求",
+        [
+            f"已记录诉求的客户 {shares['people']} 人，各类诉求所占比例（一人可有多项）：",
+            Table(
+                ["诉求", "人数", "占比"],
+                [[DEMAND_ZH.get(s["kind"], s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
+                widths=[0.5, 0.2, 0.3],
+                numeric=(1, 2),
+                empty="尚无客户记录诉求。",
+            ),
+        ],
+    )
 
     line = approved_line(db, incident_id)
-    draft = None if line else next(iter(db.execute(
-        "SELECT text FROM agreed_line WHERE incident_id = ? ORDER BY id DESC LIMIT 1", [incident_id]
-    ).fetchall()), None)
+    draft = (
+        None if line else next(iter(db.execute("SELECT text FROM agreed_line WHERE incident_id = ? ORDER BY id DESC LIMIT 1", [incident_id]).fetchall()), None)
+    )
     if line:
-        answer_line = [f"经法律合规部门审核（{_when(line['approved_at'], settings)}）的统一口径：",
-                       *[p.strip() for p in line["text"].splitlines() if p.strip()]]
+        answer_line = [
+            f"经法律合规部门审核（{_when(line['approved_at'], settings)}）的统一口径：",
+            *[p.strip() for p in line["text"].splitlines() if p.strip()],
+        ]
     elif draft:
-        answer_line = ["统一口径尚未经法律合规部门审核，以下为草稿，审核通过前不得对外使用：",
-                       *[p.strip() for p in draft[0].splitlines() if p.strip()]]
+        answer_line = ["统一口径尚未经法律合规部门审核，以下为草稿，审核通过前不得对外使用：", *[p.strip() for p in draft[0].splitlines() if p.strip()]]
     else:
         answer_line = ["统一口径尚未拟定：须与公关部门共同拟定，经法律合规部门审核后方可使用。"]
     agreed = Section("五、统一答复口径", answer_line)
 
     tiers = _tiers(db, incident_id)
     tasks = [t for t in _tasks(db, incident_id) if t["status"] != "done"]
-    plan = Section("六、拟采取的答复方案", [
-        "答复方式：按客户分组逐一答复（一对一），各组执行同一内部方案，不因个别客户施压而改变；对外统一使用上述口径，必要时经审核后通过媒体公开答复。",
-        Table(["客户分组", "人数", "处理方案"],
-              [[facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
-               for g, sums in facts.by("group_id")],
-              widths=[0.3, 0.1, 0.6], numeric=(1,)),
-        *(["提前接受方案的分档（越早接受，档位越高）：",
-           Table(["客户分组", "档位", "接受期间"], tiers, widths=[0.35, 0.35, 0.3])] if tiers else []),
-        "后续工作安排：",
-        Table(["完成时限", "措施", "负责方"],
-              [[_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
-               for t in sorted(tasks, key=lambda t: (t["due_at"], t["id"]))][:20],
-              widths=[0.3, 0.5, 0.2], empty=NONE),
-    ])
+    plan = Section(
+        "六、拟采取的答复方案",
+        [
+            "答复方式：按客户分组逐一答复（一对一），各组执行同一内部方案，不因个别客户施压而改变；对外统一使用上述口径，必要时经审核后通过媒体公开答复。",
+            Table(
+                ["客户分组", "人数", "处理方案"],
+                [
+                    [facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
+                    for g, sums in facts.by("group_id")
+                ],
+                widths=[0.3, 0.1, 0.6],
+                numeric=(1,),
+            ),
+            *(["提前接受方案的分档（越早接受，档位越高）：", Table(["客户分组", "档位", "接受期间"], tiers, widths=[0.35, 0.35, 0.3])] if tiers else []),
+            "后续工作安排：",
+            Table(
+                ["完成时限", "措施", "负责方"],
+                [
+                    [_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
+                    for t in sorted(tasks, key=lambda t: (t["due_at"], t["id"]))
+                ][:20],
+                widths=[0.3, 0.5, 0.2],
+                empty=NONE,
+            ),
+        ],
+    )
     return _pdf(
         f"关于{incident['title']}的预警方案",
         [situation, counts, claims, demands, agreed, plan, Section(None, [Signature([organisation, _when(now, settings)])])],

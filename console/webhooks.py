@@ -48,10 +48,13 @@ def _post(url, body, headers, timeout):
 def deliver_due(db, now, settings, timeout=5.0):
     """Try every delivery that is due; returns (delivered, failed_attempts)."""
     secret = settings.get("WEBHOOK_SECRET") or ""
-    due = [dict(r) for r in db.query(
-        "SELECT * FROM webhook_delivery WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT 100",
-        [to_iso(now)],
-    )]
+    due = [
+        dict(r)
+        for r in db.query(
+            "SELECT * FROM webhook_delivery WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT 100",
+            [to_iso(now)],
+        )
+    ]
     delivered = failed = 0
     for delivery in due:
         body = delivery["body"].encode()

@@ -10,4 +10,14 @@ processes each monitor runs once per period.
 
 from . import backup, crowd, deliveries, missed_updates, rollups, surge, tasks, timers, webhooks
 
-MONITORS = [surge.MONITOR, missed_updates.MONITOR, timers.MONITOR, crowd.MONITOR, tasks.MONITOR, rollups.MONITOR, webhooks.MONITOR, deliveries.MONITOR, backup.MONITOR]
+MONITORS = [
+    surge.MONITOR,
+    missed_updates.MONITOR,
+    timers.MONITOR,
+    crowd.MONITOR,
+    tasks.MONITOR,
+    rollups.MONITOR,
+    webhooks.MONITOR,
+    deliveries.MONITOR,
+    backup.MONITOR,
+]

@@ -23,7 +23,9 @@ def run(db, now, settings, outbox):
     existing = backup.backups(folder, stem)
     if existing and existing[-1][0] + timedelta(minutes=every) > now:
         return {"backup": "not due", "newest": str(existing[-1][1])}
-    made = backup.backup(settings["DATABASE"], folder / backup.backup_name(settings["DATABASE"], now), now=now, busy_timeout_ms=settings["SQLITE_BUSY_TIMEOUT_MS"])
+    made = backup.backup(
+        settings["DATABASE"], folder / backup.backup_name(settings["DATABASE"], now), now=now, busy_timeout_ms=settings["SQLITE_BUSY_TIMEOUT_MS"]
+    )
     pruned = backup.prune(folder, settings["BACKUP_KEEP"], stem)
     return {"backup": str(made.path), "bytes": made.size, "seconds": round(made.seconds, 3), "pruned": [str(p) for p in pruned]}
 

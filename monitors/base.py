@@ -70,10 +70,21 @@ def record_failure(db, monitor_id, subject, exc, now, settings, outbox=None, inc
             db.execute("INSERT INTO monitor_failure (monitor, subject, error, at) VALUES (?, ?, ?, ?)", [monitor_id, subject, error, to_iso(now)])
             digest = hashlib.sha1(f"{monitor_id}|{subject}|{type(exc).__name__}".encode()).hexdigest()[:16]
             raise_alert(
-                db, key=f"monitor_failed:{monitor_id}:{subject}:{digest}", kind="monitor_failed", level="critical",
-                message=_("The %(monitor)s monitor could not handle %(subject)s; it tries again every period. See the monitor health page.",
-                          monitor=monitor_id, subject=subject),
-                now=now, audience={"lead"}, incident_id=incident_id, data={"monitor": monitor_id, "subject": subject, "error": error},
-                outbox=outbox, settings=settings)
+                db,
+                key=f"monitor_failed:{monitor_id}:{subject}:{digest}",
+                kind="monitor_failed",
+                level="critical",
+                message=_(
+                    "The %(monitor)s monitor could not handle %(subject)s; it tries again every period. See the monitor health page.",
+                    monitor=monitor_id,
+                    subject=subject,
+                ),
+                now=now,
+                audience={"lead"},
+                incident_id=incident_id,
+                data={"monitor": monitor_id, "subject": subject, "error": error},
+                outbox=outbox,
+                settings=settings,
+            )
     except Exception:
         log.exception("monitor %s: could not record the failure of %s", monitor_id, subject)

@@ -26,21 +26,45 @@ def run(db, now, settings, outbox):
             outlet_managers = managers_for(db, branch["branch_code"], ("outlet",))  # the outlet's own managers are told first
             all_managers = managers_for(db, branch["branch_code"])  # then its city's and province branch's too
             if branch["missed"] >= 1:
-                raised += raise_alert(
-                    db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:1",
-                    kind="missed_update", level="warning",
-                    message=_("%(branch)s has not posted its hourly update since %(since)s. Please post one now.", branch=branch["name"], since=shown(branch["clock_from"])),
-                    now=now, audience={f"branch:{branch['branch_code']}", "team", *manager_audience(outlet_managers)},
-                    data={**branch, "managers": outlet_managers}, outbox=outbox, settings=settings, **place,
-                ) is not None
+                raised += (
+                    raise_alert(
+                        db,
+                        key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:1",
+                        kind="missed_update",
+                        level="warning",
+                        message=_(
+                            "%(branch)s has not posted its hourly update since %(since)s. Please post one now.",
+                            branch=branch["name"],
+                            since=shown(branch["clock_from"]),
+                        ),
+                        now=now,
+                        audience={f"branch:{branch['branch_code']}", "team", *manager_audience(outlet_managers)},
+                        data={**branch, "managers": outlet_managers},
+                        outbox=outbox,
+                        settings=settings,
+                        **place,
+                    )
+                    is not None
+                )
             if branch["missed"] >= 2:
-                raised += raise_alert(
-                    db, key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:2",
-                    kind="missed_update", level="critical",
-                    message=_("%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=shown(branch["clock_from"])),
-                    now=now, audience={"lead", f"province:{branch['province_code']}", *manager_audience(all_managers)},
-                    data={**branch, "managers": all_managers}, outbox=outbox, settings=settings, **place,
-                ) is not None
+                raised += (
+                    raise_alert(
+                        db,
+                        key=f"missed_update:{incident['id']}:{branch['branch_code']}:{branch['clock_from']}:2",
+                        kind="missed_update",
+                        level="critical",
+                        message=_(
+                            "%(branch)s has missed two hourly updates (silent since %(since)s).", branch=branch["name"], since=shown(branch["clock_from"])
+                        ),
+                        now=now,
+                        audience={"lead", f"province:{branch['province_code']}", *manager_audience(all_managers)},
+                        data={**branch, "managers": all_managers},
+                        outbox=outbox,
+                        settings=settings,
+                        **place,
+                    )
+                    is not None
+                )
         return raised
 
     incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]

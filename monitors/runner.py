@@ -63,19 +63,25 @@ def _take_lease(db, monitor, start, now, settings):
         if failed_at is not None:
             # a failed run is tried again at the next tick, by whichever process gets there
             log.warning("monitor %s: trying the failed run of %s again", monitor.id, key[1])
-            return db.execute(
-                "UPDATE monitor_run SET holder = ?, started_at = ?, failed_at = NULL, error = NULL WHERE monitor = ? AND period_start = ? AND failed_at IS NOT NULL",
-                [HOLDER, to_iso(now), *key],
-            ).rowcount == 1
+            return (
+                db.execute(
+                    "UPDATE monitor_run SET holder = ?, started_at = ?, failed_at = NULL, error = NULL WHERE monitor = ? AND period_start = ? AND failed_at IS NOT NULL",
+                    [HOLDER, to_iso(now), *key],
+                ).rowcount
+                == 1
+            )
         if holder == HOLDER:
             return False
         stale = now - from_iso(started_at) > timedelta(seconds=settings["MONITOR_LEASE_SECONDS"])
         if stale or not _holder_alive(holder):
             log.warning("monitor %s: taking over the run of %s started by %s", monitor.id, key[1], holder)
-            return db.execute(
-                "UPDATE monitor_run SET holder = ?, started_at = ? WHERE monitor = ? AND period_start = ? AND holder = ? AND finished_at IS NULL",
-                [HOLDER, to_iso(now), *key, holder],
-            ).rowcount == 1
+            return (
+                db.execute(
+                    "UPDATE monitor_run SET holder = ?, started_at = ? WHERE monitor = ? AND period_start = ? AND holder = ? AND finished_at IS NULL",
+                    [HOLDER, to_iso(now), *key, holder],
+                ).rowcount
+                == 1
+            )
         return False
 
 

@@ -29,16 +29,41 @@ UNRESOLVED = sorted(OPEN)
 
 # kind -> (due column, extra condition, level, audience, message)
 CHECKS = {
-    "promised_contact": ("next_contact_due_at", "next_contact_due_at IS NOT NULL", "warning", {"lead", "team"},
-                         lambda n: _("%(n)s promised contact(s) are overdue: call them now, even with nothing new to say.", n=n)),
-    "decision_deadline": ("decision_due_at", "1 = 1", "warning", {"lead", "team"},
-                          lambda n: _("%(n)s complainant(s) passed the decision deadline (Art. 18) without a decision.", n=n)),
-    "first_response": ("first_response_due_at", "first_response_due_at IS NOT NULL AND first_contact_at IS NULL", "warning", {"lead", "team"},
-                       lambda n: _("%(n)s complainant(s) had no first response within their severity tier's time.", n=n)),
-    "resolution": ("resolution_due_at", "resolution_due_at IS NOT NULL", "warning", {"lead", "team"},
-                   lambda n: _("%(n)s complainant(s) are past their severity tier's resolution time.", n=n)),
-    "supervisor_not_told": ("supervisor_due_at", "supervisor_due_at IS NOT NULL AND supervisor_told_at IS NULL", "critical", {"lead", "team", "executive"},
-                            lambda n: _("%(n)s severe complaint(s): nobody confirmed that the supervisor was told within the tier's time.", n=n)),
+    "promised_contact": (
+        "next_contact_due_at",
+        "next_contact_due_at IS NOT NULL",
+        "warning",
+        {"lead", "team"},
+        lambda n: _("%(n)s promised contact(s) are overdue: call them now, even with nothing new to say.", n=n),
+    ),
+    "decision_deadline": (
+        "decision_due_at",
+        "1 = 1",
+        "warning",
+        {"lead", "team"},
+        lambda n: _("%(n)s complainant(s) passed the decision deadline (Art. 18) without a decision.", n=n),
+    ),
+    "first_response": (
+        "first_response_due_at",
+        "first_response_due_at IS NOT NULL AND first_contact_at IS NULL",
+        "warning",
+        {"lead", "team"},
+        lambda n: _("%(n)s complainant(s) had no first response within their severity tier's time.", n=n),
+    ),
+    "resolution": (
+        "resolution_due_at",
+        "resolution_due_at IS NOT NULL",
+        "warning",
+        {"lead", "team"},
+        lambda n: _("%(n)s complainant(s) are past their severity tier's resolution time.", n=n),
+    ),
+    "supervisor_not_told": (
+        "supervisor_due_at",
+        "supervisor_due_at IS NOT NULL AND supervisor_told_at IS NULL",
+        "critical",
+        {"lead", "team", "executive"},
+        lambda n: _("%(n)s severe complaint(s): nobody confirmed that the supervisor was told within the tier's time.", n=n),
+    ),
 }
 
 
@@ -66,10 +91,22 @@ def _notice(db, incident_id, kind, due, level, audience, message, now, settings,
     data = {"complainant_ids": [d["id"] for d in due], "count": len(due)}
     if kind == "severe_complaint":
         data["supervisor_due_at"] = [d["supervisor_due_at"] for d in due]
-    return raise_alert(
-        db, key=f"timer:{kind}:{incident_id}:{digest}", kind=kind, level=level, message=message,
-        now=now, audience=audience, incident_id=incident_id, data=data, outbox=outbox, settings=settings,
-    ) is not None
+    return (
+        raise_alert(
+            db,
+            key=f"timer:{kind}:{incident_id}:{digest}",
+            kind=kind,
+            level=level,
+            message=message,
+            now=now,
+            audience=audience,
+            incident_id=incident_id,
+            data=data,
+            outbox=outbox,
+            settings=settings,
+        )
+        is not None
+    )
 
 
 def _severe_complaints(db, incident_id, now, settings, outbox):
@@ -87,8 +124,11 @@ def _severe_complaints(db, incident_id, now, settings, outbox):
     if not due:
         return 0, 0
     by = min(d["supervisor_due_at"] or d["due_at"] for d in due)
-    message = _("%(n)s severe complaint(s) arrived: tell the supervisor by %(by)s and start the emergency plan; acknowledge this alert when done.",
-                n=len(due), by=local(by, settings["TIMEZONE"]).strftime("%Y-%m-%d %H:%M"))
+    message = _(
+        "%(n)s severe complaint(s) arrived: tell the supervisor by %(by)s and start the emergency plan; acknowledge this alert when done.",
+        n=len(due),
+        by=local(by, settings["TIMEZONE"]).strftime("%Y-%m-%d %H:%M"),
+    )
     return _notice(db, incident_id, "severe_complaint", due, "critical", {"lead", "team", "executive"}, message, now, settings, outbox), len(due)
 
 
@@ -97,16 +137,38 @@ def _severe_incident(db, incident, now, settings, outbox):
     minutes = settings["SEVERITY_TIMERS"].get("severe", {}).get("supervisor_minutes")
     if incident["severity"] != "severe" or minutes is None:
         return 0
-    raised = raise_alert(
-        db, key=f"severe:{incident['id']}", kind="severe_incident", level="critical",
-        message=_("Severe incident: tell the supervisor within %(m)s minutes and start the emergency plan; acknowledge this alert when done.", m=minutes),
-        now=now, audience={"lead", "team", "executive"}, incident_id=incident["id"], outbox=outbox, settings=settings) is not None
+    raised = (
+        raise_alert(
+            db,
+            key=f"severe:{incident['id']}",
+            kind="severe_incident",
+            level="critical",
+            message=_("Severe incident: tell the supervisor within %(m)s minutes and start the emergency plan; acknowledge this alert when done.", m=minutes),
+            now=now,
+            audience={"lead", "team", "executive"},
+            incident_id=incident["id"],
+            outbox=outbox,
+            settings=settings,
+        )
+        is not None
+    )
     alert = db.execute("SELECT raised_at, acknowledged_at FROM alert WHERE dedupe_key = ?", [f"severe:{incident['id']}"]).fetchone()
     if alert[1] is None and now >= from_iso(alert[0]) + timedelta(minutes=minutes):
-        raised += raise_alert(
-            db, key=f"severe_unacknowledged:{incident['id']}", kind="supervisor_not_told", level="critical",
-            message=_("Severe incident: nobody confirmed within %(m)s minutes that the supervisor was told.", m=minutes),
-            now=now, audience={"lead", "executive"}, incident_id=incident["id"], outbox=outbox, settings=settings) is not None
+        raised += (
+            raise_alert(
+                db,
+                key=f"severe_unacknowledged:{incident['id']}",
+                kind="supervisor_not_told",
+                level="critical",
+                message=_("Severe incident: nobody confirmed within %(m)s minutes that the supervisor was told.", m=minutes),
+                now=now,
+                audience={"lead", "executive"},
+                incident_id=incident["id"],
+                outbox=outbox,
+                settings=settings,
+            )
+            is not None
+        )
     return raised
 
 

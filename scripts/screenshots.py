@@ -61,8 +61,13 @@ def main():
         port = _free_port()
         env = {**os.environ, "CONSOLE_SECRET_KEY": "screenshots", "CONSOLE_SCHEDULER": "off", "CONSOLE_WALL_PAGE_SECONDS": "4"}
         with open(Path(folder) / "server.log", "wb") as log:
-            server = subprocess.Popen([sys.executable, "run.py", "--db", str(Path(folder) / "demo.db"), "--port", str(port), "--demo"],
-                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            server = subprocess.Popen(
+                [sys.executable, "run.py", "--db", str(Path(folder) / "demo.db"), "--port", str(port), "--demo"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             _wait(port, server)
             url = f"http://127.0.0.1:{port}"

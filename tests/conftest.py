@@ -115,15 +115,46 @@ def login(app, accounts):
 @pytest.fixture
 def incident(api):
     """An incident with two groups and complainants in Hebei (two outlets) and Guangdong."""
-    created = api("lead", "POST", "/api/v1/incidents", json={"title": "邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe"})
+    created = api(
+        "lead", "POST", "/api/v1/incidents", json={"title": "邮政渠道分红险集体投诉", "cause": "misselling", "product": "分红险", "severity": "severe"}
+    )
     assert created.status_code == 201, created.json
     incident_id = created.json["id"]
     g1 = api("lead", "POST", f"/api/v1/incidents/{incident_id}/groups", json={"name": "河北邮政分红险2019", "handling_line": "本金+利息"}).json["id"]
     g2 = api("lead", "POST", f"/api/v1/incidents/{incident_id}/groups", json={"name": "广东银保渠道", "handling_line": "逐一协商"}).json["id"]
     people = [
-        {"name": "张建国", "phone": "13812345678", "id_number": "130105195501011234", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01", "group_id": g1, "flags": ["vulnerable"], "principal": "50000"},
-        {"name": "李秀英", "phone": "13912345678", "id_number": "13010919600202222X", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-02", "group_id": g1, "principal": "80000.50"},
-        {"name": "陈志明", "phone": "13712345678", "id_number": "440103197003033333", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01", "group_id": g2, "flags": ["journalist"], "principal": "120000"},
+        {
+            "name": "张建国",
+            "phone": "13812345678",
+            "id_number": "130105195501011234",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-01",
+            "group_id": g1,
+            "flags": ["vulnerable"],
+            "principal": "50000",
+        },
+        {
+            "name": "李秀英",
+            "phone": "13912345678",
+            "id_number": "13010919600202222X",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-02",
+            "group_id": g1,
+            "principal": "80000.50",
+        },
+        {
+            "name": "陈志明",
+            "phone": "13712345678",
+            "id_number": "440103197003033333",
+            "province_code": "440000",
+            "city_code": "440100",
+            "branch_code": "GD-GZ-01",
+            "group_id": g2,
+            "flags": ["journalist"],
+            "principal": "120000",
+        },
     ]
     response = api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=people)
     assert response.status_code == 201, response.json

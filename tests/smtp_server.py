@@ -24,8 +24,12 @@ def make_certificate(folder):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -47,9 +51,15 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
-            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                                  "message": message_from_bytes(envelope.original_content or envelope.content, policy=policy.default),
-                                  "tls": session.ssl is not None or self.implicit_tls, "authenticated": session.authenticated})
+            self.messages.append(
+                {
+                    "from": envelope.mail_from,
+                    "to": list(envelope.rcpt_tos),
+                    "message": message_from_bytes(envelope.original_content or envelope.content, policy=policy.default),
+                    "tls": session.ssl is not None or self.implicit_tls,
+                    "authenticated": session.authenticated,
+                }
+            )
         return "250 Message accepted for delivery"
 
 

@@ -141,7 +141,9 @@ def test_branch_lists_and_counts_only_their_scope(api, login, incident):
 
 def test_branch_cannot_create_or_move_a_complainant_outside_scope(api, db, incident):
     before = db["complainant"].count
-    response = api("branch_guangdong", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "王五", "phone": "13700001111", "province_code": "130000"})
+    response = api(
+        "branch_guangdong", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "王五", "phone": "13700001111", "province_code": "130000"}
+    )
     assert response.status_code == 422
     assert "outside your region" in response.json["details"][0]["message"]
     moved = api("branch_guangdong", "PATCH", f"/api/v1/complainants/{incident['guangdong']}", json={"province_code": "130000"})

@@ -182,8 +182,7 @@ def test_a_session_idle_longer_than_the_setting_ends(app, db, login, accounts, i
 def test_the_idle_time_is_a_setting(tmp_path, accounts):
     from console import create_app
 
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "console.db"), "SECRET_KEY": "t",
-                      "WTF_CSRF_ENABLED": False, "SESSION_IDLE_MINUTES": 5})
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "console.db"), "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False, "SESSION_IDLE_MINUTES": 5})
     client = app.test_client()
     client.post("/login", data={"username": "lead", "password": PASSWORD})
     from console.db import connect
@@ -360,8 +359,14 @@ def test_the_users_page_actions_need_the_csrf_token(tmp_path, accounts):
 
 
 def _cli(db_path, *args):
-    return subprocess.run([sys.executable, "run.py", "--db", str(db_path), *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "CONSOLE_SECRET_KEY": "t", "HOME": str(ROOT)}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "run.py", "--db", str(db_path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "CONSOLE_SECRET_KEY": "t", "HOME": str(ROOT)},
+        timeout=60,
+    )
 
 
 def test_the_cli_names_lists_revokes_tokens_and_ends_accounts(app, db, accounts, incident):

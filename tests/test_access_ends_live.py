@@ -217,8 +217,20 @@ def test_logout_on_one_instance_drops_the_board_on_another(app, incident, tokens
         b.stop()
 
 
-MALFORMED = [None, "7", [1], 5, {}, {"incident_id": None}, {"incident_id": True}, {"incident_id": 10**30},
-             {"incident_id": -1}, {"incident_id": [1]}, {"incident_id": {"$gt": 0}}, {"incident_id": "1 OR 1=1"}]
+MALFORMED = [
+    None,
+    "7",
+    [1],
+    5,
+    {},
+    {"incident_id": None},
+    {"incident_id": True},
+    {"incident_id": 10**30},
+    {"incident_id": -1},
+    {"incident_id": [1]},
+    {"incident_id": {"$gt": 0}},
+    {"incident_id": "1 OR 1=1"},
+]
 
 
 def test_a_malformed_join_incident_is_answered_with_an_error(server, tokens, incident):

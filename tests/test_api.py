@@ -33,7 +33,7 @@ def _api_rules(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
             for method in sorted(rule.methods - SKIP_METHODS):
-                path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+                path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1") :])
                 rules.append((path, method.lower(), rule.endpoint))
     return rules
 
@@ -146,7 +146,21 @@ def _create(api, incident_id, body, username="lead"):
 
 def test_create_one_complainant_with_an_object(api, db, incident):
     before = row_counts(db)
-    response = _create(api, incident["id"], {"name": "周桂芝", "phone": "13500001111", "id_number": "13014219500101123x", "province_code": "130000", "city_code": "130600", "principal": "30000.10", "interest_claimed": "1200", "flags": ["vulnerable", "repeat"], "demands": "退保并返还本金"})
+    response = _create(
+        api,
+        incident["id"],
+        {
+            "name": "周桂芝",
+            "phone": "13500001111",
+            "id_number": "13014219500101123x",
+            "province_code": "130000",
+            "city_code": "130600",
+            "principal": "30000.10",
+            "interest_claimed": "1200",
+            "flags": ["vulnerable", "repeat"],
+            "demands": "退保并返还本金",
+        },
+    )
     assert response.status_code == 201, response.json
     assert response.json["count"] == 1 and len(response.json["ids"]) == 1
     new_id = response.json["ids"][0]
@@ -280,8 +294,9 @@ def _contact(api, complainant_id, username="team", **fields):
 
 def _received_on_19_november(api, complainant_id):
     """The fixture's complainants were received now; these tests log contacts of 20-23 November."""
-    response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}",
-                   json={"received_at": "2026-11-19T09:00:00+08:00", "reason": "热线系统迟录，按原始受理单更正"})
+    response = api(
+        "lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"received_at": "2026-11-19T09:00:00+08:00", "reason": "热线系统迟录，按原始受理单更正"}
+    )
     assert response.status_code == 200, response.json
 
 
@@ -290,7 +305,15 @@ def test_first_contact_moves_new_to_contacted(api, db, incident):
     _received_on_19_november(api, complainant_id)
     before = db["complainant"].get(complainant_id)
     assert (before["status"], before["first_contact_at"]) == ("new", None)
-    response = _contact(api, complainant_id, contacted_at="2026-11-20T10:00:00+08:00", promised="三个工作日内答复", next_contact_due_at="2026-11-25T10:00:00+08:00", notice_proof="call_placed", proof_reference="录音 0012")
+    response = _contact(
+        api,
+        complainant_id,
+        contacted_at="2026-11-20T10:00:00+08:00",
+        promised="三个工作日内答复",
+        next_contact_due_at="2026-11-25T10:00:00+08:00",
+        notice_proof="call_placed",
+        proof_reference="录音 0012",
+    )
     assert response.status_code == 201, response.json
     contact = response.json
     assert contact["complainant_id"] == complainant_id
@@ -572,7 +595,16 @@ def test_every_write_leaves_an_audit_row_with_before_and_after(api, db, accounts
     assert [(r["table_name"], r["row_id"], r["action"]) for r in rows] == [("complainant", one["ids"][0], "create")]
     assert rows[0]["after"]["name"] == "丙" and rows[0]["after"]["status"] == "new"
 
-    created, rows = step("team", "POST", f"/api/v1/incidents/{incident_id}/complainants", [{"name": "甲", "phone": "13500003333", "province_code": "130000", "group_id": group["id"]}, {"name": "乙", "phone": "13500004444", "province_code": "130000"}], 201)
+    created, rows = step(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/complainants",
+        [
+            {"name": "甲", "phone": "13500003333", "province_code": "130000", "group_id": group["id"]},
+            {"name": "乙", "phone": "13500004444", "province_code": "130000"},
+        ],
+        201,
+    )
     assert {(r["table_name"], r["action"]) for r in rows} == {("complainant", "create")}
     assert set(created["ids"]) <= _audited_creations(db)
     first = created["ids"][0]
@@ -593,7 +625,13 @@ def test_every_write_leaves_an_audit_row_with_before_and_after(api, db, accounts
     assert by_table["contact"]["row_id"] == contact["id"] and by_table["contact"]["after"]["said"] == "短信告知处理进度"
     assert by_table["complainant"]["before"]["status"] == "new" and by_table["complainant"]["after"]["status"] == "contacted"
 
-    _, rows = step("lead", "POST", f"/api/v1/complainants/{first}/extensions", {"level": 1, "reason": "复杂", "approved_by": "总经理", "complainant_notified_at": "2026-11-23T10:00:00+08:00"}, 200)
+    _, rows = step(
+        "lead",
+        "POST",
+        f"/api/v1/complainants/{first}/extensions",
+        {"level": 1, "reason": "复杂", "approved_by": "总经理", "complainant_notified_at": "2026-11-23T10:00:00+08:00"},
+        200,
+    )
     assert [(r["table_name"], r["row_id"], r["action"]) for r in rows] == [("complainant", first, "extend_deadline")]
     assert rows[0]["before"]["extension_level"] == 0 and rows[0]["after"]["extension_level"] == 1
     assert rows[0]["before"]["decision_due_at"] != rows[0]["after"]["decision_due_at"]
@@ -605,7 +643,9 @@ def test_every_write_leaves_an_audit_row_with_before_and_after(api, db, accounts
 def test_refused_writes_leave_no_audit_row(api, db, incident):
     mark = _last_audit_id(db)
     assert api("lead", "PATCH", f"/api/v1/complainants/{incident['hebei_outlet_1']}", json={"status": "settled"}).status_code == 422
-    assert api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "x", "phone": "1", "province_code": "130000"}).status_code == 422
+    assert (
+        api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "x", "phone": "1", "province_code": "130000"}).status_code == 422
+    )
     assert api("lead", "POST", f"/api/v1/incidents/{incident['id']}/status", json={"status": "closed", "reason": "x"}).status_code == 422
     assert _audit_since(db, mark) == []
 

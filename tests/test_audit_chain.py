@@ -115,7 +115,7 @@ def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_link_to_the_next(app, d
 
 def test_edit_delete_and_insert_together_are_each_named_first_one_first(app, logged):
     conn = raw(app)
-    conn.execute("UPDATE audit_log SET after = '{\"status\": \"settled\"}' WHERE id = ?", [logged[1]])
+    conn.execute('UPDATE audit_log SET after = \'{"status": "settled"}\' WHERE id = ?', [logged[1]])
     conn.execute("DELETE FROM audit_log WHERE id = ?", [logged[4]])
     conn.execute("INSERT INTO audit_log (at, table_name, action) VALUES ('2026-11-23T09:00:00+00:00', 'complainant', 'delete')")
     forged = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
@@ -145,8 +145,10 @@ def test_the_migration_chains_the_entries_written_before_it(tmp_path):
     db = connect(path)
     migrations.migrations.apply(db, stop_before="m010_audit_chain")
     for n in range(5):
-        db.execute("INSERT INTO audit_log (at, username, route, table_name, row_id, action, after) VALUES (?, 'lead', 'cli', 'incident', ?, 'update', ?)",
-                   [f"2026-11-2{n}T10:00:00+00:00", n, '{"n": %d}' % n])
+        db.execute(
+            "INSERT INTO audit_log (at, username, route, table_name, row_id, action, after) VALUES (?, 'lead', 'cli', 'incident', ?, 'update', ?)",
+            [f"2026-11-2{n}T10:00:00+00:00", n, '{"n": %d}' % n],
+        )
     db.conn.commit()
     code, output = verify_cli(path)
     assert code == 2 and "m010_audit_chain" in output
@@ -193,7 +195,9 @@ def test_the_lead_sees_the_chain_verified_on_the_audit_page(app, login, logged):
 
 def test_a_rebuilt_chain_passes_alone_but_not_against_the_hash_a_backup_printed(app, db, logged, tmp_path):
     """The limit of a chain kept in the same file, and the outside anchor that covers it."""
-    done = subprocess.run([sys.executable, "run.py", "--db", app.config["DATABASE"], "backup", tmp_path / "before.db"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "run.py", "--db", app.config["DATABASE"], "backup", tmp_path / "before.db"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     expect = done.stdout.split("--expect ")[1].split()[0]
     assert expect.startswith(f"{logged[-1]}:")
     # Someone who knows the scheme edits entry 2 and recomputes every hash after it, and the head.

@@ -53,7 +53,10 @@ def test_a_backup_taken_while_writers_run_restores_every_record_committed_before
     # Some bulk first, so the copy is not trivially small (about 20,000 complainants).
     # (distinct phones: an arrival with a known phone is another complaint of that person, issue 17)
     for r in range(10):
-        items = [schemas.ComplainantIn(name=f"客户{n}", phone=f"138{r:02d}{n:06d}", province_code="130000", city_code="130100", branch_code="HB-SJZ-01") for n in range(2000)]
+        items = [
+            schemas.ComplainantIn(name=f"客户{n}", phone=f"138{r:02d}{n:06d}", province_code="130000", city_code="130100", branch_code="HB-SJZ-01")
+            for n in range(2000)
+        ]
         complainants.create_complainants(db, incident["id"], items, SYSTEM, lead, NOW, app.config)
 
     committed = []  # (complainant ids, when the 201 came back), appended by the writers
@@ -64,7 +67,16 @@ def test_a_backup_taken_while_writers_run_restores_every_record_committed_before
         k = 0
         while not stop.is_set():
             k += 1
-            body = [{"name": f"写入{n}-{k}-{i}", "phone": f"139{n}{k % 100000:05d}{i:02d}", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01"} for i in range(3)]
+            body = [
+                {
+                    "name": f"写入{n}-{k}-{i}",
+                    "phone": f"139{n}{k % 100000:05d}{i:02d}",
+                    "province_code": "440000",
+                    "city_code": "440100",
+                    "branch_code": "GD-GZ-01",
+                }
+                for i in range(3)
+            ]
             sent = time.monotonic()
             response = http_api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=body)
             if response.status_code != 201:
@@ -108,8 +120,10 @@ def test_a_backup_taken_while_writers_run_restores_every_record_committed_before
     assert len(held) >= 20000 + len(before)
     code, output = cli("audit", "verify", db_path=restored)
     assert code == 0, output
-    print(f"\nbackup of {len(held)} complainants while 4 writers ran: {len(during)} writes committed during it, "
-          f"slowest {slowest * 1000:.0f} ms; backup process {ended - began:.2f} s")
+    print(
+        f"\nbackup of {len(held)} complainants while 4 writers ran: {len(during)} writes committed during it, "
+        f"slowest {slowest * 1000:.0f} ms; backup process {ended - began:.2f} s"
+    )
 
 
 def test_restore_keeps_the_database_it_replaces_and_refuses_a_damaged_backup(app, db, incident, api, tmp_path):
@@ -117,7 +131,12 @@ def test_restore_keeps_the_database_it_replaces_and_refuses_a_damaged_backup(app
     code, output = cli("backup", tmp_path / "copy.db", db_path=live)
     assert code == 0 and "integrity check ok" in output, output
     first = ids_in(live)
-    assert api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "后来者", "phone": "13500009999", "province_code": "130000"}).status_code == 201
+    assert (
+        api(
+            "team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "后来者", "phone": "13500009999", "province_code": "130000"}
+        ).status_code
+        == 201
+    )
     newer = ids_in(live)
     assert newer > first
 
@@ -154,7 +173,13 @@ def test_prune_keeps_the_newest_and_touches_nothing_else(tmp_path):
         (folder / name).write_text("x")
     removed = backup.prune(folder, 2, stem="console")
     assert sorted(p.name for p in removed) == ["console-20261101T100000Z.db", "console-20261102T100000Z.db", "console-20261103T100000Z.db"]
-    assert sorted(p.name for p in folder.iterdir()) == ["console-20261104T100000Z.db", "console-20261105T100000Z.db", "console.db", "notes.txt", "other-20261101T100000Z.db"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "console-20261104T100000Z.db",
+        "console-20261105T100000Z.db",
+        "console.db",
+        "notes.txt",
+        "other-20261101T100000Z.db",
+    ]
     assert backup.prune(folder, 0) == []
 
 
@@ -197,14 +222,19 @@ def test_scheduled_backups_with_two_processes_once_per_interval_newest_kept(app,
     a = ConsoleServer(app.config["DATABASE"], env=env).start()
     b = ConsoleServer(app.config["DATABASE"], env=env).start()
     try:
-        for minutes, expected in [(0, ["20261123T100030Z"]),
-                                  (30, ["20261123T100030Z"]),  # not due yet
-                                  (61, ["20261123T100030Z", "20261123T110130Z"]),
-                                  (125, ["20261123T110130Z", "20261123T120530Z"])]:  # the oldest pruned
+        for minutes, expected in [
+            (0, ["20261123T100030Z"]),
+            (30, ["20261123T100030Z"]),  # not due yet
+            (61, ["20261123T100030Z", "20261123T110130Z"]),
+            (125, ["20261123T110130Z", "20261123T120530Z"]),
+        ]:  # the oldest pruned
             now = clock(start + timedelta(minutes=minutes))
             wait_until(lambda: monitor_finished(db, "backup", period_start(MONITOR, now)), what=f"the backup run at +{minutes} min")
             time.sleep(1.5)  # both schedulers tick again in the same period: still one run
-            assert db.execute("SELECT count(*) FROM monitor_run WHERE monitor = 'backup' AND period_start = ?", [to_iso(period_start(MONITOR, now))]).fetchone()[0] == 1
+            assert (
+                db.execute("SELECT count(*) FROM monitor_run WHERE monitor = 'backup' AND period_start = ?", [to_iso(period_start(MONITOR, now))]).fetchone()[0]
+                == 1
+            )
             files = sorted(p.name for p in folder.iterdir())
             assert files == [f"console-{stamp}.db" for stamp in expected], files
         newest = folder / f"console-{expected[-1]}.db"
@@ -225,7 +255,9 @@ def incident_ids(path):
 
 def test_scheduled_backups_are_off_by_default(app, db, incident, clock, tmp_path):
     now = clock(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
-    server = ConsoleServer(app.config["DATABASE"], env={"CONSOLE_SCHEDULER": "on", "CONSOLE_CLOCK_FILE": str(clock.path), "CONSOLE_MONITOR_TICK_SECONDS": "1"}).start()
+    server = ConsoleServer(
+        app.config["DATABASE"], env={"CONSOLE_SCHEDULER": "on", "CONSOLE_CLOCK_FILE": str(clock.path), "CONSOLE_MONITOR_TICK_SECONDS": "1"}
+    ).start()
     try:
         wait_until(lambda: monitor_finished(db, "backup", period_start(MONITOR, now)), what="the backup run")
     finally:

@@ -31,13 +31,22 @@ def test_executive_wall_board_moves_without_a_reload(browser, server, http_api, 
     expect(page.locator("#settled")).to_have_text("0")
     page.evaluate("window.__noReload = true")
 
-    added = http_api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[
-        {"name": "赵丽华", "phone": "13600001111", "province_code": "330000"},
-    ])
+    added = http_api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json=[
+            {"name": "赵丽华", "phone": "13600001111", "province_code": "330000"},
+        ],
+    )
     assert added.status_code == 201
     _settle(http_api, incident["guangdong"])
-    posted = http_api("branch_guangdong", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={
-        "branch_code": "GD-GZ-01", "people_on_site": 12, "mood": "tense", "banners": False, "needs": "请总部派员"})
+    posted = http_api(
+        "branch_guangdong",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/updates",
+        json={"branch_code": "GD-GZ-01", "people_on_site": 12, "mood": "tense", "banners": False, "needs": "请总部派员"},
+    )
     assert posted.status_code == 201, posted.json
 
     expect(page.locator("#on-site")).to_have_text("12", timeout=3000)
@@ -67,7 +76,15 @@ def test_team_board_drills_down_and_resyncs_after_a_restart(app, db, browser, se
     server.stop()
     expect(page.locator("#live-state")).to_have_class("state-reconnecting", timeout=10000)
     with app.test_request_context():
-        update_complainant(db, incident["guangdong"], ComplainantUpdate(status="escalated", escalation_channel="regulator"), SYSTEM, Actor(None, "test", "test"), utcnow(), Outbox(db))
+        update_complainant(
+            db,
+            incident["guangdong"],
+            ComplainantUpdate(status="escalated", escalation_channel="regulator"),
+            SYSTEM,
+            Actor(None, "test", "test"),
+            utcnow(),
+            Outbox(db),
+        )
     server.start()
     expect(page.locator("#live-state")).to_have_class("state-live", timeout=15000)
     expect(page.locator("#escalated")).to_have_text("1", timeout=5000)

@@ -90,12 +90,23 @@ def smtp(tmp_path):
 @pytest.fixture
 def app(tmp_path, clock, wecom, dingtalk, feishu, smtp):
     """The conftest app, with the vendors' addresses pointed at the local servers."""
-    app = create_app({
-        "TESTING": True, "DATABASE": str(tmp_path / "console.db"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
-        "DEFAULT_LOCALE": "en", "DOCUMENT_FOLDER": str(tmp_path / "documents"), "PUBLIC_URL": PUBLIC,
-        "WECOM_WEBHOOK_URL": wecom.url, "DINGTALK_WEBHOOK_URL": dingtalk.url, "FEISHU_WEBHOOK_URL": feishu.url,
-        "SMTP_CA_FILE": str(smtp.ca_file), "CLOCK_FILE": str(clock.path), "CHANNEL_TIMEOUT_SECONDS": 5,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "console.db"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "DEFAULT_LOCALE": "en",
+            "DOCUMENT_FOLDER": str(tmp_path / "documents"),
+            "PUBLIC_URL": PUBLIC,
+            "WECOM_WEBHOOK_URL": wecom.url,
+            "DINGTALK_WEBHOOK_URL": dingtalk.url,
+            "FEISHU_WEBHOOK_URL": feishu.url,
+            "SMTP_CA_FILE": str(smtp.ca_file),
+            "CLOCK_FILE": str(clock.path),
+            "CHANNEL_TIMEOUT_SECONDS": 5,
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     yield app
 
@@ -107,7 +118,9 @@ def add_channel(api, body):
 
 
 def add_rule(api, channel_id, kinds=(), min_level="info", scope_code=None):
-    response = api("lead", "POST", "/api/v1/channel-rules", json={"channel_id": channel_id, "kinds": list(kinds), "min_level": min_level, "scope_code": scope_code})
+    response = api(
+        "lead", "POST", "/api/v1/channel-rules", json={"channel_id": channel_id, "kinds": list(kinds), "min_level": min_level, "scope_code": scope_code}
+    )
     assert response.status_code == 201, response.json
     return response.json["id"]
 
@@ -125,15 +138,37 @@ def feishu_channel(api, msg_type="post", secret=FEISHU_SECRET):
 
 
 def email_channel(api, smtp, password=SMTP_PASSWORD, security="starttls"):
-    return add_channel(api, {"kind": "email", "name": "高管邮件", "host": "127.0.0.1", "port": smtp.port, "security": security,
-                             "username": SMTP_USER, "password": password, "sender": SMTP_USER,
-                             "recipients": ["ceo@bank.example.cn", "cro@bank.example.cn"]})
+    return add_channel(
+        api,
+        {
+            "kind": "email",
+            "name": "高管邮件",
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": security,
+            "username": SMTP_USER,
+            "password": password,
+            "sender": SMTP_USER,
+            "recipients": ["ceo@bank.example.cn", "cro@bank.example.cn"],
+        },
+    )
 
 
 def alert(db, key, kind, level, now, incident_id=None, province_code=None, branch_code=None, message="告警", data=None):
     with write(db):
-        return raise_alert(db, key=key, kind=kind, level=level, message=message, now=now, audience={"lead", "team"},
-                           incident_id=incident_id, province_code=province_code, branch_code=branch_code, data=data)
+        return raise_alert(
+            db,
+            key=key,
+            kind=kind,
+            level=level,
+            message=message,
+            now=now,
+            audience={"lead", "team"},
+            incident_id=incident_id,
+            province_code=province_code,
+            branch_code=branch_code,
+            data=data,
+        )
 
 
 def deliver(app, db, now):
@@ -173,17 +208,50 @@ def test_each_alert_reaches_the_channels_its_rules_name_once(app, api, db, incid
         add_rule(api, gateway)
         add_rule(api, gateway, ["mass_incident"])  # a second matching rule sends nothing twice
 
-        mass = alert(db, "mass", "mass_incident", "critical", T, incident_id=incident["id"],
-                     message=f"群体性事件：石家庄中山路网点 120 人聚集，{PERSON['name']}（{PERSON['phone']}，身份证 {PERSON['id_number']}）要求退还 ¥50,000.00。",
-                     data={"complainants": [PERSON]})
-        hebei_silent = alert(db, "hb", "missed_update", "warning", T, incident_id=incident["id"], province_code="130000", branch_code="HB-SJZ-01",
-                             message="石家庄中山路网点自 10:00 起未报送整点情况，请立即报送。")
-        guangdong_silent = alert(db, "gd", "missed_update", "warning", T, incident_id=incident["id"], province_code="440000", branch_code="GD-GZ-01",
-                                 message="广州天河网点自 10:00 起未报送整点情况，请立即报送。")
+        mass = alert(
+            db,
+            "mass",
+            "mass_incident",
+            "critical",
+            T,
+            incident_id=incident["id"],
+            message=f"群体性事件：石家庄中山路网点 120 人聚集，{PERSON['name']}（{PERSON['phone']}，身份证 {PERSON['id_number']}）要求退还 ¥50,000.00。",
+            data={"complainants": [PERSON]},
+        )
+        hebei_silent = alert(
+            db,
+            "hb",
+            "missed_update",
+            "warning",
+            T,
+            incident_id=incident["id"],
+            province_code="130000",
+            branch_code="HB-SJZ-01",
+            message="石家庄中山路网点自 10:00 起未报送整点情况，请立即报送。",
+        )
+        guangdong_silent = alert(
+            db,
+            "gd",
+            "missed_update",
+            "warning",
+            T,
+            incident_id=incident["id"],
+            province_code="440000",
+            branch_code="GD-GZ-01",
+            message="广州天河网点自 10:00 起未报送整点情况，请立即报送。",
+        )
         guangdong_info = alert(db, "gd-info", "group_visit", "info", T, incident_id=incident["id"], province_code="440000", branch_code="GD-GZ-01")
         queued = {(d["channel_id"], d["alert_id"]) for d in rows(db, "SELECT * FROM channel_delivery")}
-        assert queued == {(lead_group, mass), (executives, mass), (hebei, hebei_silent), (guangdong, guangdong_silent),
-                          (gateway, mass), (gateway, hebei_silent), (gateway, guangdong_silent), (gateway, guangdong_info)}
+        assert queued == {
+            (lead_group, mass),
+            (executives, mass),
+            (hebei, hebei_silent),
+            (guangdong, guangdong_silent),
+            (gateway, mass),
+            (gateway, hebei_silent),
+            (gateway, guangdong_silent),
+            (gateway, guangdong_info),
+        }
 
         summary = deliver(app, db, T)
         assert summary["delivered"] == 8 and summary["failed_attempts"] == 0 and summary["waiting"] == 0
@@ -267,8 +335,12 @@ def test_the_servers_refuse_a_wrong_signature_and_the_attempt_is_logged(app, api
     # a stale timestamp with the right secret is refused too (DingTalk and Feishu: within an hour)
     stale = T - timedelta(hours=2)
     with app.app_context():
-        assert senders.send_dingtalk({"secret": {"access_token": DING_TOKEN, "secret": DING_SECRET}}, "t", "x", stale, app.config).error.startswith("errcode 310000")
-        assert senders.send_feishu({"secret": {"hook_id": FEISHU_HOOK, "secret": FEISHU_SECRET}, "config": {}}, "t", "x", stale, app.config).error.startswith("code 19021")
+        assert senders.send_dingtalk({"secret": {"access_token": DING_TOKEN, "secret": DING_SECRET}}, "t", "x", stale, app.config).error.startswith(
+            "errcode 310000"
+        )
+        assert senders.send_feishu({"secret": {"hook_id": FEISHU_HOOK, "secret": FEISHU_SECRET}, "config": {}}, "t", "x", stale, app.config).error.startswith(
+            "code 19021"
+        )
 
 
 def _post(url, payload):
@@ -309,8 +381,20 @@ def test_a_burst_of_100_alerts_reaches_wecom_within_its_limit_once(app, api, db,
     channel = wecom_channel(api)
     add_rule(api, channel)
     branches = ["HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"]
-    ids = [alert(db, f"burst:{i}", "missed_update", "warning", T, incident_id=incident["id"], province_code="130000" if i % 3 < 2 else "440000",
-                 branch_code=branches[i % 3], message=f"网点第 {i} 次未报送整点情况。") for i in range(100)]
+    ids = [
+        alert(
+            db,
+            f"burst:{i}",
+            "missed_update",
+            "warning",
+            T,
+            incident_id=incident["id"],
+            province_code="130000" if i % 3 < 2 else "440000",
+            branch_code=branches[i % 3],
+            message=f"网点第 {i} 次未报送整点情况。",
+        )
+        for i in range(100)
+    ]
     at = T
     while at < T + timedelta(minutes=5):
         clock.set(at)
@@ -338,8 +422,19 @@ def test_a_steady_stream_is_held_to_20_a_minute_and_the_rest_batched(app, api, d
     for i in range(90):
         at = T + 2 * i * SECOND
         clock.set(at)
-        ids.append(alert(db, f"stream:{i}", "missed_update", "warning", at, incident_id=incident["id"], province_code="130000", branch_code="HB-SJZ-01",
-              message=f"第 {i} 号提醒"))
+        ids.append(
+            alert(
+                db,
+                f"stream:{i}",
+                "missed_update",
+                "warning",
+                at,
+                incident_id=incident["id"],
+                province_code="130000",
+                branch_code="HB-SJZ-01",
+                message=f"第 {i} 号提醒",
+            )
+        )
         deliver(app, db, at)
     at = T + 180 * SECOND
     while at < T + timedelta(minutes=6):
@@ -367,8 +462,19 @@ def test_a_channel_down_for_ten_minutes_gets_everything_afterwards_once(app, api
         if dingtalk.down and at >= T + timedelta(minutes=10):
             dingtalk.down = False
         if at < T + timedelta(minutes=10) and (at - T).total_seconds() % 60 == 0:
-            raised.append(alert(db, f"down:{len(raised)}", "missed_update", "warning", at, incident_id=incident["id"], province_code="130000",
-                                branch_code="HB-SJZ-01", message=f"停机期间第 {len(raised)} 条"))
+            raised.append(
+                alert(
+                    db,
+                    f"down:{len(raised)}",
+                    "missed_update",
+                    "warning",
+                    at,
+                    incident_id=incident["id"],
+                    province_code="130000",
+                    branch_code="HB-SJZ-01",
+                    message=f"停机期间第 {len(raised)} 条",
+                )
+            )
         tick(app, deliveries_monitor.MONITOR)  # reads CLOCK_FILE
         at += 15 * SECOND
     assert len(raised) == 10
@@ -471,8 +577,16 @@ def test_two_processes_sending_at_once_deliver_each_alert_once(app, api, db, inc
     config["TESTING"] = True
     feishu.delay = 0.3  # each send is slow: without the channel lease both processes would send the same batch
     start = str(time.time() + 4)
-    processes = [subprocess.Popen([sys.executable, "-c", SENDER_SCRIPT, json.dumps(config), to_iso(T), "20", start], cwd=str(ROOT),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SENDER_SCRIPT, json.dumps(config), to_iso(T), "20", start],
+            cwd=str(ROOT),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
     assert sum(int(o[0].split()[-1]) for o in outputs) == 60
@@ -490,13 +604,25 @@ def test_run_py_s_scheduler_sends_queued_alerts_on_the_drill_clock(app, api, db,
     add_rule(api, channel, ["mass_incident", "severe", "severe_incident", "severe_complaint", "supervisor_not_told"])
     wecom.down = True
     mass = alert(db, "run:mass", "mass_incident", "critical", T, incident_id=incident["id"])
-    server = ConsoleServer(app.config["DATABASE"], env={
-        "CONSOLE_SCHEDULER": "on", "CONSOLE_MONITOR_TICK_SECONDS": "1", "CONSOLE_CLOCK_FILE": str(clock.path),
-        "CONSOLE_WECOM_WEBHOOK_URL": wecom.url, "CONSOLE_PUBLIC_URL": PUBLIC}).start()
+    server = ConsoleServer(
+        app.config["DATABASE"],
+        env={
+            "CONSOLE_SCHEDULER": "on",
+            "CONSOLE_MONITOR_TICK_SECONDS": "1",
+            "CONSOLE_CLOCK_FILE": str(clock.path),
+            "CONSOLE_WECOM_WEBHOOK_URL": wecom.url,
+            "CONSOLE_PUBLIC_URL": PUBLIC,
+        },
+    ).start()
     try:
+
         def ran(at):
-            return db.execute("SELECT count(*) FROM monitor_run WHERE monitor = 'deliveries' AND period_start = ? AND finished_at IS NOT NULL",
-                              [to_iso(at)]).fetchone()[0] == 1
+            return (
+                db.execute(
+                    "SELECT count(*) FROM monitor_run WHERE monitor = 'deliveries' AND period_start = ? AND finished_at IS NOT NULL", [to_iso(at)]
+                ).fetchone()[0]
+                == 1
+            )
 
         at = T
         severe = None
@@ -513,7 +639,10 @@ def test_run_py_s_scheduler_sends_queued_alerts_on_the_drill_clock(app, api, db,
             at += 15 * SECOND
     finally:
         server.stop()
-    routed = [r["id"] for r in rows(db, "SELECT id FROM alert WHERE kind IN ('mass_incident', 'severe', 'severe_incident', 'severe_complaint', 'supervisor_not_told')")]
+    routed = [
+        r["id"]
+        for r in rows(db, "SELECT id FROM alert WHERE kind IN ('mass_incident', 'severe', 'severe_incident', 'severe_complaint', 'supervisor_not_told')")
+    ]
     assert mass in routed and severe in routed and len(routed) > 2  # the timers monitor's severe-incident and severe-complaint alerts
     assert alert_ids(wecom_text(wecom)) == Counter(routed)
     assert wecom.refused == []

@@ -22,11 +22,18 @@ def dingtalk():
 
 @pytest.fixture
 def app(tmp_path, dingtalk):
-    app = create_app({
-        "TESTING": True, "DATABASE": str(tmp_path / "console.db"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
-        "DEFAULT_LOCALE": "en", "DOCUMENT_FOLDER": str(tmp_path / "documents"), "DINGTALK_WEBHOOK_URL": dingtalk.url,
-        "PUBLIC_URL": "https://console.example.cn",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "console.db"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "DEFAULT_LOCALE": "en",
+            "DOCUMENT_FOLDER": str(tmp_path / "documents"),
+            "DINGTALK_WEBHOOK_URL": dingtalk.url,
+            "PUBLIC_URL": "https://console.example.cn",
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     yield app
 
@@ -70,15 +77,18 @@ def test_a_change_keeps_the_credentials_left_out(api, db):
     assert db["channel"].get(channel_id)["name"] == "河北群（新）"
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"kind": "dingtalk", "name": "x", "access_token": TOKEN}, "dingtalk.secret"),
-    ({"kind": "wecom", "name": "x", "key": "has spaces in it"}, "wecom.key"),
-    ({"kind": "email", "name": "x", "host": "smtp.example.cn", "port": 70000, "sender": "a@b.cn", "recipients": ["c@d.cn"]}, "email.port"),
-    ({"kind": "email", "name": "x", "host": "smtp.example.cn", "port": 587, "sender": "a@b.cn", "recipients": []}, "email.recipients"),
-    ({"kind": "webhook", "name": "x", "url": "ftp://example.cn/hook", "secret": "s"}, "webhook.url"),
-    ({"kind": "feishu", "name": "x", "hook_id": "h", "secret": "s", "msg_type": "image"}, "feishu.msg_type"),
-    ({"kind": "sms", "name": "x"}, "body"),  # an unknown kind: "input tag 'sms' found using 'kind' does not match ..."
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"kind": "dingtalk", "name": "x", "access_token": TOKEN}, "dingtalk.secret"),
+        ({"kind": "wecom", "name": "x", "key": "has spaces in it"}, "wecom.key"),
+        ({"kind": "email", "name": "x", "host": "smtp.example.cn", "port": 70000, "sender": "a@b.cn", "recipients": ["c@d.cn"]}, "email.port"),
+        ({"kind": "email", "name": "x", "host": "smtp.example.cn", "port": 587, "sender": "a@b.cn", "recipients": []}, "email.recipients"),
+        ({"kind": "webhook", "name": "x", "url": "ftp://example.cn/hook", "secret": "s"}, "webhook.url"),
+        ({"kind": "feishu", "name": "x", "hook_id": "h", "secret": "s", "msg_type": "image"}, "feishu.msg_type"),
+        ({"kind": "sms", "name": "x"}, "body"),  # an unknown kind: "input tag 'sms' found using 'kind' does not match ..."
+    ],
+)
 def test_bad_channels_are_refused_with_the_field_named(api, db, body, field):
     before = db["channel"].count
     response = create(api, body)
@@ -110,7 +120,12 @@ def test_an_hourly_update_is_routed_to_the_channel_of_its_place(api, db, inciden
     hebei = create(api, DING).json["id"]
     guangdong = create(api, {**DING, "name": "广东群"}).json["id"]
     outlet = create(api, {**DING, "name": "网点群"}).json["id"]
-    assert api("lead", "POST", "/api/v1/channel-rules", json={"channel_id": hebei, "kinds": ["group_visit", "major_in_person"], "scope_code": "130000"}).status_code == 201
+    assert (
+        api(
+            "lead", "POST", "/api/v1/channel-rules", json={"channel_id": hebei, "kinds": ["group_visit", "major_in_person"], "scope_code": "130000"}
+        ).status_code
+        == 201
+    )
     assert api("lead", "POST", "/api/v1/channel-rules", json={"channel_id": guangdong, "scope_code": "440000"}).status_code == 201
     rule = api("lead", "POST", "/api/v1/channel-rules", json={"channel_id": outlet, "min_level": "critical", "scope_code": "HB-SJZ-01"})
     assert rule.json["scope_kind"] == "branch"
@@ -151,8 +166,21 @@ def test_the_page_refuses_bad_forms_with_a_message_and_writes_nothing(login, db)
     assert "渠道未添加" in missing_secret.data.decode()
     assert client.post("/channels", data={"kind": "sms", "name": "x"}).status_code == 422
     assert db["channel"].count == 0
-    assert client.post("/channels", data={"kind": "email", "name": "高管", "host": "smtp.example.cn", "port": "465", "security": "ssl",
-                                          "sender": "alerts@bank.example.cn", "recipients": "ceo@bank.example.cn; cro@bank.example.cn"}).status_code == 302
+    assert (
+        client.post(
+            "/channels",
+            data={
+                "kind": "email",
+                "name": "高管",
+                "host": "smtp.example.cn",
+                "port": "465",
+                "security": "ssl",
+                "sender": "alerts@bank.example.cn",
+                "recipients": "ceo@bank.example.cn; cro@bank.example.cn",
+            },
+        ).status_code
+        == 302
+    )
     [channel] = [dict(r) for r in db.query("SELECT * FROM channel")]
     assert json.loads(channel["config"])["recipients"] == ["ceo@bank.example.cn", "cro@bank.example.cn"]
     assert json.loads(channel["config"])["port"] == 465

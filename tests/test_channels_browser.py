@@ -28,8 +28,9 @@ def dingtalk():
 
 @pytest.fixture
 def server(app, incident, dingtalk):
-    running = ConsoleServer(app.config["DATABASE"], env={
-        "CONSOLE_DINGTALK_WEBHOOK_URL": dingtalk.url, "CONSOLE_PUBLIC_URL": "https://console.example.cn"}).start()
+    running = ConsoleServer(
+        app.config["DATABASE"], env={"CONSOLE_DINGTALK_WEBHOOK_URL": dingtalk.url, "CONSOLE_PUBLIC_URL": "https://console.example.cn"}
+    ).start()
     yield running
     running.stop()
 

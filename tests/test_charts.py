@@ -25,7 +25,12 @@ def test_received_and_settled_per_day_inside_the_scope(app, db, incident):
 def test_people_on_site_per_outlet_over_the_last_24_hours(app, db, api, incident):
     for people in (4, 9):
         assert api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"people_on_site": people, "mood": "calm"}).status_code == 201
-    assert api("branch_guangdong", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"branch_code": "GD-GZ-01", "people_on_site": 2, "mood": "calm"}).status_code == 201
+    assert (
+        api(
+            "branch_guangdong", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"branch_code": "GD-GZ-01", "people_on_site": 2, "mood": "calm"}
+        ).status_code
+        == 201
+    )
     from console.clock import utcnow
 
     lines = charts.on_site(db, incident["id"], SYSTEM, utcnow())

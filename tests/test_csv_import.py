@@ -13,7 +13,7 @@ from .conftest import row_counts
 
 HEADER = "name,phone,id_number,province_code,city_code,branch_code,group,flags,principal,demands,received_at"
 GOOD_ROWS = [
-    "赵淑兰,13611112222,130102195802021111,130000,130100,HB-SJZ-01,河北邮政分红险2019,vulnerable;repeat,\"50,000.00\",退还本金,2026-11-01 09:00",
+    '赵淑兰,13611112222,130102195802021111,130000,130100,HB-SJZ-01,河北邮政分红险2019,vulnerable;repeat,"50,000.00",退还本金,2026-11-01 09:00',
     "钱志强,13633334444,,130000,130100,HB-SJZ-02,河北邮政分红险2019,,80000,,",
     "孙美玲,13655556666,440126198505053333,440000,440100,GD-GZ-01,广东银保渠道,journalist,120000.5,要求赔偿利息,",
 ]

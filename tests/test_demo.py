@@ -176,7 +176,12 @@ def test_complainants_look_real_and_follow_the_rules(db, loaded):
 def test_contact_histories(db, loaded):
     contacts = _all(db, "SELECT * FROM contact")
     assert contacts
-    per_person = {r["id"]: r["n"] for r in _all(db, "SELECT c.id, count(k.id) AS n FROM complainant c LEFT JOIN contact k ON k.complainant_id = c.id WHERE c.status != 'new' GROUP BY c.id")}
+    per_person = {
+        r["id"]: r["n"]
+        for r in _all(
+            db, "SELECT c.id, count(k.id) AS n FROM complainant c LEFT JOIN contact k ON k.complainant_id = c.id WHERE c.status != 'new' GROUP BY c.id"
+        )
+    }
     with_history = [n for n in per_person.values() if 1 <= n <= 4]
     assert len(with_history) > 0.8 * len(per_person)
     assert not _all(db, "SELECT id FROM contact WHERE complainant_id IN (SELECT id FROM complainant WHERE status = 'new')")

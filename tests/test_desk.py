@@ -14,9 +14,18 @@ from .test_documents import flat, pdf_text
 
 def _task(id, key, due_minutes, status="open", trigger="activation", stream="regulator", owner_role="lead", owner_user_id=None):
     due = NOW + timedelta(minutes=due_minutes)
-    return {"id": id, "key": key, "trigger": trigger, "stream": stream, "title": f"{key} · #{id}" if trigger == "settlement" else key,
-            "owner_role": owner_role, "owner_user_id": owner_user_id, "due_at": due.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "status": status, "completed_at": (NOW - timedelta(minutes=id)).isoformat() if status == "done" else None}
+    return {
+        "id": id,
+        "key": key,
+        "trigger": trigger,
+        "stream": stream,
+        "title": f"{key} · #{id}" if trigger == "settlement" else key,
+        "owner_role": owner_role,
+        "owner_user_id": owner_user_id,
+        "due_at": due.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "status": status,
+        "completed_at": (NOW - timedelta(minutes=id)).isoformat() if status == "done" else None,
+    }
 
 
 TASKS = [
@@ -50,12 +59,18 @@ def test_filters_by_stream_status_and_owner():
 def test_the_playbook_page_reads_from_the_top(app, login, incident):
     page = login("lead").get(f"/incidents/{incident['id']}/playbook").get_data(as_text=True)
     # documents first, then the tasks: overdue, due next, the finished ones folded
-    assert page.index('id="documents"') < page.index('id="tasks"') < page.index('id="overdue"') < page.index('id="due-next"') < page.index('<details class="task-group" id="done">')
+    assert (
+        page.index('id="documents"')
+        < page.index('id="tasks"')
+        < page.index('id="overdue"')
+        < page.index('id="due-next"')
+        < page.index('<details class="task-group" id="done">')
+    )
     # every irreversible action asks first
     assert page.count('data-confirm="') >= 2
     assert "Complete this task? A completed task cannot be reopened." in page
     filtered = login("lead").get(f"/incidents/{incident['id']}/playbook?stream=media").get_data(as_text=True)
-    due = filtered[filtered.index('id="overdue"'):filtered.index('<details class="task-group" id="done">')]
+    due = filtered[filtered.index('id="overdue"') : filtered.index('<details class="task-group" id="done">')]
     assert 'data-task="media_agreed_line"' in due and 'data-task="warning_plan"' not in due
 
 
@@ -64,8 +79,10 @@ def test_the_issue_form_takes_the_reporting_unit_and_the_settings_fill_the_rest(
     lead = login("lead")
     form = lead.get(f"/incidents/{incident['id']}/playbook").get_data(as_text=True)
     assert 'name="reporting_unit"' in form and 'value="周国强"' in form
-    issued = lead.post(f"/incidents/{incident['id']}/documents", data={
-        "kind": "regulator_report", "recipient": "河北监管局", "reporting_unit": "某某人寿保险股份有限公司河北分公司"})
+    issued = lead.post(
+        f"/incidents/{incident['id']}/documents",
+        data={"kind": "regulator_report", "recipient": "河北监管局", "reporting_unit": "某某人寿保险股份有限公司河北分公司"},
+    )
     assert issued.status_code == 302 and issued.headers["Location"].endswith("#documents")
     row = list(db.query("SELECT id FROM issued_document ORDER BY id DESC LIMIT 1"))[0]
     content = lead.get(f"/documents/{row['id']}").data

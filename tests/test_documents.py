@@ -68,12 +68,40 @@ def scene(api, db, incident, accounts):
     g1, g2 = incident["groups"]
     real_now = utcnow()
     more = [
-        {"name": "王淑芬", "phone": "13612345678", "id_number": "130105194807074444", "province_code": "130000", "city_code": "130100",
-         "branch_code": "HB-SJZ-01", "group_id": g1, "principal": "30000", "interest_claimed": "1200.35", "expenses_claimed": "86"},
-        {"name": "赵德明", "phone": "13512345678", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-02",
-         "group_id": g1, "principal": "45000", "interest_claimed": "900", "received_at": to_iso(real_now - timedelta(hours=30))},
-        {"name": "刘桂兰", "phone": "13412345678", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01",
-         "group_id": g2, "principal": "66000.66", "expenses_claimed": "150.50", "received_at": to_iso(real_now - timedelta(hours=36))},
+        {
+            "name": "王淑芬",
+            "phone": "13612345678",
+            "id_number": "130105194807074444",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-01",
+            "group_id": g1,
+            "principal": "30000",
+            "interest_claimed": "1200.35",
+            "expenses_claimed": "86",
+        },
+        {
+            "name": "赵德明",
+            "phone": "13512345678",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-02",
+            "group_id": g1,
+            "principal": "45000",
+            "interest_claimed": "900",
+            "received_at": to_iso(real_now - timedelta(hours=30)),
+        },
+        {
+            "name": "刘桂兰",
+            "phone": "13412345678",
+            "province_code": "440000",
+            "city_code": "440100",
+            "branch_code": "GD-GZ-01",
+            "group_id": g2,
+            "principal": "66000.66",
+            "expenses_claimed": "150.50",
+            "received_at": to_iso(real_now - timedelta(hours=36)),
+        },
         {"name": "孙立新", "phone": "13312345678", "province_code": "440000", "group_id": None, "principal": "1000"},
     ]
     response = api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=more)
@@ -84,11 +112,19 @@ def scene(api, db, incident, accounts):
     for complainant_id, status in ((ids[0], "contacted"), (ids[2], "contacted"), (ids[3], "withdrawn")):
         changed = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": status})
         assert changed.status_code == 200, changed.json
-    update = api("branch_outlet", "POST", f"/api/v1/incidents/{incident_id}/updates",
-                 json={"people_on_site": 12, "mood": "tense", "banners": True, "actions_taken": "开放接待室，逐一登记诉求", "needs": NEEDS_HEBEI})
+    update = api(
+        "branch_outlet",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/updates",
+        json={"people_on_site": 12, "mood": "tense", "banners": True, "actions_taken": "开放接待室，逐一登记诉求", "needs": NEEDS_HEBEI},
+    )
     assert update.status_code == 201, update.json
-    update = api("branch_guangdong", "POST", f"/api/v1/incidents/{incident_id}/updates",
-                 json={"branch_code": "GD-GZ-01", "people_on_site": 4, "mood": "calm", "needs": NEEDS_GUANGDONG})
+    update = api(
+        "branch_guangdong",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/updates",
+        json={"branch_code": "GD-GZ-01", "people_on_site": 4, "mood": "calm", "needs": NEEDS_GUANGDONG},
+    )
     assert update.status_code == 201, update.json
     status = api("lead", "POST", f"/api/v1/incidents/{incident_id}/status", json={"status": "stood_down", "reason": "现场已平稳"})
     assert status.status_code == 200, status.json
@@ -97,16 +133,46 @@ def scene(api, db, incident, accounts):
     hour = timedelta(hours=1)
     task = "INSERT INTO task (incident_id, playbook, key, trigger, stream, title, owner_role, due_at, status, completed_at, created_at) VALUES (?, 'mass', ?, 'activation', ?, ?, ?, ?, ?, ?, ?)"
     with db.conn:
-        db.execute(task, [incident_id, "regulator_phone", "regulator", "电话报告属地监管局", "lead", to_iso(now - 3 * hour), "done", to_iso(now - 4 * hour), to_iso(now - 5 * hour)])
-        db.execute(task, [incident_id, "police", "police", "通报属地派出所", "branch", to_iso(now - 3 * hour), "done", to_iso(now - 2 * hour), to_iso(now - 5 * hour)])
+        db.execute(
+            task,
+            [
+                incident_id,
+                "regulator_phone",
+                "regulator",
+                "电话报告属地监管局",
+                "lead",
+                to_iso(now - 3 * hour),
+                "done",
+                to_iso(now - 4 * hour),
+                to_iso(now - 5 * hour),
+            ],
+        )
+        db.execute(
+            task, [incident_id, "police", "police", "通报属地派出所", "branch", to_iso(now - 3 * hour), "done", to_iso(now - 2 * hour), to_iso(now - 5 * hour)]
+        )
         db.execute(task, [incident_id, "media_line", "media", "起草统一口径并送法务审核", "team", to_iso(now - hour), "open", None, to_iso(now - 5 * hour)])
-        db.execute(task, [incident_id, "cpa_packet", "consumer_association", "向消协提交情况通报材料", "team", to_iso(now + 6 * hour), "open", None, to_iso(now - 5 * hour)])
+        db.execute(
+            task,
+            [incident_id, "cpa_packet", "consumer_association", "向消协提交情况通报材料", "team", to_iso(now + 6 * hour), "open", None, to_iso(now - 5 * hour)],
+        )
         db.execute(
             "INSERT INTO referral (incident_id, party, recipient, what_sent, sent_at, sent_by, ack_due_at, acknowledged_by_name, acknowledged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [incident_id, "regulator", "河北监管局消保处", "电话报告事件概况", to_iso(now - 4 * hour), accounts["lead"], to_iso(now - 2 * hour), "王科长", to_iso(now - 3 * hour)],
+            [
+                incident_id,
+                "regulator",
+                "河北监管局消保处",
+                "电话报告事件概况",
+                to_iso(now - 4 * hour),
+                accounts["lead"],
+                to_iso(now - 2 * hour),
+                "王科长",
+                to_iso(now - 3 * hour),
+            ],
         )
-        db.execute("INSERT INTO agreed_line (incident_id, text, drafted_by, drafted_at) VALUES (?, ?, ?, ?)",
-                   [incident_id, "草稿：尚未审核的口径", accounts["team"], to_iso(now - 2 * hour)])
+        db.execute(
+            "INSERT INTO agreed_line (incident_id, text, drafted_by, drafted_at) VALUES (?, ?, ?, ?)",
+            [incident_id, "草稿：尚未审核的口径", accounts["team"], to_iso(now - 2 * hour)],
+        )
     return {**incident, "now": now, "ids": ids, "all_people": people, "g1": g1, "g2": g2}
 
 
@@ -120,8 +186,12 @@ def approve_line(db, scene, text=LINE, approved_at=None):
 
 
 def personal_data(db, incident_id):
-    return [v for r in db.query("SELECT name, phone, id_number FROM complainant WHERE incident_id = ?", [incident_id])
-            for v in (r["name"], r["phone"], r["id_number"]) if v]
+    return [
+        v
+        for r in db.query("SELECT name, phone, id_number FROM complainant WHERE incident_id = ?", [incident_id])
+        for v in (r["name"], r["phone"], r["id_number"])
+        if v
+    ]
 
 
 def report(db, scene, **kwargs):
@@ -147,7 +217,7 @@ def sql_by(db, incident_id, key_sql):
 
 def section(text, start, end):
     begin = text.index(start)
-    return text[begin:text.index(end, begin + len(start))]
+    return text[begin : text.index(end, begin + len(start))]
 
 
 def assert_rows(part, expected):
@@ -176,8 +246,8 @@ def test_the_regulator_report_states_every_item_the_rules_ask_for(db, scene, tmp
     assert_rows(section(text, "（三）按处理状态", "四、维稳情况"), by_status)
 
     count, principal, interest, expenses = db.execute(
-        "SELECT count(*), sum(principal_fen), sum(interest_claimed_fen), sum(expenses_claimed_fen) FROM complainant WHERE incident_id = ?",
-        [incident_id]).fetchone()
+        "SELECT count(*), sum(principal_fen), sum(interest_claimed_fen), sum(expenses_claimed_fen) FROM complainant WHERE incident_id = ?", [incident_id]
+    ).fetchone()
     assert principal == 39_200_116  # the fixture's and the test's amounts, in fen
     assert f"共涉及客户{count}人，涉及本金{yuan(principal)}元，主张利息{yuan(interest)}元，主张费用{yuan(expenses)}元" in compact
     assert re.search(rf"^\s*合计\s+{count}\s+{re.escape(yuan(principal))}\s", section(text, "（一）按客户分组", "（二）按地区"), re.M)
@@ -227,8 +297,19 @@ def test_the_report_needs_its_signatures_and_counts_earlier_reports(db, scene, a
     assert "signing_officer" in refused.value.message
     first = report(db, scene)
     assert first == report(db, scene)  # the same data gives the same bytes
-    documents.store_issued(db, scene["id"], "regulator_report", f"关于{TITLE}的报告", "河北监管局", "report.pdf", "application/pdf",
-                           first, accounts["lead"], scene["now"], tmp_path / "issued")
+    documents.store_issued(
+        db,
+        scene["id"],
+        "regulator_report",
+        f"关于{TITLE}的报告",
+        "河北监管局",
+        "report.pdf",
+        "application/pdf",
+        first,
+        accounts["lead"],
+        scene["now"],
+        tmp_path / "issued",
+    )
     later = {**scene, "now": scene["now"] + timedelta(hours=1)}
     assert "报告类型续报（第2报）" in flat(pdf_text(report(db, later), tmp_path))
 
@@ -265,8 +346,17 @@ def test_the_consumer_association_packet_holds_the_pdf_and_the_counts(db, scene,
 
     text = flat(pdf_text(pdf, tmp_path))
     assert f"关于{TITLE}的情况通报" in text
-    for words in ("涉及产品：分红险", "本金+利息", "逐一协商", "（方案制定中）", "事件登记", "认定为群体性事件",
-                  "状态由“应急处置中”变为“已解除应急状态”；原因：现场已平稳", "联系人吴敏", "联系电话010-88886666"):
+    for words in (
+        "涉及产品：分红险",
+        "本金+利息",
+        "逐一协商",
+        "（方案制定中）",
+        "事件登记",
+        "认定为群体性事件",
+        "状态由“应急处置中”变为“已解除应急状态”；原因：现场已平稳",
+        "联系人吴敏",
+        "联系电话010-88886666",
+    ):
         assert words in text, words
     for value in personal_data(db, scene["id"]):
         assert value not in text and value not in raw_csv.decode("utf-8-sig"), value
@@ -301,19 +391,42 @@ def test_the_review_has_the_timeline_medians_and_tasks(db, scene, accounts, tmp_
     with db.conn:
         for complainant_id, (contact_h, settle_h) in offsets.items():
             received = from_iso(db.execute("SELECT received_at FROM complainant WHERE id = ?", [complainant_id]).fetchone()[0])
-            db.execute("UPDATE complainant SET first_contact_at = ?, settled_at = ? WHERE id = ?",
-                       [to_iso(received + timedelta(seconds=contact_h * hour)),
-                        to_iso(received + timedelta(seconds=settle_h * hour)) if settle_h else None, complainant_id])
-    documents.store_issued(db, scene["id"], "regulator_report", "关于事件的首次报告", "河北监管局", "report.pdf", "application/pdf",
-                           b"%PDF-1.4 test", accounts["lead"], scene["now"] - timedelta(hours=1), tmp_path / "issued")
+            db.execute(
+                "UPDATE complainant SET first_contact_at = ?, settled_at = ? WHERE id = ?",
+                [
+                    to_iso(received + timedelta(seconds=contact_h * hour)),
+                    to_iso(received + timedelta(seconds=settle_h * hour)) if settle_h else None,
+                    complainant_id,
+                ],
+            )
+    documents.store_issued(
+        db,
+        scene["id"],
+        "regulator_report",
+        "关于事件的首次报告",
+        "河北监管局",
+        "report.pdf",
+        "application/pdf",
+        b"%PDF-1.4 test",
+        accounts["lead"],
+        scene["now"] - timedelta(hours=1),
+        tmp_path / "issued",
+    )
     change = "群体性事件认定后应在30分钟内电话报告监管，预案中应增加属地公安联络人。"
     content = documents.incident_review(db, scene["id"], scene["now"], SETTINGS, change)
     text = pdf_text(content, tmp_path)
     compact = flat(text)
     assert f"关于{TITLE}的事后复盘报告" in compact
     timeline = flat(section(text, "二、完整时间线", "三、响应速度"))
-    for words in ("事件登记", "认定为群体性事件", "完成任务：电话报告属地监管局", "向监管机构（河北监管局消保处）报送：电话报告事件概况",
-                  "监管机构（河北监管局消保处）确认收到，确认人：王科长", "出具监管报告：关于事件的首次报告（送河北监管局）", "原因：现场已平稳"):
+    for words in (
+        "事件登记",
+        "认定为群体性事件",
+        "完成任务：电话报告属地监管局",
+        "向监管机构（河北监管局消保处）报送：电话报告事件概况",
+        "监管机构（河北监管局消保处）确认收到，确认人：王科长",
+        "出具监管报告：关于事件的首次报告（送河北监管局）",
+        "原因：现场已平稳",
+    ):
         assert words in timeline, words
     speed = section(text, "（一）按客户分组", "（二）按地区")
     assert re.search(r"河北邮政分红险2019\s+4\s+2\s+3\.0 小时\s+1\s+3\.0 天", speed), speed
@@ -323,10 +436,11 @@ def test_the_review_has_the_timeline_medians_and_tasks(db, scene, accounts, tmp_
     assert re.search(rf"河北省\s+4\s+2\s+{contact_hebei:.1f} 小时", region), region
     tasks = flat(section(text, "四、任务完成情况", "五、应急预案修订建议"))
     # the scene's four tasks plus any the playbook made on activation, counted here by SQL
-    (total, on_time, late, overdue, not_due), = db.execute(
+    ((total, on_time, late, overdue, not_due),) = db.execute(
         "SELECT count(*), sum(status = 'done' AND completed_at <= due_at), sum(status = 'done' AND completed_at > due_at), "
         "sum(status = 'open' AND due_at < ?), sum(status = 'open' AND due_at >= ?) FROM task WHERE incident_id = ?",
-        [to_iso(scene["now"]), to_iso(scene["now"]), scene["id"]]).fetchall()
+        [to_iso(scene["now"]), to_iso(scene["now"]), scene["id"]],
+    ).fetchall()
     assert on_time >= 1 and late >= 1 and overdue >= 1 and not_due >= 1
     assert f"共{total}项任务：按时完成{on_time}项，逾期完成{late}项" in tasks
     assert f"仍未完成且已过期限{overdue}项，未到期限{not_due}项" in tasks
@@ -342,8 +456,16 @@ def test_the_review_has_the_timeline_medians_and_tasks(db, scene, accounts, tmp_
 
 
 def test_each_document_builds_in_under_two_seconds_with_thousands_of_complainants(api, db, scene):
-    bulk = [{"name": f"客户{i}", "phone": f"139{i:08d}", "province_code": ("130000", "440000", "110000")[i % 3],
-             "group_id": (scene["g1"], scene["g2"], None)[i % 3], "principal": str(1000 + i)} for i in range(5000)]
+    bulk = [
+        {
+            "name": f"客户{i}",
+            "phone": f"139{i:08d}",
+            "province_code": ("130000", "440000", "110000")[i % 3],
+            "group_id": (scene["g1"], scene["g2"], None)[i % 3],
+            "principal": str(1000 + i),
+        }
+        for i in range(5000)
+    ]
     assert api("lead", "POST", f"/api/v1/incidents/{scene['id']}/complainants", json=bulk).status_code == 201
     approve_line(db, scene)
     builds = {
@@ -365,8 +487,19 @@ def test_each_document_builds_in_under_two_seconds_with_thousands_of_complainant
 def test_store_issued_keeps_a_read_only_file_named_by_its_hash(db, scene, accounts, tmp_path):
     content = report(db, scene)
     folder = tmp_path / "issued" / "2026"
-    document_id = documents.store_issued(db, scene["id"], "regulator_report", f"关于{TITLE}的报告", "河北监管局", "report.pdf",
-                                         "application/pdf", content, accounts["lead"], scene["now"], folder)
+    document_id = documents.store_issued(
+        db,
+        scene["id"],
+        "regulator_report",
+        f"关于{TITLE}的报告",
+        "河北监管局",
+        "report.pdf",
+        "application/pdf",
+        content,
+        accounts["lead"],
+        scene["now"],
+        folder,
+    )
     digest = hashlib.sha256(content).hexdigest()
     path = folder / f"{digest}-report.pdf"
     assert path.read_bytes() == content
@@ -392,8 +525,19 @@ def test_store_issued_keeps_a_read_only_file_named_by_its_hash(db, scene, accoun
 def test_read_issued_detects_a_changed_file(db, scene, accounts, tmp_path):
     folder = tmp_path / "issued"
     content = documents.consumer_association_packet(db, scene["id"], scene["now"], SETTINGS, "吴敏", "010-88886666")
-    document_id = documents.store_issued(db, scene["id"], "consumer_association_packet", "情况通报", "河北省消费者协会", "packet.zip",
-                                         "application/zip", content, accounts["team"], scene["now"], folder)
+    document_id = documents.store_issued(
+        db,
+        scene["id"],
+        "consumer_association_packet",
+        "情况通报",
+        "河北省消费者协会",
+        "packet.zip",
+        "application/zip",
+        content,
+        accounts["team"],
+        scene["now"],
+        folder,
+    )
     path = folder / db.execute("SELECT stored_path FROM issued_document WHERE id = ?", [document_id]).fetchone()[0]
     os.chmod(path, 0o644)
     path.write_bytes(content[:-1] + bytes([content[-1] ^ 1]))

@@ -47,12 +47,18 @@ def test_shipped_scenarios_are_valid():
 
 def test_a_bad_scenario_is_refused_naming_the_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("id: x\ntitle: {zh: 演练, en: Drill}\ndescription: {zh: a, en: b}\nseed: s\nduration_minutes: 10\n"
-                   "settings: {WEBHOOK_URL: 'http://evil'}\nbranches: []\nevents: []\n", encoding="utf-8")
+    bad.write_text(
+        "id: x\ntitle: {zh: 演练, en: Drill}\ndescription: {zh: a, en: b}\nseed: s\nduration_minutes: 10\n"
+        "settings: {WEBHOOK_URL: 'http://evil'}\nbranches: []\nevents: []\n",
+        encoding="utf-8",
+    )
     with pytest.raises(drills.ScenarioError, match="WEBHOOK_URL"):
         drills.load(bad)
-    bad.write_text("id: x\ntitle: {zh: 演练, en: Drill}\ndescription: {zh: a, en: b}\nseed: s\nduration_minutes: 10\n"
-                   "branches: []\nevents: [{at: 1, silence: {branch: NOPE, minutes: 5}}]\n", encoding="utf-8")
+    bad.write_text(
+        "id: x\ntitle: {zh: 演练, en: Drill}\ndescription: {zh: a, en: b}\nseed: s\nduration_minutes: 10\n"
+        "branches: []\nevents: [{at: 1, silence: {branch: NOPE, minutes: 5}}]\n",
+        encoding="utf-8",
+    )
     with pytest.raises(drills.ScenarioError, match="NOPE"):
         drills.load(bad)
 
@@ -64,9 +70,17 @@ def test_a_drill_runs_end_to_end_and_its_report_matches_the_drill_database(app, 
     real_before = row_counts(db)
     drill_path = tmp_path / "drill" / "drill.db"
     drill_app, drill, copied = drills.prepare(
-        ROOT / "drills" / "postal_dividend_surge.yaml", real_db, drill_db=drill_path, speed=SPEED,
-        extra_config={"SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en", "DOCUMENT_FOLDER": str(tmp_path / "drill-docs"),
-                      "WEBHOOK_URL": None},
+        ROOT / "drills" / "postal_dividend_surge.yaml",
+        real_db,
+        drill_db=drill_path,
+        speed=SPEED,
+        extra_config={
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "DEFAULT_LOCALE": "en",
+            "DOCUMENT_FOLDER": str(tmp_path / "drill-docs"),
+            "WEBHOOK_URL": None,
+        },
     )
     assert copied == len(accounts)  # the team logs in to the drill as themselves
     assert drill_app.config["DRILL"] is True and drill_app.config["WEBHOOK_URL"] is None
@@ -114,8 +128,10 @@ def test_a_drill_runs_end_to_end_and_its_report_matches_the_drill_database(app, 
     contacted = ddb.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND first_contact_at IS NOT NULL", [incident_id]).fetchone()[0]
     assert contacted == 2
     assert sum(g["contacted"] for g in report["first_contact_by_group"]) == contacted
-    assert sum(g["people"] for g in report["first_contact_by_group"]) == ddb.execute(
-        "SELECT count(*) FROM complainant WHERE incident_id = ?", [incident_id]).fetchone()[0]
+    assert (
+        sum(g["people"] for g in report["first_contact_by_group"])
+        == ddb.execute("SELECT count(*) FROM complainant WHERE incident_id = ?", [incident_id]).fetchone()[0]
+    )
     end = report["ended_at"]
     rows = [dict(r) for r in ddb.query("SELECT status, due_at, completed_at FROM task WHERE incident_id = ?", [incident_id])]
     t = report["tasks"]
@@ -124,15 +140,20 @@ def test_a_drill_runs_end_to_end_and_its_report_matches_the_drill_database(app, 
     assert t["late"] == sum(1 for r in rows if r["status"] == "done" and r["completed_at"] > r["due_at"])
     assert t["overdue_not_done"] == sum(1 for r in rows if r["status"] != "done" and r["due_at"] <= end) >= 1
     assert t["on_time"] + t["late"] + t["overdue_not_done"] + t["open_not_yet_due"] == t["total"]
-    missed = {r["branch_code"]: r["n"] for r in ddb.query(
-        "SELECT branch_code, count(*) AS n FROM alert WHERE incident_id = ? AND kind = 'missed_update' GROUP BY branch_code", [incident_id])}
+    missed = {
+        r["branch_code"]: r["n"]
+        for r in ddb.query("SELECT branch_code, count(*) AS n FROM alert WHERE incident_id = ? AND kind = 'missed_update' GROUP BY branch_code", [incident_id])
+    }
     assert report["missed_updates"]["count"] == sum(missed.values())
     assert {m["branch_code"]: m["alerts"] for m in report["missed_updates"]["by_branch"]} == missed
     assert "DRILL-YZ-BD-01" in missed  # the outlet the scenario silenced
     never = {n["what"] for n in report["never_done"]}
     assert {"task", "first_contact"} <= never and "activation" not in never
-    assert any(n["what"] == "first_contact" and n["count"] == ddb.execute(
-        "SELECT count(*) FROM complainant WHERE incident_id = ? AND first_contact_at IS NULL", [incident_id]).fetchone()[0] for n in report["never_done"])
+    assert any(
+        n["what"] == "first_contact"
+        and n["count"] == ddb.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND first_contact_at IS NULL", [incident_id]).fetchone()[0]
+        for n in report["never_done"]
+    )
     # every scenario event was played and logged
     assert ddb["drill_event"].count == len(drill.scenario.events)
     assert ddb.execute("SELECT count(*) FROM drill_event WHERE ok = 0").fetchone()[0] == 0
@@ -155,9 +176,23 @@ def test_run_py_drill_plays_a_scenario_and_prints_the_report(tmp_path):
     """The command itself, headless (--no-serve), the other shipped scenario."""
     real = tmp_path / "console.db"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "--db", str(real), "drill", str(ROOT / "drills" / "bank_telemarketing_wave.yaml"),
-         "--speed", "6000", "--no-serve", "--drill-db", str(tmp_path / "d.db")],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "--db",
+            str(real),
+            "drill",
+            str(ROOT / "drills" / "bank_telemarketing_wave.yaml"),
+            "--speed",
+            "6000",
+            "--no-serve",
+            "--drill-db",
+            str(tmp_path / "d.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "演练报告 DRILL REPORT" in result.stdout and "银行电话营销集中投诉演练" in result.stdout
@@ -181,12 +216,14 @@ def test_the_lead_starts_a_drill_from_the_drill_page(app, login, accounts, tmp_p
     assert started.status_code == 302
     running = app.extensions["drills_started"][-1]
     try:
+
         def login_page():
             try:
                 with urllib.request.urlopen(running["url"] + "login", timeout=2) as response:
                     return response.read().decode()
             except OSError:
                 return None
+
         html = _wait_for(login_page, seconds=60)
         assert "演练 DRILL" in html  # the drill console marks every page
         assert running["url"] in lead.get("/drills").get_data(as_text=True)
@@ -197,8 +234,12 @@ def test_the_lead_starts_a_drill_from_the_drill_page(app, login, accounts, tmp_p
 
 def test_the_drill_console_shows_its_progress_to_the_lead(app, db, accounts, tmp_path):
     drill_app, drill, _copied = drills.prepare(
-        ROOT / "drills" / "bank_telemarketing_wave.yaml", app.config["DATABASE"], drill_db=tmp_path / "d" / "d.db", speed=20000,
-        extra_config={"SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en"})
+        ROOT / "drills" / "bank_telemarketing_wave.yaml",
+        app.config["DATABASE"],
+        drill_db=tmp_path / "d" / "d.db",
+        speed=20000,
+        extra_config={"SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en"},
+    )
     drill.start()
     report = drill.wait(60)
     assert report is not None

@@ -52,8 +52,16 @@ _phones = iter(range(10**4))  # a phone a person: the same phone twice is the sa
 
 def _add_batch(api, incident_id, n, received_at, demands="要求退还本金", branch="HB-SJZ-01"):
     people = [
-        {"name": f"客户{i}", "phone": f"1380000{next(_phones):04d}", "province_code": "130000", "city_code": "130100", "branch_code": branch,
-         "principal": "10000", "demands": demands, "received_at": to_iso(received_at)}
+        {
+            "name": f"客户{i}",
+            "phone": f"1380000{next(_phones):04d}",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": branch,
+            "principal": "10000",
+            "demands": demands,
+            "received_at": to_iso(received_at),
+        }
         for i in range(n)
     ]
     response = api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=people)
@@ -107,11 +115,21 @@ def test_cause_forecast_for_complaints_under_monitoring(api, db, incident):
     now = datetime.now(timezone.utc)
     with db.atomic():
         for i in range(40):
-            db["intake_complaint"].insert({
-                "source": "test", "external_id": f"c{i}", "channel": "hotline", "product": "分红险", "cause_code": "misselling",
-                "province_code": "130000", "customer_name": "某", "customer_phone": "13800000000", "text": "要求退保退本金",
-                "received_at": to_iso(now - timedelta(hours=i)), "created_at": to_iso(now),
-            })
+            db["intake_complaint"].insert(
+                {
+                    "source": "test",
+                    "external_id": f"c{i}",
+                    "channel": "hotline",
+                    "product": "分红险",
+                    "cause_code": "misselling",
+                    "province_code": "130000",
+                    "customer_name": "某",
+                    "customer_phone": "13800000000",
+                    "text": "要求退保退本金",
+                    "received_at": to_iso(now - timedelta(hours=i)),
+                    "created_at": to_iso(now),
+                }
+            )
     found = api("team", "GET", "/api/v1/forecast/cause?cause_code=misselling")
     assert found.status_code == 200, found.json
     assert found.json["demands"]["people"] == 40
@@ -126,11 +144,21 @@ def test_the_monitors_page_shows_the_early_warning_by_cause(login, db, accounts)
     now = datetime.now(timezone.utc)
     with db.atomic():
         for i in range(30):
-            db["intake_complaint"].insert({
-                "source": "test", "external_id": f"m{i}", "channel": "hotline", "product": "分红险", "cause_code": "billing_error",
-                "province_code": "130000", "customer_name": "某", "customer_phone": "13800000000", "text": "要求退费",
-                "received_at": to_iso(now - timedelta(hours=2 * i)), "created_at": to_iso(now),
-            })
+            db["intake_complaint"].insert(
+                {
+                    "source": "test",
+                    "external_id": f"m{i}",
+                    "channel": "hotline",
+                    "product": "分红险",
+                    "cause_code": "billing_error",
+                    "province_code": "130000",
+                    "customer_name": "某",
+                    "customer_phone": "13800000000",
+                    "text": "要求退费",
+                    "received_at": to_iso(now - timedelta(hours=2 * i)),
+                    "created_at": to_iso(now),
+                }
+            )
     page = login("team").get("/monitors").get_data(as_text=True)
     assert 'id="cause-forecasts"' in page and "billing_error" in page
     outlook = forecast.cause_forecast(db, "billing_error", now)

@@ -22,9 +22,19 @@ def fast_server(app, incident):
 
 
 def _batch(http_api, incident_id, n, received_at, start=0):
-    people = [{"name": f"客户{start + i}", "phone": f"1380000{start + i:04d}", "province_code": "130000", "city_code": "130100",
-               "branch_code": "HB-SJZ-01", "principal": "30000", "demands": "要求退还本金", "received_at": to_iso(received_at)}
-              for i in range(n)]
+    people = [
+        {
+            "name": f"客户{start + i}",
+            "phone": f"1380000{start + i:04d}",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-01",
+            "principal": "30000",
+            "demands": "要求退还本金",
+            "received_at": to_iso(received_at),
+        }
+        for i in range(n)
+    ]
     added = http_api("team", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=people)
     assert added.status_code == 201, added.json
 
@@ -41,8 +51,12 @@ def test_the_forecast_band_moves_when_a_batch_of_complainants_arrives(browser, f
 
     def http_api(username, method, url, json_body=None, **kwargs):
         body = kwargs.pop("json", json_body)
-        request = urllib.request.Request(fast_server.url + url, data=json.dumps(body).encode() if body is not None else None, method=method,
-                                         headers={"Authorization": f"Bearer {tokens[username]}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            fast_server.url + url,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Authorization": f"Bearer {tokens[username]}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return HttpResponse(response.status, response.read())
 

@@ -24,12 +24,15 @@ def _no_full_numbers(text):
     return True
 
 
-@pytest.mark.parametrize("text, masked", [
-    (NOTE, "张建国情绪激动，电话138****5678，身份证130***********1234，要求当天退款"),
-    ("+86 139 1234 5678 / 010-88886666", "139****5678 / 010****6666"),
-    ("13010919600202222x", "130***********222x"),
-    ("到场20人，本金合计500000元，订单2026112300001", "到场20人，本金合计500000元，订单2026112300001"),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        (NOTE, "张建国情绪激动，电话138****5678，身份证130***********1234，要求当天退款"),
+        ("+86 139 1234 5678 / 010-88886666", "139****5678 / 010****6666"),
+        ("13010919600202222x", "130***********222x"),
+        ("到场20人，本金合计500000元，订单2026112300001", "到场20人，本金合计500000元，订单2026112300001"),
+    ],
+)
 def test_mask_free_text(text, masked):
     assert masking.mask_free_text(text) == masked
     assert masking.holds_personal_numbers(text) == (text != masked)
@@ -63,8 +66,12 @@ def test_update_note_read_by_an_executive_is_masked_everywhere(server, http_api,
         lead.close()
 
     # API JSON: board, latest updates, the branch timeline, the events since 0
-    for url in (f"/api/v1/incidents/{incident_id}/board", f"/api/v1/incidents/{incident_id}/updates",
-                f"/api/v1/incidents/{incident_id}/branches/HB-SJZ-01/updates", f"/api/v1/incidents/{incident_id}/events?since=0"):
+    for url in (
+        f"/api/v1/incidents/{incident_id}/board",
+        f"/api/v1/incidents/{incident_id}/updates",
+        f"/api/v1/incidents/{incident_id}/branches/HB-SJZ-01/updates",
+        f"/api/v1/incidents/{incident_id}/events?since=0",
+    ):
         response = http_api("executive", "GET", url)
         assert response.status_code == 200, (url, response.json)
         text = json.dumps(response.json, ensure_ascii=False)
@@ -130,8 +137,12 @@ def test_the_task_form_warns_its_composer(login, incident, tasked):
 
 
 def test_referral_text_is_masked_for_executives_and_branch_contacts(api, incident, login):
-    sent = api("team", "POST", f"/api/v1/incidents/{incident['id']}/referrals",
-               json={"party": "regulator", "recipient": f"河北监管局 张科长 {PHONE}", "what_sent": "情况报告"})
+    sent = api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/referrals",
+        json={"party": "regulator", "recipient": f"河北监管局 张科长 {PHONE}", "what_sent": "情况报告"},
+    )
     assert sent.status_code == 201, sent.json
     for username in ("executive", "branch_hebei"):
         listed = api(username, "GET", f"/api/v1/incidents/{incident['id']}/referrals").json["referrals"]

@@ -55,9 +55,16 @@ REAL_VALUE_PROBABILITY = 0.75
 
 # A parameter "<stem>_id" takes ids from the table <stem>, unless named here.
 TABLES = {
-    "group": "complainant_group", "line": "agreed_line", "offer": "settlement_offer", "agreement": "confidentiality_agreement",
-    "handler": "user", "owner_user": "user", "representative": "complainant", "complaint": "intake_complaint",
-    "rule": "channel_rule", "merge": "complainant_merge",
+    "group": "complainant_group",
+    "line": "agreed_line",
+    "offer": "settlement_offer",
+    "agreement": "confidentiality_agreement",
+    "handler": "user",
+    "owner_user": "user",
+    "representative": "complainant",
+    "complaint": "intake_complaint",
+    "rule": "channel_rule",
+    "merge": "complainant_merge",
 }
 
 # Body fields that refer to records or places, and where their values come from.
@@ -112,21 +119,41 @@ def seeded(api, incident, db):
     settlement = api("legal", "POST", f"/api/v1/offers/{offer.json['id']}/accept")
     assert settlement.status_code == 201, settlement.json
     agreement = {
-        "parties": "本公司；李秀英", "signed_on": "2026-11-20", "liquidated_damages": 13000, "estimated_loss": 10000,
-        "clause_version": "CA-2026-01", "witness_reference": "录音 2026-11-20 14:05", "document_name": "agreement.pdf",
+        "parties": "本公司；李秀英",
+        "signed_on": "2026-11-20",
+        "liquidated_damages": 13000,
+        "estimated_loss": 10000,
+        "clause_version": "CA-2026-01",
+        "witness_reference": "录音 2026-11-20 14:05",
+        "document_name": "agreement.pdf",
         "document_base64": base64.b64encode(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").decode(),
     }
     kept = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/agreement", json=agreement)
     assert kept.status_code == 201, kept.json
     # a merge (issue 17), for the undo operation: a second 张建国 at the same outlet merged into the first
-    twin = api("team", "POST", f"/api/v1/incidents/{incident_id}/complainants",
-               json={"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"})
+    twin = api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/complainants",
+        json={"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"},
+    )
     assert twin.status_code == 201, twin.json
     merged = api("team", "POST", f"/api/v1/complainants/{complainant}/merge", json={"other_id": twin.json["ids"][0], "reason": "同一人"})
     assert merged.status_code == 201, merged.json
     # an intake complaint the surge monitor set aside, for the release operation
-    received = api("team", "POST", "/api/v1/complaints", json={"channel": "hotline", "product": "分红险", "cause_code": "misselling",
-                                                            "province_code": "130000", "customer_name": "周某", "customer_phone": "13900001111"})
+    received = api(
+        "team",
+        "POST",
+        "/api/v1/complaints",
+        json={
+            "channel": "hotline",
+            "product": "分红险",
+            "cause_code": "misselling",
+            "province_code": "130000",
+            "customer_name": "周某",
+            "customer_phone": "13900001111",
+        },
+    )
     assert received.status_code == 201, received.json
     with db.conn:
         db.execute("UPDATE intake_complaint SET quarantined_at = '2026-11-23T01:00:00+00:00', quarantine_reason = 'branch_code is not in city 130200'")
@@ -163,12 +190,7 @@ def _config(document, role_name, token, path_values, body_values, coverage):
     for field in body_values:
         parameters[f"body.{field}"] = f"body_{field}"
         parameters[f"body.[*].{field}"] = f"body_{field}"  # the array form of one-or-many bodies
-    forbidden = [
-        op["operationId"]
-        for item in document["paths"].values()
-        for op in item.values()
-        if "x-roles" in op and role_name not in op["x-roles"]
-    ]
+    forbidden = [op["operationId"] for item in document["paths"].values() for op in item.values() if "x-roles" in op and role_name not in op["x-roles"]]
     return schemathesis.Config.from_dict(
         {
             "seed": SEED,
@@ -178,9 +200,7 @@ def _config(document, role_name, token, path_values, body_values, coverage):
             "phases": {"coverage": {"enabled": coverage}},
             "dictionaries": {name: {"values": found} for name, found in dictionaries.items()},
             "parameters": {key: {"dictionary": name, "probability": REAL_VALUE_PROBABILITY} for key, name in parameters.items()},
-            "operations": [
-                {"include-operation-id": forbidden, "generation": {"max-examples": FORBIDDEN_EXAMPLES}, "phases": {"coverage": {"enabled": False}}}
-            ]
+            "operations": [{"include-operation-id": forbidden, "generation": {"max-examples": FORBIDDEN_EXAMPLES}, "phases": {"coverage": {"enabled": False}}}]
             if forbidden
             else [],
         }

@@ -122,10 +122,22 @@ def test_a_new_organisation_runs_an_incident_through_the_api(app, db, first_lead
     now = utcnow().replace(microsecond=0)
     a, b, c = outlet("130100", 1), outlet("130100", 2), outlet("130200", 1)
     complaints = [
-        {"source": "hotline-95555", "external_id": f"HL-{n}", "channel": "hotline", "product": "分红险", "cause_code": cause,
-         "province_code": "130000", "city_code": [a, b, c][n % 3].split("-")[1], "branch_code": [a, b, c][n % 3], "customer_name": f"客户{n}",
-         "customer_phone": f"1391234{n:04d}", "text": "当作存款买的分红险", "received_at": to_iso(now - timedelta(minutes=30 + n)),
-         "principal": f"{50000 + n}.50", "interest_claimed": 1200}
+        {
+            "source": "hotline-95555",
+            "external_id": f"HL-{n}",
+            "channel": "hotline",
+            "product": "分红险",
+            "cause_code": cause,
+            "province_code": "130000",
+            "city_code": [a, b, c][n % 3].split("-")[1],
+            "branch_code": [a, b, c][n % 3],
+            "customer_name": f"客户{n}",
+            "customer_phone": f"1391234{n:04d}",
+            "text": "当作存款买的分红险",
+            "received_at": to_iso(now - timedelta(minutes=30 + n)),
+            "principal": f"{50000 + n}.50",
+            "interest_claimed": 1200,
+        }
         for n in range(12)
     ]
     received = client.post("/api/v1/complaints", json=complaints, headers=lead)
@@ -151,8 +163,9 @@ def test_a_new_organisation_runs_an_incident_through_the_api(app, db, first_lead
         assert poster.post("/login", data={"username": f"mgr-{code}", "password": PASSWORD}).status_code == 302
         page = poster.get("/incidents").data.decode()
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # as the console's own pages send it
-        posted = poster.post(f"/api/v1/incidents/{incident_id}/updates", json={"people_on_site": people_on_site, "mood": "tense"},
-                             headers={"X-CSRFToken": csrf})
+        posted = poster.post(
+            f"/api/v1/incidents/{incident_id}/updates", json={"people_on_site": people_on_site, "mood": "tense"}, headers={"X-CSRFToken": csrf}
+        )
         assert posted.status_code == 201, posted.json
         assert posted.json["branch_code"] == code
         posters[code] = poster
@@ -204,8 +217,7 @@ def test_bad_directory_files_write_nothing(app, db, first_lead):
     header = "kind,code,name,province_code,city_code,address,managers\n"
     good = header + "province,130000,河北省分行,130000,,,\ncity,130100,石家庄市分行,130000,,,\n"
     cases = {
-        "duplicate code": (good + "outlet,HB-1,网点一,130000,130100,,\noutlet,HB-1,网点二,130000,130100,,\n",
-                           "line 5.code", "appears twice"),
+        "duplicate code": (good + "outlet,HB-1,网点一,130000,130100,,\noutlet,HB-1,网点二,130000,130100,,\n", "line 5.code", "appears twice"),
         "city of another province": (good + "outlet,JS-1,南京网点,320000,130100,,\n", "line 4.city_code", "is in province 130000, not 320000"),
         "unknown manager": (good + "outlet,HB-2,网点,130000,130100,,nobody-here\n", "line 4.managers", "unknown manager 'nobody-here'"),
         "more cells than the header": (good + "outlet,HB-3,网点,130000,130100,地址,,多出来的格子\n", "line 4", "more cells"),
@@ -292,26 +304,51 @@ def test_bulk_update_by_id_and_external_reference_is_all_or_nothing(app, db, fir
     lead = {"Authorization": f"Bearer {first_lead}"}
     incident = client.post("/api/v1/incidents", json={"title": "测试", "cause": "c", "product": "p", "severity": "medium"}, headers=lead).json["id"]
     group = client.post(f"/api/v1/incidents/{incident}/groups", json={"name": "第一组", "handling_line": "逐一协商"}, headers=lead).json["id"]
-    ids = client.post(f"/api/v1/incidents/{incident}/complainants", json=[
-        {"name": "张三", "phone": "13800001111", "province_code": "130000"},
-        {"name": "李四", "phone": "13800002222", "province_code": "130000"},
-    ], headers=lead).json["ids"]
-    db["intake_complaint"].insert({"source": "hotline", "external_id": "EXT-9", "channel": "hotline", "product": "p", "cause_code": "c",
-                                   "province_code": "130000", "customer_name": "李四", "customer_phone": "13800002222",
-                                   "received_at": to_iso(utcnow()), "created_at": to_iso(utcnow()), "incident_id": incident, "complainant_id": ids[1]})
+    ids = client.post(
+        f"/api/v1/incidents/{incident}/complainants",
+        json=[
+            {"name": "张三", "phone": "13800001111", "province_code": "130000"},
+            {"name": "李四", "phone": "13800002222", "province_code": "130000"},
+        ],
+        headers=lead,
+    ).json["ids"]
+    db["intake_complaint"].insert(
+        {
+            "source": "hotline",
+            "external_id": "EXT-9",
+            "channel": "hotline",
+            "product": "p",
+            "cause_code": "c",
+            "province_code": "130000",
+            "customer_name": "李四",
+            "customer_phone": "13800002222",
+            "received_at": to_iso(utcnow()),
+            "created_at": to_iso(utcnow()),
+            "incident_id": incident,
+            "complainant_id": ids[1],
+        }
+    )
     before = client.get(f"/api/v1/complainants/{ids[0]}", headers=lead).json
     # one stale version: nothing changes
-    stale = client.patch(f"/api/v1/incidents/{incident}/complainants", json=[
-        {"id": ids[0], "version": before["version"], "principal": 1000},
-        {"external_id": "EXT-9", "version": 99, "principal": 2000},
-    ], headers=lead)
+    stale = client.patch(
+        f"/api/v1/incidents/{incident}/complainants",
+        json=[
+            {"id": ids[0], "version": before["version"], "principal": 1000},
+            {"external_id": "EXT-9", "version": 99, "principal": 2000},
+        ],
+        headers=lead,
+    )
     assert stale.status_code == 422, stale.json
     assert stale.json["details"][0]["field"].startswith("1")
     assert client.get(f"/api/v1/complainants/{ids[0]}", headers=lead).json["version"] == before["version"]
-    ok = client.patch(f"/api/v1/incidents/{incident}/complainants", json=[
-        {"id": ids[0], "version": before["version"], "principal": 1000, "group_id": group, "flags": ["vulnerable"]},
-        {"external_id": "EXT-9", "principal": "2000.50", "phone": "13900003333"},
-    ], headers=lead)
+    ok = client.patch(
+        f"/api/v1/incidents/{incident}/complainants",
+        json=[
+            {"id": ids[0], "version": before["version"], "principal": 1000, "group_id": group, "flags": ["vulnerable"]},
+            {"external_id": "EXT-9", "principal": "2000.50", "phone": "13900003333"},
+        ],
+        headers=lead,
+    )
     assert ok.status_code == 200, ok.json
     first, second = (client.get(f"/api/v1/complainants/{i}", headers=lead).json for i in ids)
     assert float(first["principal"]) == 1000 and first["group_id"] == group and first["flags"] == ["vulnerable"]
@@ -323,11 +360,15 @@ def test_bulk_update_by_id_and_external_reference_is_all_or_nothing(app, db, fir
     page = app.test_client()
     page.post("/login", data={"username": "chief", "password": "chief-pass-2026"})
     text = f"id,external_id,principal,group\n{ids[0]},,3000,第一组\n,EXT-9,4000,没有这个组\n"
-    preview = page.post(f"/incidents/{incident}/complainants/bulk-update", data={"file": (io.BytesIO(text.encode()), "u.csv")}, content_type="multipart/form-data")
+    preview = page.post(
+        f"/incidents/{incident}/complainants/bulk-update", data={"file": (io.BytesIO(text.encode()), "u.csv")}, content_type="multipart/form-data"
+    )
     assert preview.status_code == 422 and "没有这个组" in preview.data.decode()
     assert float(client.get(f"/api/v1/complainants/{ids[0]}", headers=lead).json["principal"]) == 1000
     text = f"id,external_id,principal\n{ids[0]},,3000\n,EXT-9,4000\n"
-    preview = page.post(f"/incidents/{incident}/complainants/bulk-update", data={"file": (io.BytesIO(text.encode()), "u.csv")}, content_type="multipart/form-data")
+    preview = page.post(
+        f"/incidents/{incident}/complainants/bulk-update", data={"file": (io.BytesIO(text.encode()), "u.csv")}, content_type="multipart/form-data"
+    )
     assert preview.status_code == 200
     assert float(client.get(f"/api/v1/complainants/{ids[0]}", headers=lead).json["principal"]) == 1000  # a preview keeps nothing
     token = preview.data.decode().split("/bulk-update/")[1][:32]
@@ -337,8 +378,10 @@ def test_bulk_update_by_id_and_external_reference_is_all_or_nothing(app, db, fir
 
 def test_db_is_taken_before_and_after_the_command(app, tmp_path, capsys):
     other = str(tmp_path / "other.db")
-    for argv in (["--db", other, "user", "add", "a1", "--role", "team", "--password", "long-enough-1"],
-                 ["user", "add", "a2", "--role", "team", "--password", "long-enough-1", "--db", other]):
+    for argv in (
+        ["--db", other, "user", "add", "a1", "--role", "team", "--password", "long-enough-1"],
+        ["user", "add", "a2", "--role", "team", "--password", "long-enough-1", "--db", other],
+    ):
         assert run.main(argv) == 0
     assert run.main(["audit", "verify", "--db", other]) == 0
     from console.db import connect
@@ -363,16 +406,28 @@ def test_the_catalogue_sets_a_causes_surge_rule_and_name(app, db, first_lead):
     client = app.test_client()
     lead = {"Authorization": f"Bearer {first_lead}"}
     assert catalogue.surge_settings(db, app.config)["SURGE_RULES"] == app.config["SURGE_RULES"]  # nothing set: as before
-    rows = [{"kind": "cause", "code": "zero_yield", "name": "结构性存款零收益", "threshold": 6, "baseline_min": 1000000},
-            {"kind": "product", "code": "结构性存款", "name": "结构性存款（保本浮动收益）"}]
+    rows = [
+        {"kind": "cause", "code": "zero_yield", "name": "结构性存款零收益", "threshold": 6, "baseline_min": 1000000},
+        {"kind": "product", "code": "结构性存款", "name": "结构性存款（保本浮动收益）"},
+    ]
     preview = client.post("/api/v1/catalogue/import", json={"rows": rows, "dry_run": True}, headers=lead)
     assert preview.status_code == 200 and preview.json["counts"] == {"new": 2} and db["catalogue_entry"].count == 0
     assert client.post("/api/v1/catalogue/import", json={"rows": rows}, headers=lead).status_code == 200
     bad = client.post("/api/v1/catalogue/import", json={"rows": [{"kind": "product", "code": "x", "name": "某产品", "threshold": 3}]}, headers=lead)
     assert bad.status_code == 422 and "causes only" in bad.json["details"][0]["message"]
     now = utcnow().replace(microsecond=0)
-    complaints = [{"channel": "hotline", "product": "结构性存款", "cause_code": "zero_yield", "province_code": "130000",
-                   "customer_name": f"客户{n}", "customer_phone": f"1381234{n:04d}", "received_at": to_iso(now - timedelta(minutes=5 + n))} for n in range(6)]
+    complaints = [
+        {
+            "channel": "hotline",
+            "product": "结构性存款",
+            "cause_code": "zero_yield",
+            "province_code": "130000",
+            "customer_name": f"客户{n}",
+            "customer_phone": f"1381234{n:04d}",
+            "received_at": to_iso(now - timedelta(minutes=5 + n)),
+        }
+        for n in range(6)
+    ]
     assert client.post("/api/v1/complaints", json=complaints, headers=lead).status_code == 201
     settings = catalogue.surge_settings(db, app.config)
     causes = [s for s in detect_surges(db, now, settings) if s["dimension"] == "cause_code"]

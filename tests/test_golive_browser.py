@@ -67,9 +67,12 @@ def test_lead_imports_directory_and_users_then_a_branch_contact_posts(browser, t
         import json
         import urllib.request
 
-        request = urllib.request.Request(server.url + "/api/v1/incidents", method="POST",
-                                         data=json.dumps({"title": "邮政渠道分红险集体投诉", "cause": "c", "product": "p", "severity": "severe", "status": "active"}).encode(),
-                                         headers={"Authorization": f"Bearer {lead_token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            server.url + "/api/v1/incidents",
+            method="POST",
+            data=json.dumps({"title": "邮政渠道分红险集体投诉", "cause": "c", "product": "p", "severity": "severe", "status": "active"}).encode(),
+            headers={"Authorization": f"Bearer {lead_token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             incident_id = json.loads(response.read())["id"]
 

@@ -27,8 +27,14 @@ def _id(first17):
     return first17 + id_check_character(first17)
 
 
-PERSON = {"name": "刘桂兰", "phone": "13622223333", "id_number": _id("13010519520303222"), "province_code": "130000",
-          "city_code": "130100", "branch_code": "HB-SJZ-01"}
+PERSON = {
+    "name": "刘桂兰",
+    "phone": "13622223333",
+    "id_number": _id("13010519520303222"),
+    "province_code": "130000",
+    "city_code": "130100",
+    "branch_code": "HB-SJZ-01",
+}
 
 
 def _post(api, incident_id, body, user="lead"):
@@ -59,8 +65,7 @@ def test_a_wrong_check_character_is_refused_with_a_clear_422(api, db, incident, 
     good = _id("13010519520303222")
     wrong = good[:17] + ("0" if good[17] != "0" else "1")
     before = db["complainant"].count
-    response = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={**PERSON, "id_number": wrong},
-                   headers={"Accept-Language": lang})
+    response = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={**PERSON, "id_number": wrong}, headers={"Accept-Language": lang})
     assert response.status_code == 422
     problem = response.json["details"][0]
     assert problem["field"] == "id_number" and words in problem["message"] and good[17] in problem["message"]
@@ -86,24 +91,44 @@ def test_hashes_not_clear_numbers_are_what_matching_reads(api, db, incident):
 def test_hotline_outlet_and_regulator_transfer_make_one_complainant_with_three_complaints(api, db, incident):
     now = utcnow()
     received = now - timedelta(days=3)
-    hotline = _post(api, incident["id"], {**PERSON, "channel": "hotline", "reference": "95511-0001", "demands": "退还本金",
-                                          "received_at": to_iso(received)})
+    hotline = _post(api, incident["id"], {**PERSON, "channel": "hotline", "reference": "95511-0001", "demands": "退还本金", "received_at": to_iso(received)})
     assert hotline.status_code == 201, hotline.json
     (person_id,) = hotline.json["ids"]
     assert hotline.json["new"] == 1 and hotline.json["linked"] == []
     first_due = db["complainant"].get(person_id)["decision_due_at"]
 
     # at the outlet: the phone written differently, no ID number
-    outlet = _post(api, incident["id"], {**PERSON, "id_number": None, "phone": "+86 136-2222-3333", "channel": "outlet",
-                                         "demands": "要求见经理", "received_at": to_iso(received + timedelta(days=1))})
+    outlet = _post(
+        api,
+        incident["id"],
+        {
+            **PERSON,
+            "id_number": None,
+            "phone": "+86 136-2222-3333",
+            "channel": "outlet",
+            "demands": "要求见经理",
+            "received_at": to_iso(received + timedelta(days=1)),
+        },
+    )
     assert outlet.status_code == 201 and outlet.json["ids"] == [person_id] and outlet.json["linked"] == [0] and outlet.json["new"] == 0
     assert db["complainant"].get(person_id)["decision_due_at"] == first_due  # a later arrival never puts the deadline back
 
     # transferred by the regulator's 12378 with a reply deadline five days out: it governs
     reply_due = now + timedelta(days=5)
-    transfer = _post(api, incident["id"], {**PERSON, "name": "刘桂兰", "phone": "13900000000", "channel": "regulator_transfer",
-                                           "transfer_reference": "12378-2026-0042", "reply_due_at": to_iso(reply_due),
-                                           "demands": "监管转办：要求退保", "received_at": to_iso(now)})
+    transfer = _post(
+        api,
+        incident["id"],
+        {
+            **PERSON,
+            "name": "刘桂兰",
+            "phone": "13900000000",
+            "channel": "regulator_transfer",
+            "transfer_reference": "12378-2026-0042",
+            "reply_due_at": to_iso(reply_due),
+            "demands": "监管转办：要求退保",
+            "received_at": to_iso(now),
+        },
+    )
     assert transfer.status_code == 201, transfer.json
     assert transfer.json["ids"] == [person_id]
 
@@ -139,17 +164,29 @@ def test_forwarding_never_resets_the_deadline_and_an_extension_cannot_pass_a_tra
     person_id = incident["hebei_outlet_1"]
     before = db["complainant"].get(person_id)["decision_due_at"]
     later = to_iso(from_iso(before) + timedelta(days=20))
-    added = api("team", "POST", f"/api/v1/complainants/{person_id}/complaints",
-                json={"channel": "court", "transferring_body": "石家庄中院", "transfer_reference": "(2026)冀01民初1号", "reply_due_at": later})
+    added = api(
+        "team",
+        "POST",
+        f"/api/v1/complainants/{person_id}/complaints",
+        json={"channel": "court", "transferring_body": "石家庄中院", "transfer_reference": "(2026)冀01民初1号", "reply_due_at": later},
+    )
     assert added.status_code == 201, added.json
     assert db["complainant"].get(person_id)["decision_due_at"] == before  # a later deadline changes nothing
     sooner = to_iso(utcnow() + timedelta(days=2))
-    added = api("team", "POST", f"/api/v1/complainants/{person_id}/complaints",
-                json={"channel": "consumer_association", "transfer_reference": "12315-77", "reply_due_at": sooner})
+    added = api(
+        "team",
+        "POST",
+        f"/api/v1/complainants/{person_id}/complaints",
+        json={"channel": "consumer_association", "transfer_reference": "12315-77", "reply_due_at": sooner},
+    )
     assert added.status_code == 201 and added.json["transferring_body"] == "12315"
     assert db["complainant"].get(person_id)["decision_due_at"] == sooner
-    extended = api("lead", "POST", f"/api/v1/complainants/{person_id}/extensions",
-                   json={"level": 1, "reason": "案情复杂", "approved_by": "分管副总", "complainant_notified_at": to_iso(utcnow())})
+    extended = api(
+        "lead",
+        "POST",
+        f"/api/v1/complainants/{person_id}/extensions",
+        json={"level": 1, "reason": "案情复杂", "approved_by": "分管副总", "complainant_notified_at": to_iso(utcnow())},
+    )
     assert extended.status_code == 200
     assert db["complainant"].get(person_id)["decision_due_at"] == sooner
 
@@ -180,8 +217,9 @@ def test_another_incident_is_shown_to_those_allowed_to_see_both(api, db, inciden
 
 
 def test_same_name_at_the_same_outlet_is_suggested_never_merged(api, db, incident):
-    twin = _post(api, incident["id"], {"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100",
-                                        "branch_code": "HB-SJZ-01"}).json
+    twin = _post(
+        api, incident["id"], {"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}
+    ).json
     assert twin["new"] == 1
     twin_id = twin["ids"][0]
     matches = api("team", "GET", f"/api/v1/complainants/{twin_id}/matches").json
@@ -205,13 +243,37 @@ def _state(db, *ids):
 
 def test_a_merge_keeps_everything_and_its_undo_restores_everything(app, api, db, incident):
     kept = incident["hebei_outlet_1"]
-    twin = _post(api, incident["id"], {"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100",
-                                        "branch_code": "HB-SJZ-01", "flags": ["organiser"], "received_at": to_iso(utcnow() - timedelta(days=4))}).json["ids"][0]
-    api("team", "POST", f"/api/v1/complainants/{twin}/contacts", json={"channel": "visit", "said": "到网点反映", "promised": "周五前回电",
-                                                                        "next_contact_due_at": to_iso(utcnow() + timedelta(hours=5))})
-    api("team", "POST", f"/api/v1/complainants/{twin}/complaints", json={"channel": "regulator_transfer", "transfer_reference": "12378-9",
-                                                                          "reply_due_at": to_iso(utcnow() + timedelta(days=3))})
-    api("lead", "POST", f"/api/v1/complainants/{twin}/extensions", json={"level": 1, "reason": "复杂", "approved_by": "副总", "complainant_notified_at": to_iso(utcnow())})
+    twin = _post(
+        api,
+        incident["id"],
+        {
+            "name": "张建国",
+            "phone": "13500009999",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-01",
+            "flags": ["organiser"],
+            "received_at": to_iso(utcnow() - timedelta(days=4)),
+        },
+    ).json["ids"][0]
+    api(
+        "team",
+        "POST",
+        f"/api/v1/complainants/{twin}/contacts",
+        json={"channel": "visit", "said": "到网点反映", "promised": "周五前回电", "next_contact_due_at": to_iso(utcnow() + timedelta(hours=5))},
+    )
+    api(
+        "team",
+        "POST",
+        f"/api/v1/complainants/{twin}/complaints",
+        json={"channel": "regulator_transfer", "transfer_reference": "12378-9", "reply_due_at": to_iso(utcnow() + timedelta(days=3))},
+    )
+    api(
+        "lead",
+        "POST",
+        f"/api/v1/complainants/{twin}/extensions",
+        json={"level": 1, "reason": "复杂", "approved_by": "副总", "complainant_notified_at": to_iso(utcnow())},
+    )
     api("team", "POST", f"/api/v1/complainants/{kept}/contacts", json={"channel": "phone", "said": "已联系"})
     before = _state(db, kept, twin)
     counts_before = api("lead", "GET", f"/api/v1/incidents/{incident['id']}/counts").json
@@ -261,9 +323,14 @@ def _people(n, seed=17):
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        out.append({"name": "投" + "诉人" + str(i), "phone": f"13{rng.randrange(3, 10)}{i:08d}",
-                    "id_number": _id(f"1301051960{(i % 12) + 1:02d}{(i % 28) + 1:02d}{i % 1000:03d}"[:17]),
-                    "province_code": "130000"})
+        out.append(
+            {
+                "name": "投" + "诉人" + str(i),
+                "phone": f"13{rng.randrange(3, 10)}{i:08d}",
+                "id_number": _id(f"1301051960{(i % 12) + 1:02d}{(i % 28) + 1:02d}{i % 1000:03d}"[:17]),
+                "province_code": "130000",
+            }
+        )
     return out
 
 
@@ -277,7 +344,7 @@ def test_a_bulk_import_of_10000_with_1000_repeats_links_the_repeats(api, db, inc
     for n, i in enumerate(picks):
         again = dict(unique[i], channel="hotline")
         if n % 2:
-            again.pop("id_number")          # known by the phone only (written another way)
+            again.pop("id_number")  # known by the phone only (written another way)
             again["phone"] = "+86 " + again["phone"]
         else:
             again["phone"] = "13000000000"  # known by the ID number only (a new phone)
@@ -307,11 +374,12 @@ def test_a_bulk_import_of_10000_with_1000_repeats_links_the_repeats(api, db, inc
 
 def test_csv_import_links_a_repeat_and_records_a_transfer(app, login, db, incident):
     client = login("team")
-    csv_text = ("name,phone,id_number,province_code,channel,transfer_reference,reply_due_at\n"
-                "张建国,13812345678,,130000,regulator_transfer,12378-CSV-1,2026-12-30 17:00\n"
-                "新客户,13511113333,,130000,hotline,,\n")
-    preview = client.post(f"/incidents/{incident['id']}/import", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")},
-                          content_type="multipart/form-data")
+    csv_text = (
+        "name,phone,id_number,province_code,channel,transfer_reference,reply_due_at\n"
+        "张建国,13812345678,,130000,regulator_transfer,12378-CSV-1,2026-12-30 17:00\n"
+        "新客户,13511113333,,130000,hotline,,\n"
+    )
+    preview = client.post(f"/incidents/{incident['id']}/import", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")}, content_type="multipart/form-data")
     assert preview.status_code == 200, preview.data[:2000]
     token = re.search(r"/import/([0-9a-f]{32})", preview.get_data(as_text=True)).group(1)
     assert client.post(f"/incidents/{incident['id']}/import/{token}").status_code == 302
@@ -330,21 +398,29 @@ def _ids(api, incident_id, query, user="lead"):
 
 def test_search_by_name_number_and_transfer_reference(api, db, incident):
     i = incident["id"]
-    assert _ids(api, i, "?q=" + quote("张建国")) == [incident["hebei_outlet_1"]]   # trigram index
-    assert _ids(api, i, "?q=" + quote("秀英")) == [incident["hebei_outlet_2"]]     # two characters: the name index
+    assert _ids(api, i, "?q=" + quote("张建国")) == [incident["hebei_outlet_1"]]  # trigram index
+    assert _ids(api, i, "?q=" + quote("秀英")) == [incident["hebei_outlet_2"]]  # two characters: the name index
     assert _ids(api, i, "?q=" + quote("陈")) == [incident["guangdong"]]
     assert _ids(api, i, "?q=" + quote("+86 137 1234 5678")) == [incident["guangdong"]]  # the hash of the normal form
     reveals = db.execute("SELECT count(*) FROM audit_log WHERE action = 'reveal' AND row_id = ?", [incident["guangdong"]]).fetchone()[0]
     assert reveals == 1
     person = incident["hebei_outlet_2"]
-    api("team", "POST", f"/api/v1/complainants/{person}/complaints",
-        json={"channel": "regulator_transfer", "transfer_reference": "JR-2026-118", "reply_due_at": to_iso(utcnow() + timedelta(days=9))})
+    api(
+        "team",
+        "POST",
+        f"/api/v1/complainants/{person}/complaints",
+        json={"channel": "regulator_transfer", "transfer_reference": "JR-2026-118", "reply_due_at": to_iso(utcnow() + timedelta(days=9))},
+    )
     assert _ids(api, i, "?q=JR-2026-118") == [person]
-    assert _ids(api, i, "?q=JR-2026-118&province_code=440000") == []   # filters combine with it
+    assert _ids(api, i, "?q=JR-2026-118&province_code=440000") == []  # filters combine with it
     assert _ids(api, i, "?q=JR-2026-118", user="branch_outlet") == []  # and scope
     # the plans use the indexes
-    plan = " ".join(r[3] for r in db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM complainant WHERE incident_id = 1 AND id IN (SELECT rowid FROM complainant_name WHERE complainant_name MATCH '\"张建国\"')").fetchall())
+    plan = " ".join(
+        r[3]
+        for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM complainant WHERE incident_id = 1 AND id IN (SELECT rowid FROM complainant_name WHERE complainant_name MATCH '\"张建国\"')"
+        ).fetchall()
+    )
     assert "VIRTUAL TABLE INDEX" in plan
 
 
@@ -355,7 +431,9 @@ def test_flag_filter_reads_its_index_and_follows_changes(api, db, incident):
     api("lead", "PATCH", f"/api/v1/complainants/{incident['guangdong']}", json={"flags": []})
     assert _ids(api, i, "?flag=journalist") == [incident["hebei_outlet_2"]]
     assert _ids(api, i, "?flag=lawyer&province_code=130000") == [incident["hebei_outlet_2"]]
-    plan = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT complainant_id FROM complainant_flag WHERE incident_id = 1 AND flag = 'vip'").fetchall())
+    plan = " ".join(
+        r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT complainant_id FROM complainant_flag WHERE incident_id = 1 AND flag = 'vip'").fetchall()
+    )
     assert "PRIMARY KEY" in plan or "INDEX" in plan
 
 
@@ -388,9 +466,20 @@ def test_intake_attach_links_a_known_person(app, db, lead, ctx):
     now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
     incident_id = incidents.create_incident(db, IncidentIn(title="t", cause="billing", product="p", severity="medium", status="active"), lead, now)
     db["incident"].update(incident_id, {"intake_dimension": "cause_code"})
-    (known,) = complainants.create_complainants(db, incident_id, [ComplainantIn(name="赵六", phone="13844445555", province_code="130000")], SYSTEM, lead, now, app.config)
-    item = ComplaintIn(source="hotline-95511", external_id="T-1", channel="12378 监管转办", product="p", cause_code="billing", province_code="130000",
-                       customer_name="赵六", customer_phone="138-4444-5555", received_at=now)
+    (known,) = complainants.create_complainants(
+        db, incident_id, [ComplainantIn(name="赵六", phone="13844445555", province_code="130000")], SYSTEM, lead, now, app.config
+    )
+    item = ComplaintIn(
+        source="hotline-95511",
+        external_id="T-1",
+        channel="12378 监管转办",
+        product="p",
+        cause_code="billing",
+        province_code="130000",
+        customer_name="赵六",
+        customer_phone="138-4444-5555",
+        received_at=now,
+    )
     intake.add_complaints(db, [item], lead, now, app.config)
     intake.run_surge_rule(db, now + timedelta(minutes=1), app.config, lead)
     rows = _complaints(db, known)
@@ -403,11 +492,16 @@ def test_intake_attach_links_a_known_person(app, db, lead, ctx):
 
 def test_the_complainant_page_shows_history_by_channel_and_merges(api, login, db, incident):
     kept = incident["hebei_outlet_1"]
-    api("team", "POST", f"/api/v1/complainants/{kept}/complaints",
-        json={"channel": "regulator_transfer", "transfer_reference": "12378-PAGE", "reply_due_at": to_iso(utcnow() + timedelta(days=4)), "asked": "要求退保"})
+    api(
+        "team",
+        "POST",
+        f"/api/v1/complainants/{kept}/complaints",
+        json={"channel": "regulator_transfer", "transfer_reference": "12378-PAGE", "reply_due_at": to_iso(utcnow() + timedelta(days=4)), "asked": "要求退保"},
+    )
     api("team", "POST", f"/api/v1/complainants/{kept}/contacts", json={"channel": "phone", "said": "已致电", "promised": "周三前书面答复"})
-    twin = _post(api, incident["id"], {"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100",
-                                        "branch_code": "HB-SJZ-01"}).json["ids"][0]
+    twin = _post(
+        api, incident["id"], {"name": "张建国", "phone": "13500009999", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}
+    ).json["ids"][0]
     client = login("team")
     page = client.get(f"/complainants/{kept}").get_data(as_text=True)
     assert 'id="history"' in page and "12378-PAGE" in page and "要求退保" in page and "周三前书面答复" in page
@@ -443,8 +537,7 @@ def test_a_changed_number_is_matched_and_found_by_its_new_hash(api, db, incident
 def test_csv_preview_names_a_transfer_without_its_reference(login, incident):
     client = login("team")
     csv_text = "name,phone,province_code,channel\n张三,13511114444,130000,regulator_transfer\n"
-    preview = client.post(f"/incidents/{incident['id']}/import", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")},
-                          content_type="multipart/form-data")
+    preview = client.post(f"/incidents/{incident['id']}/import", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")}, content_type="multipart/form-data")
     assert preview.status_code == 422
     page = preview.get_data(as_text=True)
     assert "transfer_reference" in page and "reply_due_at" in page
@@ -454,12 +547,20 @@ def test_a_merged_complainants_id_is_not_given_again_so_the_undo_can_put_it_back
     """The fuzz run found it: merging away the newest complainant, then adding one,
     gave the new one the merged id, and the undo failed on the id (a 500)."""
     kept = incident["hebei_outlet_1"]
-    newest = api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
-                 json={"name": "孙丽", "phone": "13512340001", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}).json["ids"][0]
+    newest = api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json={"name": "孙丽", "phone": "13512340001", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"},
+    ).json["ids"][0]
     merged = api("team", "POST", f"/api/v1/complainants/{kept}/merge", json={"other_id": newest, "reason": "同一人"})
     assert merged.status_code == 201, merged.json
-    after = api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
-                json={"name": "钱程", "phone": "13512340002", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}).json["ids"][0]
+    after = api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json={"name": "钱程", "phone": "13512340002", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"},
+    ).json["ids"][0]
     assert after > newest
     merge_id = db.execute("SELECT id FROM complainant_merge WHERE merged_id = ?", [newest]).fetchone()[0]
     undone = api("team", "POST", f"/api/v1/merges/{merge_id}/undo")

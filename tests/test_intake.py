@@ -44,9 +44,16 @@ _serial = iter(range(1, 10**9))
 def complaint(received_at, cause="zero_yield", product="结构性存款", province="130000", branch=None, **extra):
     n = next(_serial)
     row = {
-        "source": "hotline-95555", "external_id": f"HL-{n}", "channel": "hotline", "product": product,
-        "cause_code": cause, "province_code": province, "customer_name": f"客户{n}",
-        "customer_phone": f"139{n:08d}", "text": "结构性存款到期收益为零", "received_at": to_iso(received_at),
+        "source": "hotline-95555",
+        "external_id": f"HL-{n}",
+        "channel": "hotline",
+        "product": product,
+        "cause_code": cause,
+        "province_code": province,
+        "customer_name": f"客户{n}",
+        "customer_phone": f"139{n:08d}",
+        "text": "结构性存款到期收益为零",
+        "received_at": to_iso(received_at),
     }
     if branch:
         row["branch_code"] = branch

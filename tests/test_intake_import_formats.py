@@ -44,11 +44,13 @@ def _xlsx(rows):
 
 
 def test_an_excel_file_of_complaints_is_received_with_its_dates_and_number_cells(db, login):
-    content = _xlsx([
-        ["source", "external_id", "channel", "product", "cause_code", "province_code", "customer_name", "customer_phone", "received_at", "principal"],
-        ["hotline-95511", "X-1", "hotline", "分红险", "misselling", 130000, "王海燕", 13900002222, datetime(2026, 11, 22, 8, 10), 30000],
-        ["hotline-95511", "X-2", "counter", "分红险", "misselling", "130000", "周立新", "13700003333", "2026/11/22 9:05", ""],
-    ])
+    content = _xlsx(
+        [
+            ["source", "external_id", "channel", "product", "cause_code", "province_code", "customer_name", "customer_phone", "received_at", "principal"],
+            ["hotline-95511", "X-1", "hotline", "分红险", "misselling", 130000, "王海燕", 13900002222, datetime(2026, 11, 22, 8, 10), 30000],
+            ["hotline-95511", "X-2", "counter", "分红险", "misselling", "130000", "周立新", "13700003333", "2026/11/22 9:05", ""],
+        ]
+    )
     sent = login("team").post("/complaints/import", data={"file": (io.BytesIO(content), "投诉.xlsx")}, content_type="multipart/form-data")
     assert sent.status_code == 302, sent.get_data(as_text=True)
     rows = {r["external_id"]: dict(r) for r in db.query("SELECT * FROM intake_complaint WHERE external_id IN ('X-1', 'X-2')")}
@@ -60,15 +62,21 @@ def test_an_excel_file_of_complaints_is_received_with_its_dates_and_number_cells
 def test_a_bad_excel_file_or_row_is_refused_with_a_message_and_nothing_received(db, login):
     team = login("team")
     before = db["intake_complaint"].count
-    broken = team.post("/complaints/import", data={"file": (io.BytesIO(b"PK\x03\x04not a zip"), "x.xlsx")}, content_type="multipart/form-data",
-                       headers={"Accept-Language": "zh-CN"})
+    broken = team.post(
+        "/complaints/import",
+        data={"file": (io.BytesIO(b"PK\x03\x04not a zip"), "x.xlsx")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "zh-CN"},
+    )
     assert broken.status_code == 422
     assert "Excel" in broken.get_data(as_text=True) and "not an Excel workbook" not in broken.get_data(as_text=True)
-    content = _xlsx([
-        ["channel", "product", "cause_code", "province_code", "customer_name", "customer_phone", "received_at"],
-        ["hotline", "分红险", "misselling", "130000", "王海燕", "13900002222", "2026/11/22 8:10"],
-        ["hotline", "分红险", "misselling", "130000", "周立新", "13700003333", "明天上午"],
-    ])
+    content = _xlsx(
+        [
+            ["channel", "product", "cause_code", "province_code", "customer_name", "customer_phone", "received_at"],
+            ["hotline", "分红险", "misselling", "130000", "王海燕", "13900002222", "2026/11/22 8:10"],
+            ["hotline", "分红险", "misselling", "130000", "周立新", "13700003333", "明天上午"],
+        ]
+    )
     bad = team.post("/complaints/import", data={"file": (io.BytesIO(content), "投诉.xlsx")}, content_type="multipart/form-data")
     assert bad.status_code == 422
     assert "received_at" in bad.get_data(as_text=True)

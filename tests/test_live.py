@@ -106,10 +106,29 @@ def _changes(api, incident):
     """Changes in Hebei (two outlets) and in Guangdong, through the server's API."""
     api("team", "PATCH", f"/api/v1/complainants/{incident['hebei_outlet_1']}", json={"status": "contacted"})
     api("team", "POST", f"/api/v1/complainants/{incident['hebei_outlet_2']}/contacts", json={"channel": "phone", "said": "答复口径已告知"})
-    api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[
-        {"name": "赵丽华", "phone": "13600001111", "id_number": "130107198001011111", "province_code": "130000", "branch_code": "HB-SJZ-02", "city_code": "130100"},
-        {"name": "黄伟", "phone": "13600002222", "id_number": "440104198001012222", "province_code": "440000", "branch_code": "GD-GZ-01", "city_code": "440100"},
-    ])
+    api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json=[
+            {
+                "name": "赵丽华",
+                "phone": "13600001111",
+                "id_number": "130107198001011111",
+                "province_code": "130000",
+                "branch_code": "HB-SJZ-02",
+                "city_code": "130100",
+            },
+            {
+                "name": "黄伟",
+                "phone": "13600002222",
+                "id_number": "440104198001012222",
+                "province_code": "440000",
+                "branch_code": "GD-GZ-01",
+                "city_code": "440100",
+            },
+        ],
+    )
     api("team", "PATCH", f"/api/v1/complainants/{incident['guangdong']}", json={"status": "escalated", "escalation_channel": "media"})
 
 

@@ -35,7 +35,9 @@ def test_bank_card_keeps_first_6_and_last_4(value, masked):
     assert mask_bank_card(value) == masked
 
 
-@pytest.mark.parametrize("mask,value", [(mask_phone, "1234567"), (mask_phone, "12345"), (mask_id_number, "1101234"), (mask_bank_card, "6222021234"), (mask_phone, "1")])
+@pytest.mark.parametrize(
+    "mask,value", [(mask_phone, "1234567"), (mask_phone, "12345"), (mask_id_number, "1101234"), (mask_bank_card, "6222021234"), (mask_phone, "1")]
+)
 def test_values_too_short_to_mask_partly_are_hidden_entirely(mask, value):
     masked = mask(value)
     assert masked == "*" * len(value)
@@ -108,7 +110,10 @@ def test_api_update_responses_are_masked(api, db, incident):
     assert (row["phone"], row["id_number"]) == (new_phone, new_id)
     for url, body in [
         (f"/api/v1/complainants/{complainant_id}", {"status": "contacted"}),
-        (f"/api/v1/complainants/{complainant_id}/extensions", {"level": 1, "reason": "复杂", "approved_by": "部门负责人", "complainant_notified_at": "2026-11-23T10:00:00+08:00"}),
+        (
+            f"/api/v1/complainants/{complainant_id}/extensions",
+            {"level": 1, "reason": "复杂", "approved_by": "部门负责人", "complainant_notified_at": "2026-11-23T10:00:00+08:00"},
+        ),
     ]:
         method = "PATCH" if url.endswith(str(complainant_id)) else "POST"
         response = api("lead", method, url, json=body)
@@ -117,10 +122,19 @@ def test_api_update_responses_are_masked(api, db, incident):
 
 
 def test_api_create_and_counts_and_contacts_carry_no_full_values(api, incident):
-    created = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "孙丽", "phone": "13344445555", "id_number": "440109198808085555", "province_code": "440000"})
+    created = api(
+        "lead",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json={"name": "孙丽", "phone": "13344445555", "id_number": "440109198808085555", "province_code": "440000"},
+    )
     assert created.status_code == 201
     _assert_no_full_values(created.get_data(as_text=True), ["13344445555", "440109198808085555"])
-    for url in [f"/api/v1/incidents/{incident['id']}/counts", f"/api/v1/complainants/{incident['hebei_outlet_1']}/contacts", f"/api/v1/incidents/{incident['id']}/groups"]:
+    for url in [
+        f"/api/v1/incidents/{incident['id']}/counts",
+        f"/api/v1/complainants/{incident['hebei_outlet_1']}/contacts",
+        f"/api/v1/incidents/{incident['id']}/groups",
+    ]:
         response = api("lead", "GET", url)
         assert response.status_code == 200
         _assert_no_full_values(response.get_data(as_text=True), _full_values(incident))
@@ -142,7 +156,7 @@ def test_html_search_by_phone_shows_masked_values(login, incident):
     assert "138****5678" in page
     assert "130105195501011234" not in page
     # the search box and the language links repeat what the user typed; the table itself stays masked
-    table = page[page.index("<tbody>"):page.index("</tbody>")]
+    table = page[page.index("<tbody>") : page.index("</tbody>")]
     assert "138****5678" in table and "13812345678" not in table
 
 

@@ -42,8 +42,14 @@ def _incident(app, db, lead, branch="HB-SJZ-01", at=T0):
     incident_id = incidents.create_incident(db, IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity="medium"), lead, at)
     province, city = ("440000", "440100") if branch.startswith("GD") else ("130000", "130100")
     complainants.create_complainants(
-        db, incident_id, [ComplainantIn(name="王某", phone="13800001111", province_code=province, city_code=city, branch_code=branch)],
-        SYSTEM, lead, at, app.config)
+        db,
+        incident_id,
+        [ComplainantIn(name="王某", phone="13800001111", province_code=province, city_code=city, branch_code=branch)],
+        SYSTEM,
+        lead,
+        at,
+        app.config,
+    )
     return incident_id
 
 
@@ -298,30 +304,41 @@ def test_a_receipt_in_the_future_is_refused_beyond_the_skew(api, db, incident):
 
     before = row_counts(db)
     later = to_iso(utcnow() + timedelta(days=30))
-    response = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
-                   json={"name": "钱某", "phone": "13912345670", "province_code": "130000", "received_at": later})
+    response = api(
+        "lead",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json={"name": "钱某", "phone": "13912345670", "province_code": "130000", "received_at": later},
+    )
     assert response.status_code == 422
     assert response.json["details"] == [{"field": "received_at", "message": "is in the future: a complaint cannot be received after now"}]
     intake = api("team", "POST", "/api/v1/complaints", json=complaint(utcnow() + timedelta(days=30)))
     assert intake.status_code == 422 and intake.json["details"][0]["field"] == "received_at"
     assert row_counts(db) == before
-    within = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
-                 json={"name": "钱某", "phone": "13912345670", "province_code": "130000", "received_at": to_iso(utcnow() + timedelta(minutes=2))})
+    within = api(
+        "lead",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json={"name": "钱某", "phone": "13912345670", "province_code": "130000", "received_at": to_iso(utcnow() + timedelta(minutes=2))},
+    )
     assert within.status_code == 201  # a clock a little ahead is not refused
 
 
-@pytest.mark.parametrize("phone, accepted", [
-    ("1381234567", False),        # 10 digits
-    ("1234567", False),           # 7 digits: no area code
-    ("12812345678", False),       # 12x is no mobile prefix
-    ("88886666", False),          # a landline without its area code
-    ("13812345678", True),
-    ("138 1234 5678", True),
-    ("+86 138-1234-5678", True),
-    ("010-88886666", True),
-    ("0311-8888123", True),
-    ("+852 2123 4567", True),
-])
+@pytest.mark.parametrize(
+    "phone, accepted",
+    [
+        ("1381234567", False),  # 10 digits
+        ("1234567", False),  # 7 digits: no area code
+        ("12812345678", False),  # 12x is no mobile prefix
+        ("88886666", False),  # a landline without its area code
+        ("13812345678", True),
+        ("138 1234 5678", True),
+        ("+86 138-1234-5678", True),
+        ("010-88886666", True),
+        ("0311-8888123", True),
+        ("+852 2123 4567", True),
+    ],
+)
 def test_phone_numbers_are_mobiles_or_landlines_with_their_area_code(api, db, incident, phone, accepted):
     before = row_counts(db)
     response = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "孙某", "phone": phone, "province_code": "130000"})
@@ -359,10 +376,27 @@ def test_alerts_page_by_cursor_and_name_every_complainant(app, api, db, lead):
     ids = list(range(1, 451))
     with write(db), app.app_context():
         for n in range(120):
-            raise_alert(db, key=f"test:{n}", kind="first_response", level="warning", message=f"提醒 {n}", now=T0 + n * MINUTE,
-                        audience={"lead", "team"}, data={"complainant_ids": ids, "count": len(ids)})
-        raise_alert(db, key="test:hebei", kind="missed_update", level="warning", message="河北", now=T0,
-                    audience={"team"}, province_code="130000", branch_code="HB-SJZ-01")
+            raise_alert(
+                db,
+                key=f"test:{n}",
+                kind="first_response",
+                level="warning",
+                message=f"提醒 {n}",
+                now=T0 + n * MINUTE,
+                audience={"lead", "team"},
+                data={"complainant_ids": ids, "count": len(ids)},
+            )
+        raise_alert(
+            db,
+            key="test:hebei",
+            kind="missed_update",
+            level="warning",
+            message="河北",
+            now=T0,
+            audience={"team"},
+            province_code="130000",
+            branch_code="HB-SJZ-01",
+        )
     seen, cursor = [], None
     while True:
         page = api("lead", "GET", "/api/v1/alerts?per_page=50" + (f"&before_id={cursor}" if cursor else ""))

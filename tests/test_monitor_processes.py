@@ -80,7 +80,9 @@ def test_a_run_interrupted_by_a_crash_is_finished_once_after_restart(app, db, in
     monitor = next(m for m in monitors.MONITORS if m.id == "missed_updates")
     start = period_start(monitor, now)
     dead_pid = 2**22 + 12345  # above pid_max on Linux: no such process
-    db["monitor_run"].insert({"monitor": "missed_updates", "period_start": to_iso(start), "holder": f"{socket.gethostname()}:{dead_pid}", "started_at": to_iso(now)})
+    db["monitor_run"].insert(
+        {"monitor": "missed_updates", "period_start": to_iso(start), "holder": f"{socket.gethostname()}:{dead_pid}", "started_at": to_iso(now)}
+    )
     with app.test_request_context():
         # what the dead process did before it died: the first branch's nudge
         from console.alerts import raise_alert
@@ -88,8 +90,18 @@ def test_a_run_interrupted_by_a_crash_is_finished_once_after_restart(app, db, in
         from monitors.missed_updates import run
 
         first = sorted(reporting_status(db, db["incident"].get(incident["id"]), now, app.config), key=lambda b: b["branch_code"])[0]
-        raise_alert(db, key=f"missed_update:{incident['id']}:{first['branch_code']}:{first['clock_from']}:1", kind="missed_update", level="warning",
-                    message="nudge", now=now, audience={"team"}, incident_id=incident["id"], branch_code=first["branch_code"], province_code=first["province_code"])
+        raise_alert(
+            db,
+            key=f"missed_update:{incident['id']}:{first['branch_code']}:{first['clock_from']}:1",
+            kind="missed_update",
+            level="warning",
+            message="nudge",
+            now=now,
+            audience={"team"},
+            incident_id=incident["id"],
+            branch_code=first["branch_code"],
+            province_code=first["province_code"],
+        )
         db.conn.commit()
     assert len(_missed_alerts(db, incident["id"], "warning")) == 1
 

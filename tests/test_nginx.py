@@ -37,7 +37,7 @@ def readme_nginx_block():
     start = lines.index("    upstream console {")
     server = lines.index("    server {", start)
     end = lines.index("    }", server)
-    return textwrap.dedent("\n".join(lines[start:end + 1]))
+    return textwrap.dedent("\n".join(lines[start : end + 1]))
 
 
 def nginx_config(prefix, port, upstream_port):
@@ -184,13 +184,15 @@ def test_nginx_absorbs_idle_and_slow_header_clients(nginx, tokens, incident):
         for s in idle:
             s.close()
 
-    print(f"\nnginx in front of gunicorn -w 1 --threads {THREADS}, {IDLE} idle + {SLOW} slow-header connections open:"
-          f"\n  API answer: median {statistics.median(loaded) * 1000:.0f} ms, slowest {max(loaded) * 1000:.0f} ms over {len(loaded)}"
-          f" (quiet: median {statistics.median(quiet) * 1000:.0f} ms)"
-          f"\n  boards (Socket.IO over WebSocket through nginx): {len(boards)}/{len(boards)} connected and joined,"
-          f" slowest {max(boards) * 1000:.0f} ms"
-          f"\n  slow-header clients dropped by nginx: {len(dropped)}/{SLOW}, after {dropped[0]:.1f}–{dropped[-1]:.1f} s"
-          f"\n  API after they were dropped: slowest {max(after) * 1000:.0f} ms")
+    print(
+        f"\nnginx in front of gunicorn -w 1 --threads {THREADS}, {IDLE} idle + {SLOW} slow-header connections open:"
+        f"\n  API answer: median {statistics.median(loaded) * 1000:.0f} ms, slowest {max(loaded) * 1000:.0f} ms over {len(loaded)}"
+        f" (quiet: median {statistics.median(quiet) * 1000:.0f} ms)"
+        f"\n  boards (Socket.IO over WebSocket through nginx): {len(boards)}/{len(boards)} connected and joined,"
+        f" slowest {max(boards) * 1000:.0f} ms"
+        f"\n  slow-header clients dropped by nginx: {len(dropped)}/{SLOW}, after {dropped[0]:.1f}–{dropped[-1]:.1f} s"
+        f"\n  API after they were dropped: slowest {max(after) * 1000:.0f} ms"
+    )
     assert max(loaded) < 1.0, loaded
     assert len(boards) == 5 and max(boards) < 2.0, boards
     assert len(dropped) == SLOW and dropped[-1] < 15, dropped  # client_header_timeout 10 s

@@ -11,8 +11,12 @@ MASKED_TARGET = "13812345678"  # hebei_outlet_1, shown to the branch contact as 
 
 
 def _audit_reveals(db, complainant_id):
-    return [dict(r) for r in db.query(
-        "SELECT username, action, after FROM audit_log WHERE table_name = 'complainant' AND row_id = ? AND action = 'reveal'", [complainant_id])]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT username, action, after FROM audit_log WHERE table_name = 'complainant' AND row_id = ? AND action = 'reveal'", [complainant_id]
+        )
+    ]
 
 
 def _found(api, user, incident, q):
@@ -65,7 +69,17 @@ def test_a_number_outside_the_viewers_scope_finds_and_logs_nothing(api, db, inci
     assert _audit_reveals(db, incident["guangdong"]) == []
 
 
-@pytest.mark.parametrize("q, kind", [("张", "name"), ("5678", "last4"), ("138-1234-5678", "number"), ("13010919600202222x", "number"),
-                                     ("138", "none"), ("1381234567", "number"), ("12345", "none")])
+@pytest.mark.parametrize(
+    "q, kind",
+    [
+        ("张", "name"),
+        ("5678", "last4"),
+        ("138-1234-5678", "number"),
+        ("13010919600202222x", "number"),
+        ("138", "none"),
+        ("1381234567", "number"),
+        ("12345", "none"),
+    ],
+)
 def test_search_kinds(q, kind):
     assert search_kind(q)[0] == kind

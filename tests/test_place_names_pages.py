@@ -16,16 +16,19 @@ def _visible_codes(body):
 
 
 def _post(api, incident_id, code, user):
-    response = api(user, "POST", f"/api/v1/incidents/{incident_id}/updates",
-                   json={"branch_code": code, "people_on_site": 3, "mood": "calm"})
+    response = api(user, "POST", f"/api/v1/incidents/{incident_id}/updates", json={"branch_code": code, "people_on_site": 3, "mood": "calm"})
     assert response.status_code == 201, response.json
 
 
 def test_pages_name_outlets_not_codes(api, login, incident):
     _post(api, incident["id"], "HB-SJZ-01", "branch_hebei")
     # the same name at the same outlet: the complainant page lists a possible match, by outlet
-    again = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/complainants",
-                json=[{"name": "张建国", "phone": "13800001111", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}])
+    again = api(
+        "lead",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/complainants",
+        json=[{"name": "张建国", "phone": "13800001111", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01"}],
+    )
     assert again.status_code == 201, again.json
     lead = login("lead")
     pages = {

@@ -18,28 +18,28 @@ PLAYBOOK_FILES = sorted(p for pattern in ("*.yaml", "*.yml") for p in (ROOT / "p
 
 # A small valid playbook; the number on the right is the line each row is on.
 BASE = [
-    "id: demo",                                        # 1
-    "title: {zh: 演示, en: Demo}",                      # 2
-    "description: {zh: 演示预案, en: Demo playbook}",   # 3
-    "defaults:",                                       # 4
-    "  police: 15",                                    # 5
-    "streams:",                                        # 6
-    "  regulator: {zh: 监管, en: Regulator}",           # 7
-    "tasks:",                                          # 8
-    "  - key: first_task",                             # 9
-    "    stream: regulator",                           # 10
-    "    title: {zh: 第一, en: First}",                 # 11
-    "    owner_role: lead",                            # 12
-    "    trigger: activation",                         # 13
-    "    due: {minutes: 30}",                          # 14
-    "  - key: second_task",                            # 15
-    "    stream: regulator",                           # 16
-    "    title: {zh: 第二, en: Second}",                # 17
-    "    owner_role: team",                            # 18
-    "    trigger: activation",                         # 19
-    "    due:",                                        # 20
-    "      setting: police",                           # 21
-    "    depends_on: [first_task]",                    # 22
+    "id: demo",  # 1
+    "title: {zh: 演示, en: Demo}",  # 2
+    "description: {zh: 演示预案, en: Demo playbook}",  # 3
+    "defaults:",  # 4
+    "  police: 15",  # 5
+    "streams:",  # 6
+    "  regulator: {zh: 监管, en: Regulator}",  # 7
+    "tasks:",  # 8
+    "  - key: first_task",  # 9
+    "    stream: regulator",  # 10
+    "    title: {zh: 第一, en: First}",  # 11
+    "    owner_role: lead",  # 12
+    "    trigger: activation",  # 13
+    "    due: {minutes: 30}",  # 14
+    "  - key: second_task",  # 15
+    "    stream: regulator",  # 16
+    "    title: {zh: 第二, en: Second}",  # 17
+    "    owner_role: team",  # 18
+    "    trigger: activation",  # 19
+    "    due:",  # 20
+    "      setting: police",  # 21
+    "    depends_on: [first_task]",  # 22
 ]
 
 
@@ -90,8 +90,7 @@ CASES = [
     ("unknown_dependency", replace(l22="    depends_on: [third_task]"), 22, "tasks.1.depends_on", ["unknown task 'third_task'"]),
     ("depends_on_itself", replace(l22="    depends_on: [second_task]"), 22, "tasks.1.depends_on", ["cannot depend on itself"]),
     # first_task -> second_task -> first_task: the new line 15 is first_task's depends_on
-    ("dependency_cycle", insert(14, "    depends_on: [second_task]"), 15, "tasks.0.depends_on",
-     ["circle", "first_task -> second_task -> first_task"]),
+    ("dependency_cycle", insert(14, "    depends_on: [second_task]"), 15, "tasks.0.depends_on", ["circle", "first_task -> second_task -> first_task"]),
     ("duplicate_key", replace(l15="  - key: first_task"), 15, "tasks.1.key", ["'first_task' is used twice"]),
     ("empty_task_list", text(BASE[:7] + ["tasks: []"]), 8, "tasks", ["at least 1"]),
 ]
@@ -135,15 +134,15 @@ def test_the_default_playbook_encodes_the_reporting_timers():
 
 @pytest.mark.parametrize("path", PLAYBOOK_FILES, ids=lambda p: p.name)
 def test_playbook_check_accepts_each_shipped_playbook(path):
-    result = subprocess.run([sys.executable, "run.py", "playbook", "check", str(path.relative_to(ROOT))],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "run.py", "playbook", "check", str(path.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "is valid" in result.stdout and playbooks.load(path).id in result.stdout
 
 
 def test_playbook_check_of_the_default_playbook_exits_0():
-    result = subprocess.run([sys.executable, "run.py", "playbook", "check", "playbooks/mass_complaint.yaml"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "run.py", "playbook", "check", "playbooks/mass_complaint.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("playbooks/mass_complaint.yaml: playbook 'mass_complaint' is valid")
 
@@ -170,8 +169,7 @@ def test_parse_names_the_line_and_the_problem(name, source, line, where, words):
         assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
     prefix = f"bad.yaml:{line}: {where + ': ' if where else ''}"
     assert any(row.startswith(prefix) for row in str(error).splitlines()), str(error)
-    assert all(p[0] is not None and 1 <= p[0] <= max(1, len(source.splitlines())) for p in error.problems), \
-        f"a line outside the file: {error.problems}"
+    assert all(p[0] is not None and 1 <= p[0] <= max(1, len(source.splitlines())) for p in error.problems), f"a line outside the file: {error.problems}"
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +180,10 @@ def checked(tmp_path_factory):
     for name, source, *_rest in CASES:
         path = folder / f"{name}.yaml"
         path.write_text(source, encoding="utf-8")
-        running[name] = (path, subprocess.Popen([sys.executable, "run.py", "playbook", "check", str(path)], cwd=ROOT,
-                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        running[name] = (
+            path,
+            subprocess.Popen([sys.executable, "run.py", "playbook", "check", str(path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        )
     results = {}
     for name, (path, process) in running.items():
         stdout, stderr = process.communicate(timeout=300)

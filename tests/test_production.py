@@ -40,9 +40,25 @@ class Gunicorn:
         self.log_path = f"{self.db_path}.gunicorn.{self.port}.log"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", str(self.threads), "-b", f"127.0.0.1:{self.port}",
-                 "--no-control-socket", "--graceful-timeout", "5", "console.wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    "1",
+                    "--threads",
+                    str(self.threads),
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "--no-control-socket",
+                    "--graceful-timeout",
+                    "5",
+                    "console.wsgi:app",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         try:
             wait_for_port(self.port, timeout=30, process=self.process)
@@ -123,7 +139,9 @@ class Board:
 
 def call(server, token, method, path, body=None):
     request = urllib.request.Request(
-        server.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        server.url + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -157,8 +175,7 @@ def test_gunicorn_serves_the_api_and_the_board_over_websocket(gunicorns, tokens,
 
 def test_the_worker_runs_the_monitors_when_the_scheduler_is_on(gunicorns, db, incident):
     server = gunicorns(CONSOLE_SCHEDULER="on")
-    wait_until(lambda: db.execute("SELECT count(*) FROM monitor_run WHERE finished_at IS NOT NULL").fetchone()[0] >= 3,
-               what="the worker's first monitor runs")
+    wait_until(lambda: db.execute("SELECT count(*) FROM monitor_run WHERE finished_at IS NOT NULL").fetchone()[0] >= 3, what="the worker's first monitor runs")
     workers = server.worker_pids()
     assert len(workers) == 1
     holders = {r[0] for r in db.execute("SELECT DISTINCT holder FROM monitor_run")}
@@ -180,8 +197,9 @@ def test_two_instances_share_the_rooms_through_redis(gunicorns, db, tokens, inci
             board.close()
         # Both workers run schedulers: every monitor ran for the current period, each by one of the two workers.
         everyone = {m.id for m in monitors.MONITORS}
-        wait_until(lambda: {r[0] for r in db.execute("SELECT monitor FROM monitor_run WHERE finished_at IS NOT NULL")} == everyone,
-                   what="every monitor's first run")
+        wait_until(
+            lambda: {r[0] for r in db.execute("SELECT monitor FROM monitor_run WHERE finished_at IS NOT NULL")} == everyone, what="every monitor's first run"
+        )
         holders = {r[0] for r in db.execute("SELECT DISTINCT holder FROM monitor_run")}
         assert holders <= {f"{socket.gethostname()}:{pid}" for pid in a.worker_pids() + b.worker_pids()}
     finally:

@@ -83,7 +83,9 @@ class ProtocolBoard:
 
 def call(url, token, method, path, body=None):
     request = urllib.request.Request(
-        url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        url + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=15) as response:
@@ -99,7 +101,8 @@ def database_state(url, token, incident_id):
 def start_redis_on(port):
     process = subprocess.Popen(
         [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_for_port(port, process=process)
     return process
@@ -119,8 +122,13 @@ def test_boards_on_both_instances_catch_up_within_seconds_after_redis_returns(ap
         # Both listeners are up: a change on A reaches a board on B, and one on B a board on A.
         for warm, (server, board) in enumerate(((a, boards[3][0]), (b, boards[0][0]))):
             before = board.state()[0]
-            call(server.url, tokens["team"], "POST", f"/api/v1/incidents/{incident['id']}/complainants",  # two people: one phone would be one person
-                 {"name": "预热", "phone": f"1360000000{warm}", "province_code": "130000", "branch_code": "HB-SJZ-01", "city_code": "130100"})
+            call(
+                server.url,
+                tokens["team"],
+                "POST",
+                f"/api/v1/incidents/{incident['id']}/complainants",  # two people: one phone would be one person
+                {"name": "预热", "phone": f"1360000000{warm}", "province_code": "130000", "branch_code": "HB-SJZ-01", "city_code": "130100"},
+            )
             deadline = time.monotonic() + 5
             while board.state()[0] == before and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -131,11 +139,29 @@ def test_boards_on_both_instances_catch_up_within_seconds_after_redis_returns(ap
         posted = 0
         while time.monotonic() - outage_started < 10:  # changes on both instances all through a 10 s outage
             server = (a, b)[posted % 2]
-            status, _body = call(server.url, tokens["team"], "POST", f"/api/v1/incidents/{incident['id']}/complainants",
-                                 [{"name": f"断线期间{posted}", "phone": f"136{posted:08d}", "province_code": "130000" if posted % 3 else "440000",
-                                   "branch_code": "HB-SJZ-02" if posted % 3 else "GD-GZ-01", "city_code": "130100" if posted % 3 else "440100"}])
+            status, _body = call(
+                server.url,
+                tokens["team"],
+                "POST",
+                f"/api/v1/incidents/{incident['id']}/complainants",
+                [
+                    {
+                        "name": f"断线期间{posted}",
+                        "phone": f"136{posted:08d}",
+                        "province_code": "130000" if posted % 3 else "440000",
+                        "branch_code": "HB-SJZ-02" if posted % 3 else "GD-GZ-01",
+                        "city_code": "130100" if posted % 3 else "440100",
+                    }
+                ],
+            )
             assert status == 201
-            status, _body = call(server.url, tokens["team"], "POST", f"/api/v1/complainants/{incident['hebei_outlet_1']}/contacts", {"channel": "phone", "said": f"第{posted}次回访"})
+            status, _body = call(
+                server.url,
+                tokens["team"],
+                "POST",
+                f"/api/v1/complainants/{incident['hebei_outlet_1']}/contacts",
+                {"channel": "phone", "said": f"第{posted}次回访"},
+            )
             assert status == 201
             posted += 1
             time.sleep(0.5)
@@ -153,9 +179,11 @@ def test_boards_on_both_instances_catch_up_within_seconds_after_redis_returns(ap
             time.sleep(0.02)
         stale = {board.label: (board.state()[0], expected[user][0]) for board, _s, user in boards if board.label not in caught_up}
         assert stale == {}, f"boards still stale 5 s after Redis returned (board seq, database seq): {stale}"
-        print(f"\nRedis down {back - outage_started:.1f} s, {posted * 2} changes posted on two instances; "
-              f"all {len(boards)} boards at the database's state {max(caught_up.values()):.2f} s after it returned "
-              f"(fastest {min(caught_up.values()):.2f} s)")
+        print(
+            f"\nRedis down {back - outage_started:.1f} s, {posted * 2} changes posted on two instances; "
+            f"all {len(boards)} boards at the database's state {max(caught_up.values()):.2f} s after it returned "
+            f"(fastest {min(caught_up.values()):.2f} s)"
+        )
     finally:
         for board, _s, _u in boards:
             board.close()

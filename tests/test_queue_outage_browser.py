@@ -29,10 +29,15 @@ def test_the_board_shows_it_may_be_behind_while_redis_is_down_and_catches_up_aft
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / "board-queue-down.png"))
         # a change while Redis is down (through the API of this test process): stored, never emitted to the board
-        added = api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[
-            {"name": "赵丽华", "phone": "13600001111", "province_code": "330000"},
-            {"name": "黄伟", "phone": "13600002222", "province_code": "440000"},
-        ])
+        added = api(
+            "team",
+            "POST",
+            f"/api/v1/incidents/{incident['id']}/complainants",
+            json=[
+                {"name": "赵丽华", "phone": "13600001111", "province_code": "330000"},
+                {"name": "黄伟", "phone": "13600002222", "province_code": "440000"},
+            ],
+        )
         assert added.status_code == 201
         expect(page.locator("#total")).to_have_text("3")
 

@@ -87,7 +87,12 @@ def test_two_restores_in_one_second_keep_two_copies(app, db, incident, api, tmp_
     live = app.config["DATABASE"]
     good = fresh_backup(live, tmp_path)
     first = ids_in(live)
-    assert api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "后来者", "phone": "13500009999", "province_code": "130000"}).status_code == 201
+    assert (
+        api(
+            "team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "后来者", "phone": "13500009999", "province_code": "130000"}
+        ).status_code
+        == 201
+    )
     newer = ids_in(live)
     db.close()
     moment = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone.utc)  # the very same instant, twice

@@ -85,8 +85,7 @@ PEOPLE = [
 
 def add_people(app, db, incident_id, group_ids, people, actor, at):
     items = [
-        ComplainantIn(name=name, phone=phone, province_code=province, city_code=city, branch_code=branch,
-                      group_id=group_ids[province], principal="50000")
+        ComplainantIn(name=name, phone=phone, province_code=province, city_code=city, branch_code=branch, group_id=group_ids[province], principal="50000")
         for name, phone, province, city, branch in people
     ]
     return complainants.create_complainants(db, incident_id, items, SYSTEM, actor, at, app.config)
@@ -316,8 +315,13 @@ def test_rollups_are_immutable_and_corrected_by_a_new_one(app, db, small_inciden
     assert a["status"] == b["status"] == "draft"
 
     # The numbers and the period are refused on any roll-up, draft included.
-    for column, value in (("content", "{}"), ("period_start", to_iso(shanghai(22, 18))), ("period_end", to_iso(shanghai(25, 18))),
-                          ("generated_at", to_iso(shanghai(25, 18))), ("number", 9)):
+    for column, value in (
+        ("content", "{}"),
+        ("period_start", to_iso(shanghai(22, 18))),
+        ("period_end", to_iso(shanghai(25, 18))),
+        ("generated_at", to_iso(shanghai(25, 18))),
+        ("number", 9),
+    ):
         message = _refused(db, f"UPDATE rollup SET {column} = ? WHERE id = ?", [value, b["id"]])
         assert "keeps the numbers" in message, column
     assert "kept" in _refused(db, "DELETE FROM rollup WHERE id = ?", [b["id"]])
@@ -485,13 +489,21 @@ def test_golden_numbers_of_a_rollup_on_the_demo_incident(app, db, demo_db):
     # totals
     total = _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ?", [incident_id])
     assert total == 300 and c["totals"]["complainants"] == total
-    groups = _q(db, "SELECT g.id AS group_id, g.name, (SELECT count(*) FROM complainant c WHERE c.group_id = g.id) AS count "
-                    "FROM complainant_group g WHERE g.incident_id = ? ORDER BY g.id", [incident_id])
+    groups = _q(
+        db,
+        "SELECT g.id AS group_id, g.name, (SELECT count(*) FROM complainant c WHERE c.group_id = g.id) AS count "
+        "FROM complainant_group g WHERE g.incident_id = ? ORDER BY g.id",
+        [incident_id],
+    )
     ungrouped = _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND group_id IS NULL", [incident_id])
     assert ungrouped > 0  # the demo has some: the figure must show them
     assert c["totals"]["by_group"] == groups + [{"group_id": None, "name": None, "count": ungrouped}]
-    regions_ = _q(db, "SELECT c.province_code, p.name_zh AS name, count(*) AS count FROM complainant c, province p "
-                      "WHERE p.code = c.province_code AND c.incident_id = ? GROUP BY c.province_code ORDER BY c.province_code", [incident_id])
+    regions_ = _q(
+        db,
+        "SELECT c.province_code, p.name_zh AS name, count(*) AS count FROM complainant c, province p "
+        "WHERE p.code = c.province_code AND c.incident_id = ? GROUP BY c.province_code ORDER BY c.province_code",
+        [incident_id],
+    )
     assert len(regions_) == 6 and c["totals"]["by_region"] == regions_
     by_status = {r["status"]: r["n"] for r in _q(db, "SELECT status, count(*) AS n FROM complainant WHERE incident_id = ? GROUP BY status", [incident_id])}
     assert c["totals"]["by_status"] == by_status
@@ -499,13 +511,17 @@ def test_golden_numbers_of_a_rollup_on_the_demo_incident(app, db, demo_db):
 
     # in the period, and to date
     assert c["new_in_period"] == _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at > ? AND created_at <= ?", [incident_id, s, e])
-    assert c["settled"]["in_period"] == _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at > ? AND settled_at <= ?", [incident_id, s, e])
+    assert c["settled"]["in_period"] == _one(
+        db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at > ? AND settled_at <= ?", [incident_id, s, e]
+    )
     assert c["settled"]["to_date"] == _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at IS NOT NULL", [incident_id])
     assert c["settled"]["to_date"] > 0
 
     # escalations by channel
     escalated = {ch: 0 for ch in CHANNELS}
-    for r in _q(db, "SELECT escalation_channel AS ch, count(*) AS n FROM complainant WHERE incident_id = ? AND status = 'escalated' GROUP BY ch", [incident_id]):
+    for r in _q(
+        db, "SELECT escalation_channel AS ch, count(*) AS n FROM complainant WHERE incident_id = ? AND status = 'escalated' GROUP BY ch", [incident_id]
+    ):
         escalated[r["ch"]] = r["n"]
     assert c["escalations"] == escalated and sum(escalated.values()) == by_status["escalated"]
 
@@ -521,8 +537,12 @@ def test_golden_numbers_of_a_rollup_on_the_demo_incident(app, db, demo_db):
 
     # branches: peak people on site from the hourly updates of the period; missed-update alerts
     peaks = {}
-    for r in _q(db, "SELECT u.branch_code, b.name, u.people_on_site FROM hourly_update u, branch b WHERE b.code = u.branch_code "
-                    "AND u.incident_id = ? AND u.posted_at > ? AND u.posted_at <= ?", [incident_id, s, e]):
+    for r in _q(
+        db,
+        "SELECT u.branch_code, b.name, u.people_on_site FROM hourly_update u, branch b WHERE b.code = u.branch_code "
+        "AND u.incident_id = ? AND u.posted_at > ? AND u.posted_at <= ?",
+        [incident_id, s, e],
+    ):
         entry = peaks.setdefault(r["branch_code"], {"branch_code": r["branch_code"], "name": r["name"], "peak_on_site": 0, "updates": 0})
         entry["peak_on_site"] = max(entry["peak_on_site"], r["people_on_site"])
         entry["updates"] += 1
@@ -530,9 +550,16 @@ def test_golden_numbers_of_a_rollup_on_the_demo_incident(app, db, demo_db):
     assert {p["branch_code"]: p for p in c["branches"]["peak_on_site"]} == peaks
     order = [(-p["peak_on_site"], p["branch_code"]) for p in c["branches"]["peak_on_site"]]
     assert order == sorted(order)  # the busiest first
-    missed = {r["branch_code"]: r for r in _q(db, "SELECT a.branch_code, b.name, count(*) AS alerts FROM alert a, branch b WHERE b.code = a.branch_code "
-                                                  "AND a.incident_id = ? AND a.kind = 'missed_update' AND a.raised_at > ? AND a.raised_at <= ? "
-                                                  "GROUP BY a.branch_code", [incident_id, s, e])}
+    missed = {
+        r["branch_code"]: r
+        for r in _q(
+            db,
+            "SELECT a.branch_code, b.name, count(*) AS alerts FROM alert a, branch b WHERE b.code = a.branch_code "
+            "AND a.incident_id = ? AND a.kind = 'missed_update' AND a.raised_at > ? AND a.raised_at <= ? "
+            "GROUP BY a.branch_code",
+            [incident_id, s, e],
+        )
+    }
     assert "GD-SZ-01" in missed  # the outlet that went quiet
     assert {m["branch_code"]: m for m in c["branches"]["missed_updates"]} == missed
 
@@ -550,15 +577,27 @@ def test_golden_numbers_of_a_rollup_on_the_demo_incident(app, db, demo_db):
     assert {t["stream"]: t for t in c["tasks_by_stream"]} == streams
 
     # media items of the period
-    assert c["media_items"] == _q(db, "SELECT kind, outlet, summary, at FROM media_item WHERE incident_id = ? AND at > ? AND at <= ? ORDER BY at", [incident_id, s, e])
+    assert c["media_items"] == _q(
+        db, "SELECT kind, outlet, summary, at FROM media_item WHERE incident_id = ? AND at > ? AND at <= ? ORDER BY at", [incident_id, s, e]
+    )
 
     # deadlines in the next 24 hours
     marks = ",".join("?" * len(OPEN_STATUSES))
     deadlines = {
-        "decisions": _one(db, f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({marks}) AND decision_due_at > ? AND decision_due_at <= ?", [incident_id, *OPEN_STATUSES, e, soon]),
-        "promised_contacts": _one(db, f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({marks}) AND next_contact_due_at > ? AND next_contact_due_at <= ?", [incident_id, *OPEN_STATUSES, e, soon]),
+        "decisions": _one(
+            db,
+            f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({marks}) AND decision_due_at > ? AND decision_due_at <= ?",
+            [incident_id, *OPEN_STATUSES, e, soon],
+        ),
+        "promised_contacts": _one(
+            db,
+            f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({marks}) AND next_contact_due_at > ? AND next_contact_due_at <= ?",
+            [incident_id, *OPEN_STATUSES, e, soon],
+        ),
         "tasks": _one(db, "SELECT count(*) FROM task WHERE incident_id = ? AND status = 'open' AND due_at > ? AND due_at <= ?", [incident_id, e, soon]),
-        "referral_acknowledgements": _one(db, "SELECT count(*) FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at > ? AND ack_due_at <= ?", [incident_id, e, soon]),
+        "referral_acknowledgements": _one(
+            db, "SELECT count(*) FROM referral WHERE incident_id = ? AND acknowledged_at IS NULL AND ack_due_at > ? AND ack_due_at <= ?", [incident_id, e, soon]
+        ),
     }
     assert deadlines["promised_contacts"] > 0
     assert c["deadlines_next_24h"] == deadlines
@@ -573,7 +612,9 @@ def test_golden_numbers_of_a_rollup_on_the_demo_incident(app, db, demo_db):
     # changes since the last issued roll-up
     before = content_of(issued[-1])
     assert c["changes"]["complainants"] == total - before["totals"]["complainants"]
-    assert c["changes"]["by_status"] == {k: by_status.get(k, 0) - before["totals"]["by_status"].get(k, 0) for k in set(by_status) | set(before["totals"]["by_status"])}
+    assert c["changes"]["by_status"] == {
+        k: by_status.get(k, 0) - before["totals"]["by_status"].get(k, 0) for k in set(by_status) | set(before["totals"]["by_status"])
+    }
 
 
 def test_demo_rollups_issued_at_each_cutoff_show_a_trend(db, demo_db):
@@ -590,9 +631,14 @@ def test_demo_rollups_issued_at_each_cutoff_show_a_trend(db, demo_db):
         previous_end, cut = row["period_end"], cut + DAY
         c = content_of(row)
         # what was counted at the cut-off: the people recorded by then (no one is ever removed)
-        assert c["totals"]["complainants"] == _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at <= ?", [incident_id, row["period_end"]])
-        assert c["new_in_period"] == _one(db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at > ? AND created_at <= ?",
-                                          [incident_id, row["period_start"], row["period_end"]])
+        assert c["totals"]["complainants"] == _one(
+            db, "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at <= ?", [incident_id, row["period_end"]]
+        )
+        assert c["new_in_period"] == _one(
+            db,
+            "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at > ? AND created_at <= ?",
+            [incident_id, row["period_start"], row["period_end"]],
+        )
     totals = [content_of(r)["totals"]["complainants"] for r in made]
     assert totals == sorted(set(totals)), totals  # strictly increasing
     assert totals[-1] <= 300
@@ -649,7 +695,9 @@ def test_csv_xlsx_and_pdf_hold_the_page_figures(app, db, demo_db, client, tmp_pa
     incident_id = demo_db
     rollup_id = make_now(app, db, incident_id)
     with app.test_request_context():
-        rollups.edit_text(db, rollup_id, '秩序总体可控，"重点"关注石家庄、青岛', "未来24小时仍有集中到访", "法务支持", Actor(user_id(db, "lead"), "lead", "test"), DEMO_NOW)
+        rollups.edit_text(
+            db, rollup_id, '秩序总体可控，"重点"关注石家庄、青岛', "未来24小时仍有集中到访", "法务支持", Actor(user_id(db, "lead"), "lead", "test"), DEMO_NOW
+        )
     lead = client("lead")
 
     page = lead.get(f"/rollups/{rollup_id}")
@@ -698,7 +746,9 @@ def test_csv_xlsx_and_pdf_hold_the_page_figures(app, db, demo_db, client, tmp_pa
     assert TITLE in text
     assert "投诉人总数" in text and "300" in text
     # page 1 is the summary: the lead's words, the headline figures with their change; the tables follow
-    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True, timeout=60).stdout.decode("utf-8")
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True, timeout=60).stdout.decode(
+        "utf-8"
+    )
     assert len(pages) >= 2
     for words in ("负责人意见", "秩序总体可控", "未来24小时仍有集中到访", "法务支持", "主要数字", "投诉人总数", "300", "较上期变化", "¥"):
         assert words in first, words
@@ -721,8 +771,15 @@ def test_executives_read_but_do_not_act_and_branch_contacts_see_nothing(app, db,
         draft_id = rollups.make(db, incident_id, DEMO_NOW, DEMO_NOW, app.config, "lead", actor)
 
     executive = client("executive")
-    for url in (f"/rollups/{target['id']}", f"/rollups/{target['id']}.csv", f"/rollups/{target['id']}.xlsx", f"/rollups/{target['id']}.pdf",
-                f"/incidents/{incident_id}/rollups", f"/api/v1/rollups/{target['id']}", f"/api/v1/incidents/{incident_id}/rollups"):
+    for url in (
+        f"/rollups/{target['id']}",
+        f"/rollups/{target['id']}.csv",
+        f"/rollups/{target['id']}.xlsx",
+        f"/rollups/{target['id']}.pdf",
+        f"/incidents/{incident_id}/rollups",
+        f"/api/v1/rollups/{target['id']}",
+        f"/api/v1/incidents/{incident_id}/rollups",
+    ):
         assert executive.get(url).status_code == 200, url
     page = executive.get(f"/rollups/{draft_id}").get_data(as_text=True)
     assert "/approve" not in page and "/text" not in page  # no buttons for what they may not do
@@ -755,9 +812,16 @@ def test_executives_read_but_do_not_act_and_branch_contacts_see_nothing(app, db,
 
     for username in ("branch_hebei", "branch_outlet"):
         branch = client(username)
-        for url in (f"/rollups/{target['id']}", f"/rollups/{draft_id}", f"/rollups/{target['id']}.csv", f"/rollups/{target['id']}.xlsx",
-                    f"/rollups/{target['id']}.pdf", f"/incidents/{incident_id}/rollups", f"/api/v1/rollups/{target['id']}",
-                    f"/api/v1/incidents/{incident_id}/rollups"):
+        for url in (
+            f"/rollups/{target['id']}",
+            f"/rollups/{draft_id}",
+            f"/rollups/{target['id']}.csv",
+            f"/rollups/{target['id']}.xlsx",
+            f"/rollups/{target['id']}.pdf",
+            f"/incidents/{incident_id}/rollups",
+            f"/api/v1/rollups/{target['id']}",
+            f"/api/v1/incidents/{incident_id}/rollups",
+        ):
             response = branch.get(url)
             assert response.status_code == 403, (username, url, response.status_code)
             assert "投诉人总数" not in response.get_data(as_text=True)
@@ -803,8 +867,15 @@ def test_a_rollup_counts_settlements_and_carries_no_settlement_amount(app, db, a
     from console.clock import utcnow
 
     first, second = incident["hebei_outlet_1"], incident["hebei_outlet_2"]
-    assert api("legal", "PUT", f"/api/v1/groups/{incident['groups'][0]}/terms",
-               json={"principal_pct": 100, "interest_pct": 0, "pays_expenses": False, "text": "退还本金"}).status_code == 200
+    assert (
+        api(
+            "legal",
+            "PUT",
+            f"/api/v1/groups/{incident['groups'][0]}/terms",
+            json={"principal_pct": 100, "interest_pct": 0, "pays_expenses": False, "text": "退还本金"},
+        ).status_code
+        == 200
+    )
     for person in (first, second):
         for status in ("contacted", "negotiating"):
             assert api("team", "PATCH", f"/api/v1/complainants/{person}", json={"status": status}).status_code == 200

@@ -41,9 +41,7 @@ def lead_viewer(accounts):
 
 def person(branch, n=0, **extra):
     province, city = PLACES[branch]
-    return ComplainantIn(
-        name=f"投诉人{n}", phone=f"1380000{n:04d}", province_code=province, city_code=city, branch_code=branch, **extra
-    )
+    return ComplainantIn(name=f"投诉人{n}", phone=f"1380000{n:04d}", province_code=province, city_code=city, branch_code=branch, **extra)
 
 
 def open_incident(app, db, actor, at, *, severity="medium", status="active", people=("HB-SJZ-01",)):
@@ -179,8 +177,12 @@ def test_an_update_posted_through_the_api_restarts_the_clock(app, db, api, accou
     created = api("lead", "POST", "/api/v1/incidents", json={"title": "t", "cause": "c", "product": "p", "severity": "light"})
     assert created.status_code == 201
     incident_id = created.json["id"]
-    added = api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants",
-                json={"name": "张三", "phone": "13800000000", "province_code": "130000", "branch_code": "HB-SJZ-01"})
+    added = api(
+        "lead",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/complainants",
+        json={"name": "张三", "phone": "13800000000", "province_code": "130000", "branch_code": "HB-SJZ-01"},
+    )
     assert added.status_code == 201
     activated = from_iso(db["incident"].get(incident_id)["activated_at"])
     posted = api("branch_outlet", "POST", f"/api/v1/incidents/{incident_id}/updates", json={"people_on_site": 1, "mood": "calm"})
@@ -270,8 +272,7 @@ def test_a_promised_contact_that_passes_is_told_once_and_a_new_promise_again(app
 
     # c1 is called back and promised another call; c2 stays overdue (already told)
     new_promise = T0 + 6 * HOUR
-    contacts.add_contact(db, c1, ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise),
-                         SYSTEM, lead, T0 + 4 * HOUR)
+    contacts.add_contact(db, c1, ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise), SYSTEM, lead, T0 + 4 * HOUR)
     run_timers(db, new_promise - SECOND, app.config)
     assert len(alerts_of(db, "promised_contact")) == 1
     run_timers(db, new_promise, app.config)
@@ -317,9 +318,12 @@ def test_the_deadline_is_a_date_in_the_configured_time_zone(app, db, lead, ctx):
 def test_a_level_one_extension_moves_the_deadline_to_the_end_of_the_thirtieth_day(app, db, api, lead):
     with app.test_request_context():
         incident_id, (c1,) = open_incident(app, db, lead, T0, severity="severe")
-    response = api("lead", "POST", f"/api/v1/complainants/{c1}/extensions",
-                   json={"level": 1, "reason": "需要调取销售录音", "approved_by": "王经理",
-                         "complainant_notified_at": to_iso(T0 + 2 * DAY)})
+    response = api(
+        "lead",
+        "POST",
+        f"/api/v1/complainants/{c1}/extensions",
+        json={"level": 1, "reason": "需要调取销售录音", "approved_by": "王经理", "complainant_notified_at": to_iso(T0 + 2 * DAY)},
+    )
     assert response.status_code == 200, response.json
     assert response.json["decision_due_at"] == to_iso(END_OF_DAY_30)
     assert response.json["decision_last_day"] == "2026-12-23"
@@ -362,8 +366,9 @@ def test_severity_tier_first_response_and_resolution(app, db, lead, ctx, severit
 def test_a_logged_first_contact_stops_the_first_response_timer(app, db, api, lead, severity, first_response, resolution):
     with app.test_request_context():
         incident_id, (c1, c2) = open_incident(app, db, lead, T0, severity=severity, people=("HB-SJZ-01", "HB-SJZ-02"))
-    response = api("lead", "POST", f"/api/v1/complainants/{c1}/contacts",
-                   json={"channel": "phone", "said": "已受理，正在核查", "contacted_at": to_iso(T0 + 30 * MINUTE)})
+    response = api(
+        "lead", "POST", f"/api/v1/complainants/{c1}/contacts", json={"channel": "phone", "said": "已受理，正在核查", "contacted_at": to_iso(T0 + 30 * MINUTE)}
+    )
     assert response.status_code == 201, response.json
     assert db["complainant"].get(c1)["first_contact_at"] == to_iso(T0 + 30 * MINUTE)
     with app.test_request_context():
@@ -424,8 +429,7 @@ def test_light_and_medium_incidents_raise_no_severe_alert(app, db, lead, ctx):
 
 def test_each_complaint_runs_on_its_own_tier_inside_one_incident(app, db, lead, ctx):
     """A light complaint (rude tone) and a medium one (a promise not kept) in one medium incident."""
-    incident_id, (light, medium) = open_incident(
-        app, db, lead, T0, people=(person("HB-SJZ-01", 1, severity="light"), person("HB-SJZ-02", 2)))
+    incident_id, (light, medium) = open_incident(app, db, lead, T0, people=(person("HB-SJZ-01", 1, severity="light"), person("HB-SJZ-02", 2)))
     rows = {r["id"]: r for r in db.query("SELECT * FROM complainant WHERE incident_id = ?", [incident_id])}
     assert rows[light]["severity"] == "light" and rows[medium]["severity"] == "medium"  # the incident's, by default
     assert rows[light]["first_response_due_at"] == to_iso(T0 + 2 * HOUR)

@@ -64,8 +64,15 @@ def _serious(page):
 
 @pytest.mark.parametrize("username", sorted(ACCOUNTS))
 def test_every_page_fits_a_phone_and_passes_axe(browser, server, http_api, incident, username):  # noqa: F811
-    assert http_api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={
-        "people_on_site": 6, "mood": "tense", "banners": True, "needs": "请总部派员到场"}).status_code == 201
+    assert (
+        http_api(
+            "branch_outlet",
+            "POST",
+            f"/api/v1/incidents/{incident['id']}/updates",
+            json={"people_on_site": 6, "mood": "tense", "banners": True, "needs": "请总部派员到场"},
+        ).status_code
+        == 201
+    )
     page = login(browser, server, username, PHONE)
     wide, violations, pages = [], [], []
     for path in _crawl(page, server):
@@ -197,11 +204,20 @@ def test_the_hourly_update_is_filled_and_sent_with_a_thumb_in_well_under_30_seco
     assert small == []
     stored = list(db.query("SELECT * FROM hourly_update ORDER BY id DESC LIMIT 1"))[0]
     assert db["hourly_update"].count == before + 1
-    assert (stored["people_on_site"], stored["mood"], stored["banners"], stored["media_present"], stored["police_present"],
-            stored["new_complainants"], stored["needs"]) == (37, "hostile", 1, 1, 1, 5, "请总部派员到场")
+    assert (
+        stored["people_on_site"],
+        stored["mood"],
+        stored["banners"],
+        stored["media_present"],
+        stored["police_present"],
+        stored["new_complainants"],
+        stored["needs"],
+    ) == (37, "hostile", 1, 1, 1, 5, "请总部派员到场")
     person = taps["target"] * TARGET_TAP_S + taps["key"] * KEY_TAP_S
-    print(f"\nhourly update on a phone: {taps['target']} target taps, {taps['key']} keyboard taps, "
-          f"person ≈ {person:.1f} s + machine {machine:.2f} s (send round trip {round_trip:.2f} s)")
+    print(
+        f"\nhourly update on a phone: {taps['target']} target taps, {taps['key']} keyboard taps, "
+        f"person ≈ {person:.1f} s + machine {machine:.2f} s (send round trip {round_trip:.2f} s)"
+    )
     assert taps["target"] <= 10
     assert round_trip < 2.0, round_trip
     assert person + machine < 25, (person, machine)  # well under the issue's 30 s
@@ -278,9 +294,13 @@ def test_the_wall_fits_the_screen_and_turns_its_pages(app, browser, http_api, in
                 assert size >= 72
             shown = page.eval_on_selector_all(".board-grid > section", "ss => ss.map((s, i) => s.getClientRects().length ? i : -1).filter(i => i >= 0)")
             seen_panels.update(shown)
-            seen_outlets.update(page.eval_on_selector_all(
-                "#branches li[data-branch]", f"""lis => lis.filter(li => {{ const r = li.getBoundingClientRect();
-                  return r.height > 0 && r.bottom <= {screen['height']} && r.bottom <= li.parentElement.getBoundingClientRect().bottom + 1; }}).map(li => li.dataset.branch)"""))
+            seen_outlets.update(
+                page.eval_on_selector_all(
+                    "#branches li[data-branch]",
+                    f"""lis => lis.filter(li => {{ const r = li.getBoundingClientRect();
+                  return r.height > 0 && r.bottom <= {screen["height"]} && r.bottom <= li.parentElement.getBoundingClientRect().bottom + 1; }}).map(li => li.dataset.branch)""",
+                )
+            )
         assert seen_panels == set(range(panels))  # every panel is on some page
         assert seen_outlets >= {"HB-SJZ-01", "HB-SJZ-02", "GD-GZ-01"}  # every outlet that reports is seen
         assert _serious(page) == []
@@ -336,7 +356,9 @@ def test_the_wall_pauses_on_its_button_and_under_the_pointer(app, browser, incid
 
 def _post_update(http_api, incident_id, branch_code):
     user = "branch_guangdong" if branch_code.startswith("GD") else "branch_hebei"
-    return http_api(user, "POST", f"/api/v1/incidents/{incident_id}/updates", json={"branch_code": branch_code, "people_on_site": 2, "mood": "calm"}).status_code
+    return http_api(
+        user, "POST", f"/api/v1/incidents/{incident_id}/updates", json={"branch_code": branch_code, "people_on_site": 2, "mood": "calm"}
+    ).status_code
 
 
 def test_the_charts_draw_the_figures_beside_them_and_move_with_the_board(browser, server, http_api, incident):  # noqa: F811
@@ -351,7 +373,9 @@ def test_the_charts_draw_the_figures_beside_them_and_move_with_the_board(browser
     expect(page.locator("#chart-on-site-figures")).to_have_text("近24小时没有网点报送。")
     assert http_api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates", json={"people_on_site": 8, "mood": "tense"}).status_code == 201
     expect(page.locator("#chart-on-site-figures")).to_have_text("最新现场人数：石家庄中山路网点 8", timeout=3000)
-    added = http_api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[{"name": "赵丽华", "phone": "13600001111", "province_code": "330000"}])
+    added = http_api(
+        "team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[{"name": "赵丽华", "phone": "13600001111", "province_code": "330000"}]
+    )
     assert added.status_code == 201
     expect(page.locator("#chart-status-figures")).to_have_text("新登记 4", timeout=3000)
     expect(page.locator("#total")).to_have_text("4")

@@ -35,19 +35,29 @@ def error_text(response):
 
 # --- 1. headers on every response ----------------------------------------------------------------
 
-REQUIRED_CSP = ["default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'",
-                "base-uri 'self'", "form-action 'self'", "connect-src 'self'"]
+REQUIRED_CSP = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "connect-src 'self'",
+]
 
 
-@pytest.mark.parametrize("path, status, kind", [
-    ("/login", 200, "text/html"),
-    ("/api/v1/openapi.json", 200, "application/json"),
-    ("/static/console.css", 200, "text/css"),
-    ("/static/board.js", 200, "text/javascript"),
-    ("/no-such-page", 404, "text/html"),
-    ("/api/v1/no-such-thing", 404, "application/json"),
-    ("/incidents", 302, None),  # not logged in: sent to the login page
-])
+@pytest.mark.parametrize(
+    "path, status, kind",
+    [
+        ("/login", 200, "text/html"),
+        ("/api/v1/openapi.json", 200, "application/json"),
+        ("/static/console.css", 200, "text/css"),
+        ("/static/board.js", 200, "text/javascript"),
+        ("/no-such-page", 404, "text/html"),
+        ("/api/v1/no-such-thing", 404, "application/json"),
+        ("/incidents", 302, None),  # not logged in: sent to the login page
+    ],
+)
 def test_every_response_carries_the_security_headers(app, path, status, kind):
     response = app.test_client().get(path)
     assert response.status_code == status
@@ -81,8 +91,16 @@ def test_templates_and_scripts_have_nothing_inline_the_policy_would_block():
     offenders = []
     for path in sorted((ROOT / "templates").glob("*.html")) + sorted((ROOT / "console" / "static").glob("*.js")):
         text = path.read_text(encoding="utf-8")
-        for pattern in [r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", r"\son[a-z]+\s*=\s*[\"']",
-                        r"javascript:", r"\sstyle\s*=\s*[\"']", r"<style", r"setAttribute\(\s*[\"']style", r"\beval\(", r"new Function\("]:
+        for pattern in [
+            r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>",
+            r"\son[a-z]+\s*=\s*[\"']",
+            r"javascript:",
+            r"\sstyle\s*=\s*[\"']",
+            r"<style",
+            r"setAttribute\(\s*[\"']style",
+            r"\beval\(",
+            r"new Function\(",
+        ]:
             offenders += [f"{path.name}: {m.group(0)}" for m in re.finditer(pattern, text)]
     assert offenders == []
 
@@ -129,8 +147,10 @@ def test_https_setting_from_the_environment_is_parsed_strictly():
 def test_a_trusted_proxy_s_forwarded_address_is_the_one_counted(tmp_path, hops, counted):
     app = make_app(tmp_path, TRUSTED_PROXIES=hops)
     response = app.test_client().post(
-        "/login", data={"username": "nobody", "password": "wrong-password"},
-        headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        "/login",
+        data={"username": "nobody", "password": "wrong-password"},
+        headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
     )
     assert response.status_code == 401
     db = connect(app.config["DATABASE"])
@@ -310,7 +330,11 @@ def test_accounts_made_by_run_py_are_hashed_with_scrypt(tmp_path):
     path = tmp_path / "console.db"
     done = subprocess.run(
         [sys.executable, "run.py", "--db", str(path), "user", "add", "chen", "--role", "lead", "--password", "a-long-password"],
-        cwd=ROOT, env={**os.environ, "CONSOLE_SECRET_KEY": "test"}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "CONSOLE_SECRET_KEY": "test"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     stored = connect(path).execute("SELECT password_hash FROM user WHERE username = 'chen'").fetchone()[0]
@@ -337,35 +361,41 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF"
 
 
-@pytest.mark.parametrize("filename, content, kinds, expected", [
-    ("回执.pdf", PDF, DOCUMENT_KINDS, ("回执.pdf", "application/pdf")),
-    ("Photo.PNG", PNG, DOCUMENT_KINDS, ("Photo.png", "image/png")),
-    ("scan.jpg", JPEG, DOCUMENT_KINDS, ("scan.jpg", "image/jpeg")),
-    ("scan.jpeg", JPEG, ("jpeg",), ("scan.jpeg", "image/jpeg")),
-    ("letter.docx", office("docx"), DOCUMENT_KINDS, ("letter.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")),
-    ("list.xlsx", office("xlsx"), ("xlsx",), ("list.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
-    ("notes.txt", "\ufeff投诉人说明\r\n第二行\t".encode(), DOCUMENT_KINDS, ("notes.txt", "text/plain; charset=utf-8")),
-    ("list.csv", "姓名,电话\n张三,138\n".encode(), ("csv",), ("list.csv", "text/csv; charset=utf-8")),
-    ("C:\\Users\\x\\..\\evil name.pdf", PDF, DOCUMENT_KINDS, ("evilname.pdf", "application/pdf")),
-    ("../../.bashrc.pdf", PDF, DOCUMENT_KINDS, ("bashrc.pdf", "application/pdf")),
-])
+@pytest.mark.parametrize(
+    "filename, content, kinds, expected",
+    [
+        ("回执.pdf", PDF, DOCUMENT_KINDS, ("回执.pdf", "application/pdf")),
+        ("Photo.PNG", PNG, DOCUMENT_KINDS, ("Photo.png", "image/png")),
+        ("scan.jpg", JPEG, DOCUMENT_KINDS, ("scan.jpg", "image/jpeg")),
+        ("scan.jpeg", JPEG, ("jpeg",), ("scan.jpeg", "image/jpeg")),
+        ("letter.docx", office("docx"), DOCUMENT_KINDS, ("letter.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")),
+        ("list.xlsx", office("xlsx"), ("xlsx",), ("list.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+        ("notes.txt", "\ufeff投诉人说明\r\n第二行\t".encode(), DOCUMENT_KINDS, ("notes.txt", "text/plain; charset=utf-8")),
+        ("list.csv", "姓名,电话\n张三,138\n".encode(), ("csv",), ("list.csv", "text/csv; charset=utf-8")),
+        ("C:\\Users\\x\\..\\evil name.pdf", PDF, DOCUMENT_KINDS, ("evilname.pdf", "application/pdf")),
+        ("../../.bashrc.pdf", PDF, DOCUMENT_KINDS, ("bashrc.pdf", "application/pdf")),
+    ],
+)
 def test_accepted_uploads_get_a_safe_name_and_their_type(ctx, filename, content, kinds, expected):
     assert check_upload(filename, content, kinds) == expected
 
 
-@pytest.mark.parametrize("filename, content, kinds, status, words", [
-    ("empty.pdf", b"", DOCUMENT_KINDS, 400, "empty"),
-    ("report.pdf", b"<html><script>alert(1)</script>" + b"\x00" * 10, DOCUMENT_KINDS, 415, "not what its name says"),
-    ("report.pdf", PNG, DOCUMENT_KINDS, 415, "not what its name says"),
-    ("photo.png", PDF, DOCUMENT_KINDS, 415, "not what its name says"),
-    ("letter.docx", office("xlsx"), DOCUMENT_KINDS, 415, "not what its name says"),
-    ("letter.docx", b"PK\x03\x04 not really a zip", DOCUMENT_KINDS, 415, "not what its name says"),
-    ("notes.txt", b"\x00\x01\x02binary", DOCUMENT_KINDS, 415, "not what its name says"),
-    ("notes.txt", "gbk 编码".encode("gbk"), DOCUMENT_KINDS, 415, "not what its name says"),
-    ("setup.exe", b"MZ\x90\x00", DOCUMENT_KINDS, 415, "not accepted"),
-    ("list.csv", b"a,b\n", DOCUMENT_KINDS, 415, "not accepted"),  # csv is not a document kind
-    ("no-extension", PDF, DOCUMENT_KINDS, 415, "not accepted"),
-])
+@pytest.mark.parametrize(
+    "filename, content, kinds, status, words",
+    [
+        ("empty.pdf", b"", DOCUMENT_KINDS, 400, "empty"),
+        ("report.pdf", b"<html><script>alert(1)</script>" + b"\x00" * 10, DOCUMENT_KINDS, 415, "not what its name says"),
+        ("report.pdf", PNG, DOCUMENT_KINDS, 415, "not what its name says"),
+        ("photo.png", PDF, DOCUMENT_KINDS, 415, "not what its name says"),
+        ("letter.docx", office("xlsx"), DOCUMENT_KINDS, 415, "not what its name says"),
+        ("letter.docx", b"PK\x03\x04 not really a zip", DOCUMENT_KINDS, 415, "not what its name says"),
+        ("notes.txt", b"\x00\x01\x02binary", DOCUMENT_KINDS, 415, "not what its name says"),
+        ("notes.txt", "gbk 编码".encode("gbk"), DOCUMENT_KINDS, 415, "not what its name says"),
+        ("setup.exe", b"MZ\x90\x00", DOCUMENT_KINDS, 415, "not accepted"),
+        ("list.csv", b"a,b\n", DOCUMENT_KINDS, 415, "not accepted"),  # csv is not a document kind
+        ("no-extension", PDF, DOCUMENT_KINDS, 415, "not accepted"),
+    ],
+)
 def test_refused_uploads_say_why(ctx, filename, content, kinds, status, words):
     with pytest.raises(ConsoleError) as refused:
         check_upload(filename, content, kinds)
@@ -391,13 +421,16 @@ def _stored_files(app):
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
-@pytest.mark.parametrize("filename, content, status", [
-    ("empty.pdf", b"", 400),
-    ("回执.pdf", PNG, 415),
-    ("photo.png", PDF, 415),
-    ("run.sh", b"#!/bin/sh\nrm -rf /\n", 415),
-    ("page.txt", b"\x00\x00\x00", 415),
-])
+@pytest.mark.parametrize(
+    "filename, content, status",
+    [
+        ("empty.pdf", b"", 400),
+        ("回执.pdf", PNG, 415),
+        ("photo.png", PDF, 415),
+        ("run.sh", b"#!/bin/sh\nrm -rf /\n", 415),
+        ("page.txt", b"\x00\x00\x00", 415),
+    ],
+)
 def test_a_refused_task_attachment_stores_nothing(app, db, api, login, incident, filename, content, status):
     from .test_tasks import api_tasks
 
@@ -414,12 +447,14 @@ def test_an_oversize_task_attachment_is_413_and_stores_nothing(tmp_path):
     users.add_user(db, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
     token = users.issue_token(db, "lead")
     client = app.test_client()
-    created = client.post("/api/v1/incidents", json={"title": "t", "cause": "misselling", "product": "p", "severity": "severe"},
-                          headers={"Authorization": f"Bearer {token}"})
+    created = client.post(
+        "/api/v1/incidents", json={"title": "t", "cause": "misselling", "product": "p", "severity": "severe"}, headers={"Authorization": f"Bearer {token}"}
+    )
     tasks = client.get(f"/api/v1/incidents/{created.json['id']}/tasks", headers={"Authorization": f"Bearer {token}"}).json["tasks"]
     client.post("/login", data={"username": "lead", "password": PASSWORD})
-    response = client.post(f"/tasks/{tasks[0]['id']}/attachments", data={"file": (io.BytesIO(PDF + b"x" * 5000), "big.pdf")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/tasks/{tasks[0]['id']}/attachments", data={"file": (io.BytesIO(PDF + b"x" * 5000), "big.pdf")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 413
     assert db["task_attachment"].count == 0 and _stored_files(app) == []
 
@@ -428,8 +463,9 @@ def test_an_accepted_task_attachment_keeps_the_safe_name(app, db, api, login, in
     from .test_tasks import api_tasks
 
     task = api_tasks(api, incident["id"])["regulator_written_report"]
-    response = login("lead").post(f"/tasks/{task['id']}/attachments", data={"file": (io.BytesIO(office("xlsx")), "../名单 v2.XLSX")},
-                                  content_type="multipart/form-data")
+    response = login("lead").post(
+        f"/tasks/{task['id']}/attachments", data={"file": (io.BytesIO(office("xlsx")), "../名单 v2.XLSX")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     [row] = list(db.query("SELECT filename FROM task_attachment"))
     assert row["filename"] == "名单v2.xlsx"

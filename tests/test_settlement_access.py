@@ -16,11 +16,20 @@ TERMS_TEXT = "条款甲乙丙：本金九成"
 CLAUSE = "CA-CLAUSE-7Q"
 # Every way the confidential figures could be written: yuan, fen, with thousands separators.
 SECRETS = [
-    "47654.32", "47,654.32", "4765432",  # the offer's principal
-    "789.01", "78901",  # the tier award
-    "12345.67", "12,345.67", "1234567",  # liquidated damages
-    "98765.4", "98,765.4", "9876540",  # estimated loss
-    TERMS_TEXT, CLAUSE, "witness-ref-XYZ",
+    "47654.32",
+    "47,654.32",
+    "4765432",  # the offer's principal
+    "789.01",
+    "78901",  # the tier award
+    "12345.67",
+    "12,345.67",
+    "1234567",  # liquidated damages
+    "98765.4",
+    "98,765.4",
+    "9876540",  # estimated loss
+    TERMS_TEXT,
+    CLAUSE,
+    "witness-ref-XYZ",
 ]
 SECRET_KEYS = ["total", "award", "liquidated", "principal_pct", "override_reason", "damages"]
 OUTSIDERS = ["team", "executive", "branch_hebei", "branch_outlet", "branch_guangdong"]
@@ -30,9 +39,15 @@ def settle(api, incident):
     """A Hebei complainant settled on terms different from the group's, with an agreement."""
     person, group = incident["hebei_outlet_1"], incident["groups"][0]
     today = utcnow().astimezone().date()
-    assert api("legal", "PUT", f"/api/v1/groups/{group}/terms",
-               json={"principal_pct": 90, "interest_pct": 0, "pays_expenses": False, "text": TERMS_TEXT}).status_code == 200
-    tiers = {"tiers": [{"name": "T1", "starts_on": (today - timedelta(days=3)).isoformat(), "ends_on": (today + timedelta(days=3)).isoformat(), "award": 789.01}]}
+    assert (
+        api(
+            "legal", "PUT", f"/api/v1/groups/{group}/terms", json={"principal_pct": 90, "interest_pct": 0, "pays_expenses": False, "text": TERMS_TEXT}
+        ).status_code
+        == 200
+    )
+    tiers = {
+        "tiers": [{"name": "T1", "starts_on": (today - timedelta(days=3)).isoformat(), "ends_on": (today + timedelta(days=3)).isoformat(), "award": 789.01}]
+    }
     assert api("legal", "PUT", f"/api/v1/groups/{group}/tiers", json=tiers).status_code == 200
     for status in ("contacted", "negotiating"):
         assert api("team", "PATCH", f"/api/v1/complainants/{person}", json={"status": status}).status_code == 200
@@ -40,10 +55,21 @@ def settle(api, incident):
     assert offer.status_code == 201, offer.json
     settlement = api("legal", "POST", f"/api/v1/offers/{offer.json['id']}/accept")
     assert settlement.status_code == 201, settlement.json
-    agreement = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/agreement", json={
-        "parties": "本公司；张建国", "signed_on": today.isoformat(), "liquidated_damages": 12345.67, "estimated_loss": 98765.4,
-        "clause_version": CLAUSE, "witness_reference": "witness-ref-XYZ", "document_name": "a.pdf",
-        "document_base64": base64.b64encode(PDF).decode()})
+    agreement = api(
+        "legal",
+        "POST",
+        f"/api/v1/settlements/{settlement.json['id']}/agreement",
+        json={
+            "parties": "本公司；张建国",
+            "signed_on": today.isoformat(),
+            "liquidated_damages": 12345.67,
+            "estimated_loss": 98765.4,
+            "clause_version": CLAUSE,
+            "witness_reference": "witness-ref-XYZ",
+            "document_name": "a.pdf",
+            "document_base64": base64.b64encode(PDF).decode(),
+        },
+    )
     assert agreement.status_code == 201, agreement.json
     final = api("legal", "POST", f"/api/v1/settlements/{settlement.json['id']}/finalise")
     assert final.status_code == 200, final.json

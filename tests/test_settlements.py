@@ -39,9 +39,14 @@ def offer(api, complainant_id, user="legal", **body):
 
 def agreement_body(**changes):
     body = {
-        "parties": "本公司；张建国", "signed_on": "2026-11-20", "liquidated_damages": 13000, "estimated_loss": 10000,
-        "clause_version": "CA-2026-01", "witness_reference": "录音 2026-11-20 14:05 接待室",
-        "document_name": "agreement.pdf", "document_base64": base64.b64encode(PDF).decode(),
+        "parties": "本公司；张建国",
+        "signed_on": "2026-11-20",
+        "liquidated_damages": 13000,
+        "estimated_loss": 10000,
+        "clause_version": "CA-2026-01",
+        "witness_reference": "录音 2026-11-20 14:05 接待室",
+        "document_name": "agreement.pdf",
+        "document_base64": base64.b64encode(PDF).decode(),
     }
     body.update(changes)
     return body
@@ -125,10 +130,12 @@ def test_a_new_offer_supersedes_the_open_one_and_a_declined_offer_goes_back_to_n
 # --- tiers ----------------------------------------------------------------------
 
 SHANGHAI = timezone(timedelta(hours=8))
-TIERS = {"tiers": [
-    {"name": "第一档", "starts_on": "2026-11-20", "ends_on": "2026-11-30", "award": 2000},
-    {"name": "第二档", "starts_on": "2026-12-01", "ends_on": "2026-12-15", "award": 800},
-]}
+TIERS = {
+    "tiers": [
+        {"name": "第一档", "starts_on": "2026-11-20", "ends_on": "2026-11-30", "award": 2000},
+        {"name": "第二档", "starts_on": "2026-12-01", "ends_on": "2026-12-15", "award": 800},
+    ]
+}
 
 
 @pytest.mark.parametrize(
@@ -306,8 +313,12 @@ def test_a_bad_agreement_is_refused_and_keeps_nothing(api, db, terms, app, chang
 def test_a_breach_is_recorded_against_the_agreement(api, terms):
     settlement = accepted(api, terms["hebei_outlet_1"], principal=48000)
     agreement = api("legal", "POST", f"/api/v1/settlements/{settlement['id']}/agreement", json=agreement_body()).json["agreement"]
-    breach = api("legal", "POST", f"/api/v1/agreements/{agreement['id']}/breaches",
-                 json={"occurred_on": "2026-11-22", "evidence": "客户在微信群公开和解金额（截图已存档）", "damages_claimed": 13000})
+    breach = api(
+        "legal",
+        "POST",
+        f"/api/v1/agreements/{agreement['id']}/breaches",
+        json={"occurred_on": "2026-11-22", "evidence": "客户在微信群公开和解金额（截图已存档）", "damages_claimed": 13000},
+    )
     assert breach.status_code == 201 and breach.json["damages_claimed"] == "13000"  # yuan, as everywhere else
     read = api("lead", "GET", f"/api/v1/settlements/{settlement['id']}").json
     assert read["agreement"]["breaches"][0]["damages_claimed"] == "13000"
@@ -353,11 +364,13 @@ def test_two_acceptances_racing_on_the_last_day_of_a_tier_one_wins(http_api, db,
         negotiating(http_api, who)
     offer_id = http_api("legal", "POST", f"/api/v1/complainants/{person}/offers", json={}).json["id"]
     other_offer = http_api("legal", "POST", f"/api/v1/complainants/{other}/offers", json={}).json["id"]
-    results = race([
-        lambda: http_api("legal", "POST", f"/api/v1/offers/{offer_id}/accept"),
-        lambda: http_api("lead", "POST", f"/api/v1/offers/{offer_id}/accept"),
-        lambda: http_api("legal", "POST", f"/api/v1/offers/{other_offer}/accept"),  # someone else, same last day
-    ])
+    results = race(
+        [
+            lambda: http_api("legal", "POST", f"/api/v1/offers/{offer_id}/accept"),
+            lambda: http_api("lead", "POST", f"/api/v1/offers/{offer_id}/accept"),
+            lambda: http_api("legal", "POST", f"/api/v1/offers/{other_offer}/accept"),  # someone else, same last day
+        ]
+    )
     mine = sorted(r.status_code for r in results[:2])
     assert mine == [201, 409], [r.json for r in results]
     loser = next(r for r in results[:2] if r.status_code == 409)
@@ -376,8 +389,10 @@ def test_the_same_complainant_finalised_twice_at_once_settles_once(http_api, db,
     assert sorted(r.status_code for r in results) == [200, 409, 409]
     assert all("final" in r.json["error"] for r in results if r.status_code == 409)
     assert db.execute("SELECT count(*) FROM audit_log WHERE table_name = 'settlement' AND action = 'finalise'").fetchone()[0] == 1
-    assert db["complainant"].get(person)["version"] == db.execute(
-        "SELECT count(*) + 1 FROM audit_log WHERE table_name = 'complainant' AND row_id = ? AND action = 'update'", [person]).fetchone()[0]
+    assert (
+        db["complainant"].get(person)["version"]
+        == db.execute("SELECT count(*) + 1 FROM audit_log WHERE table_name = 'complainant' AND row_id = ? AND action = 'update'", [person]).fetchone()[0]
+    )
 
 
 # --- the HTML pages ---------------------------------------------------------------
@@ -389,8 +404,19 @@ def test_terms_and_tiers_forms_save_and_refuse_with_the_reason(login, db, incide
     saved = legal.post(f"/groups/{group}/terms", data={"principal_pct": "100", "interest_pct": "40", "pays_expenses": "1", "text": "退本金，利息四成"})
     assert saved.status_code == 302
     assert dict(db["group_terms"].get(group))["interest_pct"] == 40
-    bad = legal.post(f"/groups/{group}/tiers", data={"name_0": "一", "starts_on_0": "2026-11-20", "ends_on_0": "2026-11-25", "award_0": "100",
-                                                      "name_1": "二", "starts_on_1": "2026-11-25", "ends_on_1": "2026-11-30", "award_1": "50"})
+    bad = legal.post(
+        f"/groups/{group}/tiers",
+        data={
+            "name_0": "一",
+            "starts_on_0": "2026-11-20",
+            "ends_on_0": "2026-11-25",
+            "award_0": "100",
+            "name_1": "二",
+            "starts_on_1": "2026-11-25",
+            "ends_on_1": "2026-11-30",
+            "award_1": "50",
+        },
+    )
     assert bad.status_code == 422 and "overlaps" in bad.data.decode()
     assert db["settlement_tier"].count == 0
     good = legal.post(f"/groups/{group}/tiers", data={"name_0": "一", "starts_on_0": "2026-11-20", "ends_on_0": "2026-11-25", "award_0": "¥1,000"})
@@ -418,13 +444,21 @@ def test_the_agreement_form_keeps_the_upload_and_refuses_a_wrong_file(api, login
 
     settlement = accepted(api, terms["hebei_outlet_1"], principal=48000)
     legal = login("legal")
-    fields = {"parties": "本公司；张建国", "signed_on": "2026-11-20", "liquidated_damages": "13000", "estimated_loss": "10000",
-              "clause_version": "CA-2026-01", "witness_reference": "录音 A-17"}
-    wrong = legal.post(f"/settlements/{settlement['id']}/agreement", data={**fields, "document": (io.BytesIO(b"GIF89a..."), "scan.pdf")},
-                       content_type="multipart/form-data")
+    fields = {
+        "parties": "本公司；张建国",
+        "signed_on": "2026-11-20",
+        "liquidated_damages": "13000",
+        "estimated_loss": "10000",
+        "clause_version": "CA-2026-01",
+        "witness_reference": "录音 A-17",
+    }
+    wrong = legal.post(
+        f"/settlements/{settlement['id']}/agreement", data={**fields, "document": (io.BytesIO(b"GIF89a..."), "scan.pdf")}, content_type="multipart/form-data"
+    )
     assert wrong.status_code == 415 and db["confidentiality_agreement"].count == 0
-    kept = legal.post(f"/settlements/{settlement['id']}/agreement", data={**fields, "document": (io.BytesIO(PDF), "协议.pdf")},
-                      content_type="multipart/form-data")
+    kept = legal.post(
+        f"/settlements/{settlement['id']}/agreement", data={**fields, "document": (io.BytesIO(PDF), "协议.pdf")}, content_type="multipart/form-data"
+    )
     assert kept.status_code == 302 and db["confidentiality_agreement"].count == 1
     agreement_id = db["confidentiality_agreement"].rows.__next__()["id"]
     download = legal.get(f"/agreements/{agreement_id}/document")
@@ -455,5 +489,5 @@ def test_the_settlement_page_lists_who_read_the_record(api, login, terms):
     settlement = accepted(api, terms["hebei_outlet_1"])
     api("lead", "GET", f"/api/v1/settlements/{settlement['id']}")
     page = login("legal").get(f"/complainants/{terms['hebei_outlet_1']}/settlement").data.decode()
-    views = page[page.index('id="views"'):]
+    views = page[page.index('id="views"') :]
     assert views.count("<li>") == 2 and "lead" in views and "legal" in views  # the lead's read, and this one

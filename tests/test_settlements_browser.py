@@ -24,14 +24,19 @@ from .browser import (
 from .servers import ConsoleServer
 from .test_settlements import TERMS, negotiating
 
-PRINCIPAL = 48000      # the claim is 50,000 and the group pays 100%: a different line, so an agreement is needed
-AWARD = 1888           # the current tier's award, added to the settlement's total
-LATER_AWARD = 975      # the next tier's
+PRINCIPAL = 48000  # the claim is 50,000 and the group pays 100%: a different line, so an agreement is needed
+AWARD = 1888  # the current tier's award, added to the settlement's total
+LATER_AWARD = 975  # the next tier's
 LIQUIDATED = 13579
 ESTIMATED_LOSS = 10450  # 30% above is 13,585: no damages warning
 AMOUNTS = {
-    "offer principal": PRINCIPAL, "settlement total": PRINCIPAL + AWARD, "tier award": AWARD, "next tier award": LATER_AWARD,
-    "liquidated damages": LIQUIDATED, "estimated loss": ESTIMATED_LOSS, "claimed principal": 50000,
+    "offer principal": PRINCIPAL,
+    "settlement total": PRINCIPAL + AWARD,
+    "tier award": AWARD,
+    "next tier award": LATER_AWARD,
+    "liquidated damages": LIQUIDATED,
+    "estimated loss": ESTIMATED_LOSS,
+    "claimed principal": 50000,
 }
 # No key of a live message may name money.
 MONEY_KEYS = ("total", "award", "liquidated", "principal", "interest", "expenses", "amount", "fen", "damages", "loss", "cap")
@@ -68,7 +73,7 @@ def socketio_payloads(frames):
         text = frame.decode() if isinstance(frame, bytes) else frame
         found = re.match(r"^4\d\d*(?=[\[{])", text)
         if found:
-            yield json.loads(text[found.end():])
+            yield json.loads(text[found.end() :])
 
 
 def keys_of(value):
@@ -108,10 +113,12 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     person, group = incident["hebei_outlet_1"], incident["groups"][0]
     today = local(utcnow(), "Asia/Shanghai").date()
     assert http_api("legal", "PUT", f"/api/v1/groups/{group}/terms", json=TERMS).status_code == 200
-    tiers = {"tiers": [
-        {"name": "第一档", "starts_on": (today - timedelta(days=2)).isoformat(), "ends_on": (today + timedelta(days=4)).isoformat(), "award": AWARD},
-        {"name": "第二档", "starts_on": (today + timedelta(days=5)).isoformat(), "ends_on": (today + timedelta(days=15)).isoformat(), "award": LATER_AWARD},
-    ]}
+    tiers = {
+        "tiers": [
+            {"name": "第一档", "starts_on": (today - timedelta(days=2)).isoformat(), "ends_on": (today + timedelta(days=4)).isoformat(), "award": AWARD},
+            {"name": "第二档", "starts_on": (today + timedelta(days=5)).isoformat(), "ends_on": (today + timedelta(days=15)).isoformat(), "award": LATER_AWARD},
+        ]
+    }
     set_tiers = http_api("legal", "PUT", f"/api/v1/groups/{group}/tiers", json=tiers)
     assert set_tiers.status_code == 200, set_tiers.json
     negotiating(http_api, person)
@@ -206,8 +213,10 @@ def test_legal_settles_with_an_agreement_and_the_wall_board_counts_it_without_an
     # aggregate over the complainants still to come, never under MIN_CELL_PEOPLE
     # (console/forecast.py, console/disclosure.py), with its words for the demands
     # people make ("principal": 退还本金). Everything else carries no amount.
-    html = wall.evaluate("() => { const copy = document.documentElement.cloneNode(true); "
-                         "copy.querySelectorAll('#forecast, #forecast-strings').forEach(e => e.remove()); return copy.outerHTML; }")
+    html = wall.evaluate(
+        "() => { const copy = document.documentElement.cloneNode(true); "
+        "copy.querySelectorAll('#forecast, #forecast-strings').forEach(e => e.remove()); return copy.outerHTML; }"
+    )
     assert "¥" not in html
     for what, yuan in AMOUNTS.items():
         assert not amount_pattern(yuan).search(html), f"the wall board's page shows the {what}"

@@ -25,9 +25,17 @@ TOTAL_THREE = "250,000.50"  # three people: may be shown
 NOTE = disclosure.NOTE_ZH.format(n=3)
 
 
-@pytest.mark.parametrize("counts, hidden", [
-    ([10, 5], set()), ([10, 1, 5], {1, 2}), ([10, 1, 1, 7], {1, 2, 3}), ([2, 2], {0, 1}), ([3, 3, 3], set()), ([1], {0}),
-])
+@pytest.mark.parametrize(
+    "counts, hidden",
+    [
+        ([10, 5], set()),
+        ([10, 1, 5], {1, 2}),
+        ([10, 1, 1, 7], {1, 2, 3}),
+        ([2, 2], {0, 1}),
+        ([3, 3, 3], set()),
+        ([1], {0}),
+    ],
+)
 def test_secondary_suppression(counts, hidden):
     assert disclosure.suppressed_rows(counts, 3) == hidden
     assert disclosure.suppressed_rows(counts, 0) == set()
@@ -92,8 +100,24 @@ def two_people(api):
     created = api("lead", "POST", "/api/v1/incidents", json={"title": "小额事件", "cause": "billing", "product": "话费", "severity": "light"})
     incident_id = created.json["id"]
     people = [
-        {"name": "赵一", "phone": "13600001111", "id_number": "130107198001011111", "province_code": "130000", "city_code": "130100", "branch_code": "HB-SJZ-01", "principal": "7777.77"},
-        {"name": "钱二", "phone": "13600002222", "id_number": "440104198001012222", "province_code": "440000", "city_code": "440100", "branch_code": "GD-GZ-01", "principal": "1111.11"},
+        {
+            "name": "赵一",
+            "phone": "13600001111",
+            "id_number": "130107198001011111",
+            "province_code": "130000",
+            "city_code": "130100",
+            "branch_code": "HB-SJZ-01",
+            "principal": "7777.77",
+        },
+        {
+            "name": "钱二",
+            "phone": "13600002222",
+            "id_number": "440104198001012222",
+            "province_code": "440000",
+            "city_code": "440100",
+            "branch_code": "GD-GZ-01",
+            "principal": "1111.11",
+        },
     ]
     assert api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=people).status_code == 201
     return incident_id
@@ -123,7 +147,9 @@ def test_rollup_over_two_people_shows_executives_no_amount(app, db, api, account
         if kind == "csv":
             text = response.data.decode("utf-8-sig")
         elif kind == "xlsx":
-            text = " ".join(str(v) for sheet in openpyxl.load_workbook(io.BytesIO(response.data)).worksheets for row in sheet.iter_rows(values_only=True) for v in row)  # every sheet
+            text = " ".join(
+                str(v) for sheet in openpyxl.load_workbook(io.BytesIO(response.data)).worksheets for row in sheet.iter_rows(values_only=True) for v in row
+            )  # every sheet
         else:
             text = pdf_text(response.data, tmp_path)
         assert "8888.88" not in text and "8,888.88" not in text and "7777.77" not in text, kind
@@ -135,16 +161,21 @@ def test_rollup_over_two_people_shows_executives_no_amount(app, db, api, account
 
 
 def test_a_document_issued_before_renderings_were_kept_is_refused_to_executives(app, db, incident, login):
-    document_id = documents.store_issued(db, incident["id"], "regulator_report", "旧报告", "监管局", "old.pdf", "application/pdf",
-                                         b"%PDF-1.4 old", None, utcnow(), app.config["DOCUMENT_FOLDER"])
+    document_id = documents.store_issued(
+        db, incident["id"], "regulator_report", "旧报告", "监管局", "old.pdf", "application/pdf", b"%PDF-1.4 old", None, utcnow(), app.config["DOCUMENT_FOLDER"]
+    )
     assert login("lead").get(f"/documents/{document_id}").data == b"%PDF-1.4 old"
     refused = login("executive").get(f"/documents/{document_id}")
     assert refused.status_code == 404 and b"%PDF" not in refused.data
 
 
 def test_the_executives_rendering_masks_free_text_the_issued_copy_keeps(api, db, app, incident, login, tmp_path):
-    posted = api("branch_outlet", "POST", f"/api/v1/incidents/{incident['id']}/updates",
-                 json={"people_on_site": 3, "mood": "tense", "needs": "请总部回电客户 13812345678", "actions_taken": "已登记身份证130105195501011234"})
+    posted = api(
+        "branch_outlet",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/updates",
+        json={"people_on_site": 3, "mood": "tense", "needs": "请总部回电客户 13812345678", "actions_taken": "已登记身份证130105195501011234"},
+    )
     assert posted.status_code == 201, posted.json
     document_id = _issue(api, incident, "regulator_report")
     lead_text = flat(pdf_text(login("lead").get(f"/documents/{document_id}").data, tmp_path))

@@ -26,8 +26,12 @@ def test_representative_ids_only_of_complainants_the_viewer_may_read(api, incide
 
 
 def _term_reads(db, group_id):
-    return [r["username"] for r in db.query(
-        "SELECT username FROM audit_log WHERE table_name = 'complainant_group' AND row_id = ? AND action = 'view_terms' ORDER BY id", [group_id])]
+    return [
+        r["username"]
+        for r in db.query(
+            "SELECT username FROM audit_log WHERE table_name = 'complainant_group' AND row_id = ? AND action = 'view_terms' ORDER BY id", [group_id]
+        )
+    ]
 
 
 def test_reads_of_group_terms_and_tiers_are_audited(api, db, incident, login):

@@ -12,8 +12,16 @@ from .test_live import Listener
 def _raise_team_alerts(db, incident_id, n):
     with write(db):
         for i in range(n):
-            alerts.raise_alert(db, key=f"cache-test-{i}", kind="test", level="warning", message=f"branch silent #{i}",
-                               now=utcnow(), audience=["lead", "team"], incident_id=incident_id)
+            alerts.raise_alert(
+                db,
+                key=f"cache-test-{i}",
+                kind="test",
+                level="warning",
+                message=f"branch silent #{i}",
+                now=utcnow(),
+                audience=["lead", "team"],
+                incident_id=incident_id,
+            )
 
 
 def test_legal_joining_first_does_not_hand_the_lead_its_snapshot(server, db, tokens, incident, api):

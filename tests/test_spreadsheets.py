@@ -49,10 +49,24 @@ def assert_inert_csv(content, *texts):
     assert not [c for c in cells if c.startswith(spreadsheets.FORMULA_STARTS) and not re.fullmatch(r"-\d+(\.\d+)?", c)], cells
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+86 138", "'+86 138"), ("-x", "'-x"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-    ("张三", "张三"), ("a=b", "a=b"), (None, ""), (-5, -5), (Decimal("-12.50"), Decimal("-12.50")), (-0.5, -0.5), (True, True),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+86 138", "'+86 138"),
+        ("-x", "'-x"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("张三", "张三"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (-5, -5),
+        (Decimal("-12.50"), Decimal("-12.50")),
+        (-0.5, -0.5),
+        (True, True),
+    ],
+)
 def test_the_one_rule_for_every_cell(value, expected):
     assert spreadsheets.cell(value) == expected
 
@@ -69,8 +83,16 @@ def evil(api, incident):
     """A group with a formula for a name, and a branch contact's complainant named as a formula, settled."""
     group = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/groups", json={"name": EVIL_GROUP, "handling_line": "本金+利息"})
     assert group.status_code == 201, group.json
-    person = {"name": EVIL_NAME, "phone": "13811112222", "id_number": "130107198001011111", "province_code": "130000",
-              "city_code": "130100", "branch_code": "HB-SJZ-01", "group_id": group.json["id"], "principal": "10000"}
+    person = {
+        "name": EVIL_NAME,
+        "phone": "13811112222",
+        "id_number": "130107198001011111",
+        "province_code": "130000",
+        "city_code": "130100",
+        "branch_code": "HB-SJZ-01",
+        "group_id": group.json["id"],
+        "principal": "10000",
+    }
     added = api("branch_hebei", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json=[person])
     assert added.status_code == 201, added.json
     settle_through_records(api, added.json["ids"][0])

@@ -108,9 +108,7 @@ def test_every_allowed_transition_succeeds(api, db, complainant_in, current, new
     complainant_id = complainant_in(current)
     before = _row(db, complainant_id)
     assert before["status"] == current
-    response = api(
-        "lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={**_status_body(new), "version": before["version"]}
-    )
+    response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={**_status_body(new), "version": before["version"]})
     assert response.status_code == 200, response.json
     body = response.json
     assert body["status"] == new
@@ -291,7 +289,12 @@ def _incident_status(api, incident_id, status, username="lead", reason="每日�
 
 @pytest.fixture
 def monitoring_incident(api, accounts):
-    response = api("lead", "POST", "/api/v1/incidents", json={"title": "结构性存款零收益", "cause": "zero yield", "product": "结构性存款", "severity": "medium", "status": "monitoring"})
+    response = api(
+        "lead",
+        "POST",
+        "/api/v1/incidents",
+        json={"title": "结构性存款零收益", "cause": "zero yield", "product": "结构性存款", "severity": "medium", "status": "monitoring"},
+    )
     assert response.status_code == 201, response.json
     assert response.json["status"] == "monitoring"
     return response.json["id"]

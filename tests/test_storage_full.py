@@ -40,10 +40,16 @@ def disk(tmp_path):
 @pytest.fixture
 def app(tmp_path, disk):
     """The app of conftest, with its database on the small disk."""
-    app = create_app({
-        "TESTING": True, "DATABASE": str(disk / "console.db"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
-        "DEFAULT_LOCALE": "en", "DOCUMENT_FOLDER": str(tmp_path / "documents"),
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(disk / "console.db"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "DEFAULT_LOCALE": "en",
+            "DOCUMENT_FOLDER": str(tmp_path / "documents"),
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     yield app
 
@@ -80,7 +86,9 @@ def test_a_full_disk_refuses_every_write_with_503_then_writes_resume_and_one_ale
         refused = api(who, method, url, json=body)
         assert refused.status_code == 503, (url, refused.status_code, refused.data[:300])
         assert refused.json == {"error": EN, "details": None}
-    chinese = api("team", "POST", f"/api/v1/complainants/{someone}/contacts", json={"channel": "phone", "said": "再次致电"}, headers={"Accept-Language": "zh-CN"})
+    chinese = api(
+        "team", "POST", f"/api/v1/complainants/{someone}/contacts", json={"channel": "phone", "said": "再次致电"}, headers={"Accept-Language": "zh-CN"}
+    )
     assert chinese.status_code == 503 and chinese.json["error"] == ZH
     page = team_session.post(f"/complainants/{someone}/contacts", data={"channel": "phone", "said": "面谈"}, headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 503 and ZH in page.get_data(as_text=True)
@@ -101,7 +109,9 @@ def test_a_full_disk_refuses_every_write_with_503_then_writes_resume_and_one_ale
     assert row_counts(db) == before  # nothing half-written
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
-    created = api("team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "新投诉人", "phone": "13500001111", "province_code": "130000"})
+    created = api(
+        "team", "POST", f"/api/v1/incidents/{incident['id']}/complainants", json={"name": "新投诉人", "phone": "13500001111", "province_code": "130000"}
+    )
     assert created.status_code == 201, created.json
     assert api("team", "PATCH", f"/api/v1/complainants/{someone}", json={"status": "contacted"}).status_code == 200
     alerts = list(db.query("SELECT kind, level, audience, message FROM alert WHERE kind = 'storage_returned'"))
@@ -121,17 +131,19 @@ def test_refusals_are_logged_once_a_minute_and_a_write_ends_the_episode():
     assert LOG_EVERY == timedelta(minutes=1)
 
 
-@pytest.mark.parametrize("exc, full", [
-    (sqlite3.OperationalError("database or disk is full"), True),
-    (sqlite3.OperationalError("attempt to write a readonly database"), True),
-    (sqlite3.OperationalError("database is locked"), False),
-    (OSError(28, "No space left on device"), True),
-    (OSError(30, "Read-only file system"), True),
-    (OSError(32, "Broken pipe"), False),
-])
+@pytest.mark.parametrize(
+    "exc, full",
+    [
+        (sqlite3.OperationalError("database or disk is full"), True),
+        (sqlite3.OperationalError("attempt to write a readonly database"), True),
+        (sqlite3.OperationalError("database is locked"), False),
+        (OSError(28, "No space left on device"), True),
+        (OSError(30, "Read-only file system"), True),
+        (OSError(32, "Broken pipe"), False),
+    ],
+)
 def test_what_counts_as_storage_full(exc, full):
     assert is_storage_full(exc) is full
-
 
 
 def test_the_openapi_document_declares_the_503_on_every_write(app):

@@ -151,8 +151,9 @@ def test_an_incident_without_a_playbook_gets_no_tasks(app, db, lead, ctx):
 
 
 def test_a_monitoring_incident_gets_no_tasks_until_it_is_activated(app, db, api, book):
-    created = api("lead", "POST", "/api/v1/incidents",
-                  json={"title": TITLE, "cause": "misselling", "product": "分红险", "severity": "severe", "status": "monitoring"})
+    created = api(
+        "lead", "POST", "/api/v1/incidents", json={"title": TITLE, "cause": "misselling", "product": "分红险", "severity": "severe", "status": "monitoring"}
+    )
     assert created.status_code == 201, created.json
     incident_id = created.json["id"]
     assert api_tasks(api, incident_id) == {}
@@ -183,8 +184,7 @@ def test_crowd_tasks_appear_only_when_banners_make_a_mass_incident(app, db, api,
     assert incident_row(db, incident_id)["mass_incident_at"] is None
     assert task_rows(db, incident_id, "police_notification") == []
 
-    posted = api("branch_outlet", "POST", f"/api/v1/incidents/{incident_id}/updates",
-                 json={"people_on_site": 12, "mood": "hostile", "banners": True})
+    posted = api("branch_outlet", "POST", f"/api/v1/incidents/{incident_id}/updates", json={"people_on_site": 12, "mood": "hostile", "banners": True})
     assert posted.status_code == 201, posted.json
     crowd = from_iso(incident_row(db, incident_id)["mass_incident_at"])
     assert crowd is not None
@@ -308,7 +308,9 @@ def test_each_complainant_group_gets_its_handling_line_task(app, db, api, incide
 def test_group_tasks_follow_the_groups_own_creation_time(app, db, lead, ctx):
     incident_id = open_incident(app, db, lead, T)
     created = T + 5 * HOUR
-    group_id = groups.create_group(db, incident_id, GroupIn(name="河北邮政分红险2019", handling_line="本金+利息"), lead, created, app.config["MAX_REPRESENTATIVES"])
+    group_id = groups.create_group(
+        db, incident_id, GroupIn(name="河北邮政分红险2019", handling_line="本金+利息"), lead, created, app.config["MAX_REPRESENTATIVES"]
+    )
     assert sync_tasks(db, incident_id, created, app.config) == 1
     row = one_task(db, incident_id, "group_handling_line")
     assert row["trigger_ref"] == str(group_id) and due(row) == created + 8 * HOUR
@@ -441,8 +443,12 @@ def test_an_attachment_is_kept_read_only_under_its_sha256(app, api, db, login, i
 
 def test_a_referral_is_overdue_exactly_24_hours_after_sending_until_acknowledged(app, api, db, incident, accounts):
     incident_id = incident["id"]
-    sent = api("lead", "POST", f"/api/v1/incidents/{incident_id}/referrals",
-               json={"party": "regulator", "recipient": "河北监管局消保处", "what_sent": "电话报告事件概况"})
+    sent = api(
+        "lead",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/referrals",
+        json={"party": "regulator", "recipient": "河北监管局消保处", "what_sent": "电话报告事件概况"},
+    )
     assert sent.status_code == 201, sent.json
     referral = sent.json
     sent_at = from_iso(referral["sent_at"])
@@ -466,8 +472,12 @@ def test_a_referral_is_overdue_exactly_24_hours_after_sending_until_acknowledged
 
 @pytest.mark.parametrize("name", ["", "   "])
 def test_an_acknowledgement_needs_a_name(api, db, incident, name):
-    sent = api("team", "POST", f"/api/v1/incidents/{incident['id']}/referrals",
-               json={"party": "consumer_association", "recipient": "河北省消费者协会", "what_sent": "情况通报材料"})
+    sent = api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/referrals",
+        json={"party": "consumer_association", "recipient": "河北省消费者协会", "what_sent": "情况通报材料"},
+    )
     assert sent.status_code == 201, sent.json
     refused = api("lead", "POST", f"/api/v1/referrals/{sent.json['id']}/ack", json={"acknowledged_by_name": name})
     assert refused.status_code == 422, refused.json
@@ -475,8 +485,7 @@ def test_an_acknowledgement_needs_a_name(api, db, incident, name):
 
 
 def test_acknowledge_refuses_a_blank_name_in_the_domain_too(app, db, lead, ctx, api, incident):
-    sent = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/referrals",
-               json={"party": "media", "recipient": "燕赵都市报", "what_sent": "媒体声明"})
+    sent = api("lead", "POST", f"/api/v1/incidents/{incident['id']}/referrals", json={"party": "media", "recipient": "燕赵都市报", "what_sent": "媒体声明"})
     from console.errors import Invalid
 
     with pytest.raises(Invalid):
@@ -486,8 +495,9 @@ def test_acknowledge_refuses_a_blank_name_in_the_domain_too(app, db, lead, ctx, 
 
 @pytest.mark.parametrize("username", ["executive", "branch_hebei"])
 def test_only_lead_and_team_record_referrals(api, db, incident, username):
-    response = api(username, "POST", f"/api/v1/incidents/{incident['id']}/referrals",
-                   json={"party": "police", "recipient": "中山路派出所", "what_sent": "电话通报"})
+    response = api(
+        username, "POST", f"/api/v1/incidents/{incident['id']}/referrals", json={"party": "police", "recipient": "中山路派出所", "what_sent": "电话通报"}
+    )
     assert response.status_code == 403
     assert db["referral"].count == 0
 
@@ -505,8 +515,12 @@ def test_a_media_statement_waits_for_the_line_legal_approved(api, db, incident, 
     assert "legal must approve" in early.json["error"]
     assert db["issued_document"].count == 0 and db["referral"].count == 0
 
-    drafted = api("team", "POST", f"/api/v1/incidents/{incident_id}/agreed-lines",
-                  json={"text": "公司已关注到部分客户反映的问题，已成立专项工作组逐一核实，将依法依规妥善处理。"})
+    drafted = api(
+        "team",
+        "POST",
+        f"/api/v1/incidents/{incident_id}/agreed-lines",
+        json={"text": "公司已关注到部分客户反映的问题，已成立专项工作组逐一核实，将依法依规妥善处理。"},
+    )
     assert drafted.status_code == 201, drafted.json
     line_id = drafted.json["id"]
     assert api("team", "POST", url, json=issue).status_code == 422  # a draft is not enough
@@ -540,9 +554,12 @@ def test_a_blank_agreed_line_is_refused(api, db, incident):
 
 
 def issue_report(api, incident_id, username="lead"):
-    response = api(username, "POST", f"/api/v1/incidents/{incident_id}/documents",
-                   json={"kind": "regulator_report", "recipient": "河北监管局", "signing_officer": "周国强",
-                         "contact_person": "吴敏", "contact_phone": "010-88886666"})
+    response = api(
+        username,
+        "POST",
+        f"/api/v1/incidents/{incident_id}/documents",
+        json={"kind": "regulator_report", "recipient": "河北监管局", "signing_officer": "周国强", "contact_person": "吴敏", "contact_phone": "010-88886666"},
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -588,8 +605,9 @@ def test_an_issued_document_downloads_with_its_recorded_sha256(api, db, login, i
 def test_standing_down_issues_the_post_incident_review(app, api, db, incident, tmp_path):
     incident_id = incident["id"]
     changes = "预案应增加属地公安联络人，群体性事件认定后30分钟内电话报告监管。"
-    response = api("lead", "POST", f"/api/v1/incidents/{incident_id}/status",
-                   json={"status": "stood_down", "reason": "现场已平稳", "playbook_changes": changes})
+    response = api(
+        "lead", "POST", f"/api/v1/incidents/{incident_id}/status", json={"status": "stood_down", "reason": "现场已平稳", "playbook_changes": changes}
+    )
     assert response.status_code == 200, response.json
     assert response.json["status"] == "stood_down"
 
@@ -614,8 +632,10 @@ def test_standing_down_issues_the_post_incident_review(app, api, db, incident, t
 
 def test_the_tasks_monitor_makes_daily_and_settlement_tasks_for_active_incidents(app, db, lead, ctx):
     incident_id = open_incident(app, db, lead, T)
-    people = [ComplainantIn(name="张建国", phone="13812345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-01"),
-              ComplainantIn(name="李秀英", phone="13912345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-02")]
+    people = [
+        ComplainantIn(name="张建国", phone="13812345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-01"),
+        ComplainantIn(name="李秀英", phone="13912345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-02"),
+    ]
     first, second = complainants.create_complainants(db, incident_id, people, SYSTEM, lead, T, app.config)
     settled_at = T + 6 * HOUR
     for status in ("contacted", "negotiating"):

@@ -40,15 +40,18 @@ def test_an_outlet_contact_posts_for_its_own_branch(api, db, incident, accounts)
     assert len(stored(db)) == 2
 
 
-@pytest.mark.parametrize("user, body", [
-    ("branch_outlet", {"branch_code": "HB-SJZ-02"}),
-    ("branch_outlet", {"branch_code": "GD-GZ-01"}),
-    ("branch_hebei", {}),
-    ("branch_hebei", {"branch_code": "GD-GZ-01"}),
-    ("branch_hebei", {"branch_code": "NO-SUCH-BRANCH"}),
-    ("branch_guangdong", {"branch_code": "HB-SJZ-01"}),
-    ("lead", {}),
-])
+@pytest.mark.parametrize(
+    "user, body",
+    [
+        ("branch_outlet", {"branch_code": "HB-SJZ-02"}),
+        ("branch_outlet", {"branch_code": "GD-GZ-01"}),
+        ("branch_hebei", {}),
+        ("branch_hebei", {"branch_code": "GD-GZ-01"}),
+        ("branch_hebei", {"branch_code": "NO-SUCH-BRANCH"}),
+        ("branch_guangdong", {"branch_code": "HB-SJZ-01"}),
+        ("lead", {}),
+    ],
+)
 def test_an_update_outside_the_posters_scope_is_refused_and_nothing_written(api, db, incident, user, body):
     before = row_counts(db)
     response = api(user, "POST", url(incident), json={"people_on_site": 3, "mood": "calm", **body})
@@ -96,16 +99,19 @@ def test_reading_updates_respects_scope(api, db, incident):
 # --- validation -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"people_on_site": 5, "mood": "angry"}, "mood"),
-    ({"people_on_site": -1, "mood": "calm"}, "people_on_site"),
-    ({"people_on_site": 1, "new_complainants": -3, "mood": "calm"}, "new_complainants"),
-    ({"mood": "calm"}, "people_on_site"),
-    ({"people_on_site": 1}, "mood"),
-    ({"people_on_site": 1, "mood": "calm", "weather": "rain"}, "weather"),
-    ({"people_on_site": 1, "mood": "calm", "outlet_closed": True, "closed_since": "2026-11-23T08:00:00"}, "closed_since"),
-    ({"people_on_site": 1, "mood": "calm", "outlet_closed": True}, "closed_since"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"people_on_site": 5, "mood": "angry"}, "mood"),
+        ({"people_on_site": -1, "mood": "calm"}, "people_on_site"),
+        ({"people_on_site": 1, "new_complainants": -3, "mood": "calm"}, "new_complainants"),
+        ({"mood": "calm"}, "people_on_site"),
+        ({"people_on_site": 1}, "mood"),
+        ({"people_on_site": 1, "mood": "calm", "weather": "rain"}, "weather"),
+        ({"people_on_site": 1, "mood": "calm", "outlet_closed": True, "closed_since": "2026-11-23T08:00:00"}, "closed_since"),
+        ({"people_on_site": 1, "mood": "calm", "outlet_closed": True}, "closed_since"),
+    ],
+)
 def test_a_bad_update_is_refused_with_details_and_nothing_written(api, db, incident, body, field):
     before = row_counts(db)
     response = api("branch_outlet", "POST", url(incident), json=body)
@@ -116,8 +122,12 @@ def test_a_bad_update_is_refused_with_details_and_nothing_written(api, db, incid
 
 
 def test_an_outlet_closed_update_with_its_time_is_stored(api, db, incident):
-    response = api("branch_outlet", "POST", url(incident),
-                   json={"people_on_site": 30, "mood": "hostile", "outlet_closed": True, "closed_since": "2026-11-23T16:00:00+08:00"})
+    response = api(
+        "branch_outlet",
+        "POST",
+        url(incident),
+        json={"people_on_site": 30, "mood": "hostile", "outlet_closed": True, "closed_since": "2026-11-23T16:00:00+08:00"},
+    )
     assert response.status_code == 201, response.json
     assert response.json["outlet_closed"] is True
     assert stored(db)[0]["closed_since"] == "2026-11-23T08:00:00+00:00"
@@ -208,8 +218,16 @@ def test_the_update_form_posts_once_however_often_it_is_submitted(login, db, inc
     html = page.get_data(as_text=True)
     assert 'value="HB-SJZ-01"' in html
     assert 'value="HB-SJZ-02"' not in html  # an outlet contact is offered its own branch only
-    form = {"idempotency_key": hidden_key(html), "branch_code": "HB-SJZ-01", "people_on_site": "6", "new_complainants": "2",
-            "settled_since": "0", "mood": "tense", "banners": "on", "actions_taken": "已开放接待室"}
+    form = {
+        "idempotency_key": hidden_key(html),
+        "branch_code": "HB-SJZ-01",
+        "people_on_site": "6",
+        "new_complainants": "2",
+        "settled_since": "0",
+        "mood": "tense",
+        "banners": "on",
+        "actions_taken": "已开放接待室",
+    }
     first = client.post(f"/incidents/{incident['id']}/updates/new", data=form)
     assert first.status_code == 302, first.get_data(as_text=True)
     assert f"/incidents/{incident['id']}/branches/HB-SJZ-01" in first.headers["Location"]
@@ -227,17 +245,21 @@ def test_the_update_form_shows_errors_and_writes_nothing(login, db, incident):
     client = login("branch_outlet")
     key = hidden_key(client.get(f"/incidents/{incident['id']}/updates/new").get_data(as_text=True))
     before = row_counts(db)
-    response = client.post(f"/incidents/{incident['id']}/updates/new",
-                           data={"idempotency_key": key, "branch_code": "HB-SJZ-01", "people_on_site": "-2", "mood": "calm"})
+    response = client.post(
+        f"/incidents/{incident['id']}/updates/new", data={"idempotency_key": key, "branch_code": "HB-SJZ-01", "people_on_site": "-2", "mood": "calm"}
+    )
     assert response.status_code == 422
     assert row_counts(db) == before
-    closed = client.post(f"/incidents/{incident['id']}/updates/new",
-                         data={"idempotency_key": key, "branch_code": "HB-SJZ-01", "people_on_site": "2", "mood": "calm", "outlet_closed": "on"})
+    closed = client.post(
+        f"/incidents/{incident['id']}/updates/new",
+        data={"idempotency_key": key, "branch_code": "HB-SJZ-01", "people_on_site": "2", "mood": "calm", "outlet_closed": "on"},
+    )
     assert closed.status_code == 422
     assert row_counts(db) == before
     # the same key, corrected, still posts
-    fixed = client.post(f"/incidents/{incident['id']}/updates/new",
-                        data={"idempotency_key": key, "branch_code": "HB-SJZ-01", "people_on_site": "2", "mood": "calm"})
+    fixed = client.post(
+        f"/incidents/{incident['id']}/updates/new", data={"idempotency_key": key, "branch_code": "HB-SJZ-01", "people_on_site": "2", "mood": "calm"}
+    )
     assert fixed.status_code == 302
     assert len(stored(db)) == 1
 
@@ -245,8 +267,9 @@ def test_the_update_form_shows_errors_and_writes_nothing(login, db, incident):
 def test_the_update_form_refuses_another_branch(login, db, incident):
     client = login("branch_outlet")
     before = row_counts(db)
-    response = client.post(f"/incidents/{incident['id']}/updates/new",
-                           data={"idempotency_key": "k1", "branch_code": "HB-SJZ-02", "people_on_site": "1", "mood": "calm"})
+    response = client.post(
+        f"/incidents/{incident['id']}/updates/new", data={"idempotency_key": "k1", "branch_code": "HB-SJZ-02", "people_on_site": "1", "mood": "calm"}
+    )
     assert response.status_code == 422
     assert row_counts(db) == before
 
@@ -277,8 +300,7 @@ def test_concurrent_posters_with_retries_store_each_update_exactly_once(app, db,
 
     def send(client, poster, key):
         user, body = body_for(poster, key)
-        response = client.post(f"/api/v1/incidents/{incident['id']}/updates", json=body,
-                               headers={**bearer(tokens[user]), "Idempotency-Key": key})
+        response = client.post(f"/api/v1/incidents/{incident['id']}/updates", json=body, headers={**bearer(tokens[user]), "Idempotency-Key": key})
         with lock:
             results.setdefault((poster, key), []).append((response.status_code, (response.json or {}).get("id"), (response.json or {}).get("replayed")))
 

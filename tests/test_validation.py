@@ -186,7 +186,9 @@ def test_bad_complainant_update_is_422_and_the_row_is_unchanged(api, db, inciden
     assert api("lead", "GET", f"/api/v1/complainants/{complainant_id}").status_code == 200
 
 
-@pytest.mark.parametrize("body,field", [({"title": None}, "title"), ({"severity": None}, "severity"), ({"severity": "bad"}, "severity"), ({"cause": ""}, "cause")])
+@pytest.mark.parametrize(
+    "body,field", [({"title": None}, "title"), ({"severity": None}, "severity"), ({"severity": "bad"}, "severity"), ({"cause": ""}, "cause")]
+)
 def test_bad_incident_update_is_422(api, db, incident, body, field):
     before, row = row_counts(db), dict(db["incident"].get(incident["id"]))
     assert_refused(api("lead", "PATCH", f"/api/v1/incidents/{incident['id']}", json=body), 422, db, before, field=field)
@@ -195,7 +197,12 @@ def test_bad_incident_update_is_422(api, db, incident, body, field):
 
 @pytest.mark.parametrize(
     "body,field",
-    [({"name": None}, "name"), ({"handling_line": None}, "handling_line"), ({"representative_ids": ["a"]}, "representative_ids.0"), ({"name": "g" * 201}, "name")],
+    [
+        ({"name": None}, "name"),
+        ({"handling_line": None}, "handling_line"),
+        ({"representative_ids": ["a"]}, "representative_ids.0"),
+        ({"name": "g" * 201}, "name"),
+    ],
 )
 def test_bad_group_update_is_422(api, db, incident, body, field):
     group_id = incident["groups"][0]
@@ -223,7 +230,16 @@ def test_bad_contact_is_422(api, db, incident, body, field):
 
 @pytest.mark.parametrize(
     "query,field",
-    [("status=done", "status"), ("flag=ceo", "flag"), ("per_page=1000", "per_page"), ("page=0", "page"), ("page=abc", "page"), ("group_id=x", "group_id"), ("province_code=13", "province_code"), ("q=" + "x" * 101, "q")],
+    [
+        ("status=done", "status"),
+        ("flag=ceo", "flag"),
+        ("per_page=1000", "per_page"),
+        ("page=0", "page"),
+        ("page=abc", "page"),
+        ("group_id=x", "group_id"),
+        ("province_code=13", "province_code"),
+        ("q=" + "x" * 101, "q"),
+    ],
 )
 def test_bad_list_filters_are_422(api, db, incident, query, field):
     before = row_counts(db)
@@ -310,7 +326,11 @@ def test_out_of_range_list_filters_are_not_a_server_error(api, db, incident, que
         ("PATCH", "/api/v1/complainants/999999", {"status": "contacted"}),
         ("PATCH", "/api/v1/complainants/999999", {"status": "not-a-status"}),
         ("POST", "/api/v1/complainants/999999/contacts", {"channel": "phone", "said": "x"}),
-        ("POST", "/api/v1/complainants/999999/extensions", {"level": 1, "reason": "r", "approved_by": "a", "complainant_notified_at": "2026-11-23T10:00:00+08:00"}),
+        (
+            "POST",
+            "/api/v1/complainants/999999/extensions",
+            {"level": 1, "reason": "r", "approved_by": "a", "complainant_notified_at": "2026-11-23T10:00:00+08:00"},
+        ),
         ("POST", "/api/v1/complainants/999999/reveal", None),
         ("PATCH", "/api/v1/groups/999999", {"name": "g"}),
         # larger than SQLite's 64-bit integers
@@ -382,7 +402,7 @@ def test_a_batch_with_one_bad_item_writes_nothing_and_names_its_index(api, db, i
     for problem in body["details"]:
         parts = problem["field"].split(".")
         index = next(p for p in parts if p.isdigit())  # the item's index comes before the field
-        assert index == "1" and field in parts[parts.index(index):], problem
+        assert index == "1" and field in parts[parts.index(index) :], problem
 
 
 def test_an_empty_batch_is_422(api, db, incident):
@@ -456,7 +476,9 @@ def test_add_complainant_form_bad_phone_message_sits_by_the_phone_field(login, d
 def test_edit_complainant_form_with_a_bad_value_is_422(login, db, incident):
     complainant_id = incident["hebei_outlet_1"]
     before, row = row_counts(db), dict(db["complainant"].get(complainant_id))
-    response = login("team").post(f"/complainants/{complainant_id}/edit", data={"version": "1", "name": "张建国", "phone": "not-a-phone", "flags__present": "1"})
+    response = login("team").post(
+        f"/complainants/{complainant_id}/edit", data={"version": "1", "name": "张建国", "phone": "not-a-phone", "flags__present": "1"}
+    )
     assert response.status_code == 422
     assert "must be a phone number" in _page(response)
     assert row_counts(db) == before
@@ -465,7 +487,10 @@ def test_edit_complainant_form_with_a_bad_value_is_422(login, db, incident):
 
 @pytest.mark.parametrize(
     "data,words",
-    [({"title": "t", "cause": "c", "product": "p", "severity": "extreme"}, "must be one of"), ({"cause": "c", "product": "p", "severity": "light"}, "is required")],
+    [
+        ({"title": "t", "cause": "c", "product": "p", "severity": "extreme"}, "must be one of"),
+        ({"cause": "c", "product": "p", "severity": "light"}, "is required"),
+    ],
 )
 def test_open_incident_form_with_bad_input_is_422(login, db, accounts, data, words):
     before = row_counts(db)
@@ -599,9 +624,9 @@ def test_csrf_refuses_the_import_upload_without_a_token(csrf_app):
     client = app.test_client()
     form_token = _csrf_token(client.get("/login").data)
     assert client.post("/login", data={"username": "lead", "password": PASSWORD, "csrf_token": form_token}).status_code == 302
-    incident_id = app.test_client().post(
-        "/api/v1/incidents", json={"title": "t", "cause": "c", "product": "p", "severity": "light"}, headers=bearer(token)
-    ).json["id"]
+    incident_id = (
+        app.test_client().post("/api/v1/incidents", json={"title": "t", "cause": "c", "product": "p", "severity": "light"}, headers=bearer(token)).json["id"]
+    )
     before = row_counts(db)
     raw = "name,phone,province_code\n王五,13700001111,130000\n".encode()
     response = client.post(f"/incidents/{incident_id}/import", data={"file": (io.BytesIO(raw), "a.csv")}, content_type="multipart/form-data")

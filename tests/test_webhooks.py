@@ -70,10 +70,17 @@ def receiver():
 @pytest.fixture
 def app(tmp_path, receiver):
     """The conftest app, with the webhook pointed at the local receiver."""
-    app = create_app({
-        "TESTING": True, "DATABASE": str(tmp_path / "console.db"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
-        "WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": SECRET, "WEBHOOK_BACKOFF_SECONDS": 30,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "console.db"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "WEBHOOK_URL": receiver.url,
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_BACKOFF_SECONDS": 30,
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     yield app
 
@@ -102,8 +109,7 @@ def group_visit(app, db, accounts, incident_id, at, settings=None):
 
 def test_an_alert_is_queued_for_the_webhook_only_when_a_url_is_set(app, db, accounts):
     with write(db):
-        raise_alert(db, key="no-url", kind="test", level="info", message="m", now=T, audience={"team"},
-                    settings={**app.config, "WEBHOOK_URL": None})
+        raise_alert(db, key="no-url", kind="test", level="info", message="m", now=T, audience={"team"}, settings={**app.config, "WEBHOOK_URL": None})
         raise_alert(db, key="no-settings", kind="test", level="info", message="m", now=T, audience={"team"})
     assert deliveries(db) == []
     with write(db):
@@ -209,8 +215,7 @@ def test_a_failing_receiver_is_retried_with_backoff_and_delivered_once(app, db, 
     assert row["failed_at"] is None
 
     logged = attempts(db, delivery["id"])
-    assert [(a["at"], a["status"]) for a in logged] == [
-        (to_iso(T), 500), (to_iso(T + 30 * SECOND), 500), (to_iso(T + 90 * SECOND), 200)]
+    assert [(a["at"], a["status"]) for a in logged] == [(to_iso(T), 500), (to_iso(T + 30 * SECOND), 500), (to_iso(T + 90 * SECOND), 200)]
     assert [a["error"] for a in logged] == ["HTTP 500", "HTTP 500", None]
 
     # every attempt is the same delivery with the same body; each is signed for its own timestamp

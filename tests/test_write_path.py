@@ -13,8 +13,21 @@ def test_publish_is_refused_inside_an_open_transaction(app, db):
     outbox = events.Outbox(db)
     with pytest.raises(RuntimeError, match="inside an open transaction"):
         with write(db):
-            incident = db["incident"].insert({"title": "t", "cause": "c", "product": "p", "severity": "light", "status": "active",
-                                              "opened_at": "2026-11-23T01:00:00+00:00", "updated_at": "2026-11-23T01:00:00+00:00"}).last_pk
+            incident = (
+                db["incident"]
+                .insert(
+                    {
+                        "title": "t",
+                        "cause": "c",
+                        "product": "p",
+                        "severity": "light",
+                        "status": "active",
+                        "opened_at": "2026-11-23T01:00:00+00:00",
+                        "updated_at": "2026-11-23T01:00:00+00:00",
+                    }
+                )
+                .last_pk
+            )
             outbox.record_everywhere(incident, "incident_updated", from_iso("2026-11-23T01:00:00+00:00"), {"incident": {"id": incident}})
             publish(outbox)  # before the commit: refused, and the write rolls back with the error
     assert db["incident"].count == 0

@@ -131,8 +131,14 @@ class WeComServer(VendorServer):
         limited = self.over_limit()
         if limited:
             return self.refuse(limited, payload)
-        if not isinstance(payload, dict) or payload.get("msgtype") != "markdown" or set(payload) != {"msgtype", "markdown"} \
-                or not isinstance(payload["markdown"], dict) or not isinstance(payload["markdown"].get("content"), str) or not payload["markdown"]["content"]:
+        if (
+            not isinstance(payload, dict)
+            or payload.get("msgtype") != "markdown"
+            or set(payload) != {"msgtype", "markdown"}
+            or not isinstance(payload["markdown"], dict)
+            or not isinstance(payload["markdown"].get("content"), str)
+            or not payload["markdown"]["content"]
+        ):
             return self.refuse({"errcode": 40008, "errmsg": "invalid message type"}, payload)
         if len(payload["markdown"]["content"].encode()) > 4096:
             return self.refuse({"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}, payload)
@@ -167,8 +173,15 @@ class DingTalkServer(VendorServer):
         if limited:
             return self.refuse(limited, payload)
         markdown = payload.get("markdown") if isinstance(payload, dict) else None
-        if not isinstance(payload, dict) or payload.get("msgtype") != "markdown" or not isinstance(markdown, dict) \
-                or not isinstance(markdown.get("title"), str) or not isinstance(markdown.get("text"), str) or not markdown["title"] or not markdown["text"]:
+        if (
+            not isinstance(payload, dict)
+            or payload.get("msgtype") != "markdown"
+            or not isinstance(markdown, dict)
+            or not isinstance(markdown.get("title"), str)
+            or not isinstance(markdown.get("text"), str)
+            or not markdown["title"]
+            or not markdown["text"]
+        ):
             return self.refuse({"errcode": 40035, "errmsg": "缺少参数 markdown"}, payload)
         return self.accept(payload, path, query, {"errcode": 0, "errmsg": "ok"})
 

@@ -48,6 +48,8 @@ class OneOrMany:
 
     def kind(self, raw):
         return list[self.model] if raw.lstrip()[:1] == b"[" else self.model
+
+
 _ADAPTERS: dict = {}
 
 
@@ -112,13 +114,13 @@ def operation(rule, method, permission, summary, *, body=None, query=None, respo
             result = fn(**kwargs)
             if response is not None and not isinstance(result, BaseModel):
                 result = _adapter(response).validate_python(result)
-            return current_app.response_class(
-                json.dumps(to_json(result), ensure_ascii=False, default=str), status=status, mimetype="application/json"
-            )
+            return current_app.response_class(json.dumps(to_json(result), ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
         guarded = requires(permission)(view)
         api.add_url_rule(rule, endpoint=fn.__name__, view_func=guarded, methods=[method])
-        OPERATIONS.append(Operation(rule, method, fn.__name__, summary, permission, body, query, response, status, tag, description or (fn.__doc__ or "").strip(), headers))
+        OPERATIONS.append(
+            Operation(rule, method, fn.__name__, summary, permission, body, query, response, status, tag, description or (fn.__doc__ or "").strip(), headers)
+        )
         return guarded
 
     return decorate

@@ -36,7 +36,16 @@ def list_channels():
     return {"channels": [channels.public(r) for r in channels.list_channels(get_db())]}
 
 
-@operation("/channels", "POST", "channel.manage", "Add a WeCom, DingTalk, Feishu, e-mail or webhook channel", body=cs.ChannelIn, status=201, response=cs.Channel, tag="channels")
+@operation(
+    "/channels",
+    "POST",
+    "channel.manage",
+    "Add a WeCom, DingTalk, Feishu, e-mail or webhook channel",
+    body=cs.ChannelIn,
+    status=201,
+    response=cs.Channel,
+    tag="channels",
+)
 def create_channel(body):
     db = get_db()
     channel_id = channels.create(db, body.model_dump(), current_actor(), utcnow())
@@ -48,7 +57,16 @@ def get_channel(channel_id):
     return channels.public(channels.get(get_db(), channel_id))
 
 
-@operation("/channels/<int:channel_id>", "PATCH", "channel.manage", "Change a channel; a credential left out is kept", body=cs.ChannelPatch, response=cs.Channel, tag="channels", visible=_channel)
+@operation(
+    "/channels/<int:channel_id>",
+    "PATCH",
+    "channel.manage",
+    "Change a channel; a credential left out is kept",
+    body=cs.ChannelPatch,
+    response=cs.Channel,
+    tag="channels",
+    visible=_channel,
+)
 def update_channel(channel_id, body):
     changes = body.model_dump(exclude_none=True)
     return channels.public(channels.update(get_db(), channel_id, changes, validate_fields, current_actor(), utcnow()))
@@ -60,7 +78,15 @@ def delete_channel(channel_id):
     return {"id": channel_id, "deleted": True}
 
 
-@operation("/channels/<int:channel_id>/test", "POST", "channel.manage", "Send a test message now (within the channel's rate limit)", response=cs.TestSend, tag="channels", visible=_channel)
+@operation(
+    "/channels/<int:channel_id>/test",
+    "POST",
+    "channel.manage",
+    "Send a test message now (within the channel's rate limit)",
+    response=cs.TestSend,
+    tag="channels",
+    visible=_channel,
+)
 def test_channel(channel_id):
     return test_send(get_db(), channel_id, current_app.config)
 
@@ -75,7 +101,15 @@ def test_send(db, channel_id, settings):
     return {"delivery_id": delivery_id, "delivered": row["delivered_at"] is not None, "waiting": result["waiting"], "attempts": tried}
 
 
-@operation("/channels/<int:channel_id>/attempts", "GET", "channel.manage", "Every message tried on the channel, newest first", response=cs.ChannelAttemptList, tag="channels", visible=_channel)
+@operation(
+    "/channels/<int:channel_id>/attempts",
+    "GET",
+    "channel.manage",
+    "Every message tried on the channel, newest first",
+    response=cs.ChannelAttemptList,
+    tag="channels",
+    visible=_channel,
+)
 def channel_attempts(channel_id):
     return {"attempts": delivery.attempts(get_db(), channel_id, limit=500)}
 

@@ -31,11 +31,18 @@ def _incident(incident_id, **_path):
     "List complainants with filters and paging",
     query=schemas.ComplainantQuery,
     response=schemas.ComplainantPage,
-    tag="complainants", visible=_incident)
+    tag="complainants",
+    visible=_incident,
+)
 def list_complainants(incident_id, query):
     rows, total = complainants.list_complainants(get_db(), incident_id, current_viewer(), query, utcnow(), current_actor())
-    return {"complainants": [mask_complainant(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page,
-            "next_cursor": complainants.next_cursor(rows, query)}
+    return {
+        "complainants": [mask_complainant(r) for r in rows],
+        "total": total,
+        "page": query.page,
+        "per_page": query.per_page,
+        "next_cursor": complainants.next_cursor(rows, query),
+    }
 
 
 @operation(
@@ -46,7 +53,9 @@ def list_complainants(incident_id, query):
     body=OneOrMany(schemas.ComplainantIn),
     response=schemas.ComplainantsCreated,
     status=201,
-    tag="complainants", visible=_incident)
+    tag="complainants",
+    visible=_incident,
+)
 def create_complainants(incident_id, body):
     """Send one JSON object to add one complainant, or a JSON array to add up to
     MAX_BULK in one transaction. One bad item refuses the whole call and every
@@ -65,7 +74,9 @@ def create_complainants(incident_id, body):
     return {**made, "count": len(made["ids"])}
 
 
-@operation("/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants", visible=_visible)
+@operation(
+    "/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants", visible=_visible
+)
 def get_complainant(complainant_id):
     return mask_complainant(complainants.get_complainant(get_db(), complainant_id, current_viewer()))
 
@@ -77,7 +88,9 @@ def get_complainant(complainant_id):
     "Change a complainant; status changes follow the status rules",
     body=schemas.ComplainantUpdate,
     response=schemas.Complainant,
-    tag="complainants", visible=_visible)
+    tag="complainants",
+    visible=_visible,
+)
 def update_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
@@ -91,7 +104,9 @@ def update_complainant(complainant_id, body):
     "complainant.reveal",
     "Show the full phone and ID number (logged)",
     response=schemas.Revealed,
-    tag="complainants", visible=_visible)
+    tag="complainants",
+    visible=_visible,
+)
 def reveal_complainant(complainant_id):
     return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
 
@@ -103,7 +118,9 @@ def reveal_complainant(complainant_id):
     "Extend the decision deadline (Art. 18)",
     body=schemas.ExtensionIn,
     response=schemas.Complainant,
-    tag="complainants", visible=_visible)
+    tag="complainants",
+    visible=_visible,
+)
 def extend_deadline(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
@@ -111,7 +128,15 @@ def extend_deadline(complainant_id, body):
     return mask_complainant(row)
 
 
-@operation("/complainants/<int:complainant_id>/contacts", "GET", "complainant.read", "A complainant's contact log", response=schemas.ContactList, tag="contacts", visible=_visible)
+@operation(
+    "/complainants/<int:complainant_id>/contacts",
+    "GET",
+    "complainant.read",
+    "A complainant's contact log",
+    response=schemas.ContactList,
+    tag="contacts",
+    visible=_visible,
+)
 def list_contacts(complainant_id):
     return {"contacts": contacts.list_contacts(get_db(), complainant_id, current_viewer())}
 
@@ -124,7 +149,9 @@ def list_contacts(complainant_id):
     body=schemas.ContactIn,
     response=schemas.Contact,
     status=201,
-    tag="contacts", visible=_visible)
+    tag="contacts",
+    visible=_visible,
+)
 def add_contact(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:

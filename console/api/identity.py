@@ -12,8 +12,15 @@ from . import operation
 from .complainants import _visible
 
 
-@operation("/complainants/<int:complainant_id>/complaints", "GET", "complainant.read", "A complainant's complaints, newest first",
-           response=schemas.PersonComplaintList, tag="identity", visible=_visible)
+@operation(
+    "/complainants/<int:complainant_id>/complaints",
+    "GET",
+    "complainant.read",
+    "A complainant's complaints, newest first",
+    response=schemas.PersonComplaintList,
+    tag="identity",
+    visible=_visible,
+)
 def list_person_complaints(complainant_id):
     return {"complaints": complaints.list_complaints(get_db(), complainant_id, current_viewer())}
 
@@ -26,7 +33,9 @@ def list_person_complaints(complainant_id):
     body=schemas.ArrivalIn,
     response=schemas.PersonComplaint,
     status=201,
-    tag="identity", visible=_visible)
+    tag="identity",
+    visible=_visible,
+)
 def add_person_complaint(complainant_id, body):
     """A transfer carries the transferring body's reference and reply deadline;
     the person's decision deadline becomes the earliest of their complaints'
@@ -36,16 +45,28 @@ def add_person_complaint(complainant_id, body):
         return complaints.add_complaint(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
 
 
-@operation("/complainants/<int:complainant_id>/history", "GET", "complainant.read",
-           "Every complaint, contact, promise and offer of this person, newest first, with complaints by channel",
-           response=schemas.History, tag="identity", visible=_visible)
+@operation(
+    "/complainants/<int:complainant_id>/history",
+    "GET",
+    "complainant.read",
+    "Every complaint, contact, promise and offer of this person, newest first, with complaints by channel",
+    response=schemas.History,
+    tag="identity",
+    visible=_visible,
+)
 def person_history(complainant_id):
     return complaints.history(get_db(), complainant_id, current_viewer())
 
 
-@operation("/complainants/<int:complainant_id>/matches", "GET", "complainant.read",
-           "Other incidents knowing this person, possible matches in this incident, and merges into this complainant",
-           response=schemas.Matches, tag="identity", visible=_visible)
+@operation(
+    "/complainants/<int:complainant_id>/matches",
+    "GET",
+    "complainant.read",
+    "Other incidents knowing this person, possible matches in this incident, and merges into this complainant",
+    response=schemas.Matches,
+    tag="identity",
+    visible=_visible,
+)
 def person_matches(complainant_id):
     return merges.matches(get_db(), complainant_id, current_viewer())
 
@@ -58,7 +79,9 @@ def person_matches(complainant_id):
     body=schemas.MergeIn,
     response=schemas.Merge,
     status=201,
-    tag="identity", visible=_visible)
+    tag="identity",
+    visible=_visible,
+)
 def merge_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
@@ -72,15 +95,23 @@ def merge_complainant(complainant_id, body):
     "Mark a possible match as a different person (it is no longer suggested)",
     body=schemas.NotSameIn,
     response=schemas.Matches,
-    tag="identity", visible=_visible)
+    tag="identity",
+    visible=_visible,
+)
 def mark_not_same(complainant_id, body):
     db = get_db()
     merges.not_same(db, complainant_id, body.other_id, current_viewer(), current_actor(), utcnow())
     return merges.matches(db, complainant_id, current_viewer())
 
 
-@operation("/merges/<int:merge_id>/undo", "POST", "complainant.merge", "Undo a merge: both complainants as they were, with what each had",
-           response=schemas.Merge, tag="identity")
+@operation(
+    "/merges/<int:merge_id>/undo",
+    "POST",
+    "complainant.merge",
+    "Undo a merge: both complainants as they were, with what each had",
+    response=schemas.Merge,
+    tag="identity",
+)
 def undo_merge(merge_id):
     db = get_db()
     with publishing(db) as outbox:

@@ -36,7 +36,16 @@ def get_incident(incident_id):
     return incidents.get_incident(get_db(), incident_id)
 
 
-@operation("/incidents/<int:incident_id>", "PATCH", "incident.write", "Edit an incident", body=schemas.IncidentUpdate, response=schemas.Incident, tag="incidents", visible=_incident)
+@operation(
+    "/incidents/<int:incident_id>",
+    "PATCH",
+    "incident.write",
+    "Edit an incident",
+    body=schemas.IncidentUpdate,
+    response=schemas.Incident,
+    tag="incidents",
+    visible=_incident,
+)
 def update_incident(incident_id, body):
     db = get_db()
     with publishing(db) as outbox:
@@ -50,7 +59,9 @@ def update_incident(incident_id, body):
     "Activate, stand down, dismiss or close an incident",
     body=schemas.IncidentStatusChange,
     response=schemas.Incident,
-    tag="incidents", visible=_incident)
+    tag="incidents",
+    visible=_incident,
+)
 def change_incident_status(incident_id, body):
     db = get_db()
     with publishing(db) as outbox:
@@ -66,20 +77,40 @@ def change_incident_status(incident_id, body):
     "incident.read",
     "Complainants counted by group, province and status (inside the caller's scope)",
     response=schemas.Counts,
-    tag="incidents", visible=_incident)
+    tag="incidents",
+    visible=_incident,
+)
 def incident_counts(incident_id):
     db = get_db()
     incidents.get_incident(db, incident_id)
     return {"counts": incidents.counts(db, incident_id, current_viewer())}
 
 
-@operation("/incidents/<int:incident_id>/groups", "GET", "incident.read", "List an incident's complainant groups", response=schemas.GroupList, tag="groups", visible=_incident)
+@operation(
+    "/incidents/<int:incident_id>/groups",
+    "GET",
+    "incident.read",
+    "List an incident's complainant groups",
+    response=schemas.GroupList,
+    tag="groups",
+    visible=_incident,
+)
 def list_groups(incident_id):
     db = get_db()
     return {"groups": groups.for_viewer(db, current_viewer(), groups.list_groups(db, incident_id))}
 
 
-@operation("/incidents/<int:incident_id>/groups", "POST", "group.write", "Add a complainant group", body=schemas.GroupIn, response=schemas.Group, status=201, tag="groups", visible=_incident)
+@operation(
+    "/incidents/<int:incident_id>/groups",
+    "POST",
+    "group.write",
+    "Add a complainant group",
+    body=schemas.GroupIn,
+    response=schemas.Group,
+    status=201,
+    tag="groups",
+    visible=_incident,
+)
 def create_group(incident_id, body):
     db = get_db()
     with publishing(db) as outbox:
@@ -93,7 +124,16 @@ def get_group(group_id):
     return groups.for_viewer(db, current_viewer(), [groups.get_group(db, group_id)])[0]
 
 
-@operation("/groups/<int:group_id>", "PATCH", "group.write", "Edit a group: name, handling line, representatives (at most 5)", body=schemas.GroupUpdate, response=schemas.Group, tag="groups", visible=_group)
+@operation(
+    "/groups/<int:group_id>",
+    "PATCH",
+    "group.write",
+    "Edit a group: name, handling line, representatives (at most 5)",
+    body=schemas.GroupUpdate,
+    response=schemas.Group,
+    tag="groups",
+    visible=_group,
+)
 def update_group(group_id, body):
     db = get_db()
     with publishing(db) as outbox:

@@ -44,7 +44,8 @@ def receive_complaints(body):
     "Post a branch's hourly update (send an Idempotency-Key header to make retries safe)",
     body=schemas.HourlyUpdateIn,
     status=201,
-    response=schemas.PostedUpdate, tag="updates",
+    response=schemas.PostedUpdate,
+    tag="updates",
     visible=_incident,
     headers={
         "Idempotency-Key": (
@@ -58,24 +59,41 @@ def post_update(incident_id, body):
     db = get_db()
     key = request.headers.get("Idempotency-Key")
     with publishing(db) as outbox:
+
         def action():
             stored = updates.post_update(db, incident_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
             return 201, updates.public_update(stored)
 
-        _status, response, replayed = idempotency.run_once(
-            db, current_user.id, key, request.path, request.get_data(), action, utcnow()
-        )
+        _status, response, replayed = idempotency.run_once(db, current_user.id, key, request.path, request.get_data(), action, utcnow())
     # the composer is told when their text holds a phone or ID number (others read it masked)
     return {**response, "replayed": replayed, "personal_data_fields": masking.composer_warnings(body.model_dump(), masking.UPDATE_TEXT_FIELDS)}
 
 
-@operation("/incidents/<int:incident_id>/updates", "GET", "incident.read", "Each branch's latest update (inside the caller's scope)", response=schemas.LatestUpdates, tag="updates", visible=_incident)
+@operation(
+    "/incidents/<int:incident_id>/updates",
+    "GET",
+    "incident.read",
+    "Each branch's latest update (inside the caller's scope)",
+    response=schemas.LatestUpdates,
+    tag="updates",
+    visible=_incident,
+)
 def latest_updates(incident_id):
     viewer = current_viewer()
-    return {"updates": [masking.update_for(viewer, updates.public_update(r, r["branch_name"])) for r in updates.latest_by_branch(get_db(), incident_id, viewer)]}
+    return {
+        "updates": [masking.update_for(viewer, updates.public_update(r, r["branch_name"])) for r in updates.latest_by_branch(get_db(), incident_id, viewer)]
+    }
 
 
-@operation("/incidents/<int:incident_id>/branches/<branch_code>/updates", "GET", "incident.read", "A branch's update timeline, newest first", response=schemas.BranchTimeline, tag="updates", visible=_incident)
+@operation(
+    "/incidents/<int:incident_id>/branches/<branch_code>/updates",
+    "GET",
+    "incident.read",
+    "A branch's update timeline, newest first",
+    response=schemas.BranchTimeline,
+    tag="updates",
+    visible=_incident,
+)
 def branch_timeline(incident_id, branch_code):
     branch, rows = updates.timeline(get_db(), incident_id, branch_code, current_viewer())
     return {"branch": branch, "updates": rows}
@@ -94,8 +112,14 @@ def acknowledge_alert(alert_id):
     return alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
 
 
-@operation("/monitors", "GET", "monitor.read", "Each monitor's last run, last success and failures, and the quarantined intake complaints",
-           response=schemas.MonitorHealth, tag="monitors")
+@operation(
+    "/monitors",
+    "GET",
+    "monitor.read",
+    "Each monitor's last run, last success and failures, and the quarantined intake complaints",
+    response=schemas.MonitorHealth,
+    tag="monitors",
+)
 def monitor_health():
     from monitors import MONITORS
 
@@ -104,9 +128,14 @@ def monitor_health():
     return health(get_db(), MONITORS, utcnow())
 
 
-@operation("/complaints/<int:complaint_id>/release", "POST", "monitor.write",
-           "Put a quarantined intake complaint back in line, after its branch, city or number was fixed",
-           response=schemas.MonitorHealth, tag="monitors")
+@operation(
+    "/complaints/<int:complaint_id>/release",
+    "POST",
+    "monitor.write",
+    "Put a quarantined intake complaint back in line, after its branch, city or number was fixed",
+    response=schemas.MonitorHealth,
+    tag="monitors",
+)
 def release_complaint(complaint_id):
     from monitors import MONITORS
 

@@ -60,9 +60,7 @@ def _drop_null_defaults(schema):
     in the model; in the document they simply have no default."""
     if isinstance(schema, dict):
         if "default" in schema and schema["default"] is None:
-            allows_null = schema.get("type") == "null" or any(
-                isinstance(o, dict) and o.get("type") == "null" for o in schema.get("anyOf", [])
-            )
+            allows_null = schema.get("type") == "null" or any(isinstance(o, dict) and o.get("type") == "null" for o in schema.get("anyOf", []))
             if not allows_null:
                 del schema["default"]
         for value in schema.values():

@@ -34,19 +34,35 @@ def _file(body):
 
 def _report(rep, dry_run):
     return {
-        "ok": rep["ok"], "dry_run": dry_run, "total": rep["total"], "counts": rep["counts"],
+        "ok": rep["ok"],
+        "dry_run": dry_run,
+        "total": rep["total"],
+        "counts": rep["counts"],
         "rows": [{"line": r["line"], "action": r.get("action", ""), "problems": r["problems"]} for r in rep["rows"]],
     }
 
 
-@operation("/org", "GET", "org.read", "The organisation directory: head office, province and city branches, outlets, with managers",
-           response=s.Directory, tag="directory")
+@operation(
+    "/org",
+    "GET",
+    "org.read",
+    "The organisation directory: head office, province and city branches, outlets, with managers",
+    response=s.Directory,
+    tag="directory",
+)
 def directory():
     return {"units": org.directory(get_db())}
 
 
-@operation("/org/import", "POST", "org.write", "Import the directory (rows or a CSV/XLSX file): all or nothing, per-row report",
-           body=s.OrgImportIn, response=s.ImportReport, tag="directory")
+@operation(
+    "/org/import",
+    "POST",
+    "org.write",
+    "Import the directory (rows or a CSV/XLSX file): all or nothing, per-row report",
+    body=s.OrgImportIn,
+    response=s.ImportReport,
+    tag="directory",
+)
 def import_directory(body):
     """An upsert by code: import again after the users exist to set managers."""
     db = get_db()
@@ -63,16 +79,31 @@ def _outlet(branch_code, **_path):
         raise NotFound(f"No outlet {branch_code}.")
 
 
-@operation("/org/outlets/<branch_code>/active", "PUT", "org.write", "Deactivate a closed outlet (kept, never deleted) or open it again",
-           body=s.OutletActiveIn, response=s.OrgUnit, tag="directory", visible=_outlet)
+@operation(
+    "/org/outlets/<branch_code>/active",
+    "PUT",
+    "org.write",
+    "Deactivate a closed outlet (kept, never deleted) or open it again",
+    body=s.OutletActiveIn,
+    response=s.OrgUnit,
+    tag="directory",
+    visible=_outlet,
+)
 def set_outlet_active(branch_code, body):
     db = get_db()
     org.set_outlet_active(db, branch_code, body.active, current_actor(), utcnow())
     return next(u for u in org.directory(db) if u["kind"] == "outlet" and u["code"] == branch_code)
 
 
-@operation("/users/import", "POST", "user.import", "Import users with role and scope (rows or a CSV/XLSX file): all or nothing",
-           body=s.UsersImportIn, response=s.UsersImportReport, tag="users")
+@operation(
+    "/users/import",
+    "POST",
+    "user.import",
+    "Import users with role and scope (rows or a CSV/XLSX file): all or nothing",
+    body=s.UsersImportIn,
+    response=s.UsersImportReport,
+    tag="users",
+)
 def import_users(body):
     """Rows without a password get a random one, returned here once."""
     db = get_db()
@@ -84,8 +115,7 @@ def import_users(body):
     return {**_report(rep, body.dry_run), "passwords": [{"username": u, "password": p} for u, p in made if p]}
 
 
-@operation("/catalogue", "GET", "incident.read", "Causes and products: their names and each cause's surge rule",
-           response=s.Catalogue, tag="catalogue")
+@operation("/catalogue", "GET", "incident.read", "Causes and products: their names and each cause's surge rule", response=s.Catalogue, tag="catalogue")
 def list_catalogue():
     settings = current_app.config
     return {"entries": catalogue.entries(get_db(), settings), "default_rule": catalogue.default_rule(settings)}
@@ -96,16 +126,31 @@ def _kind(kind, **_path):
         raise NotFound("The catalogue holds 'cause' and 'product' entries.")
 
 
-@operation("/catalogue/<kind>/<code>", "PUT", "catalogue.write", "Name a cause or product (kind: cause or product); set a cause's surge rule",
-           body=s.CatalogueEntryIn, response=s.CatalogueEntry, tag="catalogue", visible=_kind)
+@operation(
+    "/catalogue/<kind>/<code>",
+    "PUT",
+    "catalogue.write",
+    "Name a cause or product (kind: cause or product); set a cause's surge rule",
+    body=s.CatalogueEntryIn,
+    response=s.CatalogueEntry,
+    tag="catalogue",
+    visible=_kind,
+)
 def save_catalogue_entry(kind, code, body):
     db = get_db()
     catalogue.save_entry(db, kind, code, body.model_dump(), current_actor(), utcnow())
     return next(e for e in catalogue.entries(db, current_app.config) if e["kind"] == kind and e["code"] == code)
 
 
-@operation("/catalogue/import", "POST", "catalogue.write", "Import causes and products (rows or a CSV/XLSX file): all or nothing",
-           body=s.CatalogueImportIn, response=s.ImportReport, tag="catalogue")
+@operation(
+    "/catalogue/import",
+    "POST",
+    "catalogue.write",
+    "Import causes and products (rows or a CSV/XLSX file): all or nothing",
+    body=s.CatalogueImportIn,
+    response=s.ImportReport,
+    tag="catalogue",
+)
 def import_catalogue(body):
     db = get_db()
     if body.file is not None:
@@ -120,9 +165,16 @@ def _incident(incident_id, **_path):
     get_incident(get_db(), incident_id)
 
 
-@operation("/incidents/<int:incident_id>/complainants", "PATCH", "complainant.write",
-           "Change many complainants at once (by id or intake external_id, each with its version): all or nothing",
-           body=list[s.ComplainantBulkItem], response=s.BulkUpdated, tag="complainants", visible=_incident)
+@operation(
+    "/incidents/<int:incident_id>/complainants",
+    "PATCH",
+    "complainant.write",
+    "Change many complainants at once (by id or intake external_id, each with its version): all or nothing",
+    body=list[s.ComplainantBulkItem],
+    response=s.BulkUpdated,
+    tag="complainants",
+    visible=_incident,
+)
 def bulk_update_complainants(incident_id, body):
     limit = current_app.config["MAX_BULK"]
     if not body or len(body) > limit:

@@ -61,25 +61,41 @@ def public(row):
     for name in SECRET_FIELDS[row["kind"]]:
         shown[name] = mask_secret(secret.get(name))
     return {
-        "id": row["id"], "name": row["name"], "kind": row["kind"], "enabled": bool(row["enabled"]),
-        "settings": shown, "failures": row["failures"], "retry_at": row["retry_at"],
-        "pending": row.get("pending", 0), "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "id": row["id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "enabled": bool(row["enabled"]),
+        "settings": shown,
+        "failures": row["failures"],
+        "retry_at": row["retry_at"],
+        "pending": row.get("pending", 0),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
 def get(db, channel_id):
-    rows = [dict(r) for r in db.query(
-        "SELECT c.*, (SELECT count(*) FROM channel_delivery d WHERE d.channel_id = c.id AND d.delivered_at IS NULL AND d.failed_at IS NULL) AS pending "
-        "FROM channel c WHERE c.id = ?", [channel_id])]
+    rows = [
+        dict(r)
+        for r in db.query(
+            "SELECT c.*, (SELECT count(*) FROM channel_delivery d WHERE d.channel_id = c.id AND d.delivered_at IS NULL AND d.failed_at IS NULL) AS pending "
+            "FROM channel c WHERE c.id = ?",
+            [channel_id],
+        )
+    ]
     if not rows:
         raise NotFound(_("No channel %(id)s.", id=channel_id))
     return rows[0]
 
 
 def list_channels(db):
-    return [dict(r) for r in db.query(
-        "SELECT c.*, (SELECT count(*) FROM channel_delivery d WHERE d.channel_id = c.id AND d.delivered_at IS NULL AND d.failed_at IS NULL) AS pending "
-        "FROM channel c ORDER BY c.id")]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT c.*, (SELECT count(*) FROM channel_delivery d WHERE d.channel_id = c.id AND d.delivered_at IS NULL AND d.failed_at IS NULL) AS pending "
+            "FROM channel c ORDER BY c.id"
+        )
+    ]
 
 
 def create(db, fields, actor, now):
@@ -88,9 +104,16 @@ def create(db, fields, actor, now):
     from ..db import write
 
     config, secret = _split(fields["kind"], fields)
-    row = {"name": fields["name"], "kind": fields["kind"], "config": json.dumps(config, ensure_ascii=False),
-           "secret": json.dumps(secret, ensure_ascii=False), "enabled": int(fields.get("enabled", True)),
-           "created_at": to_iso(now), "created_by": actor.user_id, "updated_at": to_iso(now)}
+    row = {
+        "name": fields["name"],
+        "kind": fields["kind"],
+        "config": json.dumps(config, ensure_ascii=False),
+        "secret": json.dumps(secret, ensure_ascii=False),
+        "enabled": int(fields.get("enabled", True)),
+        "created_at": to_iso(now),
+        "created_by": actor.user_id,
+        "updated_at": to_iso(now),
+    }
     with write(db):
         channel_id = db["channel"].insert(row).last_pk
         audit.record(db, actor, "channel", channel_id, "create", after={**row, "secret": sorted(secret)}, at=now)
@@ -114,13 +137,26 @@ def update(db, channel_id, changes, validate, actor, now):
             raise Invalid(_("A channel's kind cannot change: add a new channel."), details=[{"field": "kind", "message": "cannot change"}])
         fields = validate({**current_fields(row), **{k: v for k, v in changes.items() if v is not None}})
         config, secret = _split(row["kind"], fields)
-        after = {"name": fields["name"], "enabled": int(fields.get("enabled", True)), "config": json.dumps(config, ensure_ascii=False),
-                 "secret": json.dumps(secret, ensure_ascii=False), "updated_at": to_iso(now)}
+        after = {
+            "name": fields["name"],
+            "enabled": int(fields.get("enabled", True)),
+            "config": json.dumps(config, ensure_ascii=False),
+            "secret": json.dumps(secret, ensure_ascii=False),
+            "updated_at": to_iso(now),
+        }
         if after["enabled"] and not row["enabled"]:
             after.update(failures=0, retry_at=None)
         db["channel"].update(channel_id, after)
-        audit.record(db, actor, "channel", channel_id, "update", before={"name": row["name"], "enabled": row["enabled"], "config": row["config"]},
-                     after={**after, "secret": sorted(secret)}, at=now)
+        audit.record(
+            db,
+            actor,
+            "channel",
+            channel_id,
+            "update",
+            before={"name": row["name"], "enabled": row["enabled"], "config": row["config"]},
+            after={**after, "secret": sorted(secret)},
+            at=now,
+        )
     return get(db, channel_id)
 
 
@@ -139,9 +175,17 @@ def delete(db, channel_id, actor, now):
 
 # Rules -----------------------------------------------------------------
 
+
 def public_rule(row):
-    return {"id": row["id"], "channel_id": row["channel_id"], "kinds": json.loads(row["kinds"]), "min_level": row["min_level"],
-            "scope_kind": row["scope_kind"], "scope_code": row["scope_code"], "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "channel_id": row["channel_id"],
+        "kinds": json.loads(row["kinds"]),
+        "min_level": row["min_level"],
+        "scope_kind": row["scope_kind"],
+        "scope_code": row["scope_code"],
+        "created_at": row["created_at"],
+    }
 
 
 def list_rules(db, channel_id=None):
@@ -173,9 +217,18 @@ def add_rule(db, channel_id, kinds, min_level, scope_code, actor, now):
             try:
                 scope_kind, scope_code = resolve_scope(db, scope_code)
             except ValueError as exc:
-                raise Invalid(_("%(code)s is neither a province code nor a known branch code.", code=scope_code), details=[{"field": "scope_code", "message": str(exc)}]) from None
-        row = {"channel_id": channel_id, "kinds": json.dumps(sorted(set(kinds))), "min_level": min_level,
-               "scope_kind": scope_kind, "scope_code": scope_code or None, "created_at": to_iso(now), "created_by": actor.user_id}
+                raise Invalid(
+                    _("%(code)s is neither a province code nor a known branch code.", code=scope_code), details=[{"field": "scope_code", "message": str(exc)}]
+                ) from None
+        row = {
+            "channel_id": channel_id,
+            "kinds": json.dumps(sorted(set(kinds))),
+            "min_level": min_level,
+            "scope_kind": scope_kind,
+            "scope_code": scope_code or None,
+            "created_at": to_iso(now),
+            "created_by": actor.user_id,
+        }
         rule_id = db["channel_rule"].insert(row).last_pk
         audit.record(db, actor, "channel_rule", rule_id, "create", after=row, at=now)
     return rule_id

@@ -41,10 +41,13 @@ def _holder():
 def _take_lease(db, channel_id, now, settings, holder, force):
     lease = timedelta(seconds=settings["CHANNEL_TIMEOUT_SECONDS"] * 2 + 60)
     with write(db):
-        taken = db.execute(
-            "UPDATE channel SET lease_holder = ?, lease_until = ? WHERE id = ? AND enabled = 1 AND (lease_until IS NULL OR lease_until <= ?)",
-            [holder, to_iso(now + lease), channel_id, to_iso(now)],
-        ).rowcount == 1
+        taken = (
+            db.execute(
+                "UPDATE channel SET lease_holder = ?, lease_until = ? WHERE id = ? AND enabled = 1 AND (lease_until IS NULL OR lease_until <= ?)",
+                [holder, to_iso(now + lease), channel_id, to_iso(now)],
+            ).rowcount
+            == 1
+        )
     if not taken:
         return None
     row = dict(db["channel"].get(channel_id))
@@ -63,8 +66,9 @@ def budget(db, channel_id, kind, now):
     """Messages the channel may still be sent now under each of its limits."""
     left = []
     for count, seconds in senders.LIMITS[kind]:
-        used = db.execute("SELECT count(*) FROM channel_attempt WHERE channel_id = ? AND at > ?",
-                          [channel_id, to_iso(now - timedelta(seconds=seconds))]).fetchone()[0]
+        used = db.execute(
+            "SELECT count(*) FROM channel_attempt WHERE channel_id = ? AND at > ?", [channel_id, to_iso(now - timedelta(seconds=seconds))]
+        ).fetchone()[0]
         left.append(count - used)
     return max(0, min(left))
 
@@ -73,10 +77,15 @@ def _alerts(db, ids):
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
-    return {r["id"]: dict(r) for r in db.query(
-        "SELECT a.*, i.title AS incident_title, p.name_zh AS province_name, b.name AS branch_name FROM alert a "
-        "LEFT JOIN incident i ON i.id = a.incident_id LEFT JOIN province p ON p.code = a.province_code "
-        f"LEFT JOIN branch b ON b.code = a.branch_code WHERE a.id IN ({marks})", ids)}
+    return {
+        r["id"]: dict(r)
+        for r in db.query(
+            "SELECT a.*, i.title AS incident_title, p.name_zh AS province_name, b.name AS branch_name FROM alert a "
+            "LEFT JOIN incident i ON i.id = a.incident_id LEFT JOIN province p ON p.code = a.province_code "
+            f"LEFT JOIN branch b ON b.code = a.branch_code WHERE a.id IN ({marks})",
+            ids,
+        )
+    }
 
 
 def _webhook_payload(alert):
@@ -84,7 +93,9 @@ def _webhook_payload(alert):
     if alert is None:
         return {"test": True, "message": "test"}
     return {key: alert[key] for key in ("id", "kind", "level", "message", "province_code", "branch_code", "raised_at", "incident_id")} | {
-        "audience": json.loads(alert["audience"]), "data": json.loads(alert["data"] or "{}")}
+        "audience": json.loads(alert["audience"]),
+        "data": json.loads(alert["data"] or "{}"),
+    }
 
 
 def _messages(db, channel, pending, settings):
@@ -93,7 +104,10 @@ def _messages(db, channel, pending, settings):
     items = [{"delivery_id": d["id"], "alert": found.get(d["alert_id"])} for d in pending if d["test"] or d["alert_id"] in found]
     kind = channel["kind"]
     if kind == "webhook":
-        return [([item["delivery_id"]], lambda now, item=item: senders.send_webhook(channel, _webhook_payload(item["alert"]), item["delivery_id"], now)) for item in items]
+        return [
+            ([item["delivery_id"]], lambda now, item=item: senders.send_webhook(channel, _webhook_payload(item["alert"]), item["delivery_id"], now))
+            for item in items
+        ]
     markdown = senders.MARKDOWN[kind]
     out = []
     for ids, chunk in batches(lines(items, settings, markdown), senders.MAX_BYTES[kind], max_lines=200):
@@ -106,17 +120,34 @@ def _record(db, channel_id, ids, result, now, settings, holder):
     """Log the attempt and mark its deliveries, in one transaction."""
     marks = ",".join("?" * len(ids))
     with write(db):
-        attempt_id = db["channel_attempt"].insert({
-            "channel_id": channel_id, "at": to_iso(now), "deliveries": json.dumps(ids), "ok": int(result.ok),
-            "status": result.status, "error": result.error, "holder": holder}).last_pk
+        attempt_id = (
+            db["channel_attempt"]
+            .insert(
+                {
+                    "channel_id": channel_id,
+                    "at": to_iso(now),
+                    "deliveries": json.dumps(ids),
+                    "ok": int(result.ok),
+                    "status": result.status,
+                    "error": result.error,
+                    "holder": holder,
+                }
+            )
+            .last_pk
+        )
         if result.ok:
-            db.execute(f"UPDATE channel_delivery SET attempts = attempts + 1, delivered_at = ?, attempt_id = ?, last_error = NULL "
-                       f"WHERE id IN ({marks}) AND delivered_at IS NULL", [to_iso(now), attempt_id, *ids])
+            db.execute(
+                f"UPDATE channel_delivery SET attempts = attempts + 1, delivered_at = ?, attempt_id = ?, last_error = NULL "
+                f"WHERE id IN ({marks}) AND delivered_at IS NULL",
+                [to_iso(now), attempt_id, *ids],
+            )
             db.execute("UPDATE channel SET failures = 0, retry_at = NULL WHERE id = ?", [channel_id])
             return attempt_id
         db.execute(f"UPDATE channel_delivery SET attempts = attempts + 1, last_error = ? WHERE id IN ({marks}) AND delivered_at IS NULL", [result.error, *ids])
-        gave_up = db.execute(f"UPDATE channel_delivery SET failed_at = ? WHERE id IN ({marks}) AND delivered_at IS NULL AND attempts >= ?",
-                             [to_iso(now), *ids, settings["CHANNEL_MAX_ATTEMPTS"]]).rowcount
+        gave_up = db.execute(
+            f"UPDATE channel_delivery SET failed_at = ? WHERE id IN ({marks}) AND delivered_at IS NULL AND attempts >= ?",
+            [to_iso(now), *ids, settings["CHANNEL_MAX_ATTEMPTS"]],
+        ).rowcount
         if gave_up:
             log.error("channel %s: %s deliveries gave up after %s attempts: %s", channel_id, gave_up, settings["CHANNEL_MAX_ATTEMPTS"], result.error)
         failures = db.execute("SELECT failures FROM channel WHERE id = ?", [channel_id]).fetchone()[0] + 1
@@ -139,8 +170,12 @@ def deliver_channel(db, channel_id, now, settings, force=False):
     try:
         channel["config"], channel["secret"] = json.loads(channel["config"]), json.loads(channel["secret"])
         channel["timeout"] = settings["CHANNEL_TIMEOUT_SECONDS"]
-        pending = [dict(r) for r in db.query(
-            "SELECT * FROM channel_delivery WHERE channel_id = ? AND delivered_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 2000", [channel_id])]
+        pending = [
+            dict(r)
+            for r in db.query(
+                "SELECT * FROM channel_delivery WHERE channel_id = ? AND delivered_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 2000", [channel_id]
+            )
+        ]
         messages = _messages(db, channel, pending, settings)
         allowed = budget(db, channel_id, channel["kind"], now)
         for ids, send in messages[:allowed]:
@@ -153,7 +188,8 @@ def deliver_channel(db, channel_id, now, settings, force=False):
                 break
             summary["delivered"] += len(ids)
         summary["waiting"] = db.execute(
-            "SELECT count(*) FROM channel_delivery WHERE channel_id = ? AND delivered_at IS NULL AND failed_at IS NULL", [channel_id]).fetchone()[0]
+            "SELECT count(*) FROM channel_delivery WHERE channel_id = ? AND delivered_at IS NULL AND failed_at IS NULL", [channel_id]
+        ).fetchone()[0]
     finally:
         _release(db, channel_id, holder)
     return summary
@@ -162,9 +198,13 @@ def deliver_channel(db, channel_id, now, settings, force=False):
 def deliver_due(db, now, settings):
     """Every enabled channel with something queued; one failing channel is logged and the rest go on."""
     total = {"messages": 0, "delivered": 0, "failed_attempts": 0, "waiting": 0}
-    channel_ids = [r[0] for r in db.execute(
-        "SELECT DISTINCT d.channel_id FROM channel_delivery d JOIN channel c ON c.id = d.channel_id "
-        "WHERE c.enabled = 1 AND d.delivered_at IS NULL AND d.failed_at IS NULL ORDER BY d.channel_id").fetchall()]
+    channel_ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT d.channel_id FROM channel_delivery d JOIN channel c ON c.id = d.channel_id "
+            "WHERE c.enabled = 1 AND d.delivered_at IS NULL AND d.failed_at IS NULL ORDER BY d.channel_id"
+        ).fetchall()
+    ]
     for channel_id in channel_ids:
         try:
             result = deliver_channel(db, channel_id, now, settings)
@@ -179,9 +219,14 @@ def deliver_due(db, now, settings):
 def attempts(db, channel_id=None, limit=100):
     """The newest attempts, with the number of alerts each carried."""
     where, params = ("a.channel_id = ?", [channel_id]) if channel_id is not None else ("1 = 1", [])
-    rows = [dict(r) for r in db.query(
-        f"SELECT a.*, c.name AS channel_name, c.kind AS channel_kind FROM channel_attempt a JOIN channel c ON c.id = a.channel_id "
-        f"WHERE {where} ORDER BY a.id DESC LIMIT ?", [*params, limit])]
+    rows = [
+        dict(r)
+        for r in db.query(
+            f"SELECT a.*, c.name AS channel_name, c.kind AS channel_kind FROM channel_attempt a JOIN channel c ON c.id = a.channel_id "
+            f"WHERE {where} ORDER BY a.id DESC LIMIT ?",
+            [*params, limit],
+        )
+    ]
     for row in rows:
         row["deliveries"] = json.loads(row["deliveries"])
         row["ok"] = bool(row["ok"])

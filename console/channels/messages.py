@@ -88,7 +88,9 @@ def title(count):
 def lines(items, settings, markdown=True):
     """Each queued item ({'delivery_id', 'alert' or None}) as its Chinese line."""
     with force_locale("zh_CN"):
-        return [(item["delivery_id"], trial_line(settings, markdown) if item["alert"] is None else alert_line(item["alert"], settings, markdown)) for item in items]
+        return [
+            (item["delivery_id"], trial_line(settings, markdown) if item["alert"] is None else alert_line(item["alert"], settings, markdown)) for item in items
+        ]
 
 
 def batches(lined, max_bytes, max_lines=None):

@@ -104,7 +104,8 @@ class ChannelRuleIn(Strict):
     kinds: list[AlertKind] = Field(default_factory=list, max_length=30, description="Alert kinds (e.g. mass_incident, missed_update); empty: every kind.")
     min_level: Level = "info"
     scope_code: Optional[Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-_]+$")]] = Field(
-        None, description="A province code (130000) or branch code: only alerts about that place. Null: anywhere.")
+        None, description="A province code (130000) or branch code: only alerts about that place. Null: anywhere."
+    )
 
 
 class Channel(BaseModel):

@@ -110,9 +110,13 @@ def feishu_payload(msg_type, title, text):
     if msg_type == "text":
         return {"msg_type": "text", "content": {"text": text}}
     if msg_type == "interactive":
-        return {"msg_type": "interactive", "card": {
-            "header": {"title": {"tag": "plain_text", "content": title}},
-            "elements": [{"tag": "div", "text": {"tag": "plain_text", "content": text}}]}}
+        return {
+            "msg_type": "interactive",
+            "card": {
+                "header": {"title": {"tag": "plain_text", "content": title}},
+                "elements": [{"tag": "div", "text": {"tag": "plain_text", "content": text}}],
+            },
+        }
     paragraphs = []
     for line in text.split("\n")[1:]:
         line = line.strip()
@@ -125,8 +129,11 @@ def feishu_payload(msg_type, title, text):
 
 def send_feishu(channel, title, text, now, settings):
     timestamp = str(int(now.timestamp()))
-    payload = {"timestamp": timestamp, "sign": feishu_sign(channel["secret"]["secret"], timestamp),
-               **feishu_payload(channel["config"].get("msg_type", "post"), title, text)}
+    payload = {
+        "timestamp": timestamp,
+        "sign": feishu_sign(channel["secret"]["secret"], timestamp),
+        **feishu_payload(channel["config"].get("msg_type", "post"), title, text),
+    }
     url = settings["FEISHU_WEBHOOK_URL"] + urllib.parse.quote(channel["secret"]["hook_id"], safe="")
     status, answer, error = _post_json(url, payload, settings["CHANNEL_TIMEOUT_SECONDS"])
     return _vendor_result(status, answer, error, "code")

@@ -35,7 +35,9 @@ def _page(template, incident_id):
         "incident_id": incident_id,
         "aggregate_only": current_user.role == "executive",
         "drill_url": url_for("complainants.list_complainants", incident_id=incident_id) if current_user.viewer.may("complainant.read") else None,
-        "complainant_url": url_for("complainants.show_complainant", complainant_id=0).rsplit("/0", 1)[0] if current_user.viewer.may("complainant.read") else None,
+        "complainant_url": url_for("complainants.show_complainant", complainant_id=0).rsplit("/0", 1)[0]
+        if current_user.viewer.may("complainant.read")
+        else None,
         "events": sorted(events.EVENTS),
         "funnel": FUNNEL,
         "side_states": SIDE_STATES,

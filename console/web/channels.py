@@ -26,8 +26,9 @@ def _implicit_webhook(db):
     url = current_app.config.get("WEBHOOK_URL")
     if not url:
         return None
-    rows = [dict(r) for r in db.query(
-        "SELECT a.*, d.alert_id FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT 50")]
+    rows = [
+        dict(r) for r in db.query("SELECT a.*, d.alert_id FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT 50")
+    ]
     pending = db.execute("SELECT count(*) FROM webhook_delivery WHERE delivered_at IS NULL AND failed_at IS NULL").fetchone()[0]
     return {"url": re.sub(r"([?&](key|access_token|token)=)[^&]+", r"\1••••", url), "attempts": rows, "pending": pending}
 
@@ -38,9 +39,15 @@ def page(errors=None, status=200, form_kind=None):
     db = get_db()
     rows = channels.list_channels(db)
     return render_template(
-        "channels.html", channels=[channels.public(r) for r in rows], rules=[channels.public_rule(r) for r in channels.list_rules(db)],
-        attempts=delivery.attempts(db, limit=100), implicit=_implicit_webhook(db), errors=errors or {}, form_kind=form_kind,
-        kinds={k: kind_label(k) for k in ALERT_KINDS if k != "severe"}, names={r["id"]: r["name"] for r in rows},
+        "channels.html",
+        channels=[channels.public(r) for r in rows],
+        rules=[channels.public_rule(r) for r in channels.list_rules(db)],
+        attempts=delivery.attempts(db, limit=100),
+        implicit=_implicit_webhook(db),
+        errors=errors or {},
+        form_kind=form_kind,
+        kinds={k: kind_label(k) for k in ALERT_KINDS if k != "severe"},
+        names={r["id"]: r["name"] for r in rows},
     ), status
 
 
@@ -108,8 +115,12 @@ def remove(channel_id):
 @bp.post("/channel-rules")
 @requires("channel.manage")
 def add_rule():
-    data = {"channel_id": request.form.get("channel_id") or None, "kinds": request.form.getlist("kinds"),
-            "min_level": request.form.get("min_level") or "info", "scope_code": (request.form.get("scope_code") or "").strip() or None}
+    data = {
+        "channel_id": request.form.get("channel_id") or None,
+        "kinds": request.form.getlist("kinds"),
+        "min_level": request.form.get("min_level") or "info",
+        "scope_code": (request.form.get("scope_code") or "").strip() or None,
+    }
     try:
         rule = cs.ChannelRuleIn.model_validate(data)
         channels.add_rule(get_db(), rule.channel_id, rule.kinds, rule.min_level, rule.scope_code, current_actor(), utcnow())

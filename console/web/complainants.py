@@ -50,16 +50,20 @@ def list_complainants(incident_id):
     db = get_db()
     incident = incidents.get_incident(db, incident_id)
     try:
-        query = schemas.ComplainantQuery.model_validate(
-            {"per_page": current_app.config["PAGE_SIZE"], **{k: v for k, v in request.args.items() if v != ""}}
-        )
+        query = schemas.ComplainantQuery.model_validate({"per_page": current_app.config["PAGE_SIZE"], **{k: v for k, v in request.args.items() if v != ""}})
     except ValidationError:
         raise Invalid(_("One of the filters has a value this list does not know.")) from None
     rows, total = complainants.list_complainants(db, incident_id, current_viewer(), query, utcnow(), current_actor())
     pages = max(1, -(-total // query.per_page))
     return render_template(
-        "complainants.html", incident=incident, rows=rows, total=total, query=query, pages=pages, overdue_choices=OVERDUE_CHOICES.items(),
-        **_choices(db, incident_id)
+        "complainants.html",
+        incident=incident,
+        rows=rows,
+        total=total,
+        query=query,
+        pages=pages,
+        overdue_choices=OVERDUE_CHOICES.items(),
+        **_choices(db, incident_id),
     )
 
 

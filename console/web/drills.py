@@ -39,11 +39,23 @@ def page():
         run = dict(rows[0]) if rows else {}
         played = [dict(r) for r in db.query("SELECT * FROM drill_event WHERE run_id = ? ORDER BY id", [run.get("id")])] if run else []
         report = drill.report if drill and drill.report else None
-        return render_template("drills.html", in_drill=True, drill=drill, run=run, played=played, report=report, now=utcnow(),
-                               text_report=drills.format_report(report) if report else None)
-    return render_template("drills.html", in_drill=False, scenarios=drills.shipped(),
-                           reports=drills.past_reports(current_app.config["DATABASE"]),
-                           running=current_app.extensions.get("drills_started", []))
+        return render_template(
+            "drills.html",
+            in_drill=True,
+            drill=drill,
+            run=run,
+            played=played,
+            report=report,
+            now=utcnow(),
+            text_report=drills.format_report(report) if report else None,
+        )
+    return render_template(
+        "drills.html",
+        in_drill=False,
+        scenarios=drills.shipped(),
+        reports=drills.past_reports(current_app.config["DATABASE"]),
+        running=current_app.extensions.get("drills_started", []),
+    )
 
 
 @bp.post("/drills/start")
@@ -67,12 +79,35 @@ def start():
     log_path = os.path.join(folder, f"{name}-{port}.log")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, str(drills.ROOT / "run.py"), "--db", current_app.config["DATABASE"], "--host", "127.0.0.1", "--port", str(port),
-             "drill", str(drills.SCENARIO_FOLDER / name), "--speed", str(speed)],
-            cwd=str(drills.ROOT), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                str(drills.ROOT / "run.py"),
+                "--db",
+                current_app.config["DATABASE"],
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "drill",
+                str(drills.SCENARIO_FOLDER / name),
+                "--speed",
+                str(speed),
+            ],
+            cwd=str(drills.ROOT),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     started = current_app.extensions.setdefault("drills_started", [])
-    started.append({"scenario": name, "port": port, "pid": process.pid, "log": log_path, "speed": speed,
-                    "url": f"{request.scheme}://{request.host.rsplit(':', 1)[0]}:{port}/"})
+    started.append(
+        {
+            "scenario": name,
+            "port": port,
+            "pid": process.pid,
+            "log": log_path,
+            "speed": speed,
+            "url": f"{request.scheme}://{request.host.rsplit(':', 1)[0]}:{port}/",
+        }
+    )
     flash(_("Drill started on its own drill database: open %(url)s", url=started[-1]["url"]))
     return redirect(url_for("drills.page"))

@@ -59,4 +59,6 @@ def read_form(model, form, only=None):
 
 def PERSONAL_NUMBER_WARNING():  # noqa: N802  (a message, translated when shown)
     """The composer's warning when their free text holds a phone or ID number."""
-    return _("Your text holds a phone or ID number. It is saved as written, but executives, and branch contacts of other places, see it masked: leave personal data in the complainant's record instead.")
+    return _(
+        "Your text holds a phone or ID number. It is saved as written, but executives, and branch contacts of other places, see it masked: leave personal data in the complainant's record instead."
+    )

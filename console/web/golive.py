@@ -64,9 +64,18 @@ def _upload():
 def _page(template_kind, *, title, check, confirm_endpoint, back, allowed, template_endpoint, view_args=None, extra=None):
     """The upload / preview page shared by every import."""
     view_args = view_args or {}
-    context = dict(title=title, allowed=allowed, report=None, token=None, error=None, back=back,
-                   confirm_url=None, upload_url=url_for(request.endpoint, **view_args),
-                   template_urls=[(k.upper(), url_for(template_endpoint, kind=k, **view_args)) for k in ("csv", "xlsx")], **(extra or {}))
+    context = dict(
+        title=title,
+        allowed=allowed,
+        report=None,
+        token=None,
+        error=None,
+        back=back,
+        confirm_url=None,
+        upload_url=url_for(request.endpoint, **view_args),
+        template_urls=[(k.upper(), url_for(template_endpoint, kind=k, **view_args)) for k in ("csv", "xlsx")],
+        **(extra or {}),
+    )
     if request.method == "GET":
         return render_template("bulk_import.html", **context)
     try:
@@ -104,9 +113,15 @@ def directory():
 @requires("org.write")
 def org_import():
     db = get_db()
-    return _page("org", title=_("Import the organisation directory"), check=lambda h, r: org.check(db, h, r),
-                 confirm_endpoint="golive.org_confirm", back=url_for("golive.directory"),
-                 allowed=org.allowed_values(db), template_endpoint="golive.org_template")
+    return _page(
+        "org",
+        title=_("Import the organisation directory"),
+        check=lambda h, r: org.check(db, h, r),
+        confirm_endpoint="golive.org_confirm",
+        back=url_for("golive.directory"),
+        allowed=org.allowed_values(db),
+        template_endpoint="golive.org_template",
+    )
 
 
 @bp.post("/admin/org/import/<token>")
@@ -116,8 +131,14 @@ def org_confirm(token):
     path, content = _take("org", token)
     counts = org.import_file(db, path, content, current_actor(), utcnow())["counts"]
     os.remove(path)
-    flash(_("Directory imported: %(new)s new, %(changed)s changed, %(same)s unchanged.",
-            new=counts.get("new", 0), changed=counts.get("changed", 0), same=counts.get("unchanged", 0)))
+    flash(
+        _(
+            "Directory imported: %(new)s new, %(changed)s changed, %(same)s unchanged.",
+            new=counts.get("new", 0),
+            changed=counts.get("changed", 0),
+            same=counts.get("unchanged", 0),
+        )
+    )
     return redirect(url_for("golive.directory"))
 
 
@@ -143,9 +164,15 @@ def outlet_active(branch_code):
 @requires("user.import")
 def users_import():
     db = get_db()
-    return _page("users", title=_("Import users"), check=lambda h, r: user_import.check(db, h, r),
-                 confirm_endpoint="golive.users_confirm", back=url_for("incidents.index"),
-                 allowed=user_import.allowed_values(), template_endpoint="golive.users_template")
+    return _page(
+        "users",
+        title=_("Import users"),
+        check=lambda h, r: user_import.check(db, h, r),
+        confirm_endpoint="golive.users_confirm",
+        back=url_for("incidents.index"),
+        allowed=user_import.allowed_values(),
+        template_endpoint="golive.users_template",
+    )
 
 
 @bp.post("/admin/users/import/<token>")
@@ -172,8 +199,9 @@ def users_template(kind):
 @requires("catalogue.write")
 def catalogue_page():
     settings = current_app.config
-    return render_template("catalogue.html", entries=catalogue.entries(get_db(), settings), default_rule=catalogue.default_rule(settings),
-                           fields=list(catalogue.RULE_FIELDS))
+    return render_template(
+        "catalogue.html", entries=catalogue.entries(get_db(), settings), default_rule=catalogue.default_rule(settings), fields=list(catalogue.RULE_FIELDS)
+    )
 
 
 @bp.post("/admin/catalogue/entry")
@@ -187,8 +215,14 @@ def catalogue_save():
         catalogue.save_entry(get_db(), form.get("kind", ""), form.get("code", "").strip(), data, current_actor(), utcnow())
     except Invalid as exc:
         settings = current_app.config
-        return render_template("catalogue.html", entries=catalogue.entries(get_db(), settings), default_rule=catalogue.default_rule(settings),
-                               fields=list(catalogue.RULE_FIELDS), error=exc.message, details=exc.details), 422
+        return render_template(
+            "catalogue.html",
+            entries=catalogue.entries(get_db(), settings),
+            default_rule=catalogue.default_rule(settings),
+            fields=list(catalogue.RULE_FIELDS),
+            error=exc.message,
+            details=exc.details,
+        ), 422
     flash(_("Saved."))
     return redirect(url_for("golive.catalogue_page"))
 
@@ -197,9 +231,15 @@ def catalogue_save():
 @requires("catalogue.write")
 def catalogue_import():
     db = get_db()
-    return _page("catalogue", title=_("Import causes and products"), check=lambda h, r: catalogue.check(db, h, r),
-                 confirm_endpoint="golive.catalogue_confirm", back=url_for("golive.catalogue_page"),
-                 allowed=catalogue.allowed_values(current_app.config), template_endpoint="golive.catalogue_template")
+    return _page(
+        "catalogue",
+        title=_("Import causes and products"),
+        check=lambda h, r: catalogue.check(db, h, r),
+        confirm_endpoint="golive.catalogue_confirm",
+        back=url_for("golive.catalogue_page"),
+        allowed=catalogue.allowed_values(current_app.config),
+        template_endpoint="golive.catalogue_template",
+    )
 
 
 @bp.post("/admin/catalogue/import/<token>")
@@ -234,9 +274,16 @@ def bulk_page(incident_id):
         content = _table_bytes(header, rows)
         return bulk_update.import_file(db, incident_id, "preview.csv", content, current_viewer(), current_actor(), utcnow(), dry_run=True)
 
-    return _page("bulk", title=_("Update complainants in bulk") + " · " + incident["title"], check=check,
-                 confirm_endpoint="golive.bulk_confirm", back=url_for("complainants.list_complainants", incident_id=incident_id),
-                 allowed=bulk_update.allowed_values(), template_endpoint="golive.bulk_template", view_args={"incident_id": incident_id})
+    return _page(
+        "bulk",
+        title=_("Update complainants in bulk") + " · " + incident["title"],
+        check=check,
+        confirm_endpoint="golive.bulk_confirm",
+        back=url_for("complainants.list_complainants", incident_id=incident_id),
+        allowed=bulk_update.allowed_values(),
+        template_endpoint="golive.bulk_template",
+        view_args={"incident_id": incident_id},
+    )
 
 
 def _table_bytes(header, rows):

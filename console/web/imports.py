@@ -44,7 +44,9 @@ def upload(incident_id):
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=_("Choose a CSV or Excel file.")), 400
+        return render_template(
+            "import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=_("Choose a CSV or Excel file.")
+        ), 400
     try:
         raw = upload.read()
         text = import_formats.xlsx_to_csv_text(raw) if import_formats.is_xlsx(upload.filename, raw) else tabular.decode(raw)

@@ -48,13 +48,20 @@ def new_update(incident_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
+
                     def action():
                         stored = updates.post_update(db, incident_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
                         return 201, updates.public_update(stored)
 
                     _status, stored, replayed = idempotency.run_once(
-                        db, current_user.id, request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None, request.path,
-                        json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(), action, utcnow())
+                        db,
+                        current_user.id,
+                        request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None,
+                        request.path,
+                        json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(),
+                        action,
+                        utcnow(),
+                    )
             except ConsoleError as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -63,8 +70,9 @@ def new_update(incident_id):
                     flash(PERSONAL_NUMBER_WARNING(), "warning")
                 return redirect(url_for("reports.branch_timeline", incident_id=incident_id, branch_code=stored["branch_code"]))
     return (
-        render_template("update_form.html", incident=incident, branches=_branches_for_form(db), errors=errors,
-                        form=request.form, idempotency_key=secrets.token_hex(16)),
+        render_template(
+            "update_form.html", incident=incident, branches=_branches_for_form(db), errors=errors, form=request.form, idempotency_key=secrets.token_hex(16)
+        ),
         422 if errors else 200,
     )
 
@@ -84,8 +92,7 @@ def branch_reports(incident_id):
     viewer = current_viewer()
     status = updates.reporting_status(db, incident, utcnow(), current_app.config, viewer) if incident["status"] == "active" else []
     latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
-    return render_template("reports.html", incident=incident, status=status, latest=latest,
-                           province_names=regions.province_names(db, get_locale()))
+    return render_template("reports.html", incident=incident, status=status, latest=latest, province_names=regions.province_names(db, get_locale()))
 
 
 @bp.get("/incidents/<int:incident_id>/branches/<branch_code>")
@@ -170,8 +177,14 @@ def _check_intake(text):
     unknown = [h for h in header if h not in INTAKE_COLUMNS]
     missing = [c for c, f in schemas.ComplaintIn.model_fields.items() if f.is_required() and c not in header]
     if not header or unknown or missing:
-        raise ConsoleError(_("The header row is wrong (missing: %(missing)s; unknown: %(unknown)s). Expected columns: %(cols)s.",
-                             missing=", ".join(missing) or "-", unknown=", ".join(unknown) or "-", cols=", ".join(INTAKE_COLUMNS)))
+        raise ConsoleError(
+            _(
+                "The header row is wrong (missing: %(missing)s; unknown: %(unknown)s). Expected columns: %(cols)s.",
+                missing=", ".join(missing) or "-",
+                unknown=", ".join(unknown) or "-",
+                cols=", ".join(INTAKE_COLUMNS),
+            )
+        )
     reader.fieldnames = header
     rows, items = [], []
     for number, record in enumerate(reader, start=2):
@@ -204,8 +217,9 @@ def monitor_health():
     from ..monitor_health import health
 
     states = {"ok": _("running normally"), "failed": _("failed"), "running": _("running now"), "never": _("not run yet")}
-    return render_template("monitors.html", health=health(get_db(), MONITORS, utcnow()), monitor_states=states,
-                           cause_forecasts=forecast.cause_outlooks(get_db(), utcnow()))
+    return render_template(
+        "monitors.html", health=health(get_db(), MONITORS, utcnow()), monitor_states=states, cause_forecasts=forecast.cause_outlooks(get_db(), utcnow())
+    )
 
 
 @bp.post("/monitors/quarantine/<int:complaint_id>/release")

@@ -36,10 +36,16 @@ def trend(rows):
         if r["corrects_id"] or r["prepared_by"] != "monitor":
             continue  # the trend is of the scheduled, comparable periods
         c = json.loads(r["content"])
-        points.append({
-            "number": r["number"], "period_end": r["period_end"], "complainants": c["totals"]["complainants"],
-            "new": c["new_in_period"], "settled": c["settled"]["to_date"], "escalated": c["totals"]["by_status"].get("escalated", 0),
-        })
+        points.append(
+            {
+                "number": r["number"],
+                "period_end": r["period_end"],
+                "complainants": c["totals"]["complainants"],
+                "new": c["new_in_period"],
+                "settled": c["settled"]["to_date"],
+                "escalated": c["totals"]["by_status"].get("escalated", 0),
+            }
+        )
     return points
 
 
@@ -71,10 +77,17 @@ def page(rollup_id, error=None, status=200):
     incident = get_incident(db, row["incident_id"])
     table = rollup_exports.rows(row, **_names(db, row["incident_id"]))
     return render_template(
-        "rollup.html", rollup=row, incident=incident, rows=table, sections=rollup_exports.sections(table),
-        summary_sections=rollup_exports.SUMMARY_SECTIONS, amount_section=rollup_exports.AMOUNT_SECTION, shown=rollup_exports.shown,
+        "rollup.html",
+        rollup=row,
+        incident=incident,
+        rows=table,
+        sections=rollup_exports.sections(table),
+        summary_sections=rollup_exports.SUMMARY_SECTIONS,
+        amount_section=rollup_exports.AMOUNT_SECTION,
+        shown=rollup_exports.shown,
         corrects=rollups.get(db, row["corrects_id"]) if row["corrects_id"] else None,
-        corrections=list(db.query("SELECT id, number FROM rollup WHERE corrects_id = ?", [rollup_id])), error=error,
+        corrections=list(db.query("SELECT id, number FROM rollup WHERE corrects_id = ?", [rollup_id])),
+        error=error,
     ), status
 
 
@@ -83,7 +96,9 @@ def page(rollup_id, error=None, status=200):
 def edit_text(rollup_id):
     form = request.form
     try:
-        rollups.edit_text(get_db(), rollup_id, form.get("summary", "")[:5000], form.get("outlook", "")[:5000], form.get("needs", "")[:5000], current_actor(), utcnow())
+        rollups.edit_text(
+            get_db(), rollup_id, form.get("summary", "")[:5000], form.get("outlook", "")[:5000], form.get("needs", "")[:5000], current_actor(), utcnow()
+        )
     except ConsoleError as exc:
         return page(rollup_id, exc.message, exc.status)
     flash(_("Roll-up text saved."))
@@ -120,7 +135,9 @@ def correct(rollup_id):
     row = rollups.get(db, rollup_id)
     now = utcnow()
     with publishing(db) as outbox:
-        new_id = rollups.make(db, row["incident_id"], now, now, current_app.config, current_user.row["username"], current_actor(), corrects_id=rollup_id, outbox=outbox)
+        new_id = rollups.make(
+            db, row["incident_id"], now, now, current_app.config, current_user.row["username"], current_actor(), corrects_id=rollup_id, outbox=outbox
+        )
     flash(_("Correction drafted: it points at roll-up %(n)s.", n=row["number"]))
     return redirect(url_for("rollups.page", rollup_id=new_id))
 

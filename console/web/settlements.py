@@ -18,6 +18,7 @@ from .forms import read_form
 
 bp = Blueprint("settlements", __name__)
 
+
 @bp.get("/complainants/<int:complainant_id>/settlement")
 @requires("settlement.read")
 def complainant_page(complainant_id, errors=None, status=200):
@@ -25,9 +26,14 @@ def complainant_page(complainant_id, errors=None, status=200):
     record = settlements.for_complainant(db, complainant_id, current_viewer(), current_actor(), utcnow())
     person = db["complainant"].get(complainant_id)
     return render_template(
-        "settlement.html", person=person, incident=get_incident(db, person["incident_id"]), record=record,
+        "settlement.html",
+        person=person,
+        incident=get_incident(db, person["incident_id"]),
+        record=record,
         group=groups.get_group(db, person["group_id"]) if person["group_id"] else None,
-        errors=errors or {}, form=request.form, warn_pct=current_app.config["LIQUIDATED_DAMAGES_WARN_PCT"],
+        errors=errors or {},
+        form=request.form,
+        warn_pct=current_app.config["LIQUIDATED_DAMAGES_WARN_PCT"],
     ), status
 
 
@@ -64,8 +70,7 @@ def make_offer(complainant_id):
     data, errors = read_form(schemas.OfferIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"offer.{k}": v for k, v in errors.items()} | {"offer": _("Check the offer.")}, 422)
-    return _write(complainant_id, "offer", _("Offer recorded."),
-                  lambda db, outbox: settlements.make_offer(db, complainant_id, data, *_who(), outbox))
+    return _write(complainant_id, "offer", _("Offer recorded."), lambda db, outbox: settlements.make_offer(db, complainant_id, data, *_who(), outbox))
 
 
 def _offer_complainant(offer_id):
@@ -75,15 +80,23 @@ def _offer_complainant(offer_id):
 @bp.post("/offers/<int:offer_id>/accept")
 @requires("settlement.write")
 def accept_offer(offer_id):
-    return _write(_offer_complainant(offer_id), "settlement", _("Acceptance recorded."),
-                  lambda db, outbox: settlements.accept_offer(db, offer_id, *_who(), current_app.config, outbox))
+    return _write(
+        _offer_complainant(offer_id),
+        "settlement",
+        _("Acceptance recorded."),
+        lambda db, outbox: settlements.accept_offer(db, offer_id, *_who(), current_app.config, outbox),
+    )
 
 
 @bp.post("/offers/<int:offer_id>/decline")
 @requires("settlement.write")
 def decline_offer(offer_id):
-    return _write(_offer_complainant(offer_id), "settlement", _("Offer marked as turned down."),
-                  lambda db, outbox: settlements.decline_offer(db, offer_id, *_who(), outbox))
+    return _write(
+        _offer_complainant(offer_id),
+        "settlement",
+        _("Offer marked as turned down."),
+        lambda db, outbox: settlements.decline_offer(db, offer_id, *_who(), outbox),
+    )
 
 
 def _settlement_complainant(settlement_id):
@@ -95,10 +108,15 @@ def _settlement_complainant(settlement_id):
 def settlement_step(settlement_id, step):
     complainant_id = _settlement_complainant(settlement_id)
     if step == "finalise":
-        return _write(complainant_id, "settlement", _("Settlement signed off: the complainant is settled and the follow-up call is scheduled."),
-                      lambda db, outbox: settlements.finalise(db, settlement_id, *_who(), current_app.config, outbox))
-    return _write(complainant_id, "settlement", _("Acceptance withdrawn: talks resume."),
-                  lambda db, outbox: settlements.withdraw(db, settlement_id, *_who(), outbox))
+        return _write(
+            complainant_id,
+            "settlement",
+            _("Settlement signed off: the complainant is settled and the follow-up call is scheduled."),
+            lambda db, outbox: settlements.finalise(db, settlement_id, *_who(), current_app.config, outbox),
+        )
+    return _write(
+        complainant_id, "settlement", _("Acceptance withdrawn: talks resume."), lambda db, outbox: settlements.withdraw(db, settlement_id, *_who(), outbox)
+    )
 
 
 @bp.post("/settlements/<int:settlement_id>/agreement")
@@ -116,8 +134,12 @@ def record_agreement(settlement_id):
             errors["document"] = _("Choose the signed agreement to upload (PDF, PNG or JPEG).")
         return complainant_page(complainant_id, {f"agreement.{k}": v for k, v in errors.items()} | {"agreement": _("Check the agreement.")}, 422)
     folder = current_app.config["DOCUMENT_FOLDER"] + "/agreements"
-    return _write(complainant_id, "agreement", _("Confidentiality agreement kept with its signed document."),
-                  lambda db, _outbox: settlements.record_agreement(db, settlement_id, data, content, *_who(), current_app.config, folder))
+    return _write(
+        complainant_id,
+        "agreement",
+        _("Confidentiality agreement kept with its signed document."),
+        lambda db, _outbox: settlements.record_agreement(db, settlement_id, data, content, *_who(), current_app.config, folder),
+    )
 
 
 @bp.post("/agreements/<int:agreement_id>/breaches")
@@ -128,8 +150,9 @@ def record_breach(agreement_id):
     data, errors = read_form(schemas.BreachIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"breach.{k}": v for k, v in errors.items()} | {"breach": _("Check the breach record.")}, 422)
-    return _write(complainant_id, "breach", _("Breach recorded."),
-                  lambda db, _outbox: settlements.record_breach(db, agreement_id, data, *_who(), current_app.config))
+    return _write(
+        complainant_id, "breach", _("Breach recorded."), lambda db, _outbox: settlements.record_breach(db, agreement_id, data, *_who(), current_app.config)
+    )
 
 
 @bp.get("/agreements/<int:agreement_id>/document")
@@ -147,8 +170,14 @@ def agreement_document(agreement_id):
 def terms_page(group_id, errors=None, status=200):
     db = get_db()
     group = groups.get_group(db, group_id)
-    return render_template("group_terms.html", group=group, incident=get_incident(db, group["incident_id"]),
-                           record=settlements.read_terms(db, group_id, current_actor(), utcnow()), errors=errors or {}, form=request.form), status
+    return render_template(
+        "group_terms.html",
+        group=group,
+        incident=get_incident(db, group["incident_id"]),
+        record=settlements.read_terms(db, group_id, current_actor(), utcnow()),
+        errors=errors or {},
+        form=request.form,
+    ), status
 
 
 @bp.post("/groups/<int:group_id>/terms")
@@ -199,8 +228,7 @@ def register_page(incident_id):
     db = get_db()
     incident = get_incident(db, incident_id)
     rows = settlements.register(db, incident_id, current_viewer(), current_actor(), utcnow())
-    return render_template("settlements.html", incident=incident, rows=rows,
-                           groups=groups.list_groups(db, incident_id))
+    return render_template("settlements.html", incident=incident, rows=rows, groups=groups.list_groups(db, incident_id))
 
 
 @bp.get("/incidents/<int:incident_id>/settlements.<any(csv, xlsx):kind>")

@@ -42,9 +42,18 @@ def playbook_page(incident_id, errors=None, status=200):
     now = utcnow()
     arranged = desk.arrange_tasks(task_list, now, filters["stream"] or None, filters["status"] or None, filters["owner"] or None)
     return render_template(
-        "playbook.html", incident=incident, tasks=task_list, book=book, now=now, desk=arranged, filters=filters, stream_names=stream_names,
-        referrals=[masking.referral_for(current_viewer(), r) for r in referrals.list_referrals(db, incident_id)], documents=issuing.list_documents(db, incident_id),
-        lines=referrals.lines(db, incident_id), errors=errors or {},
+        "playbook.html",
+        incident=incident,
+        tasks=task_list,
+        book=book,
+        now=now,
+        desk=arranged,
+        filters=filters,
+        stream_names=stream_names,
+        referrals=[masking.referral_for(current_viewer(), r) for r in referrals.list_referrals(db, incident_id)],
+        documents=issuing.list_documents(db, incident_id),
+        lines=referrals.lines(db, incident_id),
+        errors=errors or {},
         users=list(db.query("SELECT id, display_name FROM user WHERE active = 1 ORDER BY display_name")),
     ), status
 

@@ -42,8 +42,13 @@ def deactivate(user_id):
     db = get_db()
     ended = users.deactivate_user(db, user_id, current_actor(), utcnow())
     live.drop_sockets(user_id=user_id)
-    flash(_("Account deactivated: %(sessions)s sessions ended, %(tokens)s tokens revoked, its open boards closed.",
-            sessions=ended["sessions"], tokens=ended["tokens"]))
+    flash(
+        _(
+            "Account deactivated: %(sessions)s sessions ended, %(tokens)s tokens revoked, its open boards closed.",
+            sessions=ended["sessions"],
+            tokens=ended["tokens"],
+        )
+    )
     return redirect(url_for("users.user_list"))
 
 
