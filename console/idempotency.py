@@ -8,6 +8,8 @@ concurrent posts with one key cannot both write.
 import hashlib
 import json
 
+from flask_babel import gettext as _
+
 from .clock import to_iso
 from .db import write
 from .errors import Invalid
@@ -25,13 +27,13 @@ def run_once(db, user_id, key, route, body, action, now):
         status, response = action()
         return status, response, False
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise Invalid(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.")
+        raise Invalid(_("Idempotency-Key must be 1 to %(n)s printable characters.", n=MAX_KEY_LENGTH))
     digest = hashlib.sha256(body).hexdigest()
     with write(db):
         rows = list(db.query("SELECT * FROM idempotency_key WHERE user_id = ? AND key = ?", [user_id, key]))
         if rows:
             if rows[0]["request_sha256"] != digest or rows[0]["route"] != route:
-                raise Invalid("This Idempotency-Key was already used for a different request; use a new key for a new request.")
+                raise Invalid(_("This Idempotency-Key was already used for a different request; use a new key for a new request."))
             return rows[0]["status"], json.loads(rows[0]["response"]), True
         status, response = action()
         db["idempotency_key"].insert(

@@ -5,6 +5,7 @@ them in full and is logged.
 """
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from .. import complainants, contacts, incidents, schemas
 from ..auth import current_actor, current_viewer
@@ -65,9 +66,9 @@ def create_complainants(incident_id, body):
     items = body if isinstance(body, list) else [body]
     limit = current_app.config["MAX_BULK"]
     if not items:
-        raise Invalid("The list is empty: send at least one complainant.")
+        raise Invalid(_("The list is empty: send at least one complainant."))
     if len(items) > limit:
-        raise Invalid(f"At most {limit} complainants in one call; {len(items)} were sent.")
+        raise Invalid(_("At most %(limit)s complainants in one call; %(n)s were sent.", limit=limit, n=len(items)))
     db = get_db()
     with publishing(db) as outbox:
         made = complainants.create_arrivals(db, incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)

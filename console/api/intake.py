@@ -1,6 +1,7 @@
 """Complaint intake, branch hourly updates and alerts over JSON."""
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import alerts, idempotency, intake, masking, schemas, updates
@@ -32,7 +33,7 @@ def receive_complaints(body):
     items = body if isinstance(body, list) else [body]
     limit = current_app.config["MAX_BULK"]
     if not items or len(items) > limit:
-        raise Invalid(f"Send between 1 and {limit} complaints in one call; {len(items)} were sent.")
+        raise Invalid(_("Send between 1 and %(limit)s complaints in one call; %(n)s were sent.", limit=limit, n=len(items)))
     ids = intake.add_complaints(get_db(), items, current_actor(), utcnow(), current_app.config)
     return {"ids": ids, "count": len(ids)}
 

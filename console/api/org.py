@@ -11,6 +11,7 @@ import base64
 import binascii
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from .. import bulk_update, catalogue, org, tabular, user_import
 from .. import schemas_org as s
@@ -28,7 +29,7 @@ def _file(body):
     try:
         content = base64.b64decode(body.file.content_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid("file.content_base64 is not base64", details=[{"field": "file.content_base64", "message": "is not base64"}]) from None
+        raise Invalid(_("The file is not valid base64 text."), details=[{"field": "file.content_base64", "message": _("is not base64")}]) from None
     return body.file.filename, content
 
 
@@ -178,7 +179,7 @@ def _incident(incident_id, **_path):
 def bulk_update_complainants(incident_id, body):
     limit = current_app.config["MAX_BULK"]
     if not body or len(body) > limit:
-        raise Invalid(f"Send between 1 and {limit} changes in one call; {len(body)} were sent.")
+        raise Invalid(_("Send between 1 and %(limit)s changes in one call; %(n)s were sent.", limit=limit, n=len(body)))
     rows = []
     for index, item in enumerate(body):
         key = {"id": item.id, "external_id": item.external_id, "source": item.source}
