@@ -66,13 +66,7 @@ def directory():
 )
 def import_directory(body):
     """An upsert by code: import again after the users exist to set managers."""
-    db = get_db()
-    if body.file is not None:
-        rep = org.import_file(db, *_file(body), current_actor(), utcnow(), body.dry_run)
-    else:
-        header, rows = tabular.from_rows(org.COLUMNS, [r.model_dump() for r in body.rows])
-        rep = org.import_table(db, header, rows, current_actor(), utcnow(), body.dry_run)
-    return _report(rep, body.dry_run)
+    return _import(org, body)
 
 
 def _outlet(branch_code, **_path):
@@ -153,12 +147,17 @@ def save_catalogue_entry(kind, code, body):
     tag="catalogue",
 )
 def import_catalogue(body):
+    return _import(catalogue, body)
+
+
+def _import(module, body):
+    """A directory or catalogue import (``module``: org or catalogue), from a file or rows, dry run or not."""
     db = get_db()
     if body.file is not None:
-        rep = catalogue.import_file(db, *_file(body), current_actor(), utcnow(), body.dry_run)
+        rep = module.import_file(db, *_file(body), current_actor(), utcnow(), body.dry_run)
     else:
-        header, rows = tabular.from_rows(catalogue.COLUMNS, [r.model_dump() for r in body.rows])
-        rep = catalogue.import_table(db, header, rows, current_actor(), utcnow(), body.dry_run)
+        header, rows = tabular.from_rows(module.COLUMNS, [r.model_dump() for r in body.rows])
+        rep = module.import_table(db, header, rows, current_actor(), utcnow(), body.dry_run)
     return _report(rep, body.dry_run)
 
 
