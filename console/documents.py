@@ -662,7 +662,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             f"事件性质：群体性投诉（同一原因引发的多名客户投诉），共涉及客户 {totals['count']} 人。",
             f"严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
             f"是否已构成群体性事件：{'是，' + _when(mass, settings) + '认定' if mass else '否'}",
-            f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的单次最多到场人数：{peak} 人）",
+            f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的{_figure('peak_on_site')}：{peak} 人）",
         ],
     )
 

@@ -224,11 +224,11 @@ def summary_page(table):
         documents.Section("负责人意见", words),
         documents.Section("主要数字", [documents.Table(["项目", "数值", since], figures, widths=[0.5, 0.22, 0.28], numeric=(1, 2))]),
     ]
-    notes = [[item, value] for item, value in by.get(DEFINITIONS_SECTION, [])]
-    if notes:  # what each headline figure counts, under the figures
-        blocks.append(documents.Section(DEFINITIONS_SECTION, [documents.Table(["项目", "含义"], notes, widths=[0.22, 0.78])]))
     if amounts:
         blocks.append(documents.Section(AMOUNT_SECTION, [documents.Table(["项目", "金额"], amounts, widths=[0.5, 0.5], numeric=(1,))]))
+    notes = [[item, value] for item, value in by.get(DEFINITIONS_SECTION, [])]
+    if notes:  # what each headline figure counts, after the figures and amounts
+        blocks.append(documents.Section(DEFINITIONS_SECTION, [f"{item}：{meaning}" for item, meaning in notes]))
     blocks.append(documents.Section(None, [documents.PageBreak()]))
     return blocks
 
