@@ -10,7 +10,6 @@ from .access import scope_sql
 from .clock import to_iso
 from .db import read_snapshot
 from .incidents import get_incident
-from .status import OPEN
 
 OVERDUE_LIST_LIMIT = 20
 FEED_LIMIT = 30
@@ -26,9 +25,9 @@ def visibility_key(viewer):
 
 def _overdue(db, incident_id, viewer, now, column, with_people, condition="1 = 1"):
     where, params = scope_sql(viewer)
-    open_marks = ",".join("?" * len(OPEN))
-    base = f"FROM complainant WHERE incident_id = ? AND {column} <= ? AND {condition} AND status IN ({open_marks}) AND {where}"
-    args = [incident_id, to_iso(now), *sorted(OPEN), *params]
+    is_open, open_args = figures.open_complainant_sql()
+    base = f"FROM complainant WHERE incident_id = ? AND {column} <= ? AND {condition} AND {is_open} AND {where}"
+    args = [incident_id, to_iso(now), *open_args, *params]
     total = db.execute(f"SELECT count(*) {base}", args).fetchone()[0]
     result = {"count": total}
     if with_people:

@@ -20,7 +20,6 @@ from .clock import from_iso, to_iso
 from .db import read_snapshot, write
 from .errors import Conflict, Invalid, NotFound
 from .incidents import get_incident
-from .status import OPEN
 
 SNAPSHOT_VERSION = 1
 
@@ -151,15 +150,15 @@ def compute(db, incident_id, period_start, period_end, now, previous=None, outlo
         )
         media = _groupby(db, "SELECT kind, outlet, summary, at FROM media_item WHERE incident_id = ? AND at > ? AND at <= ? ORDER BY at", [incident_id, s, e])
         soon = to_iso(period_end + timedelta(hours=24))
-        open_marks = ",".join("?" * len(OPEN))
+        is_open, open_args = figures.open_complainant_sql()
         deadlines = {
             "decisions": db.execute(
-                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND decision_due_at > ? AND decision_due_at <= ?",
-                [incident_id, *sorted(OPEN), e, soon],
+                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND {is_open} AND decision_due_at > ? AND decision_due_at <= ?",
+                [incident_id, *open_args, e, soon],
             ).fetchone()[0],
             "promised_contacts": db.execute(
-                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND next_contact_due_at > ? AND next_contact_due_at <= ?",
-                [incident_id, *sorted(OPEN), e, soon],
+                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND {is_open} AND next_contact_due_at > ? AND next_contact_due_at <= ?",
+                [incident_id, *open_args, e, soon],
             ).fetchone()[0],
             "tasks": db.execute(
                 "SELECT count(*) FROM task WHERE incident_id = ? AND status = 'open' AND due_at > ? AND due_at <= ?", [incident_id, e, soon]
