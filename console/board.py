@@ -5,14 +5,11 @@ snapshot is read in one read transaction, so its numbers and its sequence
 number agree. Executives get aggregates only: counts, never a person.
 """
 
-from datetime import timedelta
-
-from . import alerts, branch_requests, charts, events, masking, settlements, tasks, updates
+from . import alerts, branch_requests, charts, events, figures, masking, settlements, tasks, updates
 from .access import scope_sql
 from .clock import to_iso
 from .db import read_snapshot
 from .incidents import get_incident
-from .status import OPEN
 
 OVERDUE_LIST_LIMIT = 20
 FEED_LIMIT = 30
@@ -28,9 +25,9 @@ def visibility_key(viewer):
 
 def _overdue(db, incident_id, viewer, now, column, with_people, condition="1 = 1"):
     where, params = scope_sql(viewer)
-    open_marks = ",".join("?" * len(OPEN))
-    base = f"FROM complainant WHERE incident_id = ? AND {column} <= ? AND {condition} AND status IN ({open_marks}) AND {where}"
-    args = [incident_id, to_iso(now), *sorted(OPEN), *params]
+    is_open, open_args = figures.open_complainant_sql()
+    base = f"FROM complainant WHERE incident_id = ? AND {column} <= ? AND {condition} AND {is_open} AND {where}"
+    args = [incident_id, to_iso(now), *open_args, *params]
     total = db.execute(f"SELECT count(*) {base}", args).fetchone()[0]
     result = {"count": total}
     if with_people:
@@ -60,10 +57,8 @@ def snapshot(db, incident_id, viewer, now, settings):
                 [incident_id, *params],
             )
         ]
-        new_last_hour = db.execute(
-            f"SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at >= ? AND {where}",
-            [incident_id, to_iso(now - timedelta(hours=1)), *params],
-        ).fetchone()[0]
+        new_last_hour = figures.new_last_hour(db, incident_id, now, where, params)
+        settled_to_date = figures.settled_to_date(db, incident_id, where, params)
         groups = [dict(r) for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ? ORDER BY id", [incident_id])]
         feed = [
             _feed_item(masking.feed_item_for(viewer, e), aggregate_only) for e in reversed(events.events_since(db, room, max(0, seq - FEED_LIMIT), FEED_LIMIT))
@@ -74,12 +69,13 @@ def snapshot(db, incident_id, viewer, now, settings):
         overdue_supervisor = _overdue(db, incident_id, viewer, now, "supervisor_due_at", not aggregate_only, "supervisor_told_at IS NULL")
         last_change = db.execute("SELECT max(at) FROM live_event WHERE room = ?", [room]).fetchone()[0]
         latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
-        reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] == "active" else []
+        reporting = updates.reporting_status(db, incident, now, settings, viewer) if incident["status"] in figures.RESPONDING_INCIDENT_STATUSES else []
         recent_alerts = [_alert(a) for a in alerts.list_alerts(db, viewer, incident_id, limit=ALERT_LIMIT)]
         task_list = [_task(t) for t in tasks.for_viewer(db, viewer, tasks.list_tasks(db, incident_id))]
         tier_panel = settlements.tier_summary(db, incident_id, where, params, now, settings)
         requests = branch_requests.requests_for(db, incident_id, viewer)
         chart_figures = charts.for_board(db, incident_id, viewer, now, settings)
+    on_site = figures.people_on_site(latest.values())
     return {
         "incident": {k: incident[k] for k in ("id", "title", "cause", "product", "severity", "status", "opened_at")},
         "room": room,
@@ -90,7 +86,9 @@ def snapshot(db, incident_id, viewer, now, settings):
         "counts": counts,
         "groups": groups,
         "new_last_hour": new_last_hour,
-        "on_site": sum(u["people_on_site"] for u in latest.values()),
+        "on_site": on_site,
+        # the headline as console/figures.py defines it (the counts above add up to the same; the board keeps them live)
+        "figures": {**figures.from_status_counts(counts), "new_last_hour": new_last_hour, "settled_to_date": settled_to_date, "on_site_now": on_site},
         "mass_incident_at": incident["mass_incident_at"],
         "branches": _branches(latest, reporting, viewer),
         "alerts": recent_alerts,

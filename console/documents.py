@@ -41,7 +41,7 @@ from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import catalogue, disclosure, masking, regions, spreadsheets
+from . import catalogue, disclosure, figures, masking, regions, spreadsheets
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -387,6 +387,19 @@ def _required(**values):
         )
 
 
+def _figure(key):
+    """A headline figure's Chinese name (console/figures.py)."""
+    return figures.FIGURES[key].zh_label
+
+
+def _definitions(keys):
+    """The closing note saying what each figure in the document counts (console/figures.py)."""
+    return Section("附：指标说明", [Table(["指标", "含义"], [list(pair) for pair in figures.zh_definitions(keys)], widths=[0.24, 0.76])])
+
+
+REVIEW_FIGURES = ("complainants", "settled_to_date")
+
+
 def _organisation(settings):
     return settings.get("ORGANISATION_NAME") or "（报送单位）"
 
@@ -640,7 +653,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         ],
     )
 
-    peak = db.execute("SELECT max(people_on_site) FROM hourly_update WHERE incident_id = ?", [incident_id]).fetchone()[0] or 0
+    peak = figures.peak_on_site(db, incident_id)
     major_at = settings.get("MAJOR_COMPLAINANTS_IN_PERSON", 20)
     mass = incident.get("mass_incident_at")
     nature = Section(
@@ -649,7 +662,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             f"事件性质：群体性投诉（同一原因引发的多名客户投诉），共涉及客户 {totals['count']} 人。",
             f"严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
             f"是否已构成群体性事件：{'是，' + _when(mass, settings) + '认定' if mass else '否'}",
-            f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的单次最多到场人数：{peak} 人）",
+            f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的{_figure('peak_on_site')}：{peak} 人）",
         ],
     )
 
@@ -664,6 +677,8 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             *_money_table(facts, "province_code", "省份"),
             "（三）按处理状态",
             *_money_table(facts, "status", "处理状态"),
+            f"和解情况：{_figure('settled_now')} {figures.settled_now(db, incident_id)} 人，"
+            f"{_figure('settled_to_date')} {figures.settled_to_date(db, incident_id)} 人（两者的区别见文末指标说明）。",
         ],
     )
 
@@ -689,11 +704,8 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         empty="各网点尚未报送现场情况。",
     )
     day = timedelta(hours=24)
-    last_24, previous_24 = db.execute(
-        "SELECT sum(received_at >= ? AND received_at < ?), sum(received_at >= ? AND received_at < ?) FROM complainant WHERE incident_id = ?",
-        [to_iso(now - day), to_iso(now), to_iso(now - 2 * day), to_iso(now - day), incident_id],
-    ).fetchone()
-    last_24, previous_24 = last_24 or 0, previous_24 or 0
+    last_24 = figures.received_last_24h(db, incident_id, now)
+    previous_24 = figures.received_between(db, incident_id, now - 2 * day, now - day)
     trend = "上升" if last_24 > previous_24 else "下降" if last_24 < previous_24 else "持平"
     media_24 = db.execute(
         "SELECT sum(kind = 'inquiry'), sum(kind = 'coverage') FROM media_item WHERE incident_id = ? AND at >= ? AND at < ?",
@@ -702,7 +714,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
     stability = Section(
         "四、维稳情况及发展趋势",
         [
-            f"各网点最新报告：现场共 {sum(u['people_on_site'] for u in latest)} 人。",
+            f"各网点最新报告：现场共 {figures.people_on_site(latest)} 人。",
             site,
             f"新增投诉：近 24 小时新增 {last_24} 人，此前 24 小时新增 {previous_24} 人，趋势{trend}。",
             _forecast_sentence(db, incident_id, now),
@@ -764,7 +776,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
     )
     return _pdf(
         f"关于{incident['title']}的报告",
-        [header, happened, nature, amounts, stability, measures, next_steps, help_needed, sign_off],
+        [header, happened, nature, amounts, stability, measures, next_steps, help_needed, sign_off, _definitions(figures.REGULATOR_REPORT)],
         now=now,
         author=organisation,
     )
@@ -975,7 +987,7 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
                 ]
             )
         return Table(
-            [first_column, "人数", "已联系", "首次联系用时（中位数）", "已和解", "和解用时（中位数）"],
+            [first_column, "人数", "已联系", "首次联系用时（中位数）", _figure("settled_to_date"), "和解用时（中位数）"],
             rows,
             widths=[0.25, 0.08, 0.09, 0.24, 0.09, 0.25],
             numeric=(1, 2, 3, 4, 5),
@@ -1012,7 +1024,7 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
             "三、响应速度",
             [
                 f"全部客户：首次联系用时中位数 {_duration(statistics.median(all_contact)) if all_contact else '—'}（{len(all_contact)} 人已联系），"
-                f"和解用时中位数 {_duration(statistics.median(all_settle)) if all_settle else '—'}（{len(all_settle)} 人已和解）。"
+                f"和解用时中位数 {_duration(statistics.median(all_settle)) if all_settle else '—'}（{_figure('settled_to_date')} {len(all_settle)} 人）。"
                 "用时自投诉受理时起算。",
                 "（一）按客户分组",
                 speed_table("group_id", "客户分组"),
@@ -1043,6 +1055,7 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
             ],
         ),
         Section("五、应急预案修订建议", [(changes_to_playbook or "").strip() or "（应急处置负责人尚未填写）"]),
+        _definitions(REVIEW_FIGURES),
         Section(None, [Signature([f"编制单位：{organisation}", f"编制时间：{_when(now, settings)}"])]),
     ]
     return _pdf(f"关于{incident['title']}的事后复盘报告", sections, now=now, author=organisation)

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .audit import Actor
 from .clock import from_iso, to_iso
 from .db import write
+from .figures import OPEN_INCIDENT_STATUSES, RESPONDING_INCIDENT_STATUSES, incident_status_sql
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,7 +339,7 @@ class Drill:
             )
 
     def _incident_id(self):
-        row = self.db.execute("SELECT id FROM incident WHERE status IN ('monitoring', 'active') ORDER BY id LIMIT 1").fetchone()
+        row = self.db.execute(f"SELECT id FROM incident WHERE {incident_status_sql(OPEN_INCIDENT_STATUSES)} ORDER BY id LIMIT 1").fetchone()
         return row[0] if row else None
 
     def _play(self, event, silent_until, latest):
@@ -441,7 +442,7 @@ class Drill:
         if incident_id is None:
             return
         status = self.db.execute("SELECT status FROM incident WHERE id = ?", [incident_id]).fetchone()[0]
-        if status != "active":
+        if status not in RESPONDING_INCIDENT_STATUSES:
             return
         last_auto[branch.code] = minute
         last = latest.get(branch.code) or Update(branch=branch.code, people_on_site=0)

@@ -27,10 +27,11 @@ from .complainants import check_received_at, create_complainants, place_problems
 from .complaints import TRANSFER_BODIES, intake_channel
 from .db import write
 from .errors import Conflict, Invalid, NotFound, pydantic_details
+from .figures import OPEN_INCIDENT_STATUSES, incident_status_sql
 from .intake_amounts import amount_problems, amounts_in_fen, claimed_amounts
 from .schemas import ComplainantIn
 
-OPEN_INCIDENT = ("monitoring", "active")
+OPEN_INCIDENT = OPEN_INCIDENT_STATUSES  # console/figures.py
 _KIND = {"cause_code": "cause", "product": "product"}  # catalogue kind of each surge dimension
 DIMENSIONS = ("cause_code", "product")
 PLACES = ("province_code", "branch_code")
@@ -183,7 +184,7 @@ def _open_incident(db, dimension, value):
     column = "cause" if dimension == "cause_code" else "product"
     rows = list(
         db.query(
-            f"SELECT * FROM incident WHERE {column} = ? AND intake_dimension = ? AND status IN ('monitoring', 'active') ORDER BY id LIMIT 1",
+            f"SELECT * FROM incident WHERE {column} = ? AND intake_dimension = ? AND {incident_status_sql(OPEN_INCIDENT_STATUSES)} ORDER BY id LIMIT 1",
             [value, dimension],
         )
     )
@@ -320,7 +321,7 @@ def run_surge_rule(db, now, settings, actor, outbox=None, each=None):
         since = to_iso(min(now, from_iso(incident["opened_at"])) - timedelta(minutes=window))
         return _attach(db, incident, f"{dimension} = ? AND received_at > ?", [value, since], actor, now, settings, outbox)
 
-    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status IN ('monitoring', 'active') AND intake_dimension IS NOT NULL")]
+    incidents = [dict(r) for r in db.query(f"SELECT * FROM incident WHERE {incident_status_sql(OPEN_INCIDENT_STATUSES)} AND intake_dimension IS NOT NULL")]
     attached, failed = each(incidents, attach_to, lambda incident: f"incident:{incident['id']}")
     summary["attached"] += sum(attached)
     summary["failed"] += failed

@@ -1,6 +1,7 @@
 """Where a person lands after logging in."""
 
 from .access import scope_sql
+from .figures import RESPONDING_INCIDENT_STATUSES, incident_status_sql
 
 
 def active_incident_for(db, viewer):
@@ -11,7 +12,7 @@ def active_incident_for(db, viewer):
     where, params = scope_sql(viewer)
     rows = list(
         db.query(
-            "SELECT incident.id FROM incident WHERE incident.status = 'active' AND EXISTS ("
+            f"SELECT incident.id FROM incident WHERE {incident_status_sql(RESPONDING_INCIDENT_STATUSES, 'incident.status')} AND EXISTS ("
             f"SELECT 1 FROM complainant WHERE complainant.incident_id = incident.id AND {where}) "
             "ORDER BY incident.opened_at DESC, incident.id DESC LIMIT 1",
             params,

@@ -3,7 +3,7 @@ the page all show these same rows, so the exports hold the page's numbers."""
 
 import json
 
-from . import disclosure, documents, spreadsheets, tables
+from . import disclosure, documents, figures, spreadsheets, tables
 from .clock import local
 
 STATUS_ZH = {
@@ -67,11 +67,16 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         ("报告", "是否迟报", "是" if rollup["late"] else "否"),
         ("报告", "状态", ROLLUP_STATUS_ZH.get(rollup["status"], rollup["status"])),
         ("报告", "下次报告时间", when(rollup["next_rollup_at"])),
-        ("合计", "投诉人总数", c["totals"]["complainants"]),
-        ("合计", "本期新增", c["new_in_period"]),
-        ("合计", "本期和解", c["settled"]["in_period"]),
-        ("合计", "累计和解", c["settled"]["to_date"]),
     ]
+    # the headline figures (console/figures.py): settled now beside settled to date, each named for what it counts
+    headline = {
+        "complainants": c["totals"]["complainants"],
+        "new_in_period": c["new_in_period"],
+        "settled_in_period": c["settled"]["in_period"],
+        "settled_to_date": c["settled"]["to_date"],
+        "settled_now": figures.from_status_counts({"status": k, "count": n} for k, n in c["totals"]["by_status"].items())["settled_now"],
+    }
+    out += [("合计", figures.FIGURES[key].zh_label, headline[key]) for key in figures.ROLLUP]
     for g in c["totals"]["by_group"]:
         out.append(("按分组", g["name"] or "未分组", g["count"]))
     for r in c["totals"]["by_region"]:
@@ -133,6 +138,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         for d in f["demands"]["shares"]:
             out.append(("客户诉求（人数）", DEMAND_ZH.get(d["kind"], d["kind"]), d["people"]))
     out += [("负责人意见", "概述", rollup["summary"]), ("负责人意见", "展望", rollup["outlook"]), ("负责人意见", "需求", rollup["needs"])]
+    out += [(DEFINITIONS_SECTION, label, definition) for label, definition in figures.zh_definitions(figures.ROLLUP)]
     # the order people read it in: the report, the lead's summary, the headline figures and their change,
     # then the tables by group, region and status; the rest as made (a stable sort keeps each section's rows)
     rank = {name: i for i, name in enumerate(READING_ORDER)}
@@ -140,6 +146,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
 
 
 AMOUNT_SECTION = "金额（元）"
+DEFINITIONS_SECTION = "指标说明"
 READING_ORDER = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION, "按分组", "按地区", "按状态")
 SUMMARY_SECTIONS = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION)
 
@@ -219,12 +226,15 @@ def summary_page(table):
     ]
     if amounts:
         blocks.append(documents.Section(AMOUNT_SECTION, [documents.Table(["项目", "金额"], amounts, widths=[0.5, 0.5], numeric=(1,))]))
+    notes = [[item, value] for item, value in by.get(DEFINITIONS_SECTION, [])]
+    if notes:  # what each headline figure counts, after the figures and amounts
+        blocks.append(documents.Section(DEFINITIONS_SECTION, [f"{item}：{meaning}" for item, meaning in notes]))
     blocks.append(documents.Section(None, [documents.PageBreak()]))
     return blocks
 
 
 # shown on page 1 (summary_page), so not repeated among the tables that follow
-ON_SUMMARY_PAGE = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION)
+ON_SUMMARY_PAGE = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION, DEFINITIONS_SECTION)
 
 
 def to_pdf(rollup, incident, settings, **names):

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import audit, disclosure, masking
+from . import audit, disclosure, figures, masking
 from .clock import from_iso, to_iso
 from .db import read_snapshot, write
 from .errors import Conflict, Invalid, NotFound
 from .incidents import get_incident
-from .status import OPEN
 
 SNAPSHOT_VERSION = 1
 
@@ -99,13 +98,9 @@ def compute(db, incident_id, period_start, period_end, now, previous=None, outlo
             r["status"]: r["count"] for r in db.query("SELECT status, count(*) AS count FROM complainant WHERE incident_id = ? GROUP BY status", [incident_id])
         }
         total = sum(by_status.values())
-        new_in_period = db.execute(
-            "SELECT count(*) FROM complainant WHERE incident_id = ? AND created_at > ? AND created_at <= ?", [incident_id, s, e]
-        ).fetchone()[0]
-        settled_in_period = db.execute(
-            "SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at > ? AND settled_at <= ?", [incident_id, s, e]
-        ).fetchone()[0]
-        settled_to_date = db.execute("SELECT count(*) FROM complainant WHERE incident_id = ? AND settled_at IS NOT NULL", [incident_id]).fetchone()[0]
+        new_in_period = figures.new_in_period(db, incident_id, period_start, period_end)
+        settled_in_period = figures.settled_in_period(db, incident_id, period_start, period_end)
+        settled_to_date = figures.settled_to_date(db, incident_id)
         escalations = {
             r["escalation_channel"]: r["count"]
             for r in db.query(
@@ -155,15 +150,15 @@ def compute(db, incident_id, period_start, period_end, now, previous=None, outlo
         )
         media = _groupby(db, "SELECT kind, outlet, summary, at FROM media_item WHERE incident_id = ? AND at > ? AND at <= ? ORDER BY at", [incident_id, s, e])
         soon = to_iso(period_end + timedelta(hours=24))
-        open_marks = ",".join("?" * len(OPEN))
+        is_open, open_args = figures.open_complainant_sql()
         deadlines = {
             "decisions": db.execute(
-                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND decision_due_at > ? AND decision_due_at <= ?",
-                [incident_id, *sorted(OPEN), e, soon],
+                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND {is_open} AND decision_due_at > ? AND decision_due_at <= ?",
+                [incident_id, *open_args, e, soon],
             ).fetchone()[0],
             "promised_contacts": db.execute(
-                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND status IN ({open_marks}) AND next_contact_due_at > ? AND next_contact_due_at <= ?",
-                [incident_id, *sorted(OPEN), e, soon],
+                f"SELECT count(*) FROM complainant WHERE incident_id = ? AND {is_open} AND next_contact_due_at > ? AND next_contact_due_at <= ?",
+                [incident_id, *open_args, e, soon],
             ).fetchone()[0],
             "tasks": db.execute(
                 "SELECT count(*) FROM task WHERE incident_id = ? AND status = 'open' AND due_at > ? AND due_at <= ?", [incident_id, e, soon]
@@ -261,7 +256,7 @@ def make(db, incident_id, period_end, now, settings, prepared_by, actor, correct
                 # a second request within the same second (a double click): that roll-up exists already
                 raise Conflict(_("A roll-up of this incident up to this moment exists already; open it from the list."))
         content = compute(db, incident_id, period_start, period_end, now, json.loads(previous["content"]) if previous else None, outlook)
-        report_type = "final" if incident["status"] in ("stood_down", "closed") else ("initial" if previous is None else "update")
+        report_type = "final" if incident["status"] in figures.ENDED_INCIDENT_STATUSES else ("initial" if previous is None else "update")
         late = scheduled and (now - period_end) > timedelta(minutes=settings["ROLLUP_LATE_MINUTES"])
         number = db.execute("SELECT coalesce(max(number), 0) + 1 FROM rollup WHERE incident_id = ?", [incident_id]).fetchone()[0]
         row = {

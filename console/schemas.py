@@ -1340,6 +1340,17 @@ class OverdueCount(BaseModel):
     count: int
 
 
+class BoardFigures(BaseModel):
+    """The board's headline figures as console/figures.py defines them (in the viewer's scope)."""
+
+    complainants: int = Field(description="Everyone recorded as a complainant of this incident, whatever their status now.")
+    new_last_hour: int = Field(description="Complainants entered in the console in the hour before now.")
+    settled_now: int = Field(description="Complainants whose status is settled now; those settled and since closed are not counted.")
+    settled_to_date: int = Field(description="Complainants who reached settled at any time, whatever their status now.")
+    escalated_now: int = Field(description="Complainants whose status is escalated now.")
+    on_site_now: int = Field(description="The people on site in each outlet's latest hourly update, added up.")
+
+
 class Board(BaseModel):
     """Executives get aggregates only: no overdue items, no complainant in the feed."""
 
@@ -1353,6 +1364,7 @@ class Board(BaseModel):
     groups: list[BoardGroup]
     new_last_hour: int
     on_site: int
+    figures: BoardFigures
     mass_incident_at: Optional[str]
     branches: list[BoardBranch]
     alerts: list[BoardAlert]

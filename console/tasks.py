@@ -19,6 +19,7 @@ from . import audit, masking, playbooks, uploads
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
+from .figures import NOT_CLOSED_INCIDENT_STATUSES
 
 TASK_FIELDS = (
     "id",
@@ -90,7 +91,7 @@ def sync_tasks(db, incident_id, now, settings, outbox=None, actor=None):
     """Make the tasks whose triggers have fired and that do not exist yet; returns how many were made."""
     with write(db):
         incident = dict(db["incident"].get(incident_id))
-        if not incident.get("playbook") or incident["status"] not in ("active", "monitoring", "stood_down"):
+        if not incident.get("playbook") or incident["status"] not in NOT_CLOSED_INCIDENT_STATUSES:
             return 0
         book = playbooks.get(incident["playbook"])
         if book is None:

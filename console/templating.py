@@ -6,7 +6,7 @@ from decimal import Decimal
 from flask import current_app, request, url_for
 from flask_babel import get_locale
 
-from . import vocabulary
+from . import figures, vocabulary
 from .clock import local
 from .masking import mask_id_number, mask_phone
 
@@ -99,6 +99,7 @@ def init_app(app):
         product_name=lambda code: _catalogue_name("product", code),
         playbook_title=playbook_title,
     )
+    app.jinja_env.globals["figures"] = figures  # the headline figures' names and definitions
     app.jinja_env.globals.update(
         place=place, first_start_command=first_start_command, vocab=vocabulary, label=vocabulary.label, url_with=url_with, get_locale=get_locale
     )

@@ -12,10 +12,11 @@ from .access import in_scope
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
+from .figures import OPEN_INCIDENT_STATUSES
 from .incidents import get_incident
 from .org import managers_for, refuse_inactive
 
-OPEN_INCIDENT = ("monitoring", "active")
+OPEN_INCIDENT = OPEN_INCIDENT_STATUSES  # console/figures.py: updates are taken while the incident is open
 UPDATE_FIELDS = (
     "people_on_site",
     "new_complainants",

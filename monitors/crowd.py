@@ -6,13 +6,14 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from console.figures import OPEN_INCIDENT_STATUSES, incident_status_sql
 from console.updates import check_crowd
 
 from .base import Monitor, each
 
 
 def run(db, now, settings, outbox):
-    incidents = [dict(r) for r in db.query("SELECT id FROM incident WHERE status IN ('monitoring', 'active')")]
+    incidents = [dict(r) for r in db.query(f"SELECT id FROM incident WHERE {incident_status_sql(OPEN_INCIDENT_STATUSES)}")]
     raised, failed = each(db, "crowd", incidents, lambda incident: len(check_crowd(db, incident["id"], now, settings, outbox)), now, settings, outbox)
     return {"alerts": sum(raised), "failed": failed}
 

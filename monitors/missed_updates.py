@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from console.alerts import manager_audience, raise_alert
 from console.clock import local
+from console.figures import RESPONDING_INCIDENT_STATUSES, incident_status_sql
 from console.org import managers_for
 from console.updates import reporting_status
 
@@ -67,7 +68,7 @@ def run(db, now, settings, outbox):
                 )
         return raised
 
-    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]
+    incidents = [dict(r) for r in db.query(f"SELECT * FROM incident WHERE {incident_status_sql(RESPONDING_INCIDENT_STATUSES)}")]
     raised, failed = each(db, "missed_updates", incidents, handle, now, settings, outbox)
     return {"alerts": sum(raised), "failed": failed}
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 
 from console.audit import Actor
+from console.figures import RESPONDING_INCIDENT_STATUSES, incident_status_sql
 from console.rollups import due_scheduled, make
 
 from .base import Monitor, each
@@ -27,7 +28,7 @@ def run(db, now, settings, outbox):
                 made.append(rollup_id)
         return made
 
-    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status = 'active'")]
+    incidents = [dict(r) for r in db.query(f"SELECT * FROM incident WHERE {incident_status_sql(RESPONDING_INCIDENT_STATUSES)}")]
     made, failed = each(db, "rollups", incidents, handle, now, settings, outbox)
     return {"rollups": [r for batch in made for r in batch], "failed": failed}
 

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from console.alerts import raise_alert
 from console.clock import from_iso, local, to_iso
+from console.figures import OPEN_INCIDENT_STATUSES, incident_status_sql
 from console.status import OPEN
 
 from .base import Monitor, each
@@ -184,7 +185,7 @@ def run(db, now, settings, outbox):
                 noticed += len(due)
         return raised, noticed
 
-    incidents = [dict(r) for r in db.query("SELECT * FROM incident WHERE status IN ('monitoring', 'active')")]
+    incidents = [dict(r) for r in db.query(f"SELECT * FROM incident WHERE {incident_status_sql(OPEN_INCIDENT_STATUSES)}")]
     results, failed = each(db, "timers", incidents, handle, now, settings, outbox)
     return {"alerts": sum(r[0] for r in results), "timers": sum(r[1] for r in results), "failed": failed}
 

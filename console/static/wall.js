@@ -6,7 +6,7 @@
  * is over the panels or the indicator (someone pointing at a figure). */
 (function () {
   "use strict";
-  var PAGES = [["matrix", "funnel"], ["chart-by-day"], ["forecast"], ["heat", "branches"], ["tasks", "tiers"], ["alerts", "feed"]];
+  var PAGES = [["matrix", "funnel"], ["chart-by-day"], ["forecast"], ["heat", "branches"], ["tasks", "tiers"], ["alerts", "feed"], ["figure-definitions"]];
   var indicator = document.getElementById("wall-pages");
   var grid = document.querySelector(".board-grid");
   if (!indicator || !grid) return;

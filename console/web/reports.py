@@ -17,6 +17,7 @@ from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError, pydantic_details
+from ..figures import RESPONDING_INCIDENT_STATUSES
 from ..incidents import get_incident
 from ..live import publishing
 from ..tabular import decode
@@ -90,7 +91,7 @@ def branch_reports(incident_id):
     db = get_db()
     incident = get_incident(db, incident_id)
     viewer = current_viewer()
-    status = updates.reporting_status(db, incident, utcnow(), current_app.config, viewer) if incident["status"] == "active" else []
+    status = updates.reporting_status(db, incident, utcnow(), current_app.config, viewer) if incident["status"] in RESPONDING_INCIDENT_STATUSES else []
     latest = {u["branch_code"]: u for u in updates.latest_by_branch(db, incident_id, viewer)}
     return render_template("reports.html", incident=incident, status=status, latest=latest, province_names=regions.province_names(db, get_locale()))
 
