@@ -293,7 +293,15 @@ def _drill():
 
 # --- words and formats -------------------------------------------------------------------------
 
-# The documents' formal labels are console/vocabulary.py's FORMAL_* sets, in Chinese whatever the reader's language.
+# The documents' formal wording: console/vocabulary.py's FORMAL_* label sets (and PARTIES),
+# in Chinese whatever the reader's language (_zh below); the names are the call sites'.
+SEVERITY_ZH = vocabulary.FORMAL_SEVERITIES
+INCIDENT_STATUS_ZH = vocabulary.FORMAL_INCIDENT_STATUSES
+COMPLAINANT_STATUS_ZH = vocabulary.FORMAL_COMPLAINANT_STATUSES
+MOOD_ZH = vocabulary.FORMAL_MOODS
+ROLE_ZH = vocabulary.FORMAL_ROLES
+PARTY_ZH = vocabulary.PARTIES
+DOCUMENT_KIND_ZH = vocabulary.FORMAL_DOCUMENT_KINDS
 INCIDENT_FIELD_ZH = {
     "title": "事件名称",
     "cause": "起因",
@@ -438,7 +446,7 @@ class _Facts:
             return self.group_name(value)
         if key == "province_code":
             return self.province_name(value)
-        return _zh(vocabulary.FORMAL_COMPLAINANT_STATUSES, value)
+        return _zh(COMPLAINANT_STATUS_ZH, value)
 
     def province_list(self):
         return "、".join(self.province_name(k) for k, _sums in self.by("province_code")) or NONE
@@ -522,15 +530,12 @@ def _incident_timeline(db, incident, settings, full):
         if row["action"] == "create":
             seen_create = True
             seen_active = seen_active or after.get("status") == "active"
-            events.append((row["at"], f"事件登记，状态：{_zh(vocabulary.FORMAL_INCIDENT_STATUSES, after.get('status'))}{who}"))
+            events.append((row["at"], f"事件登记，状态：{_zh(INCIDENT_STATUS_ZH, after.get('status'))}{who}"))
         elif row["action"] == "status":
             seen_active = seen_active or after.get("status") == "active"
             reason = f"；原因：{after['reason']}" if after.get("reason") else ""
             events.append(
-                (
-                    row["at"],
-                    f"状态由“{_zh(vocabulary.FORMAL_INCIDENT_STATUSES, before.get('status'))}”变为“{_zh(vocabulary.FORMAL_INCIDENT_STATUSES, after.get('status'))}”{reason}{who}",
-                )
+                (row["at"], f"状态由“{_zh(INCIDENT_STATUS_ZH, before.get('status'))}”变为“{_zh(INCIDENT_STATUS_ZH, after.get('status'))}”{reason}{who}")
             )
         elif row["action"] == "mass_incident":
             seen_mass = True
@@ -611,7 +616,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             + (f"；最早一笔投诉受理于 {_when(facts.first_received, settings)}" if facts.first_received else ""),
             f"涉及地区：{facts.province_list()}（各网点分布见下表）",
             where,
-            f"当前处置状态：{_zh(vocabulary.FORMAL_INCIDENT_STATUSES, incident['status'])}"
+            f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}"
             + (f"（{_when(incident['activated_at'], settings)}启动应急处置）" if incident.get("activated_at") else ""),
         ],
     )
@@ -623,7 +628,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         "二、事件性质和级别",
         [
             f"事件性质：群体性投诉（同一原因引发的多名客户投诉），共涉及客户 {totals['count']} 人。",
-            f"严重程度：{_zh(vocabulary.FORMAL_SEVERITIES, incident['severity'])}",
+            f"严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
             f"是否已构成群体性事件：{'是，' + _when(mass, settings) + '认定' if mass else '否'}",
             f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的单次最多到场人数：{peak} 人）",
         ],
@@ -652,7 +657,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
                 f"{u['branch_name']}（{facts.province_name(u['province_code'])}）",
                 _when(u["posted_at"], settings),
                 str(u["people_on_site"]),
-                _zh(vocabulary.FORMAL_MOODS, u["mood"]),
+                _zh(MOOD_ZH, u["mood"]),
                 yes(u["banners"]),
                 yes(u["police_present"]),
                 yes(u["media_present"]),
@@ -699,7 +704,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         [
             Table(
                 ["完成时间", "措施", "负责方"],
-                [[_when(t["completed_at"], settings), t["title"], _zh(vocabulary.FORMAL_ROLES, t["owner_role"])] for t in done],
+                [[_when(t["completed_at"], settings), t["title"], _zh(ROLE_ZH, t["owner_role"])] for t in done],
                 widths=[0.24, 0.56, 0.2],
                 empty="暂无已完成的措施。",
             ),
@@ -712,11 +717,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             Table(
                 ["完成时限", "措施", "负责方"],
                 [
-                    [
-                        _when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""),
-                        t["title"],
-                        _zh(vocabulary.FORMAL_ROLES, t["owner_role"]),
-                    ]
+                    [_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
                     for t in sorted(planned, key=lambda t: (t["due_at"], t["id"]))
                 ],
                 widths=[0.3, 0.5, 0.2],
@@ -785,7 +786,7 @@ def counts_csv(db, incident_id, floor=0):
             [
                 facts.group_name(r["group_id"]),
                 facts.province_name(r["province_code"]),
-                _zh(vocabulary.FORMAL_COMPLAINANT_STATUSES, r["status"]),
+                _zh(COMPLAINANT_STATUS_ZH, r["status"]),
                 r["count"],
                 # a number the console computed: stays a number
                 disclosure.DASH if index in hidden else Decimal(_yuan_plain(r["principal_fen"])),
@@ -809,7 +810,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
             f"{organisation}就“{incident['title']}”向贵会通报有关情况如下。",
             f"起因：{incident['cause']}",
             f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {_amount(facts, totals, 'principal_fen')} 元。",
-            f"当前处置状态：{_zh(vocabulary.FORMAL_INCIDENT_STATUSES, incident['status'])}。",
+            f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}。",
             *_money_table(facts, "province_code", "省份"),
         ],
     )
@@ -818,7 +819,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
         [
             f"涉及产品：{incident['product']}",
             f"问题起因：{incident['cause']}",
-            f"事件严重程度：{_zh(vocabulary.FORMAL_SEVERITIES, incident['severity'])}",
+            f"事件严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
             f"首笔投诉受理时间：{_when(facts.first_received, settings) or NONE}；最近一笔：{_when(facts.last_received, settings) or NONE}",
         ],
     )
@@ -924,13 +925,13 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
         if t["status"] == "done" and t["completed_at"]:
             events.append((t["completed_at"], f"完成任务：{t['title']}"))
     for r in db.query("SELECT * FROM referral WHERE incident_id = ? ORDER BY sent_at, id", [incident_id]):
-        party = _zh(vocabulary.PARTIES, r["party"])
+        party = _zh(PARTY_ZH, r["party"])
         events.append((r["sent_at"], f"向{party}（{r['recipient']}）报送：{r['what_sent']}"))
         if r["acknowledged_at"]:
             by = f"，确认人：{r['acknowledged_by_name']}" if r["acknowledged_by_name"] else ""
             events.append((r["acknowledged_at"], f"{party}（{r['recipient']}）确认收到{by}"))
     for d in db.query("SELECT * FROM issued_document WHERE incident_id = ? ORDER BY issued_at, id", [incident_id]):
-        events.append((d["issued_at"], f"出具{_zh(vocabulary.FORMAL_DOCUMENT_KINDS, d['kind'])}：{d['title']}（送{d['recipient']}）"))
+        events.append((d["issued_at"], f"出具{_zh(DOCUMENT_KIND_ZH, d['kind'])}：{d['title']}（送{d['recipient']}）"))
 
     people = [
         dict(r)
@@ -979,10 +980,10 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
             "一、事件概况",
             [
                 f"事件名称：{incident['title']}",
-                f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(vocabulary.FORMAL_SEVERITIES, incident['severity'])}",
+                f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
                 f"立案时间：{_when(incident['opened_at'], settings)}；"
                 f"{'群体性事件认定时间：' + _when(incident['mass_incident_at'], settings) if incident.get('mass_incident_at') else '未构成群体性事件'}；"
-                f"{'结案时间：' + _when(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + _zh(vocabulary.FORMAL_INCIDENT_STATUSES, incident['status'])}",
+                f"{'结案时间：' + _when(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + _zh(INCIDENT_STATUS_ZH, incident['status'])}",
                 f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金 {_amount(facts, totals, 'principal_fen')} 元。",
                 *_money_table(facts, "status", "处理状态"),
             ],
@@ -1015,12 +1016,7 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
                 Table(
                     ["任务", "期限", "负责方", "已逾期"],
                     [
-                        [
-                            t["title"],
-                            _when(t["due_at"], settings),
-                            _zh(vocabulary.FORMAL_ROLES, t["owner_role"]),
-                            _duration((now - from_iso(t["due_at"])).total_seconds()),
-                        ]
+                        [t["title"], _when(t["due_at"], settings), _zh(ROLE_ZH, t["owner_role"]), _duration((now - from_iso(t["due_at"])).total_seconds())]
                         for t in overdue
                     ],
                     widths=[0.4, 0.2, 0.2, 0.2],

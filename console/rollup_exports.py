@@ -7,6 +7,12 @@ from . import disclosure, documents, spreadsheets, tables, vocabulary
 from .clock import local
 
 # Labels: console/vocabulary.py, in Chinese (the catalogue's words, as the roll-up page shows them).
+STATUS_ZH = vocabulary.COMPLAINANT_STATUSES
+CHANNEL_ZH = vocabulary.ESCALATION_CHANNELS
+TYPE_ZH = vocabulary.ROLLUP_TYPES
+DEMAND_ZH = vocabulary.DEMAND_KINDS
+ROLLUP_STATUS_ZH = vocabulary.ROLLUP_STATUSES
+_zh = vocabulary.zh
 
 
 def _stream_zh(stream):
@@ -35,12 +41,12 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
 
     out = [
         ("报告", "编号", rollup["number"]),
-        ("报告", "类型", vocabulary.zh(vocabulary.ROLLUP_TYPES, rollup["report_type"])),
+        ("报告", "类型", _zh(TYPE_ZH, rollup["report_type"])),
         ("报告", "统计期起", when(rollup["period_start"])),
         ("报告", "统计期止", when(rollup["period_end"])),
         ("报告", "生成时间", when(rollup["generated_at"])),
         ("报告", "是否迟报", "是" if rollup["late"] else "否"),
-        ("报告", "状态", vocabulary.zh(vocabulary.ROLLUP_STATUSES, rollup["status"])),
+        ("报告", "状态", _zh(ROLLUP_STATUS_ZH, rollup["status"])),
         ("报告", "下次报告时间", when(rollup["next_rollup_at"])),
         ("合计", "投诉人总数", c["totals"]["complainants"]),
         ("合计", "本期新增", c["new_in_period"]),
@@ -52,14 +58,14 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     for r in c["totals"]["by_region"]:
         out.append(("按地区", r["name"], r["count"]))
     for status, n in sorted(c["totals"]["by_status"].items()):
-        out.append(("按状态", vocabulary.zh(vocabulary.COMPLAINANT_STATUSES, status), n))
+        out.append(("按状态", _zh(STATUS_ZH, status), n))
     changes = c.get("changes") or {}
     if changes:
         out.append(("较上期变化", "投诉人总数", changes["complainants"]))
         for status, n in changes["by_status"].items():
-            out.append(("较上期变化（状态）", vocabulary.zh(vocabulary.COMPLAINANT_STATUSES, status), n))
+            out.append(("较上期变化（状态）", _zh(STATUS_ZH, status), n))
     for ch, n in c["escalations"].items():
-        out.append(("升级渠道", vocabulary.zh(vocabulary.ESCALATION_CHANNELS, ch), n))
+        out.append(("升级渠道", _zh(CHANNEL_ZH, ch), n))
     a = c["amounts"]
     if rollup.get("amounts_suppressed_below"):  # an executive's copy of a roll-up over too few people (rollups.for_viewer)
         out += [("金额（元）", item, disclosure.DASH) for item in ("诉求合计", "本金", "利息诉求", "费用诉求")]
@@ -106,7 +112,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
             label = {24: "未来24小时", 72: "未来72小时", 168: "未来7天"}.get(h["hours"], f"未来{h['hours']}小时")
             out.append(("预警预测（新增投诉人）", f"{label}（80%区间 {h['low']}–{h['high']}）", h["expected"]))
         for d in f["demands"]["shares"]:
-            out.append(("客户诉求（人数）", vocabulary.zh(vocabulary.DEMAND_KINDS, d["kind"]), d["people"]))
+            out.append(("客户诉求（人数）", _zh(DEMAND_ZH, d["kind"]), d["people"]))
     out += [("负责人意见", "概述", rollup["summary"]), ("负责人意见", "展望", rollup["outlook"]), ("负责人意见", "需求", rollup["needs"])]
     # the order people read it in: the report, the lead's summary, the headline figures and their change,
     # then the tables by group, region and status; the rest as made (a stable sort keeps each section's rows)
@@ -210,7 +216,7 @@ def to_pdf(rollup, incident, settings, **names):
     for section, item, value in table:
         if section not in ON_SUMMARY_PAGE:
             grouped.setdefault(section, []).append([str(item), shown(section, value)])
-    title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{vocabulary.zh(vocabulary.ROLLUP_TYPES, rollup['report_type'])}）"
+    title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{_zh(TYPE_ZH, rollup['report_type'])}）"
     period = f"{local(rollup['period_start'], settings['TIMEZONE']):%Y-%m-%d %H:%M} 至 {local(rollup['period_end'], settings['TIMEZONE']):%Y-%m-%d %H:%M}"
     blocks = [documents.Section(name, [documents.Table(["项目", "数值"], rows_, widths=[0.6, 0.4], numeric=(1,))]) for name, rows_ in grouped.items()]
     return documents._pdf(title, summary_page(table) + blocks, subtitle=f"统计期：{period}")

@@ -14,6 +14,8 @@ from . import disclosure, forecast, vocabulary
 from .clock import from_iso
 from .documents import (
     NONE,
+    ROLE_ZH,
+    SEVERITY_ZH,
     Section,
     Signature,
     Table,
@@ -28,6 +30,7 @@ from .documents import (
     approved_line,
 )
 
+DEMAND_ZH = vocabulary.FORMAL_DEMAND_KINDS  # the documents' wording (console/vocabulary.py)
 HORIZON_ZH = {24: "未来 24 小时", 72: "未来 72 小时", 168: "未来 7 天"}
 METHOD_ZH = {
     "ets": "按到达时间（每 3 小时计数）拟合指数平滑模型（statsmodels ETS），模拟 1,000 种后续走势取中位数；区间为 80% 预测区间，并按回测误差放宽。",
@@ -47,7 +50,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
         "一、事件概况",
         [
             f"事件名称：{incident['title']}",
-            f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(vocabulary.FORMAL_SEVERITIES, incident['severity'])}",
+            f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
             f"截至 {_when(now, settings)}，已登记投诉客户 {totals['count']} 人，分布于{facts.province_list()}；近 24 小时新增 {outlook['last_24h']} 人。",
         ],
     )
@@ -90,7 +93,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             f"已记录诉求的客户 {shares['people']} 人，各类诉求所占比例（一人可有多项）：",
             Table(
                 ["诉求", "人数", "占比"],
-                [[_zh(vocabulary.FORMAL_DEMAND_KINDS, s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
+                [[_zh(DEMAND_ZH, s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
                 widths=[0.5, 0.2, 0.3],
                 numeric=(1, 2),
                 empty="尚无客户记录诉求。",
@@ -133,11 +136,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             Table(
                 ["完成时限", "措施", "负责方"],
                 [
-                    [
-                        _when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""),
-                        t["title"],
-                        _zh(vocabulary.FORMAL_ROLES, t["owner_role"]),
-                    ]
+                    [_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
                     for t in sorted(tasks, key=lambda t: (t["due_at"], t["id"]))
                 ][:20],
                 widths=[0.3, 0.5, 0.2],
