@@ -286,11 +286,11 @@ SETTLEMENT_STATUSES = {
 }
 
 OFFER_STATUSES = {
-    "open": _l("Awaiting an answer"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "superseded": _l("Superseded"),
-    "withdrawn": _l("Withdrawn"),
+    "open": _l("open"),
+    "accepted": _l("accepted"),
+    "declined": _l("turned down"),
+    "superseded": _l("superseded"),
+    "withdrawn": _l("withdrawn"),
 }
 
 # What complainants demand (console/forecast.py sorts free text into these)
