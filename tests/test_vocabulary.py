@@ -238,8 +238,11 @@ def _served_config(app):
     assert client.post("/login", data={"username": "lead", "password": PASSWORD}).status_code == 302
     page = client.get(f"/incidents/{created.json['id']}/board", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200
-    found = re.search(rb'<script type="application/json" id="board-config">(.*?)</script>', page.data, re.S)
-    return json.loads(found.group(1))
+    served = {}
+    for name in ("board-config", "forecast-strings"):
+        found = re.search(rb'<script type="application/json" id="' + name.encode() + rb'">(.*?)</script>', page.data, re.S)
+        served[name] = json.loads(found.group(1))
+    return served
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Urumqi"])
@@ -253,10 +256,13 @@ def test_board_is_served_the_configured_time_zone_and_the_vocabulary(tmp_path, z
             "TIMEZONE": zone,
         }
     )
-    config = _served_config(app)
+    served = _served_config(app)
+    config = served["board-config"]
     assert config["timezone"] == zone == app.config["TIMEZONE"]
     assert config["colours"] == vocabulary.STATUS_COLOURS
     with open(catalogue_path("zh_CN"), "rb") as f:
         catalogue = read_po(f)
     assert config["statuses"] == {k: catalogue.get(vocabulary.msgid(v)).string for k, v in vocabulary.COMPLAINANT_STATUSES.items()}
     assert config["moods"] == {k: catalogue.get(vocabulary.msgid(v)).string for k, v in vocabulary.MOODS.items()}
+    # the forecast panel's demand words, from the same table the roll-up export reads
+    assert served["forecast-strings"]["kinds"] == {k: catalogue.get(vocabulary.msgid(v)).string for k, v in vocabulary.DEMAND_KINDS.items()}
