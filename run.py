@@ -28,6 +28,7 @@ import sys
 
 from console import create_app
 from console.errors import ConsoleError
+from console.vocabulary import ROLES
 
 
 def build_app(args):
@@ -416,7 +417,7 @@ def main(argv=None):
         imported.add_argument("--dry-run", action="store_true", help="check and report only")
     add = user_sub.add_parser("add", help="add an account")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["lead", "team", "branch", "executive", "legal"])
+    add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--scope", help="province code (e.g. 130000) or branch code, for role 'branch'")
     add.add_argument("--password", help="at least 10 characters, not a common one; a random one is printed if omitted")
     user_sub.add_parser("list", help="list accounts: role, scope, last log-in, active tokens")
@@ -427,7 +428,7 @@ def main(argv=None):
     password.add_argument("--password", help="the new password; a random one is printed if omitted")
     role = user_sub.add_parser("role", help="change role or scope: the account's sessions and tokens end")
     role.add_argument("name")
-    role.add_argument("--role", required=True, choices=["lead", "team", "branch", "executive", "legal"])
+    role.add_argument("--role", required=True, choices=list(ROLES))
     role.add_argument("--scope", help="province code or branch code, for role 'branch'")
     token = sub.add_parser("token", help="API bearer tokens: NAME issues one; 'list NAME'; 'revoke ID'")
     token.add_argument("words", nargs="+", metavar="NAME | list NAME | revoke ID")

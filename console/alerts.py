@@ -8,10 +8,10 @@ re-run after a crash never raise the same alert twice.
 
 import json
 
-from . import events
+from . import events, vocabulary
 from .clock import to_iso
 
-LEVELS = ("info", "warning", "critical")
+LEVELS = tuple(vocabulary.ALERT_LEVELS)
 
 
 def level_labels():

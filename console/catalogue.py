@@ -9,7 +9,7 @@ surge monitor the settings with the catalogue's rules laid over them.
 
 from flask_babel import gettext as _
 
-from . import audit, tabular
+from . import audit, tabular, vocabulary
 from .clock import to_iso
 from .db import write
 from .errors import Invalid
@@ -24,7 +24,7 @@ RULE_FIELDS = {
     "baseline_min": (int, 1, 1000000),
 }
 COLUMNS = ["kind", "code", "name", *RULE_FIELDS, "severity"]
-SEVERITIES = ("light", "medium", "severe")
+SEVERITIES = tuple(vocabulary.SEVERITIES)
 REQUIRED = ["kind", "code", "name"]
 
 

@@ -41,7 +41,7 @@ from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import catalogue, disclosure, figures, masking, regions, spreadsheets
+from . import catalogue, disclosure, figures, masking, regions, spreadsheets, vocabulary
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -293,34 +293,15 @@ def _drill():
 
 # --- words and formats -------------------------------------------------------------------------
 
-SEVERITY_ZH = {
-    "light": "一般（误解类）",
-    "medium": "较重（承诺未兑现）",
-    "severe": "严重（违规或造成资金损失）",
-}
-INCIDENT_STATUS_ZH = {"monitoring": "监测中", "active": "应急处置中", "stood_down": "已解除应急状态", "closed": "已结案"}
-COMPLAINANT_STATUS_ZH = {
-    "new": "新登记",
-    "contacted": "已联系",
-    "negotiating": "协商中",
-    "offer_made": "已提出方案",
-    "accepted": "已接受方案",
-    "settled": "已和解",
-    "closed": "已结案",
-    "withdrawn": "已撤回",
-    "unreachable": "暂无法联系",
-    "escalated": "已升级",
-}
-MOOD_ZH = {"calm": "平稳", "tense": "紧张", "hostile": "对立激烈"}
-ROLE_ZH = {"lead": "应急处置负责人", "team": "应急处置小组", "branch": "分支机构", "executive": "公司管理层", "legal": "法律合规部门"}
-PARTY_ZH = {"regulator": "监管机构", "consumer_association": "消费者协会", "media": "媒体", "police": "公安机关"}
-DOCUMENT_KIND_ZH = {
-    "regulator_report": "监管报告",
-    "consumer_association_packet": "消协材料",
-    "media_statement": "媒体声明",
-    "review": "事后复盘报告",
-    "early_warning_plan": "预警方案",
-}
+# The documents' formal wording: console/vocabulary.py's FORMAL_* label sets (and PARTIES),
+# in Chinese whatever the reader's language (_zh below); the names are the call sites'.
+SEVERITY_ZH = vocabulary.FORMAL_SEVERITIES
+INCIDENT_STATUS_ZH = vocabulary.FORMAL_INCIDENT_STATUSES
+COMPLAINANT_STATUS_ZH = vocabulary.FORMAL_COMPLAINANT_STATUSES
+MOOD_ZH = vocabulary.FORMAL_MOODS
+ROLE_ZH = vocabulary.FORMAL_ROLES
+PARTY_ZH = vocabulary.PARTIES
+DOCUMENT_KIND_ZH = vocabulary.FORMAL_DOCUMENT_KINDS
 INCIDENT_FIELD_ZH = {
     "title": "事件名称",
     "cause": "起因",
@@ -336,7 +317,7 @@ NONE = "暂无"
 
 
 def _zh(mapping, value):
-    return mapping.get(value, value or "")
+    return vocabulary.zh(mapping, value)
 
 
 def _tz(settings):

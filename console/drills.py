@@ -33,6 +33,7 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import vocabulary
 from .audit import Actor
 from .clock import from_iso, to_iso
 from .db import write
@@ -71,13 +72,13 @@ class Complaints(_Strict):
     channel: str = "counter"
     spread_minutes: int = Field(0, ge=0, le=1440, description="Arrivals spread evenly over this many minutes from the event's minute.")
     texts: list[str] = Field(default_factory=lambda: [""])
-    severity: Optional[Literal["light", "medium", "severe"]] = None
+    severity: Optional[Literal[tuple(vocabulary.SEVERITIES)]] = None
 
 
 class Update(_Strict):
     branch: str
     people_on_site: int = Field(ge=0, le=100000)
-    mood: Literal["calm", "tense", "hostile"] = "calm"
+    mood: Literal[tuple(vocabulary.MOODS)] = "calm"
     banners: bool = False
     media_present: bool = False
     police_present: bool = False

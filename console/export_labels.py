@@ -2,6 +2,7 @@
 reader's language: a Chinese reader gets Chinese headers and words; an
 English one keeps the machine column names other systems import by."""
 
+from . import vocabulary
 from .i18n import language_code
 
 SETTLEMENT_COLUMNS_ZH = {
@@ -34,7 +35,6 @@ SETTLEMENT_COLUMNS_ZH = {
     "witness_reference": "见证记录",
     "breaches": "违约次数",
 }
-SETTLEMENT_STATUS_ZH = {"accepted": "已接受", "final": "已办结", "withdrawn": "已撤回"}
 
 
 def settlement_register(columns, rows):
@@ -42,5 +42,5 @@ def settlement_register(columns, rows):
     if language_code() != "zh_CN":
         return list(columns), [[r[k] for k in columns] for r in rows]
     header = [SETTLEMENT_COLUMNS_ZH.get(k, k) for k in columns]
-    values = [[SETTLEMENT_STATUS_ZH.get(r[k], r[k]) if k == "status" else r[k] for k in columns] for r in rows]
+    values = [[vocabulary.zh(vocabulary.SETTLEMENT_STATUSES, r[k]) if k == "status" else r[k] for k in columns] for r in rows]
     return header, values

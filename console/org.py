@@ -21,12 +21,12 @@ import re
 
 from flask_babel import gettext as _
 
-from . import audit, tabular
+from . import audit, tabular, vocabulary
 from .clock import to_iso
 from .db import write
 from .errors import Invalid, NotFound
 
-KINDS = ("head_office", "province", "city", "outlet")
+KINDS = tuple(vocabulary.ORG_KINDS)
 COLUMNS = ["kind", "code", "name", "province_code", "city_code", "address", "managers", "active"]
 REQUIRED = ["kind", "code", "name"]
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")

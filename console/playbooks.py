@@ -10,14 +10,15 @@ from typing import Annotated, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from . import vocabulary
 from .errors import pydantic_details
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbooks"
 
-Trigger = Literal["activation", "crowd", "daily", "settlement", "group"]
-Role = Literal["lead", "team", "branch", "executive", "legal"]
-Party = Literal["regulator", "consumer_association", "media", "police"]
-DocumentKind = Literal["regulator_report", "consumer_association_packet", "media_statement", "early_warning_plan"]
+Trigger = Literal[tuple(vocabulary.TASK_TRIGGERS)]
+Role = Literal[tuple(vocabulary.ROLES)]
+Party = Literal[tuple(vocabulary.PARTIES)]
+DocumentKind = Literal[tuple(vocabulary.DOCUMENT_KINDS)]
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")]
 
 

@@ -5,13 +5,13 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from . import audit
+from . import audit, vocabulary
 from .clock import to_iso
 from .db import write
 from .errors import Invalid, NotFound
 from .incidents import get_incident
 
-PARTIES = ("regulator", "consumer_association", "media", "police")
+PARTIES = tuple(vocabulary.PARTIES)
 
 
 def _public(row):

@@ -3,35 +3,16 @@ the page all show these same rows, so the exports hold the page's numbers."""
 
 import json
 
-from . import disclosure, documents, figures, spreadsheets, tables
+from . import disclosure, documents, figures, spreadsheets, tables, vocabulary
 from .clock import local
 
-STATUS_ZH = {
-    "new": "新登记",
-    "contacted": "已联系",
-    "negotiating": "协商中",
-    "offer_made": "已提出方案",
-    "accepted": "已接受",
-    "settled": "已和解",
-    "closed": "已关闭",
-    "withdrawn": "已撤回",
-    "unreachable": "无法联系",
-    "escalated": "已升级",
-}
-CHANNEL_ZH = {"regulator": "监管机构", "media": "媒体", "court": "法院", "petition": "信访"}
-TYPE_ZH = {"initial": "首报", "update": "续报", "final": "终报"}
-DEMAND_ZH = {
-    "principal": "退还本金",
-    "interest": "利息或承诺收益",
-    "expenses": "交通、误工等费用",
-    "compensation": "赔偿",
-    "apology": "道歉或给个说法",
-    "accountability": "追究销售人员责任",
-    "publicity": "以媒体曝光相威胁",
-    "other": "其他",
-}
-
-ROLLUP_STATUS_ZH = {"draft": "草稿", "approved": "已审核", "issued": "已发出"}
+# Labels: console/vocabulary.py, in Chinese (the catalogue's words, as the roll-up page shows them).
+STATUS_ZH = vocabulary.COMPLAINANT_STATUSES
+CHANNEL_ZH = vocabulary.ESCALATION_CHANNELS
+TYPE_ZH = vocabulary.ROLLUP_TYPES
+DEMAND_ZH = vocabulary.DEMAND_KINDS
+ROLLUP_STATUS_ZH = vocabulary.ROLLUP_STATUSES
+_zh = vocabulary.zh
 
 
 def _stream_zh(stream):
@@ -60,12 +41,12 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
 
     out = [
         ("报告", "编号", rollup["number"]),
-        ("报告", "类型", TYPE_ZH[rollup["report_type"]]),
+        ("报告", "类型", _zh(TYPE_ZH, rollup["report_type"])),
         ("报告", "统计期起", when(rollup["period_start"])),
         ("报告", "统计期止", when(rollup["period_end"])),
         ("报告", "生成时间", when(rollup["generated_at"])),
         ("报告", "是否迟报", "是" if rollup["late"] else "否"),
-        ("报告", "状态", ROLLUP_STATUS_ZH.get(rollup["status"], rollup["status"])),
+        ("报告", "状态", _zh(ROLLUP_STATUS_ZH, rollup["status"])),
         ("报告", "下次报告时间", when(rollup["next_rollup_at"])),
     ]
     # the headline figures (console/figures.py): settled now beside settled to date, each named for what it counts
@@ -82,14 +63,14 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
     for r in c["totals"]["by_region"]:
         out.append(("按地区", r["name"], r["count"]))
     for status, n in sorted(c["totals"]["by_status"].items()):
-        out.append(("按状态", STATUS_ZH.get(status, status), n))
+        out.append(("按状态", _zh(STATUS_ZH, status), n))
     changes = c.get("changes") or {}
     if changes:
         out.append(("较上期变化", "投诉人总数", changes["complainants"]))
         for status, n in changes["by_status"].items():
-            out.append(("较上期变化（状态）", STATUS_ZH.get(status, status), n))
+            out.append(("较上期变化（状态）", _zh(STATUS_ZH, status), n))
     for ch, n in c["escalations"].items():
-        out.append(("升级渠道", CHANNEL_ZH[ch], n))
+        out.append(("升级渠道", _zh(CHANNEL_ZH, ch), n))
     a = c["amounts"]
     if rollup.get("amounts_suppressed_below"):  # an executive's copy of a roll-up over too few people (rollups.for_viewer)
         out += [("金额（元）", item, disclosure.DASH) for item in ("诉求合计", "本金", "利息诉求", "费用诉求")]
@@ -136,7 +117,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
             label = {24: "未来24小时", 72: "未来72小时", 168: "未来7天"}.get(h["hours"], f"未来{h['hours']}小时")
             out.append(("预警预测（新增投诉人）", f"{label}（80%区间 {h['low']}–{h['high']}）", h["expected"]))
         for d in f["demands"]["shares"]:
-            out.append(("客户诉求（人数）", DEMAND_ZH.get(d["kind"], d["kind"]), d["people"]))
+            out.append(("客户诉求（人数）", _zh(DEMAND_ZH, d["kind"]), d["people"]))
     out += [("负责人意见", "概述", rollup["summary"]), ("负责人意见", "展望", rollup["outlook"]), ("负责人意见", "需求", rollup["needs"])]
     out += [(DEFINITIONS_SECTION, label, definition) for label, definition in figures.zh_definitions(figures.ROLLUP)]
     # the order people read it in: the report, the lead's summary, the headline figures and their change,
@@ -245,7 +226,7 @@ def to_pdf(rollup, incident, settings, **names):
     for section, item, value in table:
         if section not in ON_SUMMARY_PAGE:
             grouped.setdefault(section, []).append([str(item), shown(section, value)])
-    title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{TYPE_ZH[rollup['report_type']]}）"
+    title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{_zh(TYPE_ZH, rollup['report_type'])}）"
     period = f"{local(rollup['period_start'], settings['TIMEZONE']):%Y-%m-%d %H:%M} 至 {local(rollup['period_end'], settings['TIMEZONE']):%Y-%m-%d %H:%M}"
     blocks = [documents.Section(name, [documents.Table(["项目", "数值"], rows_, widths=[0.6, 0.4], numeric=(1,))]) for name, rows_ in grouped.items()]
     return documents._pdf(title, summary_page(table) + blocks, subtitle=f"统计期：{period}")

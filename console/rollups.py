@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import audit, disclosure, figures, masking
+from . import audit, disclosure, figures, masking, vocabulary
 from .clock import from_iso, to_iso
 from .db import read_snapshot, write
 from .errors import Conflict, Invalid, NotFound
@@ -176,7 +176,7 @@ def compute(db, incident_id, period_start, period_end, now, previous=None, outlo
         "totals": {"complainants": total, "by_group": by_group, "by_region": by_region, "by_status": by_status},
         "new_in_period": new_in_period,
         "settled": {"in_period": settled_in_period, "to_date": settled_to_date},
-        "escalations": {ch: escalations.get(ch, 0) for ch in ("regulator", "media", "court", "petition")},
+        "escalations": {ch: escalations.get(ch, 0) for ch in vocabulary.ESCALATION_CHANNELS},
         "amounts": {
             "claimed_fen": amounts["principal_fen"] + amounts["interest_claimed_fen"] + amounts["expenses_claimed_fen"],
             "principal_fen": amounts["principal_fen"],

@@ -32,6 +32,8 @@ RiskFlag = _literal(v.RISK_FLAGS)
 ContactChannel = _literal(v.CONTACT_CHANNELS)
 NoticeProof = _literal(v.NOTICE_PROOFS)
 ComplaintChannel = _literal(v.COMPLAINT_CHANNELS)
+TaskStatus = _literal(v.TASK_STATUSES)
+AlertLevel = _literal(v.ALERT_LEVELS)
 
 
 def _aware(moment):
@@ -366,7 +368,7 @@ class ComplaintIn(Strict):
     severity: Optional[Severity] = Field(None, description="light, medium or severe (seed 004); left out: the incident's severity when it is attached.")
 
 
-Mood = Literal["calm", "tense", "hostile"]
+Mood = _literal(v.MOODS)
 
 
 class HourlyUpdateIn(Strict):
@@ -395,7 +397,7 @@ class TaskUpdate(Strict):
     )
 
 
-Party = Literal["regulator", "consumer_association", "media", "police"]
+Party = _literal(v.PARTIES)
 
 
 class ReferralIn(Strict):
@@ -412,7 +414,7 @@ class AcknowledgementIn(Strict):
 class DocumentIssue(Strict):
     """Issue a document built from the live data; it is kept exactly as issued."""
 
-    kind: Literal["regulator_report", "consumer_association_packet", "media_statement", "early_warning_plan"]
+    kind: DocumentKind
     recipient: ShortText
     reporting_unit: Annotated[str, Field(max_length=200, description="The reporting unit named in the document; empty: the ORGANISATION_NAME setting.")] = ""
     signing_officer: Annotated[str, Field(max_length=100)] = ""
@@ -631,8 +633,8 @@ class BreachIn(Strict):
 # Settlement responses (console/settlements.py). Amounts are yuan as Decimal,
 # written as strings ("8000.5"), like Complainant's; dates are the stored text.
 
-SettlementStatus = Literal["accepted", "final", "withdrawn"]
-OfferStatus = Literal["open", "accepted", "declined", "superseded", "withdrawn"]
+SettlementStatus = _literal(v.SETTLEMENT_STATUSES)
+OfferStatus = _literal(v.OFFER_STATUSES)
 
 
 class GroupTerms(BaseModel):
@@ -816,7 +818,7 @@ class Task(BaseModel):
     owner_user_id: Optional[int]
     due_at: str
     depends_on: list[str] = Field(description="Keys of the tasks this one waits for.")
-    status: Literal["open", "done"]
+    status: TaskStatus
     checklist: list[ChecklistItem]
     notes: str
     referral_party: Optional[Party]
@@ -1070,12 +1072,12 @@ class RollupSummary(BaseModel):
     id: int
     incident_id: int
     number: int
-    report_type: Literal["initial", "update", "final"]
+    report_type: _literal(v.ROLLUP_TYPES)
     period_start: str
     period_end: str
     generated_at: str
     late: int = Field(description="1: made after its cut-off (the server was down); 0: on time.")
-    status: Literal["draft", "approved", "issued"]
+    status: _literal(v.ROLLUP_STATUSES)
     prepared_by: str = Field(description="'monitor' or a user name.")
     approved_by: Optional[int]
     approved_at: Optional[str]
@@ -1185,7 +1187,7 @@ class Alert(BaseModel):
     id: int
     dedupe_key: str
     kind: str
-    level: Literal["info", "warning", "critical"]
+    level: AlertLevel
     incident_id: Optional[int]
     province_code: Optional[str]
     branch_code: Optional[str]
@@ -1278,7 +1280,7 @@ class BoardBranch(BaseModel):
 class BoardAlert(BaseModel):
     id: int
     kind: str
-    level: Literal["info", "warning", "critical"]
+    level: AlertLevel
     message: str
     province_code: Optional[str]
     branch_code: Optional[str]
@@ -1293,7 +1295,7 @@ class BoardTask(BaseModel):
     title: str
     owner_role: Role
     due_at: str
-    status: Literal["open", "done"]
+    status: TaskStatus
     completed_at: Optional[str]
 
 
@@ -1444,7 +1446,7 @@ class ForecastExposure(BaseModel):
 
 
 class DemandShare(BaseModel):
-    kind: Literal["principal", "interest", "expenses", "compensation", "apology", "accountability", "publicity", "other"]
+    kind: _literal(v.DEMAND_KINDS)
     people: int
     share: float = Field(description="Share of the people who recorded a demand (a demand may name several kinds)")
 

@@ -1,12 +1,12 @@
 """What the directory, user, catalogue and bulk-update imports accept and
 return over JSON (kept beside schemas.py, which holds the rest)."""
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 from pydantic import BaseModel, Field, model_validator
 
 from .errors import PLAIN
-from .schemas import ComplainantUpdate, Id, Strict
+from .schemas import ComplainantUpdate, Id, Severity, Strict
 
 Cell = Annotated[str, Field(max_length=200, pattern=PLAIN)]
 
@@ -76,7 +76,7 @@ class CatalogueRow(Strict):
     baseline_days: Optional[Annotated[int, Field(ge=1, le=366)]] = None
     baseline_factor: Optional[Annotated[float, Field(ge=0.1, le=1000, allow_inf_nan=False)]] = None
     baseline_min: Optional[Annotated[int, Field(ge=1, le=1000000)]] = None
-    severity: Optional[Literal["light", "medium", "severe"]] = None
+    severity: Optional[Severity] = None
 
 
 class CatalogueImportIn(Strict):
@@ -96,7 +96,7 @@ class CatalogueEntryIn(Strict):
     baseline_days: Optional[Annotated[int, Field(ge=1, le=366)]] = None
     baseline_factor: Optional[Annotated[float, Field(ge=0.1, le=1000, allow_inf_nan=False)]] = None
     baseline_min: Optional[Annotated[int, Field(ge=1, le=1000000)]] = None
-    severity: Optional[Literal["light", "medium", "severe"]] = Field(
+    severity: Optional[Severity] = Field(
         None, description="A cause's default severity (seed 004) for complaints that arrive without one; null: the incident's."
     )
 
@@ -171,7 +171,7 @@ class CatalogueEntry(BaseModel):
     name: str
     own: list[str] = Field(description="Rule settings this entry sets itself; the others follow SURGE_RULES.")
     rule: Optional[SurgeRule] = None
-    severity: Optional[Literal["light", "medium", "severe"]] = None
+    severity: Optional[Severity] = None
 
 
 class Catalogue(BaseModel):

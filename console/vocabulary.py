@@ -4,6 +4,8 @@ Values are stored in English snake_case; labels go through the translation
 catalogue. Sources are in shared DOMAIN.md.
 """
 
+from functools import lru_cache
+
 from flask_babel import lazy_gettext as _l
 
 ROLES = {
@@ -38,6 +40,20 @@ COMPLAINANT_STATUSES = {
     "withdrawn": _l("Withdrawn"),
     "unreachable": _l("Unreachable"),
     "escalated": _l("Escalated"),
+}
+
+# The board's colour for each complainant status (board.js gets them in its config)
+STATUS_COLOURS = {
+    "new": "#f2a33a",
+    "contacted": "#f6c85f",
+    "negotiating": "#9bc4e2",
+    "offer_made": "#5b9bd5",
+    "accepted": "#3a78c2",
+    "settled": "#4caf50",
+    "closed": "#2e7d32",
+    "withdrawn": "#b0bec5",
+    "unreachable": "#8d6e63",
+    "escalated": "#d32f2f",
 }
 
 ESCALATION_CHANNELS = {
@@ -116,6 +132,34 @@ ROLLUP_STATUSES = {
 def label(mapping, value):
     """The translated label of a stored value, or the value itself if unknown."""
     return mapping.get(value, value) if value is not None else ""
+
+
+@lru_cache(maxsize=1)
+def _zh_catalogue():
+    from .i18n import load_translations
+
+    return load_translations("zh_CN")
+
+
+def zh(mapping, value):
+    """The Chinese label of a stored value, whatever the reader's language and
+    with or without a request: for the documents and exports that are always in
+    Chinese. The value itself if unknown, "" for None."""
+    if value is None:
+        return ""
+    if value not in mapping:
+        return value
+    return _zh_catalogue().gettext(msgid(mapping[value]))
+
+
+def msgid(text):
+    """The English msgid behind a label made with lazy_gettext."""
+    return text._args[0] if hasattr(text, "_args") else str(text)
+
+
+def zh_labels(mapping):
+    """A whole table's Chinese labels, as a plain dict (value -> label)."""
+    return {value: zh(mapping, value) for value in mapping}
 
 
 # Going live (console/org.py, tabular.py, catalogue.py)
@@ -197,4 +241,115 @@ MONITOR_NAMES = {
     "webhooks": _l("Webhook"),
     "deliveries": _l("Alert channels"),
     "backup": _l("Backups"),
+}
+
+
+# Where a playbook task comes from (console/playbooks.py)
+TASK_TRIGGERS = {
+    "activation": _l("Activation"),
+    "crowd": _l("Crowd at an outlet"),
+    "daily": _l("Daily"),
+    "settlement": _l("Settlement"),
+    "group": _l("Group"),
+}
+
+TASK_STATUSES = {
+    "open": _l("Open"),
+    "done": _l("Done"),
+}
+
+# The outside parties the playbook streams work with (DOMAIN.md "outside support")
+PARTIES = {
+    "regulator": _l("Regulator"),
+    "consumer_association": _l("Consumer association"),
+    "media": _l("Media"),
+    "police": _l("Police"),
+}
+
+# Documents issued to an outside party (console/documents.py)
+DOCUMENT_KINDS = {
+    "regulator_report": _l("Report to the regulator"),
+    "consumer_association_packet": _l("Consumer association packet"),
+    "media_statement": _l("Media statement"),
+    "early_warning_plan": _l("Early warning plan"),
+}
+
+MEDIA_ITEM_KINDS = {
+    "inquiry": _l("Inquiry"),
+    "coverage": _l("Coverage"),
+}
+
+SETTLEMENT_STATUSES = {
+    "accepted": _l("accepted, not yet signed off"),
+    "final": _l("signed off"),
+    "withdrawn": _l("withdrawn"),
+}
+
+OFFER_STATUSES = {
+    "open": _l("open"),
+    "accepted": _l("accepted"),
+    "declined": _l("turned down"),
+    "superseded": _l("superseded"),
+    "withdrawn": _l("withdrawn"),
+}
+
+# What complainants demand (console/forecast.py sorts free text into these)
+DEMAND_KINDS = {
+    "principal": _l("principal back"),
+    "interest": _l("interest or promised returns"),
+    "expenses": _l("expenses (travel, lost work)"),
+    "compensation": _l("compensation"),
+    "apology": _l("an apology or explanation"),
+    "accountability": _l("staff held to account"),
+    "publicity": _l("threat of media exposure"),
+    "other": _l("other"),
+}
+
+
+# The formal wording of the documents issued to outside parties (console/documents.py,
+# warning_plan.py): where it differs from the pages' labels, a second label set here,
+# never a table of its own in the document code.
+FORMAL_SEVERITIES = {
+    "light": _l("Ordinary (of the misunderstanding kind)"),
+    "medium": _l("Serious (a promise not honoured)"),
+    "severe": _l("Severe (a breach of rules or money lost)"),
+}
+
+FORMAL_INCIDENT_STATUSES = {
+    "monitoring": _l("Under monitoring"),
+    "active": _l("Emergency response under way"),
+    "stood_down": _l("Emergency response stood down"),
+    "closed": _l("Case closed"),
+}
+
+FORMAL_COMPLAINANT_STATUSES = {
+    **COMPLAINANT_STATUSES,
+    "accepted": _l("Accepted the proposed plan"),
+    "closed": _l("Case closed"),
+    "unreachable": _l("Cannot be reached for now"),
+}
+
+FORMAL_MOODS = {
+    **MOODS,
+    "hostile": _l("Openly hostile"),
+}
+
+FORMAL_ROLES = {
+    "lead": _l("Emergency response lead"),
+    "team": _l("Emergency response team"),
+    "branch": _l("Branch office"),
+    "executive": _l("Company management"),
+    "legal": _l("Legal and compliance department"),
+}
+
+FORMAL_DOCUMENT_KINDS = {
+    **DOCUMENT_KINDS,
+    "regulator_report": _l("Regulatory report"),
+    "consumer_association_packet": _l("Material for the consumer association"),
+    "review": _l("Post-incident review report"),
+}
+
+FORMAL_DEMAND_KINDS = {
+    **DEMAND_KINDS,
+    "compensation": _l("compensation (emotional damages included)"),
 }

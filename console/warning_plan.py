@@ -10,7 +10,7 @@ planned steps. Complainants appear only as counts and sums; a suppressed
 rendering (executives) shows no amount over fewer than MIN_CELL_PEOPLE people.
 """
 
-from . import disclosure, forecast
+from . import disclosure, forecast, vocabulary
 from .clock import from_iso
 from .documents import (
     NONE,
@@ -30,16 +30,7 @@ from .documents import (
     approved_line,
 )
 
-DEMAND_ZH = {
-    "principal": "退还本金",
-    "interest": "利息或承诺收益",
-    "expenses": "交通、误工等费用",
-    "compensation": "赔偿（含精神损失等）",
-    "apology": "道歉或给个说法",
-    "accountability": "追究销售人员责任",
-    "publicity": "以媒体曝光相威胁",
-    "other": "其他",
-}
+DEMAND_ZH = vocabulary.FORMAL_DEMAND_KINDS  # the documents' wording (console/vocabulary.py)
 HORIZON_ZH = {24: "未来 24 小时", 72: "未来 72 小时", 168: "未来 7 天"}
 METHOD_ZH = {
     "ets": "按到达时间（每 3 小时计数）拟合指数平滑模型（statsmodels ETS），模拟 1,000 种后续走势取中位数；区间为 80% 预测区间，并按回测误差放宽。",
@@ -102,7 +93,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             f"已记录诉求的客户 {shares['people']} 人，各类诉求所占比例（一人可有多项）：",
             Table(
                 ["诉求", "人数", "占比"],
-                [[DEMAND_ZH.get(s["kind"], s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
+                [[_zh(DEMAND_ZH, s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
                 widths=[0.5, 0.2, 0.3],
                 numeric=(1, 2),
                 empty="尚无客户记录诉求。",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from console import documents
+from console import documents, vocabulary
 from console.clock import from_iso, to_iso, utcnow
 from console.errors import Invalid
 
@@ -237,7 +237,7 @@ def test_the_regulator_report_states_every_item_the_rules_ask_for(db, scene, tmp
 
     by_group = sql_by(db, incident_id, "coalesce(g.name, '未分组')")
     by_region = sql_by(db, incident_id, "province.name_zh")
-    by_status = {documents.COMPLAINANT_STATUS_ZH[k]: v for k, v in sql_by(db, incident_id, "c.status").items()}
+    by_status = {vocabulary.zh(vocabulary.FORMAL_COMPLAINANT_STATUSES, k): v for k, v in sql_by(db, incident_id, "c.status").items()}
     assert set(by_group) == {"河北邮政分红险2019", "广东银保渠道", "未分组"}
     assert set(by_region) == {"河北省", "广东省"}
     assert len(by_status) == 3
@@ -333,7 +333,7 @@ def test_the_consumer_association_packet_holds_the_pdf_and_the_counts(db, scene,
     rows = list(csv.reader(io.StringIO(raw_csv.decode("utf-8-sig"))))
     assert rows[0] == ["客户分组", "省份", "处理状态", "人数", "本金（元）"]
     expected = {
-        (r["g"], r["p"], documents.COMPLAINANT_STATUS_ZH[r["s"]]): [str(r["n"]), f"{r['fen'] // 100}.{r['fen'] % 100:02d}"]
+        (r["g"], r["p"], vocabulary.zh(vocabulary.FORMAL_COMPLAINANT_STATUSES, r["s"])): [str(r["n"]), f"{r['fen'] // 100}.{r['fen'] % 100:02d}"]
         for r in db.query(
             "SELECT coalesce(g.name, '未分组') AS g, province.name_zh AS p, c.status AS s, count(*) AS n, sum(c.principal_fen) AS fen "
             "FROM complainant c LEFT JOIN complainant_group g ON g.id = c.group_id JOIN province ON province.code = c.province_code "

@@ -20,11 +20,12 @@ import json
 
 from flask_babel import gettext as _
 
+from .. import vocabulary
 from ..clock import to_iso
 from ..errors import Invalid, NotFound
 
 KINDS = ("wecom", "dingtalk", "feishu", "email", "webhook")
-LEVELS = ("info", "warning", "critical")
+LEVELS = tuple(vocabulary.ALERT_LEVELS)
 
 # Per kind: which of a channel's fields are credentials (kept in ``secret``).
 SECRET_FIELDS = {

@@ -9,14 +9,14 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import BaseModel, Field, TypeAdapter
 
 from ..errors import PLAIN_NOT_BLANK
-from ..schemas import Id, Name, Strict
+from ..schemas import AlertLevel, Id, Name, Strict
 
 Credential = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[!-~]+$", description="As the vendor shows it: printable ASCII, no spaces.")]
 Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$", description="An http:// or https:// address.")]
 Host = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-]+$|^\[[0-9A-Fa-f:.]+\]$")]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")]
 AlertKind = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z_]*$")]
-Level = Literal["info", "warning", "critical"]
+Level = AlertLevel
 
 
 class WeComChannelIn(Strict):

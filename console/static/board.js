@@ -8,10 +8,8 @@
   var state = null;          // the board as of state.seq
   var renderQueued = false;
   var FEED_MAX = 40;
-  var STATUS_COLOURS = {
-    new: "#f2a33a", contacted: "#f6c85f", negotiating: "#9bc4e2", offer_made: "#5b9bd5", accepted: "#3a78c2",
-    settled: "#4caf50", closed: "#2e7d32", withdrawn: "#b0bec5", unreachable: "#8d6e63", escalated: "#d32f2f"
-  };
+  var STATUS_COLOURS = config.colours;  // console/vocabulary.py STATUS_COLOURS
+  var ZONE = config.timezone;           // the console's TIMEZONE setting
   var ORDER = config.funnel.concat(config.side_states);
 
   function $(id) { return document.getElementById(id); }
@@ -28,15 +26,15 @@
   }
   function localTime(iso) {
     if (!iso) return "—";
-    // the pages' one format (YYYY-MM-DD HH:MM, China time), whatever the browser's language
+    // the pages' one format (YYYY-MM-DD HH:MM, the console's time zone), whatever the browser's language
     var parts = {};
-    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+    new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
       .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
     return parts.year + "-" + parts.month + "-" + parts.day + " " + (parts.hour === "24" ? "00" : parts.hour) + ":" + parts.minute;
   }
   function localDay(iso) {
     var parts = {};
-    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" })
+    new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit" })
       .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
     return parts.year + "-" + parts.month + "-" + parts.day;
   }

@@ -7,6 +7,7 @@
   "use strict";
   if (!window.echarts) return;
   var words = JSON.parse(document.getElementById("chart-strings").textContent);
+  var ZONE = JSON.parse(document.getElementById("board-config").textContent).timezone;  // the TIMEZONE setting
   var wall = document.body.classList.contains("wall");
   var charts = {};
   var INK = wall ? "#e8eef5" : "#1d2630", MUTED = wall ? "#b8c7d6" : "#5c6b7a", LINE = wall ? "#3a5275" : "#d8dee5";
@@ -32,7 +33,7 @@
   }
   function shortTime(iso) {
     var parts = {};
-    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", hour12: false, hour: "2-digit", minute: "2-digit" })
+    new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hour12: false, hour: "2-digit", minute: "2-digit" })
       .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
     return (parts.hour === "24" ? "00" : parts.hour) + ":" + parts.minute;
   }

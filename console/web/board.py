@@ -5,7 +5,7 @@ Both load a snapshot over Socket.IO and apply the events of their room.
 
 import csv
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -42,6 +42,8 @@ def _page(template, incident_id):
         "funnel": FUNNEL,
         "side_states": SIDE_STATES,
         "statuses": {k: str(v) for k, v in vocabulary.COMPLAINANT_STATUSES.items()},
+        "colours": vocabulary.STATUS_COLOURS,
+        "timezone": current_app.config["TIMEZONE"],
         "channels": {k: str(v) for k, v in vocabulary.ESCALATION_CHANNELS.items()},
         "incident_statuses": {k: str(v) for k, v in vocabulary.INCIDENT_STATUSES.items()},
         "provinces": regions.province_names(db, get_locale()),
