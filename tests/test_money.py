@@ -1,6 +1,7 @@
 """console/money.py: the one way to read, keep (fen) and print an amount."""
 
 import math
+import random
 from decimal import Decimal
 
 import pytest
@@ -172,3 +173,15 @@ def test_the_api_refuses_over_precision_and_keeps_the_record(api, incident, db):
     assert changed.status_code == 200, changed.json
     assert db.execute("SELECT principal_fen FROM complainant WHERE id = ?", [person]).fetchone()[0] == 8000050
     assert api("team", "GET", f"/api/v1/complainants/{person}").json["principal"] in ("80000.5", 80000.5)
+
+
+def test_floats_read_exactly_as_their_decimal_text(ctx):
+    """The float path (bulk imports) agrees with reading the same amount as text, to the fen."""
+    rng = random.Random(20261130)
+    for _ in range(20000):
+        places = rng.choice([0, 1, 2, 3, 4])
+        whole = rng.randrange(0, 10 ** rng.randrange(1, 12))
+        text = f"{whole}.{rng.randrange(0, 10**places):0{places}d}" if places else str(whole)
+        assert money.problem(float(text)) == money.problem(Decimal(text)), text
+        if money.problem(text) is None:
+            assert money.parse(float(text)) == money.parse(text) == money.parse(Decimal(text)), text
