@@ -185,3 +185,40 @@ def test_floats_read_exactly_as_their_decimal_text(ctx):
         assert money.problem(float(text)) == money.problem(Decimal(text)), text
         if money.problem(text) is None:
             assert money.parse(float(text)) == money.parse(text) == money.parse(Decimal(text)), text
+
+
+def test_a_csv_import_reads_amounts_as_people_write_them(app, login, db, incident):
+    """The import page cleans amounts through money.clean_text: marks and thousands separators; a decimal comma is refused."""
+    from .test_csv_import import _complainants, _csv, _page, _token, _upload
+
+    rows = [
+        '赵淑兰,13611112222,130102195802021111,130000,130100,HB-SJZ-01,河北邮政分红险2019,,"￥1,234.50",,',
+        "钱志强,13633334444,,130000,130100,HB-SJZ-02,河北邮政分红险2019,,CNY 80000,,",
+    ]
+    client = login("team")
+    before = row_counts(db)
+    refused = _upload(client, incident["id"], _csv(*rows, '孙美玲,13655556666,,440000,440100,GD-GZ-01,广东银保渠道,,"12,00",,').encode())
+    assert "must be a valid number, such as 12000.50" in _page(refused) and _token(refused) is None
+    assert row_counts(db) == before
+    preview = _upload(client, incident["id"], _csv(*rows).encode())
+    assert "All 2 rows are valid." in _page(preview), _page(preview)[-1500:]
+    assert client.post(f"/incidents/{incident['id']}/import/{_token(preview)}").status_code == 302
+    people = _complainants(db, incident["id"])
+    assert people["赵淑兰"]["principal_fen"] == 123_450 and people["钱志强"]["principal_fen"] == 8_000_000
+
+
+def test_a_form_takes_yuan_signs_and_separators(login, db, incident):
+    person = incident["hebei_outlet_2"]
+    client = login("team")
+    page = client.get(f"/complainants/{person}")
+    assert page.status_code == 200 and "¥80,000.50" in page.get_data(as_text=True)  # stored 8000050 fen, printed by the yuan filter
+    before, row = row_counts(db), dict(db["complainant"].get(person))
+    form = {"version": str(row["version"]), "name": row["name"], "flags__present": "1"}
+    for typed, message in (("12.345", "has more than two decimals"), ("12,00", "must be a valid number, such as 12000.50")):
+        refused = client.post(f"/complainants/{person}/edit", data={**form, "principal": typed})
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), typed
+        assert row_counts(db) == before and dict(db["complainant"].get(person)) == row
+    saved = client.post(f"/complainants/{person}/edit", data={**form, "principal": "￥1,234,567.80"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-1500:]
+    assert db["complainant"].get(person)["principal_fen"] == 123_456_780
+    assert "¥1,234,567.80" in client.get(f"/complainants/{person}").get_data(as_text=True)
