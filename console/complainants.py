@@ -169,7 +169,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                 item.branch_code,
                 item.group_id,
                 item.handler_id,
-                not any(money.problem(a) for a in (item.principal, item.interest_claimed, item.expenses_claimed)),
+                money.problem(item.principal) is None and money.problem(item.interest_claimed) is None and money.problem(item.expenses_claimed) is None,
             )
             if key_ not in checked:
                 checked[key_] = bool(refs.problems(item, viewer, ""))
