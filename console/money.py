@@ -54,7 +54,7 @@ def _decimal(value):
         return Decimal(value)
     if isinstance(value, float):
         # repr is the shortest text that reads back as this float: what was typed, for the amounts the console takes
-        return Decimal(repr(value)) if math.isfinite(value) else None
+        return Decimal(repr(float(value))) if math.isfinite(value) else None  # float(): numpy's repr names its type
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
     if isinstance(value, str):

@@ -4,6 +4,7 @@ import math
 import random
 from decimal import Decimal
 
+import numpy
 import pytest
 from flask import render_template_string
 
@@ -123,6 +124,7 @@ def test_format_yuan_prints_amounts_already_in_yuan():
     assert money.format_yuan(Decimal("32497056.00"), plain=True) == "32,497,056.00"
     assert money.format_yuan("—") == "—"  # a suppressed amount shows its dash
     assert money.format_yuan(None) == ""
+    assert money.format_yuan(numpy.float64(1234.5)) == "¥1,234.50"  # a figure computed with numpy (the forecast)
 
 
 @pytest.mark.parametrize("fen", [0, 1, 9, 10, 99, 100, 101, 123456, 1200050, 999999999, 10**12 + 1, 9_999_999_999_999, money.MAX_YUAN * 100])
