@@ -15,7 +15,7 @@ a report naming each bad row.
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from . import tabular
+from . import money, tabular
 from .complainants import update_complainant
 from .db import write
 from .errors import ConsoleError, Invalid, pydantic_details
@@ -139,7 +139,7 @@ def _changes(db, incident_id, values):
         elif column == "flags":
             data["flags"] = [] if value == "-" else [f.strip() for f in value.replace("|", ";").split(";") if f.strip()]
         elif column in ("principal", "interest_claimed", "expenses_claimed"):
-            data[column] = value.replace(",", "").replace("¥", "").replace("￥", "")
+            data[column] = money.clean_text(value)
         else:
             data[column] = value
     if problems:

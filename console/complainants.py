@@ -5,11 +5,10 @@ import json
 import re
 from collections import Counter
 from datetime import timedelta
-from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from . import audit, deadlines, regions
+from . import audit, deadlines, money, regions
 from .access import in_scope, scope_sql
 from .audit import Actor
 from .clock import from_iso, to_iso
@@ -33,26 +32,13 @@ _NAMES = [c.strip() for c in COLUMNS.split(",")]
 _INSERT = f"INSERT INTO complainant ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
 
 
-def to_fen(amount):
-    """Yuan to fen; ValueError if the amount has more than two decimals."""
-    fen = round(float(amount) * 100)
-    if abs(float(amount) * 100 - fen) > 1e-6:
-        raise ValueError("has more than two decimals")
-    return fen
-
-
-def _whole_fen(amount):
-    """At most two decimals (the exact test to_fen applies)."""
-    return abs(amount * 100 - round(amount * 100)) <= 1e-6
-
-
 def public(row):
     """A stored row as the API and templates see it: amounts in yuan, flags a list,
     the decision deadline's last day as a local date."""
     out = dict(row)
     out["flags"] = json.loads(out["flags"]) if isinstance(out["flags"], str) else out["flags"]
     for field in MONEY_FIELDS:
-        out[field] = Decimal(out.pop(field + "_fen")) / 100
+        out[field] = money.to_yuan(out.pop(field + "_fen"))
     if out.get("decision_due_at"):
         out["decision_last_day"] = deadlines.last_day(out["decision_due_at"], _timezone()).isoformat()
     return out
@@ -121,8 +107,8 @@ class _References:
         if handler_id is not None and handler_id not in self.users:
             found.append((prefix + "handler_id", _("is not an active user")))
         for field, amount in amounts:
-            if amount and not _whole_fen(amount):
-                found.append((prefix + field, _("has more than two decimals")))
+            if amount and (refused := money.problem(amount)):
+                found.append((prefix + field, refused))
         if viewer.scoped and province is not None and not in_scope(viewer, province, branch):
             found.append((prefix + "province_code", _("is outside your region")))
         return [{"field": f, "message": m} for f, m in found]
@@ -183,7 +169,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                 item.branch_code,
                 item.group_id,
                 item.handler_id,
-                _whole_fen(item.principal) and _whole_fen(item.interest_claimed) and _whole_fen(item.expenses_claimed),
+                money.problem(item.principal) is None and money.problem(item.interest_claimed) is None and money.problem(item.expenses_claimed) is None,
             )
             if key_ not in checked:
                 checked[key_] = bool(refs.problems(item, viewer, ""))
@@ -247,9 +233,9 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                     item.temperament,
                     item.motive,
                     json.dumps(item.flags) if item.flags else "[]",
-                    to_fen(item.principal),
-                    to_fen(item.interest_claimed),
-                    to_fen(item.expenses_claimed),
+                    money.parse(item.principal, "principal"),
+                    money.parse(item.interest_claimed, "interest_claimed"),
+                    money.parse(item.expenses_claimed, "expenses_claimed"),
                     item.demands,
                     item.handler_id,
                     to_iso(received) if received else stamp,
@@ -640,12 +626,7 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
             changes["escalation_channel"] = channel if new_status == "escalated" else None
         for field in MONEY_FIELDS:
             if field in changes:
-                try:
-                    changes[field + "_fen"] = to_fen(changes.pop(field))
-                except ValueError as exc:
-                    raise Invalid(
-                        _("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)), details=[{"field": field, "message": str(exc)}]
-                    ) from None
+                changes[field + "_fen"] = money.parse(changes.pop(field), field)
         if "flags" in changes:
             changes["flags"] = json.dumps(changes["flags"])
         if "id_number" in changes and changes["id_number"]:

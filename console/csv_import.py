@@ -20,6 +20,7 @@ import io
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
+from . import money
 from .complainants import _References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
@@ -101,7 +102,7 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
                 except ValueError:
                     problems.append({"field": column, "message": _("is not a date and time (use 2026-11-23 18:00 or 2026/11/23 18:00)")})
             elif column in ("principal", "interest_claimed", "expenses_claimed"):
-                data[column] = value.replace(",", "").replace("¥", "")
+                data[column] = money.clean_text(value)
             else:
                 data[column] = value
         item = None

@@ -35,13 +35,12 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from . import catalogue, disclosure, figures, masking, regions, spreadsheets, vocabulary
+from . import catalogue, disclosure, figures, masking, money, regions, spreadsheets, vocabulary
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import ConsoleError, Invalid, NotFound
@@ -333,22 +332,6 @@ def _when(value, settings):
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def _yuan(fen):
-    """Fen as yuan with thousands separators: 13000050 -> '130,000.50'."""
-    fen = int(fen or 0)
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
-
-
-def _yuan_plain(fen):
-    """Fen as yuan without separators, for CSV: 13000050 -> '130000.50'."""
-    fen = int(fen or 0)
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
-
-
 def _duration(seconds):
     if seconds is None:
         return "—"
@@ -488,12 +471,12 @@ def _money_cells(sums, hidden=False):
     if hidden:
         return [str(sums["count"]), *[disclosure.DASH] * 4]
     whole = sums["principal_fen"] + sums["interest_fen"] + sums["expenses_fen"]
-    return [str(sums["count"]), _yuan(sums["principal_fen"]), _yuan(sums["interest_fen"]), _yuan(sums["expenses_fen"]), _yuan(whole)]
+    return [str(sums["count"]), *(money.format(fen or 0, plain=True) for fen in (sums["principal_fen"], sums["interest_fen"], sums["expenses_fen"], whole))]
 
 
 def _amount(facts, sums, key):
     """One total amount in running text: "—" when its people are too few for this rendering."""
-    return disclosure.DASH if disclosure.small(sums["count"], facts.floor) else _yuan(sums[key])
+    return disclosure.DASH if disclosure.small(sums["count"], facts.floor) else money.format(sums[key] or 0, plain=True)
 
 
 def _floor(settings, suppressed):
@@ -801,7 +784,7 @@ def counts_csv(db, incident_id, floor=0):
                 _zh(COMPLAINANT_STATUS_ZH, r["status"]),
                 r["count"],
                 # a number the console computed: stays a number
-                disclosure.DASH if index in hidden else Decimal(_yuan_plain(r["principal_fen"])),
+                disclosure.DASH if index in hidden else money.to_yuan(r["principal_fen"] or 0, cents=True),
             ]
             for index, r in enumerate(rows)
         ],

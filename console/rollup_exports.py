@@ -3,7 +3,7 @@ the page all show these same rows, so the exports hold the page's numbers."""
 
 import json
 
-from . import disclosure, documents, figures, spreadsheets, tables, vocabulary
+from . import disclosure, documents, figures, money, spreadsheets, tables, vocabulary
 from .clock import local
 
 # Labels: console/vocabulary.py, in Chinese (the catalogue's words, as the roll-up page shows them).
@@ -26,10 +26,6 @@ def _stream_zh(stream):
     except playbooks.PlaybookError:
         pass
     return stream
-
-
-def _yuan(fen):
-    return None if fen is None else round(fen / 100, 2)
 
 
 def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
@@ -80,10 +76,10 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         ]
     else:
         out += [
-            ("金额（元）", "诉求合计", _yuan(a["claimed_fen"])),
-            ("金额（元）", "本金", _yuan(a["principal_fen"])),
-            ("金额（元）", "利息诉求", _yuan(a["interest_claimed_fen"])),
-            ("金额（元）", "费用诉求", _yuan(a["expenses_claimed_fen"])),
+            ("金额（元）", "诉求合计", money.to_yuan(a["claimed_fen"], cents=True)),
+            ("金额（元）", "本金", money.to_yuan(a["principal_fen"], cents=True)),
+            ("金额（元）", "利息诉求", money.to_yuan(a["interest_claimed_fen"], cents=True)),
+            ("金额（元）", "费用诉求", money.to_yuan(a["expenses_claimed_fen"], cents=True)),
         ]
     s = c.get("settlements")
     if s:  # roll-ups made before settlement records have none
@@ -132,13 +128,6 @@ READING_ORDER = ("报告", "负责人意见", "合计", "较上期变化", "较�
 SUMMARY_SECTIONS = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION)
 
 
-def money(value):
-    """An amount in yuan as people read it: ¥32,497,056.00 (text such as the suppression dash as it is)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"¥{value:,.2f}"
-    return "" if value is None else str(value)
-
-
 def sections(table):
     """The rows by section, in reading order: [(section, [(item, value), ...]), ...]."""
     out = {}
@@ -150,7 +139,7 @@ def sections(table):
 def shown(section, value):
     """A value as the page and the PDF show it."""
     if section == AMOUNT_SECTION:
-        return money(value)
+        return money.format_yuan(value)  # ¥32,497,056.00; the suppression dash as it is
     return "" if value is None else str(value)
 
 

@@ -26,14 +26,13 @@ import hashlib
 import os
 import sqlite3
 from datetime import date, timedelta
-from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from . import audit, uploads
+from . import audit, money, uploads
 from .access import in_scope
 from .clock import local, to_iso
-from .complainants import _row, apply_change, to_fen
+from .complainants import _row, apply_change
 from .db import write
 from .errors import Conflict, Invalid, NotFound
 from .groups import get_group
@@ -42,21 +41,8 @@ from .status import TransitionRefused, check_transition
 AGREEMENT_KINDS = ("pdf", "png", "jpeg")  # a signed paper agreement, scanned or photographed
 
 
-def yuan(fen):
-    return None if fen is None else Decimal(fen) / 100
-
-
 def local_date(now, settings):
     return local(now, settings["TIMEZONE"]).date()
-
-
-def _fen(value, field):
-    try:
-        return to_fen(value)
-    except ValueError as exc:
-        raise Invalid(
-            _("Nothing was changed: %(field)s %(problem)s.", field=field, problem=str(exc)), details=[{"field": field, "message": str(exc)}]
-        ) from None
 
 
 # --- group terms and tiers ---------------------------------------------------
@@ -84,7 +70,9 @@ def public_terms(row):
 
 
 def tiers(db, group_id):
-    return [{**dict(r), "award": yuan(r["award_fen"])} for r in db.query("SELECT * FROM settlement_tier WHERE group_id = ? ORDER BY starts_on", [group_id])]
+    return [
+        {**dict(r), "award": money.to_yuan(r["award_fen"])} for r in db.query("SELECT * FROM settlement_tier WHERE group_id = ? ORDER BY starts_on", [group_id])
+    ]
 
 
 def set_terms(db, group_id, data, actor, now):
@@ -117,7 +105,7 @@ def set_tiers(db, group_id, data, actor, now):
             problems.append({"field": f"tiers.{index}.ends_on", "message": _("ends before it starts")})
         if index and tier.starts_on <= windows[index - 1].ends_on:
             problems.append({"field": f"tiers.{index}.starts_on", "message": _("overlaps the window '%(name)s'", name=windows[index - 1].name)})
-        _fen(tier.award, f"tiers.{index}.award")
+        money.parse(tier.award, f"tiers.{index}.award")
     if problems:
         raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
     with write(db):
@@ -128,7 +116,13 @@ def set_tiers(db, group_id, data, actor, now):
         before = [dict(t) for t in db.query("SELECT name, starts_on, ends_on, award_fen FROM settlement_tier WHERE group_id = ?", [group_id])]
         db.execute("DELETE FROM settlement_tier WHERE group_id = ?", [group_id])
         rows = [
-            {"group_id": group_id, "name": t.name.strip(), "starts_on": t.starts_on.isoformat(), "ends_on": t.ends_on.isoformat(), "award_fen": to_fen(t.award)}
+            {
+                "group_id": group_id,
+                "name": t.name.strip(),
+                "starts_on": t.starts_on.isoformat(),
+                "ends_on": t.ends_on.isoformat(),
+                "award_fen": money.parse(t.award, "award"),
+            }
             for t in windows
         ]
         if rows:
@@ -193,11 +187,11 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
             raise Conflict(_("Set the standard terms of this complainant's group first: one line per group."))
         standard = standard_offer(terms, person) if terms else {"principal_fen": person["principal_fen"], "interest_fen": person["interest_claimed_fen"]}
         offer = {
-            "principal_fen": _fen(data.principal, "principal") if data.principal is not None else standard["principal_fen"],
-            "interest_fen": _fen(data.interest, "interest") if data.interest is not None else standard["interest_fen"],
-            "expenses_fen": _fen(data.expenses, "expenses"),
-            "lawyer_fees_fen": _fen(data.lawyer_fees, "lawyer_fees"),
-            "indirect_loss_fen": _fen(data.indirect_loss, "indirect_loss"),
+            "principal_fen": money.parse(data.principal, "principal") if data.principal is not None else standard["principal_fen"],
+            "interest_fen": money.parse(data.interest, "interest") if data.interest is not None else standard["interest_fen"],
+            "expenses_fen": money.parse(data.expenses, "expenses"),
+            "lawyer_fees_fen": money.parse(data.lawyer_fees, "lawyer_fees"),
+            "indirect_loss_fen": money.parse(data.indirect_loss, "indirect_loss"),
         }
         evidence = data.expenses_evidence.strip()
         if offer["expenses_fen"] and not evidence:
@@ -209,7 +203,9 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
         cap = person["principal_fen"] + person["interest_claimed_fen"] + offer["expenses_fen"]
         beyond = []
         if total > cap:
-            beyond.append(_("the total %(total)s is above principal + interest + evidenced expenses (%(cap)s)", total=yuan(total), cap=yuan(cap)))
+            beyond.append(
+                _("the total %(total)s is above principal + interest + evidenced expenses (%(cap)s)", total=money.to_yuan(total), cap=money.to_yuan(cap))
+            )
         if offer["lawyer_fees_fen"]:
             beyond.append(_("lawyer's fees are the customer's own"))
         if offer["indirect_loss_fen"]:
@@ -265,7 +261,7 @@ def get_offer(db, offer_id):
 def public_offer(row):
     out = dict(row)
     for field in ("principal", "interest", "expenses", "lawyer_fees", "indirect_loss", "total", "cap"):
-        out[field] = yuan(out.pop(field + "_fen"))
+        out[field] = money.to_yuan(out.pop(field + "_fen"))
     out["differs_from_terms"] = bool(out["differs_from_terms"])
     return out
 
@@ -446,8 +442,8 @@ def record_agreement(db, settlement_id, data, content, viewer, actor, now, setti
     """Keep the signed confidentiality agreement of a settlement: its terms and the
     signed document (checked, stored under its SHA-256, the hash recorded)."""
     filename, content_type = uploads.check_upload(data.document_name, content, AGREEMENT_KINDS)
-    liquidated = _fen(data.liquidated_damages, "liquidated_damages")
-    estimated = _fen(data.estimated_loss, "estimated_loss")
+    liquidated = money.parse(data.liquidated_damages, "liquidated_damages")
+    estimated = money.parse(data.estimated_loss, "estimated_loss")
     if data.signed_on > local_date(now, settings):
         raise Invalid(_("The signing date is in the future."), details=[{"field": "signed_on", "message": _("is in the future")}])
     digest = hashlib.sha256(content).hexdigest()
@@ -497,7 +493,7 @@ def _agreement(db, agreement_id, viewer):
 def record_breach(db, agreement_id, data, viewer, actor, now, settings):
     if data.occurred_on > local_date(now, settings):
         raise Invalid(_("The breach date is in the future."), details=[{"field": "occurred_on", "message": _("is in the future")}])
-    claimed = _fen(data.damages_claimed, "damages_claimed")
+    claimed = money.parse(data.damages_claimed, "damages_claimed")
     with write(db):
         _agreement(db, agreement_id, viewer)
         row = {
@@ -526,21 +522,21 @@ def agreement_document(db, agreement_id, viewer, actor, now):
 
 def public_agreement(row, breaches):
     out = {k: v for k, v in dict(row).items() if k != "document_path"}
-    out["liquidated_damages"] = yuan(out.pop("liquidated_damages_fen"))
-    out["estimated_loss"] = yuan(out.pop("estimated_loss_fen"))
+    out["liquidated_damages"] = money.to_yuan(out.pop("liquidated_damages_fen"))
+    out["estimated_loss"] = money.to_yuan(out.pop("estimated_loss_fen"))
     out["damages_warning"] = bool(out["damages_warning"])
     out["breaches"] = [public_breach(b) for b in breaches]
     return out
 
 
 def public_breach(row):
-    return {**{k: v for k, v in dict(row).items() if k != "damages_claimed_fen"}, "damages_claimed": yuan(row["damages_claimed_fen"])}
+    return {**{k: v for k, v in dict(row).items() if k != "damages_claimed_fen"}, "damages_claimed": money.to_yuan(row["damages_claimed_fen"])}
 
 
 def public_settlement(db, row):
     out = dict(row)
-    out["tier_award"] = yuan(out.pop("tier_award_fen"))
-    out["total"] = yuan(out.pop("total_fen"))
+    out["tier_award"] = money.to_yuan(out.pop("tier_award_fen"))
+    out["total"] = money.to_yuan(out.pop("total_fen"))
     tier = db["settlement_tier"].get(row["tier_id"]) if row["tier_id"] else None
     out["tier_name"] = tier["name"] if tier else None
     offer = db["settlement_offer"].get(row["offer_id"])
@@ -578,7 +574,7 @@ def for_complainant(db, complainant_id, viewer, actor, now):
         "complainant_id": complainant_id,
         "group_id": person["group_id"],
         "terms": public_terms(terms),
-        "standard": {k[:-4]: yuan(v) for k, v in standard_offer(terms, person).items()} if terms else None,
+        "standard": {k[:-4]: money.to_yuan(v) for k, v in standard_offer(terms, person).items()} if terms else None,
         "tiers": tiers(db, person["group_id"]) if person["group_id"] else [],
         "offers": offers,
         "settlements": settlements,
@@ -662,7 +658,7 @@ def register(db, incident_id, viewer, actor, now):
         if not in_scope(viewer, r["province_code"], r["branch_code"]):
             continue
         for key in [k for k in r if k.endswith("_fen")]:
-            r[key[:-4]] = yuan(r.pop(key))
+            r[key[:-4]] = money.to_yuan(r.pop(key))
         r["differs_from_terms"] = bool(r["differs_from_terms"])
         r["damages_warning"] = None if r["damages_warning"] is None else bool(r["damages_warning"])
         out.append({k: r.get(k) for k in REGISTER_COLUMNS})

@@ -1,12 +1,11 @@
 """What templates may use: masking, local times, labels, money."""
 
 import json
-from decimal import Decimal
 
 from flask import current_app, request, url_for
 from flask_babel import get_locale
 
-from . import figures, vocabulary
+from . import figures, money, vocabulary
 from .clock import local
 from .masking import mask_id_number, mask_phone
 
@@ -19,12 +18,6 @@ def localtime(value, fmt="%Y-%m-%d %H:%M"):
 def input_time(value):
     """A stored time as a datetime-local input value in the console's zone."""
     return localtime(value, "%Y-%m-%dT%H:%M")
-
-
-def yuan(value):
-    if value is None:
-        return ""
-    return f"¥{Decimal(value):,.2f}"
 
 
 def url_with(**changes):
@@ -93,7 +86,7 @@ def init_app(app):
         masked_id=mask_id_number,
         localtime=localtime,
         input_time=input_time,
-        yuan=yuan,
+        yuan=money.format_yuan,
         place=place,
         cause_name=lambda code: _catalogue_name("cause", code),
         product_name=lambda code: _catalogue_name("product", code),

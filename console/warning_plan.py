@@ -10,7 +10,7 @@ planned steps. Complainants appear only as counts and sums; a suppressed
 rendering (executives) shows no amount over fewer than MIN_CELL_PEOPLE people.
 """
 
-from . import disclosure, forecast, vocabulary
+from . import disclosure, forecast, money, vocabulary
 from .clock import from_iso
 from .documents import (
     NONE,
@@ -25,7 +25,6 @@ from .documents import (
     _pdf,
     _tasks,
     _when,
-    _yuan,
     _zh,
     approved_line,
 )
@@ -76,7 +75,8 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
         if e["expected_fen"] is None or hide_amounts:
             money_rows.append([label, disclosure.DASH, disclosure.DASH])
         else:
-            money_rows.append([label, _yuan(e["expected_fen"]), f"{_yuan(e['low_fen'])}–{_yuan(e['high_fen'])}"])
+            low, high = (money.format(e[key] or 0, plain=True) for key in ("low_fen", "high_fen"))
+            money_rows.append([label, money.format(e["expected_fen"], plain=True), f"{low}–{high}"])
     claims = Section(
         "三、预计涉及金额",
         [

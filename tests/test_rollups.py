@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -726,6 +727,15 @@ def test_csv_xlsx_and_pdf_hold_the_page_figures(app, db, demo_db, client, tmp_pa
     assert [c.value for c in book["按分组"][1]] == ["项目", "数值"]
     amounts = book["金额（元）"]
     assert amounts["B2"].number_format == '"¥"#,##0.00' and isinstance(amounts["B2"].value, (int, float))
+    # every amount cell is a number worth exactly the stored fen (console/money.py: Decimal, not a rounded float)
+    stored = json.loads(db.execute("SELECT content FROM rollup WHERE id = ?", [rollup_id]).fetchone()[0])["amounts"]
+    fen = {"诉求合计": "claimed_fen", "本金": "principal_fen", "利息诉求": "interest_claimed_fen", "费用诉求": "expenses_claimed_fen"}
+    cells = {item: value for item, value in amounts.iter_rows(min_row=2, values_only=True)}
+    assert stored["claimed_fen"] > 0 and all(Decimal(str(cells[item])) * 100 == stored[key] for item, key in fen.items()), cells
+    # the CSV writes the same amounts with their two decimals, and the page prints them as people read them
+    amount_lines = {r[1]: r[2] for r in lines[1:] if r[0] == "金额（元）"}
+    assert all(amount_lines[item] == f"{stored[key] // 100}.{stored[key] % 100:02d}" for item, key in fen.items()), amount_lines
+    assert f"¥{stored['principal_fen'] // 100:,}.{stored['principal_fen'] % 100:02d}" in page.get_data(as_text=True)
     sheet = book["全部数据"]
     cells = [tuple(norm(v) for v in r) for r in sheet.iter_rows(values_only=True)]
     assert cells[0] == ("栏目", "项目", "数值")

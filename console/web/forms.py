@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
+from .. import money
 from ..clock import parse_local
 from ..errors import pydantic_details
 
@@ -47,7 +48,7 @@ def read_form(model, form, only=None):
                 errors[name] = _("is not a date and time")
                 continue
         elif _is(field.annotation, float):  # every float a form takes is an amount in yuan: '¥12,000.00' is fine
-            raw = raw.replace(",", "").replace("¥", "")
+            raw = money.clean_text(raw)
         data[name] = raw
     if errors:
         return None, errors
