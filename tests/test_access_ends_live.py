@@ -95,7 +95,7 @@ def _change_and_wait(http_api, incident, witness, status):
 
 
 def _refused(url, **connect_args):
-    client = socketio.Client(reconnection=False)
+    client = socketio.Client(reconnection=False, request_timeout=30)
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(url, transports=["websocket"], wait_timeout=5, **connect_args)
 

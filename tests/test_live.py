@@ -28,7 +28,7 @@ class Listener:
     def __init__(self, url, token=None, reconnection=False):
         self.frames = []
         self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=0.5)
+        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=0.5, request_timeout=30)
         self.sio.on("*", self._frame)
         self.url = url
         self.token = token

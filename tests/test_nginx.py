@@ -109,7 +109,7 @@ def api_answer_seconds(url, token, incident_id):
 def board_connect_seconds(url, token, incident_id):
     """A Socket.IO board through nginx (WebSocket), joined to the incident; returns how long it took."""
     started = time.monotonic()
-    client = socketio.Client(reconnection=False)
+    client = socketio.Client(reconnection=False, request_timeout=30)
     try:
         client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         answer = client.call("join_incident", {"incident_id": incident_id}, timeout=10)

@@ -113,7 +113,7 @@ class Board:
     def __init__(self, url, token, incident_id):
         self.events = []
         self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio.Client(reconnection=False, request_timeout=30)
         self.sio.on("*", self._event)
         self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         self.joined = self.sio.call("join_incident", {"incident_id": incident_id}, timeout=10)

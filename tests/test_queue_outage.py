@@ -30,7 +30,7 @@ class ProtocolBoard:
         self.counts, self.seq, self.room = {}, None, None
         self.queue_lost = 0
         self.rejoin = threading.Event()
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio.Client(reconnection=False, request_timeout=30)
         self.sio.on("*", self._event)
         self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         self._join()
