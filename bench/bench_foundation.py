@@ -355,7 +355,8 @@ def sqlite_floor(workdir, rows, batch):
             db.execute("INSERT INTO complainant_group (id, incident_id, name, created_at) VALUES (?, ?, ?, 'x')", [group_id, incident_id, f"g{group_id}"])
         db.conn.commit()
         names = [c.strip() for c in complainants.COLUMNS.split(",")]
-        tuples = [tuple(r[n] for n in names) for r in rows]
+        defaults = {"severity": "severe"}  # the bench incident's severity, which an import row without one takes
+        tuples = [tuple(r.get(n, defaults.get(n)) for n in names) for r in rows]
         t0 = time.perf_counter()
         for i in range(0, len(tuples), batch):
             db.conn.execute("BEGIN IMMEDIATE")
