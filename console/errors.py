@@ -78,7 +78,7 @@ def pydantic_details(exc, prefix=()):
     return problems
 
 
-# What schemas.py asks of typed text (kept here, where the refusals are worded).
+# What console/schemas/types.py asks of typed text (kept here, where the refusals are worded).
 PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 PLAIN_NOT_BLANK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

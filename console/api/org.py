@@ -14,7 +14,6 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import bulk_update, catalogue, org, tabular, user_import
-from .. import schemas_org as s
 from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
@@ -22,6 +21,7 @@ from ..errors import Invalid, NotFound
 from ..incidents import get_incident
 from ..live import publishing
 from ..schemas import ComplainantUpdate
+from ..schemas import org as s
 from . import operation
 
 

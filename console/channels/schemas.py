@@ -1,6 +1,6 @@
 """The channel and rule models (API, forms and the OpenAPI document).
 
-Kept beside the channels rather than in console/schemas.py, which imports
+Kept beside the channels rather than in console/schemas/, which imports
 them nowhere: they are used by console/api/channels.py and console/web/channels.py.
 """
 

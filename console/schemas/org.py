@@ -1,12 +1,13 @@
 """What the directory, user, catalogue and bulk-update imports accept and
-return over JSON (kept beside schemas.py, which holds the rest)."""
+return over JSON."""
 
 from typing import Annotated, Optional
 
 from pydantic import BaseModel, Field, model_validator
 
-from .errors import PLAIN
-from .schemas import ComplainantUpdate, Id, Severity, Strict
+from ..errors import PLAIN
+from .complainants import ComplainantUpdate
+from .types import Id, Severity, Strict
 
 Cell = Annotated[str, Field(max_length=200, pattern=PLAIN)]
 
