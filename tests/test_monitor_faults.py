@@ -39,7 +39,9 @@ HOUR = timedelta(hours=1)
 
 
 def _incident(app, db, lead, branch="HB-SJZ-01", at=T0):
-    incident_id = incidents.create_incident(db, IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity="medium"), lead, at)
+    incident_id = incidents.create_incident(
+        db, IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity="medium"), lead, at, settings=app.config
+    )
     province, city = ("440000", "440100") if branch.startswith("GD") else ("130000", "130100")
     complainants.create_complainants(
         db,

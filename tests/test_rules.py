@@ -50,7 +50,7 @@ def open_incident(app, db, actor, at, *, severity="medium", status="active", peo
     ``people``: branch codes, or ComplainantIn items. Returns (incident_id, complainant ids).
     """
     data = IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity=severity, status=status)
-    incident_id = incidents.create_incident(db, data, actor, at)
+    incident_id = incidents.create_incident(db, data, actor, at, settings=app.config)
     items = [p if isinstance(p, ComplainantIn) else person(p, i) for i, p in enumerate(people)]
     ids = complainants.create_complainants(db, incident_id, items, SYSTEM, actor, at, app.config) if items else []
     return incident_id, ids
@@ -226,7 +226,7 @@ def test_an_incident_in_monitoring_is_not_watched_until_activated(app, db, lead,
     assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0, "failed": []}
     assert missed(db) == []
     activated = T0 + 6 * HOUR
-    incidents.change_status(db, incident_id, "active", "确认群体性投诉", lead, activated)
+    incidents.change_status(db, incident_id, "active", "确认群体性投诉", lead, activated, settings=app.config)
     assert missed_updates.run(db, activated + 70 * MINUTE - SECOND, app.config, None) == {"alerts": 0, "failed": []}
     assert missed_updates.run(db, activated + 70 * MINUTE, app.config, None) == {"alerts": 1, "failed": []}
     assert missed(db)[0]["data"]["clock_from"] == to_iso(activated)
@@ -234,7 +234,7 @@ def test_an_incident_in_monitoring_is_not_watched_until_activated(app, db, lead,
 
 def test_a_stood_down_incident_is_not_watched(app, db, lead, ctx):
     incident_id, _ = open_incident(app, db, lead, T0)
-    incidents.change_status(db, incident_id, "stood_down", "平息", lead, T0 + 10 * MINUTE)
+    incidents.change_status(db, incident_id, "stood_down", "平息", lead, T0 + 10 * MINUTE, settings=app.config)
     assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0, "failed": []}
     assert missed(db) == []
 
@@ -655,7 +655,7 @@ def test_crowd_rule_does_not_alert_a_closed_incident(app, db, lead, lead_viewer,
     incident_id, _ = open_incident(app, db, lead, T0, status="monitoring")
     at = T0 + HOUR
     post(app, db, lead_viewer, lead, incident_id, at, outlet_closed=True, closed_since=at)
-    incidents.change_status(db, incident_id, "closed", "误报", lead, at + MINUTE)
+    incidents.change_status(db, incident_id, "closed", "误报", lead, at + MINUTE, settings=app.config)
     crowd.run(db, at + 5 * HOUR, app.config, None)
     assert mass_at(db, incident_id) is None
 

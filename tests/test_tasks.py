@@ -627,6 +627,22 @@ def test_standing_down_issues_the_post_incident_review(app, api, db, incident, t
     assert "stored_path" not in listed.json["documents"][0]
 
 
+def test_standing_down_and_its_review_are_one_step_stored_together_or_not_at_all(app, db, lead, ctx, tmp_path):
+    """The domain step itself issues the review (no view has to remember it); when the
+    review cannot be stored, the incident stays active rather than stood down without one."""
+    incident_id = open_incident(app, db, lead, T)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the document folder should be")
+    with pytest.raises(OSError):
+        incidents.change_status(db, incident_id, "stood_down", "现场已平稳", lead, T + HOUR, settings={**app.config, "DOCUMENT_FOLDER": str(blocked)})
+    assert incidents.get_incident(db, incident_id)["status"] == "active"
+    assert db.execute("SELECT count(*) FROM issued_document WHERE incident_id = ?", [incident_id]).fetchone()[0] == 0
+
+    incidents.change_status(db, incident_id, "stood_down", "现场已平稳", lead, T + HOUR, settings=app.config, playbook_changes="增加联络人")
+    assert incidents.get_incident(db, incident_id)["status"] == "stood_down"
+    assert [r["kind"] for r in db.query("SELECT kind FROM issued_document WHERE incident_id = ?", [incident_id])] == ["review"]
+
+
 # --- 9. the tasks monitor ------------------------------------------------------------------------
 
 
