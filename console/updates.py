@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import alerts, audit, events, masking
+from . import alerts, audit, events, idempotency, masking
 from .access import in_scope
 from .clock import from_iso, to_iso
 from .db import write
@@ -88,6 +88,19 @@ def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None
             outbox.record_to(incident_id, "update_posted", now, rooms, {"update": public_update(stored, branch["name"])})
         check_crowd(db, incident_id, now, settings, outbox, actor)
     return stored
+
+
+def post_update_once(db, incident_id, data, viewer, actor, now, settings, outbox=None, *, key, route, body):
+    """Post an hourly update at most once per Idempotency-Key (``key`` None: no key, always posts).
+
+    ``route`` and ``body`` (bytes) are what a retry must repeat; the same key
+    with another body is refused. Returns (the public update, replayed)."""
+
+    def action():
+        return 201, public_update(post_update(db, incident_id, data, viewer, actor, now, settings, outbox))
+
+    _status, response, replayed = idempotency.run_once(db, actor.user_id, key, route, body, action, now)
+    return response, replayed
 
 
 def public_update(row, branch_name=None):

@@ -9,10 +9,9 @@ import secrets
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import alerts, branch_requests, forecast, idempotency, import_formats, intake, intake_formats, masking, regions, schemas, updates
+from .. import alerts, branch_requests, forecast, import_formats, intake, intake_formats, masking, regions, schemas, updates
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -48,19 +47,18 @@ def new_update(incident_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-
-                    def action():
-                        stored = updates.post_update(db, incident_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
-                        return 201, updates.public_update(stored)
-
-                    _status, stored, replayed = idempotency.run_once(
+                    stored, replayed = updates.post_update_once(
                         db,
-                        current_user.id,
-                        request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None,
-                        request.path,
-                        json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(),
-                        action,
+                        incident_id,
+                        data,
+                        current_viewer(),
+                        current_actor(),
                         utcnow(),
+                        current_app.config,
+                        outbox,
+                        key=request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None,
+                        route=request.path,
+                        body=json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(),
                     )
             except ConsoleError as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
