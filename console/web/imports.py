@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import csv_import, import_formats, incidents, tabular
+from .. import csv_import, import_formats, incidents
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -49,7 +49,7 @@ def upload(incident_id):
         ), 400
     try:
         raw = upload.read()
-        text = import_formats.xlsx_to_csv_text(raw) if import_formats.is_xlsx(upload.filename, raw) else tabular.decode(raw)
+        text = import_formats.upload_text(upload.filename, raw)
         report = _check(db, incident_id, text)
     except Invalid as exc:
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=exc.message), 422
