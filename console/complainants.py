@@ -97,7 +97,7 @@ def place_problems(tables, province, city, branch, prefix=""):
     return found
 
 
-class _References:
+class References:
     """Everything a batch of complainants may point at, loaded once per batch."""
 
     def __init__(self, db, incident_id):
@@ -158,7 +158,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         incident = get_incident(db, incident_id)
         if incident["status"] == "closed":
             raise Invalid(_("A closed incident takes no new complainants."))
-        refs = _References(db, incident_id)
+        refs = References(db, incident_id)
         closed = inactive_outlets(db)
         problems = [
             {
@@ -580,7 +580,7 @@ def next_cursor(rows, query):
     return rows[-1]["id"] if len(rows) == query.per_page and _order(query) == "id DESC" else None
 
 
-def _row(db, complainant_id, viewer):
+def scoped_row(db, complainant_id, viewer):
     rows = list(db.query(f"SELECT {COLUMNS} FROM complainant WHERE id = ?", [complainant_id]))
     if not rows or not in_scope(viewer, rows[0]["province_code"], rows[0]["branch_code"]):
         raise NotFound(_("No complainant %(id)s.", id=complainant_id))
@@ -589,13 +589,13 @@ def _row(db, complainant_id, viewer):
 
 def get_complainant(db, complainant_id, viewer):
     """One complainant, or NotFound if it does not exist or is outside the viewer's scope."""
-    return public(_row(db, complainant_id, viewer))
+    return public(scoped_row(db, complainant_id, viewer))
 
 
 def reveal(db, complainant_id, viewer, actor, now):
     """The unmasked phone and ID number; each reveal is logged (PIPL Art. 51)."""
     with write(db):
-        row = _row(db, complainant_id, viewer)
+        row = scoped_row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "reveal", at=now)
     return {"phone": row["phone"], "id_number": row["id_number"]}
 
@@ -610,7 +610,7 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
     expected_version = changes.pop("version", None)
     reason = changes.pop("reason", None)
     with write(db):
-        before = _row(db, complainant_id, viewer)
+        before = scoped_row(db, complainant_id, viewer)
         if expected_version is not None and expected_version != before["version"]:
             raise Conflict(
                 _(
@@ -671,7 +671,7 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
         references = ("province_code", "city_code", "branch_code", "group_id", "handler_id")
         problems = []
         if any(k in changes for k in references):  # unchanged references were checked when they were set
-            problems = _References(db, before["incident_id"]).problems({k: merged[k] for k in references}, viewer, "")
+            problems = References(db, before["incident_id"]).problems({k: merged[k] for k in references}, viewer, "")
         if problems:
             raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
         apply_change(db, before, changes, actor, now, outbox, reason=reason)
@@ -766,7 +766,7 @@ def extend_deadline(db, complainant_id, data, viewer, actor, now, settings, outb
     """Extend the decision deadline (Art. 18): level 1 to 30 days from receipt,
     level 2 a further 30 days with a senior approval; the complainant is told."""
     with write(db):
-        before = _row(db, complainant_id, viewer)
+        before = scoped_row(db, complainant_id, viewer)
         if data.level != before["extension_level"] + 1:
             raise Invalid(
                 _(

@@ -253,9 +253,9 @@ def also_in(db, viewer, incident_id, pairs):
 
 
 def _person(db, complainant_id, viewer):
-    from .complainants import _row
+    from .complainants import scoped_row
 
-    return _row(db, complainant_id, viewer)
+    return scoped_row(db, complainant_id, viewer)
 
 
 def list_complaints(db, complainant_id, viewer):

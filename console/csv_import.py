@@ -17,7 +17,7 @@ as Excel writes it in China.
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .complainants import _References, create_complainants
+from .complainants import References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
 from .import_formats import csv_records, parse_time
@@ -58,7 +58,7 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
     """
     header, records = csv_records(text, COLUMNS, REQUIRED, max_rows)
     group_ids = {r["name"]: r["id"] for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ?", [incident_id])}
-    refs = _References(db, incident_id)
+    refs = References(db, incident_id)
     rows, items = [], []
     for number, values, problems in records:
         if problems:

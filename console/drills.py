@@ -635,3 +635,12 @@ def past_reports(real_db):
         except (OSError, ValueError):
             log.warning("unreadable drill report %s", path)
     return found
+
+
+def latest_run(db):
+    """(the latest drill run, its events in order) in a drill's database; ({}, []) before the first."""
+    rows = list(db.query("SELECT * FROM drill_run ORDER BY id DESC LIMIT 1"))
+    if not rows:
+        return {}, []
+    run = dict(rows[0])
+    return run, [dict(r) for r in db.query("SELECT * FROM drill_event WHERE run_id = ? ORDER BY id", [run["id"]])]

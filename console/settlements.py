@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from . import audit, uploads
 from .access import in_scope
 from .clock import local, to_iso
-from .complainants import _row, apply_change, to_fen
+from .complainants import apply_change, scoped_row, to_fen
 from .db import write
 from .errors import Conflict, Invalid, NotFound
 from .groups import get_group
@@ -187,7 +187,7 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
     offer is superseded.
     """
     with write(db):
-        person = _row(db, complainant_id, viewer)
+        person = scoped_row(db, complainant_id, viewer)
         terms = _terms_of(db, person["group_id"])
         if person["group_id"] is not None and terms is None:
             raise Conflict(_("Set the standard terms of this complainant's group first: one line per group."))
@@ -279,7 +279,7 @@ def decline_offer(db, offer_id, viewer, actor, now, outbox=None):
     """The complainant turned the offer down: back to negotiating."""
     with write(db):
         offer = _open_offer(db, offer_id, viewer)
-        person = _row(db, offer["complainant_id"], viewer)
+        person = scoped_row(db, offer["complainant_id"], viewer)
         db["settlement_offer"].update(offer_id, {"status": "declined"})
         audit.record(db, actor, "settlement_offer", offer_id, "decline", before={"status": "open"}, after={"status": "declined"}, at=now)
         if person["status"] == "offer_made":
@@ -292,7 +292,7 @@ def _open_offer(db, offer_id, viewer):
     if not rows:
         raise NotFound(_("No offer %(id)s.", id=offer_id))
     offer = dict(rows[0])
-    _row(db, offer["complainant_id"], viewer)
+    scoped_row(db, offer["complainant_id"], viewer)
     if offer["status"] != "open":
         raise Conflict(_("This offer is %(status)s, not open: only an open offer can be accepted or declined.", status=offer["status"]))
     return offer
@@ -309,7 +309,7 @@ def accept_offer(db, offer_id, viewer, actor, now, settings, outbox=None):
     try:
         with write(db):
             offer = _open_offer(db, offer_id, viewer)
-            person = _row(db, offer["complainant_id"], viewer)
+            person = scoped_row(db, offer["complainant_id"], viewer)
             live = list(db.query("SELECT id, accepted_on FROM settlement WHERE complainant_id = ? AND status != 'withdrawn'", [person["id"]]))
             if live:
                 raise Conflict(
@@ -361,7 +361,7 @@ def _settlement(db, settlement_id, viewer):
     rows = list(db.query("SELECT * FROM settlement WHERE id = ?", [settlement_id]))
     if not rows:
         raise NotFound(_("No settlement %(id)s.", id=settlement_id))
-    _row(db, rows[0]["complainant_id"], viewer)
+    scoped_row(db, rows[0]["complainant_id"], viewer)
     return dict(rows[0])
 
 
@@ -387,7 +387,7 @@ def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be finalised.", status=settlement["status"]))
-        person = _row(db, settlement["complainant_id"], viewer)
+        person = scoped_row(db, settlement["complainant_id"], viewer)
         if _differs_now(db, settlement, person, db["settlement_offer"].get(settlement["offer_id"])) and not db["confidentiality_agreement"].count_where(
             "settlement_id = ?", [settlement_id]
         ):
@@ -414,7 +414,7 @@ def withdraw(db, settlement_id, viewer, actor, now, outbox=None):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be withdrawn.", status=settlement["status"]))
-        person = _row(db, settlement["complainant_id"], viewer)
+        person = scoped_row(db, settlement["complainant_id"], viewer)
         db["settlement"].update(settlement_id, {"status": "withdrawn"})
         db["settlement_offer"].update(settlement["offer_id"], {"status": "withdrawn"})
         audit.record(db, actor, "settlement", settlement_id, "withdraw", before={"status": "accepted"}, after={"status": "withdrawn"}, at=now)
@@ -568,7 +568,7 @@ def for_complainant(db, complainant_id, viewer, actor, now):
     """A complainant's offers and settlements (newest first), the group's terms
     and tiers; the read is logged."""
     with write(db):
-        person = _row(db, complainant_id, viewer)
+        person = scoped_row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "view_settlement", at=now)
     offers = [public_offer(r) for r in db.query("SELECT * FROM settlement_offer WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]
     settlements = [public_settlement(db, r) for r in db.query("SELECT * FROM settlement WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]

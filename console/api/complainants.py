@@ -17,7 +17,7 @@ from ..masking import mask_complainant
 from . import OneOrMany, operation
 
 
-def _visible(complainant_id):
+def complainant_visible(complainant_id):
     complainants.get_complainant(get_db(), complainant_id, current_viewer())
 
 
@@ -76,7 +76,13 @@ def create_complainants(incident_id, body):
 
 
 @operation(
-    "/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants", visible=_visible
+    "/complainants/<int:complainant_id>",
+    "GET",
+    "complainant.read",
+    "Read a complainant",
+    response=schemas.Complainant,
+    tag="complainants",
+    visible=complainant_visible,
 )
 def get_complainant(complainant_id):
     return mask_complainant(complainants.get_complainant(get_db(), complainant_id, current_viewer()))
@@ -90,7 +96,7 @@ def get_complainant(complainant_id):
     body=schemas.ComplainantUpdate,
     response=schemas.Complainant,
     tag="complainants",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def update_complainant(complainant_id, body):
     db = get_db()
@@ -106,7 +112,7 @@ def update_complainant(complainant_id, body):
     "Show the full phone and ID number (logged)",
     response=schemas.Revealed,
     tag="complainants",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def reveal_complainant(complainant_id):
     return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
@@ -120,7 +126,7 @@ def reveal_complainant(complainant_id):
     body=schemas.ExtensionIn,
     response=schemas.Complainant,
     tag="complainants",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def extend_deadline(complainant_id, body):
     db = get_db()
@@ -136,7 +142,7 @@ def extend_deadline(complainant_id, body):
     "A complainant's contact log",
     response=schemas.ContactList,
     tag="contacts",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def list_contacts(complainant_id):
     return {"contacts": contacts.list_contacts(get_db(), complainant_id, current_viewer())}
@@ -151,7 +157,7 @@ def list_contacts(complainant_id):
     response=schemas.Contact,
     status=201,
     tag="contacts",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def add_contact(complainant_id, body):
     db = get_db()

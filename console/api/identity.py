@@ -9,7 +9,7 @@ from ..clock import utcnow
 from ..db import get_db
 from ..live import publishing
 from . import operation
-from .complainants import _visible
+from .complainants import complainant_visible
 
 
 @operation(
@@ -19,7 +19,7 @@ from .complainants import _visible
     "A complainant's complaints, newest first",
     response=schemas.PersonComplaintList,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def list_person_complaints(complainant_id):
     return {"complaints": complaints.list_complaints(get_db(), complainant_id, current_viewer())}
@@ -34,7 +34,7 @@ def list_person_complaints(complainant_id):
     response=schemas.PersonComplaint,
     status=201,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def add_person_complaint(complainant_id, body):
     """A transfer carries the transferring body's reference and reply deadline;
@@ -52,7 +52,7 @@ def add_person_complaint(complainant_id, body):
     "Every complaint, contact, promise and offer of this person, newest first, with complaints by channel",
     response=schemas.History,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def person_history(complainant_id):
     return complaints.history(get_db(), complainant_id, current_viewer())
@@ -65,7 +65,7 @@ def person_history(complainant_id):
     "Other incidents knowing this person, possible matches in this incident, and merges into this complainant",
     response=schemas.Matches,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def person_matches(complainant_id):
     return merges.matches(get_db(), complainant_id, current_viewer())
@@ -80,7 +80,7 @@ def person_matches(complainant_id):
     response=schemas.Merge,
     status=201,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def merge_complainant(complainant_id, body):
     db = get_db()
@@ -96,7 +96,7 @@ def merge_complainant(complainant_id, body):
     body=schemas.NotSameIn,
     response=schemas.Matches,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def mark_not_same(complainant_id, body):
     db = get_db()

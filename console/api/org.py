@@ -70,7 +70,7 @@ def import_directory(body):
 
 
 def _outlet(branch_code, **_path):
-    if not get_db().execute("SELECT 1 FROM branch WHERE code = ?", [branch_code]).fetchone():
+    if not org.outlet_exists(get_db(), branch_code):
         raise NotFound(f"No outlet {branch_code}.")
 
 

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import complainants, contacts, groups, incidents, regions, schemas
+from .. import complainants, contacts, groups, incidents, regions, schemas, users
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -40,7 +40,7 @@ def _choices(db, incident_id):
         "cities": regions.cities(db),
         "branches": [b for b in regions.branches(db) if viewer.scope_kind != "branch" or b["code"] == viewer.scope_code],
         "province_names": regions.province_names(db, get_locale()),
-        "handlers": list(db.query("SELECT id, display_name FROM user WHERE active = 1 AND role IN ('lead','team','branch') ORDER BY display_name")),
+        "handlers": users.active_users(db, roles=("lead", "team", "branch")),
     }
 
 

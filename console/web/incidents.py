@@ -132,5 +132,5 @@ def edit_group(group_id):
                 groups.update_group(db, group_id, data, current_actor(), utcnow(), current_app.config["MAX_REPRESENTATIVES"], outbox)
             flash(_("Group saved."))
             return redirect(url_for("incidents.show_incident", incident_id=group["incident_id"]))
-    members = list(db.query("SELECT id, name FROM complainant WHERE group_id = ? ORDER BY name LIMIT 500", [group_id]))
+    members = groups.members(db, group_id)
     return render_template("group_edit.html", group=group, members=members, errors=errors), (422 if errors else 200)
