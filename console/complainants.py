@@ -600,7 +600,7 @@ def reveal(db, complainant_id, viewer, actor, now):
     return {"phone": row["phone"], "id_number": row["id_number"]}
 
 
-def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None, settings=None):
+def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None, *, settings):
     """Change the fields sent in a schemas.ComplainantUpdate, under the status rules.
 
     A new severity or a corrected time of receipt (crisis lead only) needs a
@@ -680,10 +680,6 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
 
 def _clock_changes(before, changes, reason, viewer, now, settings):
     """The due times a new severity or a corrected receipt moves, after checking both may change."""
-    if settings is None:
-        from flask import current_app
-
-        settings = current_app.config  # the tiers and the time zone of the app in context
     problems = []
     if not reason:
         problems.append({"field": "reason", "message": _("is required when the severity or the time of receipt changes")})

@@ -17,7 +17,7 @@ def list_contacts(db, complainant_id, viewer):
     return [dict(r) for r in db.query("SELECT * FROM contact WHERE complainant_id = ? ORDER BY contacted_at DESC, id DESC", [complainant_id])]
 
 
-def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, settings=None):
+def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, *, settings):
     """Log a contact from a validated schemas.ContactIn.
 
     The complainant's next promised contact becomes the one given here (or
@@ -25,7 +25,7 @@ def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, setti
     'contacted'. A contact before the complaint was received, or in the
     future, is refused: it would stop the first-response clock falsely.
     """
-    skew = timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"] if settings else 5)
+    skew = timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"])
     with write(db):
         before = scoped_row(db, complainant_id, viewer)
         contacted_at = data.contacted_at or now

@@ -796,7 +796,7 @@ class _Builder:
             notice_proof=proof,
             proof_reference=reference,
         )
-        contacts.add_contact(self.db, person.id, data, SYSTEM, ACTOR, moment, outbox=self.outbox)
+        contacts.add_contact(self.db, person.id, data, SYSTEM, ACTOR, moment, outbox=self.outbox, settings=self.settings)
 
     def _move(self, person, status, moment):
         """Move a person along; offers, acceptances and signatures go through the settlement records."""

@@ -84,6 +84,7 @@ def test_team_board_drills_down_and_resyncs_after_a_restart(app, db, browser, se
             Actor(None, "test", "test"),
             utcnow(),
             Outbox(db),
+            settings=app.config,
         )
     server.start()
     expect(page.locator("#live-state")).to_have_class("state-live", timeout=15000)

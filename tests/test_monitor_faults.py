@@ -387,6 +387,7 @@ def test_alerts_page_by_cursor_and_name_every_complainant(app, api, db, lead):
                 now=T0 + n * MINUTE,
                 audience={"lead", "team"},
                 data={"complainant_ids": ids, "count": len(ids)},
+                settings=app.config,
             )
         raise_alert(
             db,
@@ -398,6 +399,7 @@ def test_alerts_page_by_cursor_and_name_every_complainant(app, api, db, lead):
             audience={"team"},
             province_code="130000",
             branch_code="HB-SJZ-01",
+            settings=app.config,
         )
     seen, cursor = [], None
     while True:

@@ -141,7 +141,9 @@ def test_monitor_makes_the_rollup_at_the_cutoff_not_before_and_once(app, db, sma
 
     # During the next day: two more people, one of the first three contacted.
     add_people(app, db, incident_id, small_incident["groups"], PEOPLE[3:], lead_actor, shanghai(24, 9))
-    complainants.update_complainant(db, small_incident["ids"][0], ComplainantUpdate(status="contacted"), SYSTEM, lead_actor, shanghai(24, 10))
+    complainants.update_complainant(
+        db, small_incident["ids"][0], ComplainantUpdate(status="contacted"), SYSTEM, lead_actor, shanghai(24, 10), settings=app.config
+    )
     assert run_monitor(monitor, app.config, shanghai(24, 17, 59, 59)) == {"rollups": [], "failed": []}
 
     summary = run_monitor(monitor, app.config, shanghai(24, 18))

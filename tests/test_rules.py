@@ -211,7 +211,7 @@ def test_a_missed_run_raises_each_due_alert_exactly_once(app, db, lead):
 def test_a_branch_without_open_complainants_is_never_nudged(app, db, lead, ctx):
     incident_id, (hebei_1, hebei_2) = open_incident(app, db, lead, T0, people=("HB-SJZ-01", "HB-SJZ-02"))
     # HB-SJZ-02's only complainant withdraws; GD-GZ-01 never had one
-    complainants.update_complainant(db, hebei_2, ComplainantUpdate(status="withdrawn"), SYSTEM, lead, T0 + MINUTE)
+    complainants.update_complainant(db, hebei_2, ComplainantUpdate(status="withdrawn"), SYSTEM, lead, T0 + MINUTE, settings=app.config)
     for minutes in (70, 130, 300):
         missed_updates.run(db, T0 + minutes * MINUTE, app.config, None)
     rows = missed(db)
@@ -272,7 +272,15 @@ def test_a_promised_contact_that_passes_is_told_once_and_a_new_promise_again(app
 
     # c1 is called back and promised another call; c2 stays overdue (already told)
     new_promise = T0 + 6 * HOUR
-    contacts.add_contact(db, c1, ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise), SYSTEM, lead, T0 + 4 * HOUR)
+    contacts.add_contact(
+        db,
+        c1,
+        ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise),
+        SYSTEM,
+        lead,
+        T0 + 4 * HOUR,
+        settings=app.config,
+    )
     run_timers(db, new_promise - SECOND, app.config)
     assert len(alerts_of(db, "promised_contact")) == 1
     run_timers(db, new_promise, app.config)

@@ -110,8 +110,11 @@ def group_visit(app, db, accounts, incident_id, at, settings=None):
 def test_an_alert_is_queued_for_the_webhook_only_when_a_url_is_set(app, db, accounts):
     with write(db):
         raise_alert(db, key="no-url", kind="test", level="info", message="m", now=T, audience={"team"}, settings={**app.config, "WEBHOOK_URL": None})
-        raise_alert(db, key="no-settings", kind="test", level="info", message="m", now=T, audience={"team"})
     assert deliveries(db) == []
+    # the settings are required: a caller cannot switch the webhook off by leaving them out
+    with pytest.raises(TypeError), write(db):
+        raise_alert(db, key="no-settings", kind="test", level="info", message="m", now=T, audience={"team"})
+    assert db["alert"].count_where("dedupe_key = 'no-settings'") == 0
     with write(db):
         alert_id = raise_alert(db, key="with-url", kind="test", level="info", message="m", now=T, audience={"team"}, settings=app.config)
     [delivery] = deliveries(db)

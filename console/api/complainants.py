@@ -101,7 +101,7 @@ def get_complainant(complainant_id):
 def update_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
     return mask_complainant(row)
 
 
@@ -162,5 +162,5 @@ def list_contacts(complainant_id):
 def add_contact(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
     return dict(db["contact"].get(contact_id))

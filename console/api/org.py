@@ -186,5 +186,5 @@ def bulk_update_complainants(incident_id, body):
         rows.append((index, key, ComplainantUpdate.model_validate(changes)))
     db = get_db()
     with publishing(db) as outbox:
-        ids = bulk_update.apply(db, incident_id, rows, current_viewer(), current_actor(), utcnow(), outbox)
+        ids = bulk_update.apply(db, incident_id, rows, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
     return {"ids": ids, "count": len(ids)}

@@ -125,7 +125,7 @@ def edit_complainant(complainant_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -152,7 +152,7 @@ def change_status(complainant_id):
         try:
             db = get_db()
             with publishing(db) as outbox:
-                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
         except Invalid as exc:
             errors = {"status": exc.message}
     if errors:
@@ -170,7 +170,7 @@ def add_contact(complainant_id):
     db = get_db()
     try:
         with publishing(db) as outbox:
-            contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+            contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
     except Invalid as exc:
         problems = {f"contact.{p['field']}": p["message"] for p in exc.details or []} or {"contact.contacted_at": exc.message}
         return show_complainant(complainant_id, problems, 422)

@@ -272,7 +272,9 @@ def bulk_page(incident_id):
     def check(header, rows):
         # The preview runs every check of the real update and keeps nothing.
         content = _table_bytes(header, rows)
-        return bulk_update.import_file(db, incident_id, "preview.csv", content, current_viewer(), current_actor(), utcnow(), dry_run=True)
+        return bulk_update.import_file(
+            db, incident_id, "preview.csv", content, current_viewer(), current_actor(), utcnow(), dry_run=True, settings=current_app.config
+        )
 
     return _page(
         "bulk",
@@ -305,7 +307,7 @@ def bulk_confirm(incident_id, token):
     incidents.get_incident(db, incident_id)
     path, content = _take("bulk", token)
     with publishing(db) as outbox:
-        report = bulk_update.import_file(db, incident_id, path, content, current_viewer(), current_actor(), utcnow(), outbox)
+        report = bulk_update.import_file(db, incident_id, path, content, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
     if "error" in report:
         raise report["error"]
     os.remove(path)
