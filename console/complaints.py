@@ -329,10 +329,11 @@ def person_also_in(db, person, viewer):
 # --- writing -------------------------------------------------------------------
 
 
-def add_complaint(db, complainant_id, data, viewer, actor, now, settings, outbox=None):
+def add_complaint(db, complainant_id, data, caller, settings, outbox=None):
     """Another complaint of a known person (a validated schemas.ArrivalIn): kept
     with its channel and transfer, and the person's deadlines brought forward
     when it is earlier (never put back). Returns the complaint."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     from .complainants import apply_change, check_received_at
 
     received = data.received_at or now

@@ -39,8 +39,9 @@ def _public_merge(row):
     return out
 
 
-def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=None):
+def merge(db, kept_id, other_id, reason, caller, settings, outbox=None):
     """Merge complainant ``other_id`` into ``kept_id`` (same incident). Returns the merge record."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         kept = scoped_row(db, kept_id, viewer)
         if other_id == kept_id:
@@ -131,10 +132,11 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
         return _public_merge(next(iter(db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE id = ?", [merge_id]))))
 
 
-def unmerge(db, merge_id, viewer, actor, now, outbox=None):
+def unmerge(db, merge_id, caller, outbox=None):
     """Undo a merge: the merged complainant back as it was, every row it had
     moved back to it, the kept one's fields the merge changed restored.
     Complaints and contacts added to the kept complainant after the merge stay with it."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         rows = list(db.query("SELECT * FROM complainant_merge WHERE id = ?", [merge_id]))
         if not rows:
@@ -183,8 +185,9 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
         return _public_merge(next(iter(db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE id = ?", [merge_id]))))
 
 
-def not_same(db, complainant_id, other_id, viewer, actor, now):
+def not_same(db, complainant_id, other_id, caller):
     """Record that two possible matches are different people: no longer suggested."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         scoped_row(db, complainant_id, viewer)
         scoped_row(db, other_id, viewer)

@@ -4,8 +4,7 @@ matches, and merges by the team (issue 17)."""
 from flask import current_app
 
 from .. import complaints, merges, schemas
-from ..auth import current_actor, current_viewer
-from ..clock import utcnow
+from ..auth import current_caller, current_viewer
 from ..db import get_db
 from ..live import publishing
 from . import operation
@@ -42,7 +41,7 @@ def add_person_complaint(complainant_id, body):
     and is never put back."""
     db = get_db()
     with publishing(db) as outbox:
-        return complaints.add_complaint(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        return complaints.add_complaint(db, complainant_id, body, current_caller(), current_app.config, outbox)
 
 
 @operation(
@@ -85,7 +84,7 @@ def person_matches(complainant_id):
 def merge_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        return merges.merge(db, complainant_id, body.other_id, body.reason, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        return merges.merge(db, complainant_id, body.other_id, body.reason, current_caller(), current_app.config, outbox)
 
 
 @operation(
@@ -100,7 +99,7 @@ def merge_complainant(complainant_id, body):
 )
 def mark_not_same(complainant_id, body):
     db = get_db()
-    merges.not_same(db, complainant_id, body.other_id, current_viewer(), current_actor(), utcnow())
+    merges.not_same(db, complainant_id, body.other_id, current_caller())
     return merges.matches(db, complainant_id, current_viewer())
 
 
@@ -115,4 +114,4 @@ def mark_not_same(complainant_id, body):
 def undo_merge(merge_id):
     db = get_db()
     with publishing(db) as outbox:
-        return merges.unmerge(db, merge_id, current_viewer(), current_actor(), utcnow(), outbox)
+        return merges.unmerge(db, merge_id, current_caller(), outbox)
