@@ -149,7 +149,8 @@ def _supervisor_told(db, alert, actor, now):
     record_supervisor_told(db, ids, actor, now, alert_id=alert["id"])
 
 
-def acknowledge(db, alert_id, viewer, actor, now):
+def acknowledge(db, alert_id, caller):
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     from . import audit
     from .db import write
     from .errors import NotFound

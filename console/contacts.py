@@ -17,7 +17,7 @@ def list_contacts(db, complainant_id, viewer):
     return [dict(r) for r in db.query("SELECT * FROM contact WHERE complainant_id = ? ORDER BY contacted_at DESC, id DESC", [complainant_id])]
 
 
-def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, *, settings):
+def add_contact(db, complainant_id, data, caller, outbox=None, *, settings):
     """Log a contact from a validated schemas.ContactIn.
 
     The complainant's next promised contact becomes the one given here (or
@@ -25,6 +25,7 @@ def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, *, se
     'contacted'. A contact before the complaint was received, or in the
     future, is refused: it would stop the first-response clock falsely.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     skew = timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"])
     with write(db):
         before = scoped_row(db, complainant_id, viewer)

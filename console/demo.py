@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from . import audit, complainants, contacts, groups, incidents, org, rollups, schemas, settlements, tabular, updates, users
 from .access import SYSTEM
 from .audit import Actor
+from .caller import Caller
 from .clock import to_iso
 from .db import write
 from .events import Outbox
@@ -796,7 +797,7 @@ class _Builder:
             notice_proof=proof,
             proof_reference=reference,
         )
-        contacts.add_contact(self.db, person.id, data, SYSTEM, ACTOR, moment, outbox=self.outbox, settings=self.settings)
+        contacts.add_contact(self.db, person.id, data, Caller(SYSTEM, ACTOR, moment), outbox=self.outbox, settings=self.settings)
 
     def _move(self, person, status, moment):
         """Move a person along; offers, acceptances and signatures go through the settlement records."""

@@ -15,6 +15,7 @@ import pytest
 from console import alerts as alerts_module
 from console import complainants, contacts, incidents, updates
 from console.access import SYSTEM, Viewer
+from console.caller import Caller
 from console.clock import to_iso
 from console.schemas import ComplainantIn, ComplainantUpdate, ContactIn, HourlyUpdateIn, IncidentIn
 from monitors import crowd, missed_updates, timers
@@ -276,9 +277,7 @@ def test_a_promised_contact_that_passes_is_told_once_and_a_new_promise_again(app
         db,
         c1,
         ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise),
-        SYSTEM,
-        lead,
-        T0 + 4 * HOUR,
+        Caller(SYSTEM, lead, T0 + 4 * HOUR),
         settings=app.config,
     )
     run_timers(db, new_promise - SECOND, app.config)

@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import complainants, contacts, incidents, schemas
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller, current_viewer
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
@@ -162,5 +162,5 @@ def list_contacts(complainant_id):
 def add_contact(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
+        contact_id = contacts.add_contact(db, complainant_id, body, current_caller(), outbox, settings=current_app.config)
     return dict(db["contact"].get(contact_id))

@@ -4,7 +4,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 
 from .. import alerts, idempotency, intake, masking, schemas, updates
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller, current_viewer
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
@@ -115,7 +115,7 @@ def list_alerts(query):
 
 @operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", response=schemas.Alert, tag="alerts")
 def acknowledge_alert(alert_id):
-    return alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
+    return alerts.acknowledge(get_db(), alert_id, current_caller())
 
 
 @operation(

@@ -8,7 +8,7 @@ from flask_login import current_user
 from pydantic import ValidationError
 
 from .. import complainants, contacts, groups, incidents, regions, schemas, users
-from ..auth import current_actor, current_viewer, requires
+from ..auth import current_actor, current_caller, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
@@ -170,7 +170,7 @@ def add_contact(complainant_id):
     db = get_db()
     try:
         with publishing(db) as outbox:
-            contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
+            contacts.add_contact(db, complainant_id, data, current_caller(), outbox, settings=current_app.config)
     except Invalid as exc:
         problems = {f"contact.{p['field']}": p["message"] for p in exc.details or []} or {"contact.contacted_at": exc.message}
         return show_complainant(complainant_id, problems, 422)

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .. import alerts, branch_requests, forecast, import_formats, intake, intake_formats, masking, regions, schemas, updates
-from ..auth import current_actor, current_viewer, requires
+from ..auth import current_actor, current_caller, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError
@@ -105,7 +105,7 @@ def request_handled(update_id):
     db = get_db()
     try:
         with publishing(db) as outbox:
-            row = branch_requests.mark_handled(db, update_id, current_viewer(), current_actor(), utcnow(), outbox)
+            row = branch_requests.mark_handled(db, update_id, current_caller(), outbox)
     except ConsoleError as exc:
         if exc.status == 404:
             raise
@@ -128,7 +128,7 @@ def alert_list():
 @bp.post("/alerts/<int:alert_id>/ack")
 @requires("alert.ack")
 def acknowledge(alert_id):
-    alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
+    alerts.acknowledge(get_db(), alert_id, current_caller())
     flash(_("Alert acknowledged."))
     return redirect(request.referrer or url_for("reports.alert_list"))
 
