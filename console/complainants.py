@@ -592,20 +592,22 @@ def get_complainant(db, complainant_id, viewer):
     return public(scoped_row(db, complainant_id, viewer))
 
 
-def reveal(db, complainant_id, viewer, actor, now):
+def reveal(db, complainant_id, caller):
     """The unmasked phone and ID number; each reveal is logged (PIPL Art. 51)."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         row = scoped_row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "reveal", at=now)
     return {"phone": row["phone"], "id_number": row["id_number"]}
 
 
-def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None, *, settings):
+def update_complainant(db, complainant_id, data, caller, outbox=None, *, settings):
     """Change the fields sent in a schemas.ComplainantUpdate, under the status rules.
 
     A new severity or a corrected time of receipt (crisis lead only) needs a
     reason, kept in the audit entry; the complaint's due times follow them.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     changes = data.model_dump(exclude_unset=True)
     expected_version = changes.pop("version", None)
     reason = changes.pop("reason", None)
@@ -758,9 +760,10 @@ def record_change(outbox, before, after, name, now):
     )
 
 
-def extend_deadline(db, complainant_id, data, viewer, actor, now, settings, outbox=None):
+def extend_deadline(db, complainant_id, data, caller, settings, outbox=None):
     """Extend the decision deadline (Art. 18): level 1 to 30 days from receipt,
     level 2 a further 30 days with a senior approval; the complainant is told."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         before = scoped_row(db, complainant_id, viewer)
         if data.level != before["extension_level"] + 1:

@@ -822,7 +822,7 @@ class _Builder:
             update = schemas.ComplainantUpdate(status=status, escalation_channel=person.channel)
         else:
             update = schemas.ComplainantUpdate(status=status)
-        complainants.update_complainant(self.db, person.id, update, SYSTEM, ACTOR, moment, outbox=self.outbox, settings=self.settings)
+        complainants.update_complainant(self.db, person.id, update, Caller(SYSTEM, ACTOR, moment), outbox=self.outbox, settings=self.settings)
 
     def _extend(self, person, moment):
         data = schemas.ExtensionIn(
@@ -831,7 +831,7 @@ class _Builder:
             approved_by=f"{PROVINCE_SHORT[person.item['province_code']]}分公司客服部负责人",
             complainant_notified_at=moment,
         )
-        complainants.extend_deadline(self.db, person.id, data, SYSTEM, ACTOR, moment, self.settings)
+        complainants.extend_deadline(self.db, person.id, data, Caller(SYSTEM, ACTOR, moment), self.settings)
 
     def _plan_representatives(self, people):
         """Each group names its representatives (at most MAX_REPRESENTATIVES, Art. 12):

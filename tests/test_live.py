@@ -14,6 +14,7 @@ import socketio
 from console import live
 from console.access import SYSTEM
 from console.audit import Actor
+from console.caller import Caller
 from console.clock import utcnow
 from console.complainants import update_complainant
 from console.events import Outbox
@@ -238,7 +239,7 @@ def test_client_resyncs_after_the_server_restarts(app, db, server, tokens, incid
     outbox = Outbox(db)
     with app.test_request_context():
         update_complainant(
-            db, incident["guangdong"], ComplainantUpdate(status="contacted"), SYSTEM, Actor(None, "test", "test"), utcnow(), outbox, settings=app.config
+            db, incident["guangdong"], ComplainantUpdate(status="contacted"), Caller(SYSTEM, Actor(None, "test", "test"), utcnow()), outbox, settings=app.config
         )
     server.start()
 

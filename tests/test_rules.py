@@ -212,7 +212,7 @@ def test_a_missed_run_raises_each_due_alert_exactly_once(app, db, lead):
 def test_a_branch_without_open_complainants_is_never_nudged(app, db, lead, ctx):
     incident_id, (hebei_1, hebei_2) = open_incident(app, db, lead, T0, people=("HB-SJZ-01", "HB-SJZ-02"))
     # HB-SJZ-02's only complainant withdraws; GD-GZ-01 never had one
-    complainants.update_complainant(db, hebei_2, ComplainantUpdate(status="withdrawn"), SYSTEM, lead, T0 + MINUTE, settings=app.config)
+    complainants.update_complainant(db, hebei_2, ComplainantUpdate(status="withdrawn"), Caller(SYSTEM, lead, T0 + MINUTE), settings=app.config)
     for minutes in (70, 130, 300):
         missed_updates.run(db, T0 + minutes * MINUTE, app.config, None)
     rows = missed(db)

@@ -22,6 +22,7 @@ import pytest
 
 from console import complainants, documents, groups, incidents, playbooks, referrals
 from console.access import SYSTEM
+from console.caller import Caller
 from console.clock import from_iso, to_iso, utcnow
 from console.events import Outbox
 from console.schemas import ComplainantIn, ComplainantUpdate, GroupIn, IncidentIn
@@ -655,7 +656,7 @@ def test_the_tasks_monitor_makes_daily_and_settlement_tasks_for_active_incidents
     first, second = complainants.create_complainants(db, incident_id, people, SYSTEM, lead, T, app.config)
     settled_at = T + 6 * HOUR
     for status in ("contacted", "negotiating"):
-        complainants.update_complainant(db, first, ComplainantUpdate(status=status), SYSTEM, lead, settled_at, settings=app.config)
+        complainants.update_complainant(db, first, ComplainantUpdate(status=status), Caller(SYSTEM, lead, settled_at), settings=app.config)
     from console import schemas, settlements
 
     offer_id = settlements.make_offer(db, first, schemas.OfferIn(), SYSTEM, lead, settled_at)["id"]

@@ -101,7 +101,7 @@ def get_complainant(complainant_id):
 def update_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
+        row = complainants.update_complainant(db, complainant_id, body, current_caller(), outbox, settings=current_app.config)
     return mask_complainant(row)
 
 
@@ -115,7 +115,7 @@ def update_complainant(complainant_id, body):
     visible=complainant_visible,
 )
 def reveal_complainant(complainant_id):
-    return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
+    return complainants.reveal(get_db(), complainant_id, current_caller())
 
 
 @operation(
@@ -131,7 +131,7 @@ def reveal_complainant(complainant_id):
 def extend_deadline(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        row = complainants.extend_deadline(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        row = complainants.extend_deadline(db, complainant_id, body, current_caller(), current_app.config, outbox)
     return mask_complainant(row)
 
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from .. import bulk_update, catalogue, org, tabular, user_import
 from .. import schemas_org as s
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid, NotFound
@@ -186,5 +186,5 @@ def bulk_update_complainants(incident_id, body):
         rows.append((index, key, ComplainantUpdate.model_validate(changes)))
     db = get_db()
     with publishing(db) as outbox:
-        ids = bulk_update.apply(db, incident_id, rows, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
+        ids = bulk_update.apply(db, incident_id, rows, current_caller(), outbox, settings=current_app.config)
     return {"ids": ids, "count": len(ids)}

@@ -125,7 +125,7 @@ def edit_complainant(complainant_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
+                    complainants.update_complainant(db, complainant_id, data, current_caller(), outbox, settings=current_app.config)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -152,7 +152,7 @@ def change_status(complainant_id):
         try:
             db = get_db()
             with publishing(db) as outbox:
-                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, settings=current_app.config)
+                complainants.update_complainant(db, complainant_id, data, current_caller(), outbox, settings=current_app.config)
         except Invalid as exc:
             errors = {"status": exc.message}
     if errors:
@@ -186,7 +186,7 @@ def extend_deadline(complainant_id):
         try:
             db = get_db()
             with publishing(db) as outbox:
-                complainants.extend_deadline(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+                complainants.extend_deadline(db, complainant_id, data, current_caller(), current_app.config, outbox)
         except Invalid as exc:
             errors = {"level": exc.message}
     if errors:
@@ -198,5 +198,5 @@ def extend_deadline(complainant_id):
 @bp.post("/complainants/<int:complainant_id>/reveal")
 @requires("complainant.reveal")
 def reveal(complainant_id):
-    revealed = complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
+    revealed = complainants.reveal(get_db(), complainant_id, current_caller())
     return show_complainant(complainant_id, revealed=revealed)
