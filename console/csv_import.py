@@ -99,8 +99,8 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
     return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}
 
 
-def commit(db, incident_id, report, viewer, actor, now, settings, outbox=None):
+def commit(db, incident_id, report, caller, settings, outbox=None):
     """Write the rows of a clean report in one transaction; refuses a report with any bad row."""
     if not report["ok"]:
         raise Invalid(_("Nothing was imported: %(n)s row(s) have problems.", n=report["bad"]))
-    return create_complainants(db, incident_id, report["items"], viewer, actor, now, settings, outbox)
+    return create_complainants(db, incident_id, report["items"], caller.viewer, caller.actor, caller.now, settings, outbox)

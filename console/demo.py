@@ -413,7 +413,7 @@ class _Builder:
             actions_taken="已按统一口径接待并登记诉求" if people else "",
             needs="请总部派员到场协助" if people > 10 else "",
         )
-        updates.post_update(self.db, self.incident_id, data, SYSTEM, ACTOR, moment, self.settings, outbox=self.outbox)
+        updates.post_update(self.db, self.incident_id, data, Caller(SYSTEM, ACTOR, moment), self.settings, outbox=self.outbox)
 
     def _people(self):
         rng = self.rng

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .audit import Actor
+from .caller import Caller
 from .clock import from_iso, to_iso
 from .db import write
 
@@ -427,7 +428,7 @@ class Drill:
             needs=u.needs,
         )
         with publishing(self.db) as outbox:
-            updates.post_update(self.db, incident_id, data, SYSTEM, ACTOR, when, self.app.config, outbox)
+            updates.post_update(self.db, incident_id, data, Caller(SYSTEM, ACTOR, when), self.app.config, outbox)
         return f"{u.branch}: {u.people_on_site} on site ({u.mood})"
 
     def _auto_update(self, branch, minute, hourly, silent_until, last_auto, latest):

@@ -50,11 +50,12 @@ def _branch_for(db, viewer, branch_code):
     return branch
 
 
-def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None):
+def post_update(db, incident_id, data, caller, settings, outbox=None):
     """Store a branch's update (schemas.HourlyUpdateIn), tell the boards, apply the crowd rules.
 
     Returns the stored update.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     if data.outlet_closed and data.closed_since is None:
         raise Invalid(
             _("Say since when the outlet is closed or blocked."), details=[{"field": "closed_since", "message": "is required when the outlet is closed"}]
@@ -90,16 +91,16 @@ def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None
     return stored
 
 
-def post_update_once(db, incident_id, data, viewer, actor, now, settings, outbox=None, *, key, route, body):
+def post_update_once(db, incident_id, data, caller, settings, outbox=None, *, key, route, body):
     """Post an hourly update at most once per Idempotency-Key (``key`` None: no key, always posts).
 
     ``route`` and ``body`` (bytes) are what a retry must repeat; the same key
     with another body is refused. Returns (the public update, replayed)."""
 
     def action():
-        return 201, public_update(post_update(db, incident_id, data, viewer, actor, now, settings, outbox))
+        return 201, public_update(post_update(db, incident_id, data, caller, settings, outbox))
 
-    _status, response, replayed = idempotency.run_once(db, actor.user_id, key, route, body, action, now)
+    _status, response, replayed = idempotency.run_once(db, caller.actor.user_id, key, route, body, action, caller.now)
     return response, replayed
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from console import complainants, incidents, updates
 from console.access import SYSTEM
+from console.caller import Caller
 from console.clock import to_iso
 from console.db import connect
 from console.schemas import ComplainantIn, HourlyUpdateIn, IncidentIn
@@ -57,7 +58,7 @@ def _incident(app, db, lead, branch="HB-SJZ-01", at=T0):
 
 def _post(app, db, incident_id, branch, at, **fields):
     fields.setdefault("mood", "tense")
-    updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), SYSTEM, SYSTEM_ACTOR, at, app.config)
+    updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), Caller(SYSTEM, SYSTEM_ACTOR, at), app.config)
 
 
 from console.audit import Actor  # noqa: E402

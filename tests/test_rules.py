@@ -75,7 +75,7 @@ def alerts_of(db, kind=None, incident_id=None):
 def post(app, db, viewer, actor, incident_id, at, branch="HB-SJZ-01", **fields):
     fields.setdefault("people_on_site", 0)
     fields.setdefault("mood", "calm")
-    return updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), viewer, actor, at, app.config)
+    return updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), Caller(viewer, actor, at), app.config)
 
 
 # --- 1. missed hourly updates ----------------------------------------------------------------

@@ -13,8 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import csv_import, import_formats, incidents
-from ..auth import current_actor, current_viewer, requires
-from ..clock import utcnow
+from ..auth import current_caller, current_viewer, requires
 from ..db import get_db
 from ..errors import Invalid
 from ..live import publishing
@@ -82,7 +81,7 @@ def confirm(incident_id, token):
     with open(path, encoding="utf-8") as f:
         report = _check(db, incident_id, f.read())
     with publishing(db) as outbox:
-        ids = csv_import.commit(db, incident_id, report, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        ids = csv_import.commit(db, incident_id, report, current_caller(), current_app.config, outbox)
     os.remove(path)
     flash(_("%(n)s complainants imported.", n=len(ids)))
     return redirect(url_for("complainants.list_complainants", incident_id=incident_id))
