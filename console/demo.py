@@ -672,7 +672,13 @@ class _Builder:
             document_base64="eA==",
         )
         settlements.record_agreement(
-            self.db, settlement_id, data, _agreement_pdf(person.id), SYSTEM, ACTOR, moment, settings, os.path.join(settings["DOCUMENT_FOLDER"], "agreements")
+            self.db,
+            settlement_id,
+            data,
+            _agreement_pdf(person.id),
+            Caller(SYSTEM, ACTOR, moment),
+            settings,
+            os.path.join(settings["DOCUMENT_FOLDER"], "agreements"),
         )
 
     def _settings(self):
@@ -806,17 +812,17 @@ class _Builder:
             if self._special_terms(person):
                 # interest in full, not the group's 60%: a different line, so a confidentiality agreement at signing
                 offer = offer.model_copy(update={"interest": person.item["interest_claimed"], "note": "高龄客户，经审批利息全额补偿"})
-            settlements.make_offer(self.db, person.id, offer, SYSTEM, ACTOR, moment, outbox=self.outbox)
+            settlements.make_offer(self.db, person.id, offer, Caller(SYSTEM, ACTOR, moment), outbox=self.outbox)
             return
         if status == "accepted":
             (offer_id,) = self.db.execute("SELECT id FROM settlement_offer WHERE complainant_id = ? AND status = 'open'", [person.id]).fetchone()
-            settlements.accept_offer(self.db, offer_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
+            settlements.accept_offer(self.db, offer_id, Caller(SYSTEM, ACTOR, moment), self._settings(), outbox=self.outbox)
             return
         if status == "settled":
             (settlement_id,) = self.db.execute("SELECT id FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [person.id]).fetchone()
             if self._special_terms(person):
                 self._agreement(person, settlement_id, moment)
-            settlements.finalise(self.db, settlement_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
+            settlements.finalise(self.db, settlement_id, Caller(SYSTEM, ACTOR, moment), self._settings(), outbox=self.outbox)
             return
         if status == "escalated":
             update = schemas.ComplainantUpdate(status=status, escalation_channel=person.channel)

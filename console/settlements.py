@@ -177,7 +177,7 @@ def _terms_of(db, group_id):
     return dict(rows[0]) if rows else None
 
 
-def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
+def make_offer(db, complainant_id, data, caller, outbox=None):
     """Record an offer; components left out come from the group's standard terms.
 
     Refused: expenses without evidence; above the cap (principal + interest +
@@ -186,6 +186,7 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
     are not set yet. The complainant moves to ``offer_made``; an earlier open
     offer is superseded.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         person = scoped_row(db, complainant_id, viewer)
         terms = _terms_of(db, person["group_id"])
@@ -275,8 +276,9 @@ def _move(db, person, status, actor, now, outbox, **extra):
     apply_change(db, person, {"status": status, "escalation_channel": None, **extra}, actor, now, outbox)
 
 
-def decline_offer(db, offer_id, viewer, actor, now, outbox=None):
+def decline_offer(db, offer_id, caller, outbox=None):
     """The complainant turned the offer down: back to negotiating."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         offer = _open_offer(db, offer_id, viewer)
         person = scoped_row(db, offer["complainant_id"], viewer)
@@ -301,11 +303,12 @@ def _open_offer(db, offer_id, viewer):
 # --- acceptance, finalising, withdrawal --------------------------------------
 
 
-def accept_offer(db, offer_id, viewer, actor, now, settings, outbox=None):
+def accept_offer(db, offer_id, caller, settings, outbox=None):
     """Record that the complainant accepted: the settlement, with the tier
     award of today's window (read inside the transaction, so the date, the
     tier and the order of commits agree). A second acceptance for the same
     complainant, however close, is refused."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     try:
         with write(db):
             offer = _open_offer(db, offer_id, viewer)
@@ -379,10 +382,11 @@ def agreement_complainant(db, agreement_id, viewer):
     return settlement_complainant(db, _agreement(db, agreement_id, viewer)["settlement_id"], viewer)
 
 
-def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
+def finalise(db, settlement_id, caller, settings, outbox=None):
     """Sign off a settlement: the complainant becomes ``settled`` and the
     follow-up call is due within SETTLEMENT_FOLLOWUP_DAYS. Refused while the
     terms differ from the group's and no confidentiality agreement is kept."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
@@ -407,9 +411,10 @@ def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
     return settlement_id
 
 
-def withdraw(db, settlement_id, viewer, actor, now, outbox=None):
+def withdraw(db, settlement_id, caller, outbox=None):
     """The complainant went back on an acceptance before signing (seed 000):
     the settlement is kept as withdrawn and talks resume."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
@@ -442,9 +447,10 @@ def decode_document(data):
         raise Invalid(_("document_base64 is not valid base64."), details=[{"field": "document_base64", "message": _("is not valid base64")}]) from None
 
 
-def record_agreement(db, settlement_id, data, content, viewer, actor, now, settings, folder):
+def record_agreement(db, settlement_id, data, content, caller, settings, folder):
     """Keep the signed confidentiality agreement of a settlement: its terms and the
     signed document (checked, stored under its SHA-256, the hash recorded)."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     filename, content_type = uploads.check_upload(data.document_name, content, AGREEMENT_KINDS)
     liquidated = _fen(data.liquidated_damages, "liquidated_damages")
     estimated = _fen(data.estimated_loss, "estimated_loss")
@@ -494,7 +500,8 @@ def _agreement(db, agreement_id, viewer):
     return dict(rows[0])
 
 
-def record_breach(db, agreement_id, data, viewer, actor, now, settings):
+def record_breach(db, agreement_id, data, caller, settings):
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     if data.occurred_on > local_date(now, settings):
         raise Invalid(_("The breach date is in the future."), details=[{"field": "occurred_on", "message": _("is in the future")}])
     claimed = _fen(data.damages_claimed, "damages_claimed")
@@ -513,8 +520,9 @@ def record_breach(db, agreement_id, data, viewer, actor, now, settings):
     return breach_id
 
 
-def agreement_document(db, agreement_id, viewer, actor, now):
+def agreement_document(db, agreement_id, caller):
     """The stored signed document (path, name, type); the download is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         agreement = _agreement(db, agreement_id, viewer)
         audit.record(db, actor, "confidentiality_agreement", agreement_id, "view_document", at=now)
@@ -556,17 +564,19 @@ def public_settlement(db, row):
     return out
 
 
-def get_settlement(db, settlement_id, viewer, actor, now):
+def get_settlement(db, settlement_id, caller):
     """One settlement record with its offer, agreement and breaches; the read is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         row = _settlement(db, settlement_id, viewer)
         audit.record(db, actor, "settlement", settlement_id, "view", at=now)
     return public_settlement(db, row)
 
 
-def for_complainant(db, complainant_id, viewer, actor, now):
+def for_complainant(db, complainant_id, caller):
     """A complainant's offers and settlements (newest first), the group's terms
     and tiers; the read is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         person = scoped_row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "view_settlement", at=now)
@@ -633,8 +643,9 @@ REGISTER_COLUMNS = (
 )
 
 
-def register(db, incident_id, viewer, actor, now):
+def register(db, incident_id, caller):
     """Every settlement of an incident, one row each, for legal; the read is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         audit.record(db, actor, "incident", incident_id, "view_settlements_register", at=now)
     rows = db.query(

@@ -659,9 +659,9 @@ def test_the_tasks_monitor_makes_daily_and_settlement_tasks_for_active_incidents
         complainants.update_complainant(db, first, ComplainantUpdate(status=status), Caller(SYSTEM, lead, settled_at), settings=app.config)
     from console import schemas, settlements
 
-    offer_id = settlements.make_offer(db, first, schemas.OfferIn(), SYSTEM, lead, settled_at)["id"]
-    settlement_id = settlements.accept_offer(db, offer_id, SYSTEM, lead, settled_at, app.config)
-    settlements.finalise(db, settlement_id, SYSTEM, lead, settled_at, app.config)
+    offer_id = settlements.make_offer(db, first, schemas.OfferIn(), Caller(SYSTEM, lead, settled_at))["id"]
+    settlement_id = settlements.accept_offer(db, offer_id, Caller(SYSTEM, lead, settled_at), app.config)
+    settlements.finalise(db, settlement_id, Caller(SYSTEM, lead, settled_at), app.config)
     waiting = open_incident(app, db, lead, T, status="monitoring")
     groups.create_group(db, waiting, GroupIn(name="观察中的分组", handling_line="待定"), lead, T, app.config["MAX_REPRESENTATIVES"])
     assert task_rows(db, incident_id, "follow_up_call") == []
