@@ -128,15 +128,15 @@ class References:
         return [{"field": f, "message": m} for f, m in found]
 
 
-def create_complainants(db, incident_id, items, viewer, actor, now, settings, outbox=None, transfer_details=True):
+def create_complainants(db, incident_id, items, caller, settings, outbox=None, transfer_details=True):
     """Add validated schemas.ComplainantIn items to an incident, all or none.
 
     Returns one complainant id per item (see ``create_arrivals``).
     """
-    return create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox, transfer_details)["ids"]
+    return create_arrivals(db, incident_id, items, caller, settings, outbox, transfer_details)["ids"]
 
 
-def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox=None, transfer_details=True):
+def create_arrivals(db, incident_id, items, caller, settings, outbox=None, transfer_details=True):
     """Add validated schemas.ComplainantIn items to an incident, all or none.
 
     Each item is an arrival of a person. One whose ID number or phone matches
@@ -151,6 +151,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
     ``transfer_details``: a transfer must carry its reference and reply
     deadline (intake complaints from other systems may lack them).
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     from . import complaints, identity, search_index
 
     key = complaints.key(settings)

@@ -103,4 +103,4 @@ def commit(db, incident_id, report, caller, settings, outbox=None):
     """Write the rows of a clean report in one transaction; refuses a report with any bad row."""
     if not report["ok"]:
         raise Invalid(_("Nothing was imported: %(n)s row(s) have problems.", n=report["bad"]))
-    return create_complainants(db, incident_id, report["items"], caller.viewer, caller.actor, caller.now, settings, outbox)
+    return create_complainants(db, incident_id, report["items"], caller, settings, outbox)

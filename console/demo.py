@@ -599,7 +599,7 @@ class _Builder:
                 due = max(due, self.now + timedelta(minutes=rng.randint(60, 24 * 60)))
             data["next_contact_due_at"] = _minute(due)
             items.append(schemas.ComplainantIn(**data))
-        ids = complainants.create_complainants(self.db, self.incident_id, items, SYSTEM, ACTOR, recorded, self.settings, outbox=self.outbox)
+        ids = complainants.create_complainants(self.db, self.incident_id, items, Caller(SYSTEM, ACTOR, recorded), self.settings, outbox=self.outbox)
         for person, new_id in zip(batch, ids):
             person.id = new_id
         # The duty officer tells the supervisor of each severe complaint within the tier's 30 minutes

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from . import alerts, audit, catalogue, org, regions
 from .access import SYSTEM
+from .caller import Caller
 from .clock import from_iso, to_iso
 from .complainants import check_received_at, create_complainants, place_problems
 from .complaints import TRANSFER_BODIES, intake_channel
@@ -195,7 +196,7 @@ def _attach(db, incident, where, params, actor, now, settings, outbox):
     good, items = _screen(db, where, params, actor, now, settings)
     if not items:
         return 0
-    ids = create_complainants(db, incident["id"], items, SYSTEM, actor, now, settings, outbox, transfer_details=False)
+    ids = create_complainants(db, incident["id"], items, Caller(SYSTEM, actor, now), settings, outbox, transfer_details=False)
     db.conn.executemany(
         "UPDATE intake_complaint SET incident_id = ?, complainant_id = ? WHERE id = ?",
         [(incident["id"], complainant_id, c["id"]) for complainant_id, c in zip(ids, good)],

@@ -48,9 +48,7 @@ def _incident(app, db, lead, branch="HB-SJZ-01", at=T0):
         db,
         incident_id,
         [ComplainantIn(name="王某", phone="13800001111", province_code=province, city_code=city, branch_code=branch)],
-        SYSTEM,
-        lead,
-        at,
+        Caller(SYSTEM, lead, at),
         app.config,
     )
     return incident_id

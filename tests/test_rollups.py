@@ -89,7 +89,7 @@ def add_people(app, db, incident_id, group_ids, people, actor, at):
         ComplainantIn(name=name, phone=phone, province_code=province, city_code=city, branch_code=branch, group_id=group_ids[province], principal="50000")
         for name, phone, province, city, branch in people
     ]
-    return complainants.create_complainants(db, incident_id, items, SYSTEM, actor, at, app.config)
+    return complainants.create_complainants(db, incident_id, items, Caller(SYSTEM, actor, at), app.config)
 
 
 @pytest.fixture

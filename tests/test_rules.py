@@ -53,7 +53,7 @@ def open_incident(app, db, actor, at, *, severity="medium", status="active", peo
     data = IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity=severity, status=status)
     incident_id = incidents.create_incident(db, data, actor, at, settings=app.config)
     items = [p if isinstance(p, ComplainantIn) else person(p, i) for i, p in enumerate(people)]
-    ids = complainants.create_complainants(db, incident_id, items, SYSTEM, actor, at, app.config) if items else []
+    ids = complainants.create_complainants(db, incident_id, items, Caller(SYSTEM, actor, at), app.config) if items else []
     return incident_id, ids
 
 
@@ -464,7 +464,7 @@ def test_a_severe_complaint_on_day_two_gets_its_own_supervisor_alerts(app, db, l
         run_timers(db, T0 + minute * MINUTE, app.config)
     assert alerts_of(db, "severe_complaint") == []
     arrival = T0 + DAY + 3 * HOUR
-    [c2] = complainants.create_complainants(db, incident_id, [person("HB-SJZ-02", 7, severity="severe")], SYSTEM, lead, arrival, app.config)
+    [c2] = complainants.create_complainants(db, incident_id, [person("HB-SJZ-02", 7, severity="severe")], Caller(SYSTEM, lead, arrival), app.config)
     assert db["complainant"].get(c2)["supervisor_due_at"] == to_iso(arrival + 30 * MINUTE)
     run_timers(db, arrival, app.config)
     [told] = alerts_of(db, "severe_complaint")

@@ -653,7 +653,7 @@ def test_the_tasks_monitor_makes_daily_and_settlement_tasks_for_active_incidents
         ComplainantIn(name="张建国", phone="13812345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-01"),
         ComplainantIn(name="李秀英", phone="13912345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-02"),
     ]
-    first, second = complainants.create_complainants(db, incident_id, people, SYSTEM, lead, T, app.config)
+    first, second = complainants.create_complainants(db, incident_id, people, Caller(SYSTEM, lead, T), app.config)
     settled_at = T + 6 * HOUR
     for status in ("contacted", "negotiating"):
         complainants.update_complainant(db, first, ComplainantUpdate(status=status), Caller(SYSTEM, lead, settled_at), settings=app.config)

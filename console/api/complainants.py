@@ -71,7 +71,7 @@ def create_complainants(incident_id, body):
         raise Invalid(_("At most %(limit)s complainants in one call; %(n)s were sent.", limit=limit, n=len(items)))
     db = get_db()
     with publishing(db) as outbox:
-        made = complainants.create_arrivals(db, incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        made = complainants.create_arrivals(db, incident_id, items, current_caller(), current_app.config, outbox)
     return {**made, "count": len(made["ids"])}
 
 

@@ -78,9 +78,7 @@ def new_complainant(incident_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-                    (new_id,) = complainants.create_complainants(
-                        db, incident_id, [data], current_viewer(), current_actor(), utcnow(), current_app.config, outbox
-                    )
+                    (new_id,) = complainants.create_complainants(db, incident_id, [data], current_caller(), current_app.config, outbox)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
