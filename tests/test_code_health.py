@@ -97,3 +97,21 @@ def test_no_module_imports_a_private_name_of_another_console_module():
 def test_views_run_no_sql():
     found = [f"{path.relative_to(ROOT)}:{line}: {call}" for path in VIEWS for line, call in sql_calls(path)]
     assert found == [], "move these queries into a named domain function:\n" + "\n".join(found)
+
+
+# complainants._audit_number_search belongs to the number search (console/complaints.py's
+# search is being reworked on its own branch); it converts with it.
+LONG_TAIL_LEFT = {"console/complainants.py:_audit_number_search"}
+
+
+def test_domain_functions_take_a_caller_not_the_viewer_actor_now_tail():
+    found = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                names = [a.arg for a in node.args.args + node.args.kwonlyargs]
+                tail = any(names[i : i + 3] == ["viewer", "actor", "now"] for i in range(len(names)))
+                where = f"{path.relative_to(ROOT)}:{node.name}"
+                if tail and where not in LONG_TAIL_LEFT:
+                    found.append(where)
+    assert found == [], "take a console.caller.Caller instead:\n" + "\n".join(found)
