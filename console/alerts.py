@@ -20,7 +20,7 @@ def level_labels():
     return {k: str(v) for k, v in ALERT_LEVELS.items()}
 
 
-def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=None, province_code=None, branch_code=None, data=None, outbox=None, settings=None):
+def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=None, province_code=None, branch_code=None, data=None, outbox=None, settings):
     """Store an alert unless one with ``key`` exists; returns its id, or None if it existed.
 
     ``audience``: roles ('lead', 'team', 'executive') and places
@@ -63,7 +63,7 @@ def raise_alert(db, *, key, kind, level, message, now, audience, incident_id=Non
     from .channels import route_alert
 
     route_alert(db, alert_id, kind, level, province_code, branch_code, now)
-    if settings and settings.get("WEBHOOK_URL"):
+    if settings.get("WEBHOOK_URL"):
         from .webhooks import enqueue
 
         enqueue(db, alert_id, settings["WEBHOOK_URL"], {**alert, "incident_id": incident_id, "audience": sorted(audience), "data": data or {}}, now)
@@ -149,7 +149,8 @@ def _supervisor_told(db, alert, actor, now):
     record_supervisor_told(db, ids, actor, now, alert_id=alert["id"])
 
 
-def acknowledge(db, alert_id, viewer, actor, now):
+def acknowledge(db, alert_id, caller):
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     from . import audit
     from .db import write
     from .errors import NotFound

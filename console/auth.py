@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from . import login_throttle, sessions, users
 from .access import PERMISSIONS
 from .audit import Actor
+from .caller import Caller
 from .clock import utcnow
 from .db import get_db
 
@@ -159,6 +160,11 @@ def current_actor():
 
 def current_viewer():
     return current_user.viewer
+
+
+def current_caller():
+    """The Caller of this request: the signed-in viewer, the audit Actor, and now by the app's clock."""
+    return Caller(current_viewer(), current_actor(), utcnow())
 
 
 def init_app(app):

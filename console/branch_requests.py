@@ -46,9 +46,10 @@ def requests_for(db, incident_id, viewer):
     return [masking.update_for(viewer, _public(r)) for r in open_rows + handled]
 
 
-def mark_handled(db, update_id, viewer, actor, now, outbox=None):
+def mark_handled(db, update_id, caller, outbox=None):
     """Mark the request of update ``update_id`` handled. NotFound when there is
     no such request in the viewer's scope; Conflict when it is already handled."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         rows = list(
             db.query(

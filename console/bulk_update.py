@@ -67,7 +67,7 @@ def _resolve(db, incident_id, key, add):
     return None
 
 
-def apply(db, incident_id, rows, viewer, actor, now, outbox=None):
+def apply(db, incident_id, rows, caller, outbox=None, *, settings):
     """Apply ``rows`` [(label, key dict, ComplainantUpdate or problems)] in one
     transaction. Returns the changed ids; raises Invalid naming every bad row."""
     problems = []
@@ -95,7 +95,7 @@ def apply(db, incident_id, rows, viewer, actor, now, outbox=None):
             if not clean or update is None:
                 continue
             try:
-                update_complainant(db, complainant_id, update, viewer, actor, now, outbox)
+                update_complainant(db, complainant_id, update, caller, outbox, settings=settings)
                 ids.append(complainant_id)
             except ConsoleError as exc:
                 details = exc.details or [{"field": "", "message": exc.message}]
@@ -150,7 +150,7 @@ def _changes(db, incident_id, values):
         return key, pydantic_details(exc)
 
 
-def import_file(db, incident_id, filename, content, viewer, actor, now, outbox=None, dry_run=False):
+def import_file(db, incident_id, filename, content, caller, outbox=None, dry_run=False, *, settings):
     """Read a bulk-update file and apply it (all or nothing). A dry run checks
     every row inside the transaction and rolls it back. Returns the report."""
     header, table = tabular.read_table(filename, content)
@@ -167,9 +167,9 @@ def import_file(db, incident_id, filename, content, viewer, actor, now, outbox=N
     pending = len(outbox.pending) if outbox is not None else 0
     try:
         if dry_run:
-            _dry_run(db, incident_id, rows, viewer, actor, now)
+            _dry_run(db, incident_id, rows, caller, settings)
         else:
-            apply(db, incident_id, rows, viewer, actor, now, outbox)
+            apply(db, incident_id, rows, caller, outbox, settings=settings)
     except Invalid as exc:
         if outbox is not None:
             del outbox.pending[pending:]  # rolled back: nothing of it reaches a board
@@ -190,11 +190,11 @@ class _Rollback(Exception):
     pass
 
 
-def _dry_run(db, incident_id, rows, viewer, actor, now):
+def _dry_run(db, incident_id, rows, caller, settings):
     """Every check apply makes, with nothing kept."""
     try:
         with write(db):
-            apply(db, incident_id, rows, viewer, actor, now, None)
+            apply(db, incident_id, rows, caller, None, settings=settings)
             raise _Rollback()
     except _Rollback:
         pass

@@ -83,7 +83,7 @@ def place_problems(tables, province, city, branch, prefix=""):
     return found
 
 
-class _References:
+class References:
     """Everything a batch of complainants may point at, loaded once per batch."""
 
     def __init__(self, db, incident_id):
@@ -114,15 +114,15 @@ class _References:
         return [{"field": f, "message": m} for f, m in found]
 
 
-def create_complainants(db, incident_id, items, viewer, actor, now, settings, outbox=None, transfer_details=True):
+def create_complainants(db, incident_id, items, caller, settings, outbox=None, transfer_details=True):
     """Add validated schemas.ComplainantIn items to an incident, all or none.
 
     Returns one complainant id per item (see ``create_arrivals``).
     """
-    return create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox, transfer_details)["ids"]
+    return create_arrivals(db, incident_id, items, caller, settings, outbox, transfer_details)["ids"]
 
 
-def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox=None, transfer_details=True):
+def create_arrivals(db, incident_id, items, caller, settings, outbox=None, transfer_details=True):
     """Add validated schemas.ComplainantIn items to an incident, all or none.
 
     Each item is an arrival of a person. One whose ID number or phone matches
@@ -137,6 +137,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
     ``transfer_details``: a transfer must carry its reference and reply
     deadline (intake complaints from other systems may lack them).
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     from . import complaints, identity, search_index
 
     key = complaints.key(settings)
@@ -144,7 +145,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         incident = get_incident(db, incident_id)
         if incident["status"] == "closed":
             raise Invalid(_("A closed incident takes no new complainants."))
-        refs = _References(db, incident_id)
+        refs = References(db, incident_id)
         closed = inactive_outlets(db)
         problems = [
             {
@@ -566,7 +567,7 @@ def next_cursor(rows, query):
     return rows[-1]["id"] if len(rows) == query.per_page and _order(query) == "id DESC" else None
 
 
-def _row(db, complainant_id, viewer):
+def scoped_row(db, complainant_id, viewer):
     rows = list(db.query(f"SELECT {COLUMNS} FROM complainant WHERE id = ?", [complainant_id]))
     if not rows or not in_scope(viewer, rows[0]["province_code"], rows[0]["branch_code"]):
         raise NotFound(_("No complainant %(id)s.", id=complainant_id))
@@ -575,28 +576,30 @@ def _row(db, complainant_id, viewer):
 
 def get_complainant(db, complainant_id, viewer):
     """One complainant, or NotFound if it does not exist or is outside the viewer's scope."""
-    return public(_row(db, complainant_id, viewer))
+    return public(scoped_row(db, complainant_id, viewer))
 
 
-def reveal(db, complainant_id, viewer, actor, now):
+def reveal(db, complainant_id, caller):
     """The unmasked phone and ID number; each reveal is logged (PIPL Art. 51)."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
-        row = _row(db, complainant_id, viewer)
+        row = scoped_row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "reveal", at=now)
     return {"phone": row["phone"], "id_number": row["id_number"]}
 
 
-def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None, settings=None):
+def update_complainant(db, complainant_id, data, caller, outbox=None, *, settings):
     """Change the fields sent in a schemas.ComplainantUpdate, under the status rules.
 
     A new severity or a corrected time of receipt (crisis lead only) needs a
     reason, kept in the audit entry; the complaint's due times follow them.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     changes = data.model_dump(exclude_unset=True)
     expected_version = changes.pop("version", None)
     reason = changes.pop("reason", None)
     with write(db):
-        before = _row(db, complainant_id, viewer)
+        before = scoped_row(db, complainant_id, viewer)
         if expected_version is not None and expected_version != before["version"]:
             raise Conflict(
                 _(
@@ -652,7 +655,7 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
         references = ("province_code", "city_code", "branch_code", "group_id", "handler_id")
         problems = []
         if any(k in changes for k in references):  # unchanged references were checked when they were set
-            problems = _References(db, before["incident_id"]).problems({k: merged[k] for k in references}, viewer, "")
+            problems = References(db, before["incident_id"]).problems({k: merged[k] for k in references}, viewer, "")
         if problems:
             raise Invalid(_("Nothing was changed: %(n)s problem(s) found.", n=len(problems)), details=problems)
         apply_change(db, before, changes, actor, now, outbox, reason=reason)
@@ -661,10 +664,6 @@ def update_complainant(db, complainant_id, data, viewer, actor, now, outbox=None
 
 def _clock_changes(before, changes, reason, viewer, now, settings):
     """The due times a new severity or a corrected receipt moves, after checking both may change."""
-    if settings is None:
-        from flask import current_app
-
-        settings = current_app.config  # the tiers and the time zone of the app in context
     problems = []
     if not reason:
         problems.append({"field": "reason", "message": _("is required when the severity or the time of receipt changes")})
@@ -743,11 +742,12 @@ def record_change(outbox, before, after, name, now):
     )
 
 
-def extend_deadline(db, complainant_id, data, viewer, actor, now, settings, outbox=None):
+def extend_deadline(db, complainant_id, data, caller, settings, outbox=None):
     """Extend the decision deadline (Art. 18): level 1 to 30 days from receipt,
     level 2 a further 30 days with a senior approval; the complainant is told."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
-        before = _row(db, complainant_id, viewer)
+        before = scoped_row(db, complainant_id, viewer)
         if data.level != before["extension_level"] + 1:
             raise Invalid(
                 _(

@@ -253,9 +253,9 @@ def also_in(db, viewer, incident_id, pairs):
 
 
 def _person(db, complainant_id, viewer):
-    from .complainants import _row
+    from .complainants import scoped_row
 
-    return _row(db, complainant_id, viewer)
+    return scoped_row(db, complainant_id, viewer)
 
 
 def list_complaints(db, complainant_id, viewer):
@@ -329,10 +329,11 @@ def person_also_in(db, person, viewer):
 # --- writing -------------------------------------------------------------------
 
 
-def add_complaint(db, complainant_id, data, viewer, actor, now, settings, outbox=None):
+def add_complaint(db, complainant_id, data, caller, settings, outbox=None):
     """Another complaint of a known person (a validated schemas.ArrivalIn): kept
     with its channel and transfer, and the person's deadlines brought forward
     when it is earlier (never put back). Returns the complaint."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     from .complainants import apply_change, check_received_at
 
     received = data.received_at or now

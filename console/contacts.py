@@ -7,17 +7,17 @@ from flask_babel import gettext as _
 
 from . import audit
 from .clock import from_iso, to_iso
-from .complainants import _row, record_change
+from .complainants import record_change, scoped_row
 from .db import write
 from .errors import Invalid
 
 
 def list_contacts(db, complainant_id, viewer):
-    _row(db, complainant_id, viewer)  # NotFound outside the viewer's scope
+    scoped_row(db, complainant_id, viewer)  # NotFound outside the viewer's scope
     return [dict(r) for r in db.query("SELECT * FROM contact WHERE complainant_id = ? ORDER BY contacted_at DESC, id DESC", [complainant_id])]
 
 
-def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, settings=None):
+def add_contact(db, complainant_id, data, caller, outbox=None, *, settings):
     """Log a contact from a validated schemas.ContactIn.
 
     The complainant's next promised contact becomes the one given here (or
@@ -25,9 +25,10 @@ def add_contact(db, complainant_id, data, viewer, actor, now, outbox=None, setti
     'contacted'. A contact before the complaint was received, or in the
     future, is refused: it would stop the first-response clock falsely.
     """
-    skew = timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"] if settings else 5)
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
+    skew = timedelta(minutes=settings["RECEIPT_SKEW_MINUTES"])
     with write(db):
-        before = _row(db, complainant_id, viewer)
+        before = scoped_row(db, complainant_id, viewer)
         contacted_at = data.contacted_at or now
         if contacted_at < from_iso(before["received_at"]):
             message = _("is before the complaint was received (%(at)s): a contact cannot come before the complaint", at=before["received_at"])

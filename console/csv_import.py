@@ -14,17 +14,14 @@ zone are read in the console's zone. UTF-8 (with or without BOM) or GB18030,
 as Excel writes it in China.
 """
 
-import csv
-import io
-
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
 from . import money
-from .complainants import _References, create_complainants
+from .complainants import References, create_complainants
 from .complaints import arrival_problems
 from .errors import Invalid, pydantic_details
-from .import_formats import parse_time
+from .import_formats import csv_records, parse_time
 from .schemas import ComplainantIn
 
 COLUMNS = [
@@ -60,31 +57,14 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
 
     ``items`` are the validated ComplainantIn of all rows, for ``commit``.
     """
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    if not header:
-        raise Invalid(_("The file is empty."))
-    unknown = [h for h in header if h not in COLUMNS]
-    missing = sorted(REQUIRED - set(header))
-    if unknown or missing:
-        parts = []
-        if missing:
-            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
-        if unknown:
-            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
-        raise Invalid(_("The header row is wrong (%(parts)s). Expected columns: %(cols)s.", parts="; ".join(parts), cols=", ".join(COLUMNS)))
-    reader.fieldnames = header
+    header, records = csv_records(text, COLUMNS, REQUIRED, max_rows)
     group_ids = {r["name"]: r["id"] for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ?", [incident_id])}
-    refs = _References(db, incident_id)
+    refs = References(db, incident_id)
     rows, items = [], []
-    for number, record in enumerate(reader, start=2):
-        if number - 1 > max_rows:
-            raise Invalid(_("The file has more than %(n)s rows; split it.", n=max_rows))
-        values = {k: (v or "").strip() for k, v in record.items() if k is not None}
-        if None in record:
-            rows.append({"line": number, "values": values, "problems": [{"field": "", "message": _("has more cells than the header")}]})
+    for number, values, problems in records:
+        if problems:
+            rows.append({"line": number, "values": values, "problems": problems})
             continue
-        problems = []
         data = {}
         for column, value in values.items():
             if value == "":
@@ -116,14 +96,12 @@ def check(db, incident_id, text, viewer, timezone, max_rows):
                 problems += arrival_problems(item.channel, item.transfer_reference, item.reply_due_at, item.received_at)
         rows.append({"line": number, "values": values, "problems": problems})
         items.append(item)
-    if not rows:
-        raise Invalid(_("The file has a header but no rows."))
     ok = all(not r["problems"] for r in rows)
     return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}
 
 
-def commit(db, incident_id, report, viewer, actor, now, settings, outbox=None):
+def commit(db, incident_id, report, caller, settings, outbox=None):
     """Write the rows of a clean report in one transaction; refuses a report with any bad row."""
     if not report["ok"]:
         raise Invalid(_("Nothing was imported: %(n)s row(s) have problems.", n=report["bad"]))
-    return create_complainants(db, incident_id, report["items"], viewer, actor, now, settings, outbox)
+    return create_complainants(db, incident_id, report["items"], caller, settings, outbox)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from . import audit, complainants, contacts, groups, incidents, org, rollups, schemas, settlements, tabular, updates, users
 from .access import SYSTEM
 from .audit import Actor
+from .caller import Caller
 from .clock import to_iso
 from .db import write
 from .events import Outbox
@@ -412,7 +413,7 @@ class _Builder:
             actions_taken="已按统一口径接待并登记诉求" if people else "",
             needs="请总部派员到场协助" if people > 10 else "",
         )
-        updates.post_update(self.db, self.incident_id, data, SYSTEM, ACTOR, moment, self.settings, outbox=self.outbox)
+        updates.post_update(self.db, self.incident_id, data, Caller(SYSTEM, ACTOR, moment), self.settings, outbox=self.outbox)
 
     def _people(self):
         rng = self.rng
@@ -598,7 +599,7 @@ class _Builder:
                 due = max(due, self.now + timedelta(minutes=rng.randint(60, 24 * 60)))
             data["next_contact_due_at"] = _minute(due)
             items.append(schemas.ComplainantIn(**data))
-        ids = complainants.create_complainants(self.db, self.incident_id, items, SYSTEM, ACTOR, recorded, self.settings, outbox=self.outbox)
+        ids = complainants.create_complainants(self.db, self.incident_id, items, Caller(SYSTEM, ACTOR, recorded), self.settings, outbox=self.outbox)
         for person, new_id in zip(batch, ids):
             person.id = new_id
         # The duty officer tells the supervisor of each severe complaint within the tier's 30 minutes
@@ -671,7 +672,13 @@ class _Builder:
             document_base64="eA==",
         )
         settlements.record_agreement(
-            self.db, settlement_id, data, _agreement_pdf(person.id), SYSTEM, ACTOR, moment, settings, os.path.join(settings["DOCUMENT_FOLDER"], "agreements")
+            self.db,
+            settlement_id,
+            data,
+            _agreement_pdf(person.id),
+            Caller(SYSTEM, ACTOR, moment),
+            settings,
+            os.path.join(settings["DOCUMENT_FOLDER"], "agreements"),
         )
 
     def _settings(self):
@@ -796,7 +803,7 @@ class _Builder:
             notice_proof=proof,
             proof_reference=reference,
         )
-        contacts.add_contact(self.db, person.id, data, SYSTEM, ACTOR, moment, outbox=self.outbox)
+        contacts.add_contact(self.db, person.id, data, Caller(SYSTEM, ACTOR, moment), outbox=self.outbox, settings=self.settings)
 
     def _move(self, person, status, moment):
         """Move a person along; offers, acceptances and signatures go through the settlement records."""
@@ -805,23 +812,23 @@ class _Builder:
             if self._special_terms(person):
                 # interest in full, not the group's 60%: a different line, so a confidentiality agreement at signing
                 offer = offer.model_copy(update={"interest": person.item["interest_claimed"], "note": "高龄客户，经审批利息全额补偿"})
-            settlements.make_offer(self.db, person.id, offer, SYSTEM, ACTOR, moment, outbox=self.outbox)
+            settlements.make_offer(self.db, person.id, offer, Caller(SYSTEM, ACTOR, moment), outbox=self.outbox)
             return
         if status == "accepted":
             (offer_id,) = self.db.execute("SELECT id FROM settlement_offer WHERE complainant_id = ? AND status = 'open'", [person.id]).fetchone()
-            settlements.accept_offer(self.db, offer_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
+            settlements.accept_offer(self.db, offer_id, Caller(SYSTEM, ACTOR, moment), self._settings(), outbox=self.outbox)
             return
         if status == "settled":
             (settlement_id,) = self.db.execute("SELECT id FROM settlement WHERE complainant_id = ? AND status = 'accepted'", [person.id]).fetchone()
             if self._special_terms(person):
                 self._agreement(person, settlement_id, moment)
-            settlements.finalise(self.db, settlement_id, SYSTEM, ACTOR, moment, self._settings(), outbox=self.outbox)
+            settlements.finalise(self.db, settlement_id, Caller(SYSTEM, ACTOR, moment), self._settings(), outbox=self.outbox)
             return
         if status == "escalated":
             update = schemas.ComplainantUpdate(status=status, escalation_channel=person.channel)
         else:
             update = schemas.ComplainantUpdate(status=status)
-        complainants.update_complainant(self.db, person.id, update, SYSTEM, ACTOR, moment, outbox=self.outbox, settings=self.settings)
+        complainants.update_complainant(self.db, person.id, update, Caller(SYSTEM, ACTOR, moment), outbox=self.outbox, settings=self.settings)
 
     def _extend(self, person, moment):
         data = schemas.ExtensionIn(
@@ -830,7 +837,7 @@ class _Builder:
             approved_by=f"{PROVINCE_SHORT[person.item['province_code']]}分公司客服部负责人",
             complainant_notified_at=moment,
         )
-        complainants.extend_deadline(self.db, person.id, data, SYSTEM, ACTOR, moment, self.settings)
+        complainants.extend_deadline(self.db, person.id, data, Caller(SYSTEM, ACTOR, moment), self.settings)
 
     def _plan_representatives(self, people):
         """Each group names its representatives (at most MAX_REPRESENTATIVES, Art. 12):

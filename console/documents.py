@@ -110,7 +110,7 @@ def _register_font():
 
 @dataclass
 class Table:
-    """A table block for ``_pdf``: a header row (or None), rows, and optional
+    """A table block for ``render_pdf``: a header row (or None), rows, and optional
     column widths as fractions of the text width; ``numeric`` columns are
     right-aligned; ``total`` shades the last row."""
 
@@ -130,7 +130,7 @@ class Signature:
 
 
 class PageBreak:
-    """A block for ``_pdf``: what follows starts on a new page."""
+    """A block for ``render_pdf``: what follows starts on a new page."""
 
 
 @dataclass
@@ -199,7 +199,7 @@ def _table_flowable(block, styles, width):
     return KeepTogether([table]) if len(data) <= 12 else table
 
 
-def _pdf(title, sections, subtitle=None, now=None, author="", footer=True):
+def render_pdf(title, sections, subtitle=None, now=None, author="", footer=True):
     """An A4 PDF: a centred title, then each section's heading and blocks.
 
     ``sections`` is a list of ``Section`` (or ``(heading, blocks)`` pairs);
@@ -315,7 +315,7 @@ NO_BRANCH = "（未指明网点）"
 NONE = "暂无"
 
 
-def _zh(mapping, value):
+def zh_label(mapping, value):
     return vocabulary.zh(mapping, value)
 
 
@@ -323,7 +323,7 @@ def _tz(settings):
     return ZoneInfo(settings.get("TIMEZONE") or "Asia/Shanghai")
 
 
-def _when(value, settings):
+def when_local(value, settings):
     """A stored (UTC) time or a datetime, as local Chinese date and time."""
     moment = from_iso(value) if isinstance(value, str) else value
     if moment is None:
@@ -364,7 +364,7 @@ def _definitions(keys):
 REVIEW_FIGURES = ("complainants", "settled_to_date")
 
 
-def _organisation(settings):
+def organisation_name(settings):
     return settings.get("ORGANISATION_NAME") or "（报送单位）"
 
 
@@ -375,7 +375,7 @@ def _status_order(status):
     return (FUNNEL.index(status), status) if status in FUNNEL else (len(FUNNEL), status)
 
 
-class _Facts:
+class Facts:
     """The aggregates every document draws on; complainants only as counts and sums."""
 
     def __init__(self, db, incident_id, floor=0):
@@ -442,7 +442,7 @@ class _Facts:
             return self.group_name(value)
         if key == "province_code":
             return self.province_name(value)
-        return _zh(COMPLAINANT_STATUS_ZH, value)
+        return zh_label(COMPLAINANT_STATUS_ZH, value)
 
     def province_list(self):
         return "、".join(self.province_name(k) for k, _sums in self.by("province_code")) or NONE
@@ -479,11 +479,11 @@ def _amount(facts, sums, key):
     return disclosure.DASH if disclosure.small(sums["count"], facts.floor) else money.format(sums[key] or 0, plain=True)
 
 
-def _floor(settings, suppressed):
+def cell_floor(settings, suppressed):
     return disclosure.min_people(settings) if suppressed else 0
 
 
-def _tasks(db, incident_id):
+def incident_tasks(db, incident_id):
     return [
         dict(r)
         for r in db.query(
@@ -526,12 +526,15 @@ def _incident_timeline(db, incident, settings, full):
         if row["action"] == "create":
             seen_create = True
             seen_active = seen_active or after.get("status") == "active"
-            events.append((row["at"], f"事件登记，状态：{_zh(INCIDENT_STATUS_ZH, after.get('status'))}{who}"))
+            events.append((row["at"], f"事件登记，状态：{zh_label(INCIDENT_STATUS_ZH, after.get('status'))}{who}"))
         elif row["action"] == "status":
             seen_active = seen_active or after.get("status") == "active"
             reason = f"；原因：{after['reason']}" if after.get("reason") else ""
             events.append(
-                (row["at"], f"状态由“{_zh(INCIDENT_STATUS_ZH, before.get('status'))}”变为“{_zh(INCIDENT_STATUS_ZH, after.get('status'))}”{reason}{who}")
+                (
+                    row["at"],
+                    f"状态由“{zh_label(INCIDENT_STATUS_ZH, before.get('status'))}”变为“{zh_label(INCIDENT_STATUS_ZH, after.get('status'))}”{reason}{who}",
+                )
             )
         elif row["action"] == "mass_incident":
             seen_mass = True
@@ -553,7 +556,7 @@ def _incident_timeline(db, incident, settings, full):
 
 def _timeline_table(events, settings):
     ordered = sorted(events, key=lambda e: from_iso(e[0]))
-    return Table(["时间", "事项"], [[_when(at, settings), what] for at, what in ordered], widths=[0.24, 0.76])
+    return Table(["时间", "事项"], [[when_local(at, settings), what] for at, what in ordered], widths=[0.24, 0.76])
 
 
 # --- 1. the regulator's report -----------------------------------------------------------------
@@ -566,9 +569,9 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
     measures taken and planned; help needed; reporting unit, signing officer,
     contact person and phone."""
     _required(signing_officer=signing_officer, contact_person=contact_person, contact_phone=contact_phone)
-    facts = _Facts(db, incident_id, _floor(settings, suppressed))
+    facts = Facts(db, incident_id, cell_floor(settings, suppressed))
     incident = facts.incident
-    organisation = _organisation(settings)
+    organisation = organisation_name(settings)
     earlier = db.execute(
         "SELECT count(*) FROM issued_document WHERE incident_id = ? AND kind = 'regulator_report' AND issued_at <= ?",
         [incident_id, to_iso(now)],
@@ -588,7 +591,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
                 None,
                 [
                     ["报送单位", organisation, "报告类型", kind],
-                    ["签发人", signing_officer, "报送时间", _when(now, settings)],
+                    ["签发人", signing_officer, "报送时间", when_local(now, settings)],
                     ["联系人", contact_person, "联系电话", contact_phone],
                 ],
                 widths=[0.14, 0.36, 0.14, 0.36],
@@ -608,12 +611,12 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             f"事件名称：{incident['title']}",
             f"事件起因：{incident['cause']}",
             f"涉及产品：{incident['product']}",
-            f"事件开始时间：{_when(incident['opened_at'], settings)}（立案登记）"
-            + (f"；最早一笔投诉受理于 {_when(facts.first_received, settings)}" if facts.first_received else ""),
+            f"事件开始时间：{when_local(incident['opened_at'], settings)}（立案登记）"
+            + (f"；最早一笔投诉受理于 {when_local(facts.first_received, settings)}" if facts.first_received else ""),
             f"涉及地区：{facts.province_list()}（各网点分布见下表）",
             where,
-            f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}"
-            + (f"（{_when(incident['activated_at'], settings)}启动应急处置）" if incident.get("activated_at") else ""),
+            f"当前处置状态：{zh_label(INCIDENT_STATUS_ZH, incident['status'])}"
+            + (f"（{when_local(incident['activated_at'], settings)}启动应急处置）" if incident.get("activated_at") else ""),
         ],
     )
 
@@ -624,8 +627,8 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         "二、事件性质和级别",
         [
             f"事件性质：群体性投诉（同一原因引发的多名客户投诉），共涉及客户 {totals['count']} 人。",
-            f"严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-            f"是否已构成群体性事件：{'是，' + _when(mass, settings) + '认定' if mass else '否'}",
+            f"严重程度：{zh_label(SEVERITY_ZH, incident['severity'])}",
+            f"是否已构成群体性事件：{'是，' + when_local(mass, settings) + '认定' if mass else '否'}",
             f"是否构成重大消费投诉（{major_at} 人以上共同到场）：{'是' if peak >= major_at else '否'}（各网点报告的{_figure('peak_on_site')}：{peak} 人）",
         ],
     )
@@ -653,13 +656,13 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         [
             [
                 f"{u['branch_name']}（{facts.province_name(u['province_code'])}）",
-                _when(u["posted_at"], settings),
+                when_local(u["posted_at"], settings),
                 str(u["people_on_site"]),
-                _zh(MOOD_ZH, u["mood"]),
+                zh_label(MOOD_ZH, u["mood"]),
                 yes(u["banners"]),
                 yes(u["police_present"]),
                 yes(u["media_present"]),
-                (f"是，自 {_when(u['closed_since'], settings)}" if u["closed_since"] else "是") if u["outlet_closed"] else "否",
+                (f"是，自 {when_local(u['closed_since'], settings)}" if u["closed_since"] else "是") if u["outlet_closed"] else "否",
             ]
             for u in latest
         ],
@@ -686,7 +689,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         ],
     )
 
-    tasks = _tasks(db, incident_id)
+    tasks = incident_tasks(db, incident_id)
     done = [t for t in tasks if t["status"] == "done"]
     planned = [t for t in tasks if t["status"] != "done"]
     branch_actions = [
@@ -699,7 +702,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
         [
             Table(
                 ["完成时间", "措施", "负责方"],
-                [[_when(t["completed_at"], settings), t["title"], _zh(ROLE_ZH, t["owner_role"])] for t in done],
+                [[when_local(t["completed_at"], settings), t["title"], zh_label(ROLE_ZH, t["owner_role"])] for t in done],
                 widths=[0.24, 0.56, 0.2],
                 empty="暂无已完成的措施。",
             ),
@@ -712,7 +715,7 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
             Table(
                 ["完成时限", "措施", "负责方"],
                 [
-                    [_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
+                    [when_local(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], zh_label(ROLE_ZH, t["owner_role"])]
                     for t in sorted(planned, key=lambda t: (t["due_at"], t["id"]))
                 ],
                 widths=[0.3, 0.5, 0.2],
@@ -732,13 +735,13 @@ def regulator_report(db, incident_id, now, settings, signing_officer, contact_pe
                     ["签发人", signing_officer],
                     ["联系人", contact_person],
                     ["联系电话", contact_phone],
-                    ["报送时间", _when(now, settings)],
+                    ["报送时间", when_local(now, settings)],
                 ],
                 widths=[0.2, 0.8],
             ),
         ],
     )
-    return _pdf(
+    return render_pdf(
         f"关于{incident['title']}的报告",
         [header, happened, nature, amounts, stability, measures, next_steps, help_needed, sign_off, _definitions(figures.REGULATOR_REPORT)],
         now=now,
@@ -768,7 +771,7 @@ def counts_csv(db, incident_id, floor=0):
     """Complainants by group x province x status with the principal: aggregates
     only, UTF-8 with a byte-order mark so Excel reads the Chinese. With a
     ``floor`` (a suppressed rendering) a row of fewer people has no principal."""
-    facts = _Facts(db, incident_id, floor)
+    facts = Facts(db, incident_id, floor)
     rows = sorted(
         facts.matrix,
         key=lambda r: (r["group_id"] is None, r["group_id"] or 0, r["province_code"], _status_order(r["status"])),
@@ -781,7 +784,7 @@ def counts_csv(db, incident_id, floor=0):
             [
                 facts.group_name(r["group_id"]),
                 facts.province_name(r["province_code"]),
-                _zh(COMPLAINANT_STATUS_ZH, r["status"]),
+                zh_label(COMPLAINANT_STATUS_ZH, r["status"]),
                 r["count"],
                 # a number the console computed: stays a number
                 disclosure.DASH if index in hidden else money.to_yuan(r["principal_fen"] or 0, cents=True),
@@ -794,9 +797,9 @@ def counts_csv(db, incident_id, floor=0):
 def consumer_association_packet(db, incident_id, now, settings, contact_person, contact_phone, suppressed=False):
     """A ZIP for the consumer association: packet.pdf and counts.csv."""
     _required(contact_person=contact_person, contact_phone=contact_phone)
-    facts = _Facts(db, incident_id, _floor(settings, suppressed))
+    facts = Facts(db, incident_id, cell_floor(settings, suppressed))
     incident = facts.incident
-    organisation = _organisation(settings)
+    organisation = organisation_name(settings)
     totals = facts.totals()
     groups = facts.by("group_id")
     summary = Section(
@@ -805,7 +808,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
             f"{organisation}就“{incident['title']}”向贵会通报有关情况如下。",
             f"起因：{incident['cause']}",
             f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {_amount(facts, totals, 'principal_fen')} 元。",
-            f"当前处置状态：{_zh(INCIDENT_STATUS_ZH, incident['status'])}。",
+            f"当前处置状态：{zh_label(INCIDENT_STATUS_ZH, incident['status'])}。",
             *_money_table(facts, "province_code", "省份"),
         ],
     )
@@ -814,8 +817,8 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
         [
             f"涉及产品：{incident['product']}",
             f"问题起因：{incident['cause']}",
-            f"事件严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-            f"首笔投诉受理时间：{_when(facts.first_received, settings) or NONE}；最近一笔：{_when(facts.last_received, settings) or NONE}",
+            f"事件严重程度：{zh_label(SEVERITY_ZH, incident['severity'])}",
+            f"首笔投诉受理时间：{when_local(facts.first_received, settings) or NONE}；最近一笔：{when_local(facts.last_received, settings) or NONE}",
         ],
     )
     plan = Section(
@@ -838,12 +841,14 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
         "五、联系方式",
         [
             Table(
-                None, [["单位", organisation], ["联系人", contact_person], ["联系电话", contact_phone], ["材料日期", _when(now, settings)]], widths=[0.2, 0.8]
+                None,
+                [["单位", organisation], ["联系人", contact_person], ["联系电话", contact_phone], ["材料日期", when_local(now, settings)]],
+                widths=[0.2, 0.8],
             ),
             "附件：counts.csv（按客户分组、省份和处理状态汇总的人数和本金，仅含汇总数据，不含客户个人信息）。",
         ],
     )
-    pdf = _pdf(
+    pdf = render_pdf(
         f"关于{incident['title']}的情况通报",
         [summary, product, plan, timeline, contacts],
         subtitle=f"致消费者协会　{organisation}",
@@ -887,9 +892,9 @@ def media_statement(db, incident_id, now, settings):
             "There is no approved agreed line for this incident: legal must approve the line before a media statement is issued. "
             "（本事件尚无经法律合规部门审核通过的统一口径，不能出具媒体声明。）"
         )
-    organisation = _organisation(settings)
+    organisation = organisation_name(settings)
     paragraphs = [p.strip() for p in line["text"].splitlines() if p.strip()]
-    return _pdf("情况说明", [Section(None, [*paragraphs, Signature([organisation])])], now=now, author=organisation, footer=False)
+    return render_pdf("情况说明", [Section(None, [*paragraphs, Signature([organisation])])], now=now, author=organisation, footer=False)
 
 
 # --- 4. the post-incident review ---------------------------------------------------------------
@@ -909,24 +914,24 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
     and to settlement by group and region, tasks on time and late, and what
     the lead says the playbook should change (marked as not yet written
     when empty: the review is also made automatically at stand-down)."""
-    facts = _Facts(db, incident_id, _floor(settings, suppressed))
+    facts = Facts(db, incident_id, cell_floor(settings, suppressed))
     incident = facts.incident
-    organisation = _organisation(settings)
+    organisation = organisation_name(settings)
     totals = facts.totals()
 
     events = _incident_timeline(db, incident, settings, full=True)
-    tasks = _tasks(db, incident_id)
+    tasks = incident_tasks(db, incident_id)
     for t in tasks:
         if t["status"] == "done" and t["completed_at"]:
             events.append((t["completed_at"], f"完成任务：{t['title']}"))
     for r in db.query("SELECT * FROM referral WHERE incident_id = ? ORDER BY sent_at, id", [incident_id]):
-        party = _zh(PARTY_ZH, r["party"])
+        party = zh_label(PARTY_ZH, r["party"])
         events.append((r["sent_at"], f"向{party}（{r['recipient']}）报送：{r['what_sent']}"))
         if r["acknowledged_at"]:
             by = f"，确认人：{r['acknowledged_by_name']}" if r["acknowledged_by_name"] else ""
             events.append((r["acknowledged_at"], f"{party}（{r['recipient']}）确认收到{by}"))
     for d in db.query("SELECT * FROM issued_document WHERE incident_id = ? ORDER BY issued_at, id", [incident_id]):
-        events.append((d["issued_at"], f"出具{_zh(DOCUMENT_KIND_ZH, d['kind'])}：{d['title']}（送{d['recipient']}）"))
+        events.append((d["issued_at"], f"出具{zh_label(DOCUMENT_KIND_ZH, d['kind'])}：{d['title']}（送{d['recipient']}）"))
 
     people = [
         dict(r)
@@ -975,10 +980,10 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
             "一、事件概况",
             [
                 f"事件名称：{incident['title']}",
-                f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-                f"立案时间：{_when(incident['opened_at'], settings)}；"
-                f"{'群体性事件认定时间：' + _when(incident['mass_incident_at'], settings) if incident.get('mass_incident_at') else '未构成群体性事件'}；"
-                f"{'结案时间：' + _when(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + _zh(INCIDENT_STATUS_ZH, incident['status'])}",
+                f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{zh_label(SEVERITY_ZH, incident['severity'])}",
+                f"立案时间：{when_local(incident['opened_at'], settings)}；"
+                f"{'群体性事件认定时间：' + when_local(incident['mass_incident_at'], settings) if incident.get('mass_incident_at') else '未构成群体性事件'}；"
+                f"{'结案时间：' + when_local(incident['closed_at'], settings) if incident.get('closed_at') else '当前状态：' + zh_label(INCIDENT_STATUS_ZH, incident['status'])}",
                 f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金 {_amount(facts, totals, 'principal_fen')} 元。",
                 *_money_table(facts, "status", "处理状态"),
             ],
@@ -1000,18 +1005,23 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
             "四、任务完成情况",
             [
                 f"共 {len(tasks)} 项任务：按时完成 {len(on_time)} 项，逾期完成 {len(late)} 项，"
-                f"截至 {_when(now, settings)} 仍未完成且已过期限 {len(overdue)} 项，未到期限 {len(not_due)} 项。",
+                f"截至 {when_local(now, settings)} 仍未完成且已过期限 {len(overdue)} 项，未到期限 {len(not_due)} 项。",
                 "逾期完成的任务：",
                 Table(
                     ["任务", "期限", "完成时间", "逾期"],
-                    [[t["title"], _when(t["due_at"], settings), _when(t["completed_at"], settings), late_by(t)] for t in late],
+                    [[t["title"], when_local(t["due_at"], settings), when_local(t["completed_at"], settings), late_by(t)] for t in late],
                     widths=[0.4, 0.2, 0.2, 0.2],
                 ),
                 "已过期限仍未完成的任务：",
                 Table(
                     ["任务", "期限", "负责方", "已逾期"],
                     [
-                        [t["title"], _when(t["due_at"], settings), _zh(ROLE_ZH, t["owner_role"]), _duration((now - from_iso(t["due_at"])).total_seconds())]
+                        [
+                            t["title"],
+                            when_local(t["due_at"], settings),
+                            zh_label(ROLE_ZH, t["owner_role"]),
+                            _duration((now - from_iso(t["due_at"])).total_seconds()),
+                        ]
                         for t in overdue
                     ],
                     widths=[0.4, 0.2, 0.2, 0.2],
@@ -1020,9 +1030,9 @@ def incident_review(db, incident_id, now, settings, changes_to_playbook, suppres
         ),
         Section("五、应急预案修订建议", [(changes_to_playbook or "").strip() or "（应急处置负责人尚未填写）"]),
         _definitions(REVIEW_FIGURES),
-        Section(None, [Signature([f"编制单位：{organisation}", f"编制时间：{_when(now, settings)}"])]),
+        Section(None, [Signature([f"编制单位：{organisation}", f"编制时间：{when_local(now, settings)}"])]),
     ]
-    return _pdf(f"关于{incident['title']}的事后复盘报告", sections, now=now, author=organisation)
+    return render_pdf(f"关于{incident['title']}的事后复盘报告", sections, now=now, author=organisation)
 
 
 # --- keeping what was issued -------------------------------------------------------------------

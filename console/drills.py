@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import vocabulary
 from .audit import Actor
+from .caller import Caller
 from .clock import from_iso, to_iso
 from .db import write
 from .figures import OPEN_INCIDENT_STATUSES, RESPONDING_INCIDENT_STATUSES, incident_status_sql
@@ -429,7 +430,7 @@ class Drill:
             needs=u.needs,
         )
         with publishing(self.db) as outbox:
-            updates.post_update(self.db, incident_id, data, SYSTEM, ACTOR, when, self.app.config, outbox)
+            updates.post_update(self.db, incident_id, data, Caller(SYSTEM, ACTOR, when), self.app.config, outbox)
         return f"{u.branch}: {u.people_on_site} on site ({u.mood})"
 
     def _auto_update(self, branch, minute, hourly, silent_until, last_auto, latest):
@@ -637,3 +638,12 @@ def past_reports(real_db):
         except (OSError, ValueError):
             log.warning("unreadable drill report %s", path)
     return found
+
+
+def latest_run(db):
+    """(the latest drill run, its events in order) in a drill's database; ({}, []) before the first."""
+    rows = list(db.query("SELECT * FROM drill_run ORDER BY id DESC LIMIT 1"))
+    if not rows:
+        return {}, []
+    run = dict(rows[0])
+    return run, [dict(r) for r in db.query("SELECT * FROM drill_event WHERE run_id = ? ORDER BY id", [run["id"]])]

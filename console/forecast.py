@@ -427,3 +427,8 @@ def cause_outlooks(db, now, limit=5):
         except Exception:  # noqa: BLE001 - one cause's failure hides only that cause
             logging.getLogger(__name__).exception("forecast of cause %s failed", cause["cause_code"])
     return found
+
+
+def cause_received(db, cause_code):
+    """Whether any ordinary complaint of this cause has been received (a forecast needs one)."""
+    return db.execute("SELECT 1 FROM intake_complaint WHERE cause_code = ? LIMIT 1", [cause_code]).fetchone() is not None

@@ -120,3 +120,13 @@ def update_group(db, group_id, data, actor, now, max_representatives, outbox=Non
         if "name" in new:
             _record(outbox, before["incident_id"], group_id, new["name"], now)
     return get_group(db, group_id)
+
+
+def names(db, incident_id):
+    """{group id: name} of an incident's groups."""
+    return {r["id"]: r["name"] for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ?", [incident_id])}
+
+
+def members(db, group_id, limit=500):
+    """The complainants of a group, by name: [{id, name}] (the first ``limit``)."""
+    return [dict(r) for r in db.query("SELECT id, name FROM complainant WHERE group_id = ? ORDER BY name LIMIT ?", [group_id, limit])]

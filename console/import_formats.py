@@ -77,6 +77,47 @@ def is_xlsx(filename, raw):
     return (filename or "").lower().endswith(".xlsx") or raw[:4] == b"PK\x03\x04"
 
 
+def upload_text(filename, raw):
+    """An uploaded import file as CSV text: the first sheet of an XLSX, or CSV decoded (UTF-8, then GB18030)."""
+    from .tabular import decode
+
+    return xlsx_to_csv_text(raw) if is_xlsx(filename, raw) else decode(raw)
+
+
+def csv_records(text, columns, required, max_rows):
+    """The CSV rows of an import file checked against its columns, shared by the
+    complainant import (csv_import) and the intake import (intake_formats).
+
+    Returns (header, records): records are (line, values, problems), with a
+    problem for a row holding more cells than the header. Raises Invalid for
+    an empty file, a wrong header, no rows or more than ``max_rows`` rows.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise Invalid(_("The file is empty."))
+    unknown = [h for h in header if h not in columns]
+    missing = [c for c in columns if c in required and c not in header]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
+        if unknown:
+            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
+        raise Invalid(_("The header row is wrong (%(parts)s). Expected columns: %(cols)s.", parts="; ".join(parts), cols=", ".join(columns)))
+    reader.fieldnames = header
+    records = []
+    for number, record in enumerate(reader, start=2):
+        if number - 1 > max_rows:
+            raise Invalid(_("The file has more than %(n)s rows; split it.", n=max_rows))
+        values = {k: (v or "").strip() for k, v in record.items() if k is not None}
+        problems = [{"field": "", "message": _("has more cells than the header")}] if None in record else []
+        records.append((number, values, problems))
+    if not records:
+        raise Invalid(_("The file has a header but no rows."))
+    return header, records
+
+
 EXAMPLE = {
     "name": "张建国",
     "phone": "13900001111",

@@ -46,8 +46,10 @@ def _check_playbook(playbook_id):
         )
 
 
-def create_incident(db, data, actor, now, outbox=None, settings=None):
-    """Open an incident from a validated schemas.IncidentIn; returns its id."""
+def create_incident(db, data, actor, now, outbox=None, *, settings):
+    """Open an incident from a validated schemas.IncidentIn; returns its id.
+
+    ``settings`` is required: an incident opened active gets its playbook's tasks."""
     _check_playbook(data.playbook)
     row = {
         "title": data.title,
@@ -66,7 +68,7 @@ def create_incident(db, data, actor, now, outbox=None, settings=None):
         incident_id = db["incident"].insert(row).last_pk
         audit.record(db, actor, "incident", incident_id, "create", after=row, at=now)
         _record(outbox, incident_id, {**row, "id": incident_id}, now)
-        if row["status"] == "active" and settings is not None:
+        if row["status"] == "active":
             from .tasks import sync_tasks
 
             sync_tasks(db, incident_id, now, settings, outbox, actor)
@@ -96,8 +98,13 @@ def update_incident(db, incident_id, data, actor, now, outbox=None):
     return get_incident(db, incident_id)
 
 
-def change_status(db, incident_id, new_status, reason, actor, now, outbox=None, settings=None):
-    """Move an incident along monitoring/active/stood down/closed, recording why."""
+def change_status(db, incident_id, new_status, reason, actor, now, outbox=None, *, settings, playbook_changes=""):
+    """Move an incident along monitoring/active/stood down/closed, recording why.
+
+    Activating makes the playbook's due tasks; standing down issues the
+    post-incident review (with ``playbook_changes``, the lead's notes for the
+    playbook). Both in the same transaction as the status: the change and
+    what it sets off are stored together or not at all."""
     with write(db):
         before = get_incident(db, incident_id)
         allowed = INCIDENT_TRANSITIONS[before["status"]]
@@ -127,10 +134,14 @@ def change_status(db, incident_id, new_status, reason, actor, now, outbox=None, 
             at=now,
         )
         _record(outbox, incident_id, {**before, **changes}, now)
-        if new_status == "active" and settings is not None:
+        if new_status == "active":
             from .tasks import sync_tasks
 
             sync_tasks(db, incident_id, now, settings, outbox, actor)
+        if new_status == "stood_down":
+            from .issuing import post_incident_review
+
+            post_incident_review(db, incident_id, playbook_changes, actor, now, settings)
     return get_incident(db, incident_id)
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from . import alerts, audit, catalogue, org, regions
 from .access import SYSTEM
+from .caller import Caller
 from .clock import from_iso, to_iso
 from .complainants import check_received_at, create_complainants, place_problems
 from .complaints import TRANSFER_BODIES, intake_channel
@@ -193,10 +194,10 @@ def _open_incident(db, dimension, value):
 
 def _attach(db, incident, where, params, actor, now, settings, outbox):
     """Make complainants of the unattached complaints matching ``where``; returns how many."""
-    good, items = _screen(db, where, params, actor, now)
+    good, items = _screen(db, where, params, actor, now, settings)
     if not items:
         return 0
-    ids = create_complainants(db, incident["id"], items, SYSTEM, actor, now, settings, outbox, transfer_details=False)
+    ids = create_complainants(db, incident["id"], items, Caller(SYSTEM, actor, now), settings, outbox, transfer_details=False)
     db.conn.executemany(
         "UPDATE intake_complaint SET incident_id = ?, complainant_id = ? WHERE id = ?",
         [(incident["id"], complainant_id, c["id"]) for complainant_id, c in zip(ids, good)],
@@ -204,7 +205,7 @@ def _attach(db, incident, where, params, actor, now, settings, outbox):
     return len(ids)
 
 
-def _screen(db, where, params, actor, now):
+def _screen(db, where, params, actor, now, settings):
     """The unattached complaints matching ``where`` that can become complainants,
     with their ComplainantIn items; the others are quarantined on the way.
 
@@ -245,14 +246,14 @@ def _screen(db, where, params, actor, now):
         except ValidationError as exc:
             problems = [f"{p['field']} {p['message']}" for p in pydantic_details(exc)]
         if problems:
-            _quarantine(db, c, "; ".join(problems), actor, now)
+            _quarantine(db, c, "; ".join(problems), actor, now, settings)
             continue
         good.append(c)
         items.append(item)
     return good, items
 
 
-def _quarantine(db, complaint, reason, actor, now):
+def _quarantine(db, complaint, reason, actor, now, settings):
     db.execute("UPDATE intake_complaint SET quarantined_at = ?, quarantine_reason = ? WHERE id = ?", [to_iso(now), reason[:1000], complaint["id"]])
     audit.record(db, actor, "intake_complaint", complaint["id"], "quarantine", after={"reason": reason[:1000]}, at=now)
     alerts.raise_alert(  # once a day per cause: the lead looks at the monitor health page
@@ -268,6 +269,7 @@ def _quarantine(db, complaint, reason, actor, now):
         audience={"lead", "team"},
         province_code=complaint["province_code"],
         data={"cause_code": complaint["cause_code"], "first_id": complaint["id"]},
+        settings=settings,
     )
 
 
@@ -346,7 +348,7 @@ def _surge(db, surge, now, settings, actor, outbox):
     incident = _open_incident(db, surge["dimension"], surge["value"])
     where = f"{surge['dimension']} = ? AND {surge['place']} = ? AND received_at > ?"
     params = [surge["value"], surge["code"], window_start]
-    if incident is None and not _screen(db, where, params, actor, now)[1]:
+    if incident is None and not _screen(db, where, params, actor, now, settings)[1]:
         return None, 0  # these complaints already belong to an incident (a surge of their cause, say), or went to quarantine
     place_name = org.place_name(db, surge["code"])
     value_name = catalogue.name_of(db, _KIND[surge["dimension"]], surge["value"])

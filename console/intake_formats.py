@@ -5,10 +5,14 @@ accepts. Reading XLSX and Excel's dates is console/import_formats.py's, shared
 with the complainant import."""
 
 from flask_babel import gettext as _
+from pydantic import ValidationError
 
 from . import regions, schemas, spreadsheets, vocabulary
+from .errors import pydantic_details
+from .import_formats import csv_records, parse_time
 
 COLUMNS = list(schemas.ComplaintIn.model_fields)
+REQUIRED = {c for c, f in schemas.ComplaintIn.model_fields.items() if f.is_required()}
 
 EXAMPLE = {
     "source": "hotline-95511",
@@ -52,3 +56,31 @@ def template_xlsx(db):
             (_("Allowed values"), [_("Column"), _("Value"), _("Meaning")], allowed_values(db), (18, 22, 40), {}),
         ]
     )
+
+
+def check(text, timezone, max_rows):
+    """Check every row of an intake file (CSV text; see import_formats.upload_text).
+
+    Returns the report {columns, rows: [{line, values, problems}], items, ok, bad};
+    ``items`` are the validated ComplaintIn of all rows when every row is good.
+    Raises Invalid for a file that cannot be read as a whole (header, no rows, too many).
+    """
+    header, records = csv_records(text, COLUMNS, REQUIRED, max_rows)
+    rows, items = [], []
+    for number, values, problems in records:
+        item = None
+        if not problems:  # a row with more cells than the header is not read further
+            data = {k: v for k, v in values.items() if v != ""}
+            if "received_at" in data:
+                try:
+                    data["received_at"] = parse_time(data["received_at"], timezone).isoformat()
+                except ValueError:
+                    problems.append({"field": "received_at", "message": _("is not a date and time (use 2026-11-23 18:00)")})
+            try:
+                item = schemas.ComplaintIn.model_validate(data)
+            except ValidationError as exc:
+                problems += pydantic_details(exc)
+        rows.append({"line": number, "values": values, "problems": problems})
+        items.append(item)
+    ok = all(not r["problems"] for r in rows)
+    return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from . import audit, complaints, search_index
 from .clock import to_iso
-from .complainants import KEY_FIELDS, _row, apply_change, public
+from .complainants import KEY_FIELDS, apply_change, public, scoped_row
 from .db import write
 from .errors import Conflict, Invalid, NotFound
 from .events import count_delta
@@ -39,13 +39,14 @@ def _public_merge(row):
     return out
 
 
-def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=None):
+def merge(db, kept_id, other_id, reason, caller, settings, outbox=None):
     """Merge complainant ``other_id`` into ``kept_id`` (same incident). Returns the merge record."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
-        kept = _row(db, kept_id, viewer)
+        kept = scoped_row(db, kept_id, viewer)
         if other_id == kept_id:
             raise Invalid(_("A complainant cannot be merged into themselves."), details=[{"field": "other_id", "message": _("is this complainant")}])
-        other = _row(db, other_id, viewer)
+        other = scoped_row(db, other_id, viewer)
         if other["incident_id"] != kept["incident_id"]:
             message = _("is in another incident: only complainants of the same incident are merged")
             raise Invalid(_("Nothing was merged: %(problem)s.", problem=message), details=[{"field": "other_id", "message": message}])
@@ -119,7 +120,7 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
             at=now,
         )
         if outbox is not None:
-            after = _row(db, kept_id, viewer)
+            after = scoped_row(db, kept_id, viewer)
             outbox.record(
                 kept["incident_id"],
                 "complainant_updated",
@@ -131,16 +132,17 @@ def merge(db, kept_id, other_id, reason, viewer, actor, now, settings, outbox=No
         return _public_merge(next(iter(db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE id = ?", [merge_id]))))
 
 
-def unmerge(db, merge_id, viewer, actor, now, outbox=None):
+def unmerge(db, merge_id, caller, outbox=None):
     """Undo a merge: the merged complainant back as it was, every row it had
     moved back to it, the kept one's fields the merge changed restored.
     Complaints and contacts added to the kept complainant after the merge stay with it."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         rows = list(db.query("SELECT * FROM complainant_merge WHERE id = ?", [merge_id]))
         if not rows:
             raise NotFound(_("No merge %(id)s.", id=merge_id))
         record = dict(rows[0])
-        kept = _row(db, record["kept_id"], viewer)  # NotFound outside the viewer's scope
+        kept = scoped_row(db, record["kept_id"], viewer)  # NotFound outside the viewer's scope
         if record["undone_at"]:
             raise Conflict(_("Merge %(id)s was already undone.", id=merge_id))
         later = db.execute("SELECT id FROM complainant_merge WHERE kept_id = ? AND id > ? AND undone_at IS NULL", [record["merged_id"], merge_id]).fetchone()
@@ -171,7 +173,7 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
         db.execute("UPDATE complainant_merge SET undone_at = ?, undone_by = ? WHERE id = ?", [to_iso(now), actor.user_id, merge_id])
         audit.record(db, actor, "complainant", record["merged_id"], "unmerge", after={"merge_id": merge_id, "kept_id": record["kept_id"]}, at=now)
         if outbox is not None:
-            restored = _row(db, record["merged_id"], viewer)
+            restored = scoped_row(db, record["merged_id"], viewer)
             outbox.record(
                 record["incident_id"],
                 "complainants_added",
@@ -183,11 +185,12 @@ def unmerge(db, merge_id, viewer, actor, now, outbox=None):
         return _public_merge(next(iter(db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE id = ?", [merge_id]))))
 
 
-def not_same(db, complainant_id, other_id, viewer, actor, now):
+def not_same(db, complainant_id, other_id, caller):
     """Record that two possible matches are different people: no longer suggested."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
-        _row(db, complainant_id, viewer)
-        _row(db, other_id, viewer)
+        scoped_row(db, complainant_id, viewer)
+        scoped_row(db, other_id, viewer)
         low, high = sorted((complainant_id, other_id))
         db.execute(
             "INSERT OR IGNORE INTO complainant_not_same (low_id, high_id, decided_at, decided_by) VALUES (?, ?, ?, ?)", [low, high, to_iso(now), actor.user_id]
@@ -197,7 +200,7 @@ def not_same(db, complainant_id, other_id, viewer, actor, now):
 
 def matches(db, complainant_id, viewer):
     """Other incidents knowing this person, possible matches here, merges into them."""
-    person = _row(db, complainant_id, viewer)
+    person = scoped_row(db, complainant_id, viewer)
     merges_into = [_public_merge(r) for r in db.query(f"SELECT {_MERGE_COLUMNS} FROM complainant_merge WHERE kept_id = ? ORDER BY id DESC", [complainant_id])]
     return {
         "also_in_incidents": complaints.person_also_in(db, person, viewer),

@@ -442,3 +442,8 @@ def first_lead_command(database, instance_path):
     default = os.path.join(instance_path, "console.db")
     db_option = "" if os.path.abspath(database) == os.path.abspath(default) else f" --db {database}"
     return f"bash scripts/run{db_option} user add NAME --role lead"
+
+
+def outlet_exists(db, code):
+    """Whether the directory has a branch (outlet) of this code, active or not."""
+    return db.execute("SELECT 1 FROM branch WHERE code = ?", [code]).fetchone() is not None

@@ -218,4 +218,4 @@ def to_pdf(rollup, incident, settings, **names):
     title = f"{incident['title']} · 每日情况汇总 第{rollup['number']}期（{_zh(TYPE_ZH, rollup['report_type'])}）"
     period = f"{local(rollup['period_start'], settings['TIMEZONE']):%Y-%m-%d %H:%M} 至 {local(rollup['period_end'], settings['TIMEZONE']):%Y-%m-%d %H:%M}"
     blocks = [documents.Section(name, [documents.Table(["项目", "数值"], rows_, widths=[0.6, 0.4], numeric=(1,))]) for name, rows_ in grouped.items()]
-    return documents._pdf(title, summary_page(table) + blocks, subtitle=f"统计期：{period}")
+    return documents.render_pdf(title, summary_page(table) + blocks, subtitle=f"统计期：{period}")

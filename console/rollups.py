@@ -381,3 +381,8 @@ def issue(db, rollup_id, actor, now, outbox=None):
         if outbox is not None:
             outbox.record_everywhere(row["incident_id"], "rollup_updated", now, {"rollup": public(row, with_content=False)})
     return row
+
+
+def corrections(db, rollup_id):
+    """The roll-ups issued to correct this one: [{id, number}]."""
+    return [dict(r) for r in db.query("SELECT id, number FROM rollup WHERE corrects_id = ?", [rollup_id])]

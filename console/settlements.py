@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 from . import audit, money, uploads
 from .access import in_scope
 from .clock import local, to_iso
-from .complainants import _row, apply_change
+from .complainants import apply_change, scoped_row
 from .db import write
 from .errors import Conflict, Invalid, NotFound
 from .groups import get_group
@@ -171,7 +171,7 @@ def _terms_of(db, group_id):
     return dict(rows[0]) if rows else None
 
 
-def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
+def make_offer(db, complainant_id, data, caller, outbox=None):
     """Record an offer; components left out come from the group's standard terms.
 
     Refused: expenses without evidence; above the cap (principal + interest +
@@ -180,8 +180,9 @@ def make_offer(db, complainant_id, data, viewer, actor, now, outbox=None):
     are not set yet. The complainant moves to ``offer_made``; an earlier open
     offer is superseded.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
-        person = _row(db, complainant_id, viewer)
+        person = scoped_row(db, complainant_id, viewer)
         terms = _terms_of(db, person["group_id"])
         if person["group_id"] is not None and terms is None:
             raise Conflict(_("Set the standard terms of this complainant's group first: one line per group."))
@@ -271,11 +272,12 @@ def _move(db, person, status, actor, now, outbox, **extra):
     apply_change(db, person, {"status": status, "escalation_channel": None, **extra}, actor, now, outbox)
 
 
-def decline_offer(db, offer_id, viewer, actor, now, outbox=None):
+def decline_offer(db, offer_id, caller, outbox=None):
     """The complainant turned the offer down: back to negotiating."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         offer = _open_offer(db, offer_id, viewer)
-        person = _row(db, offer["complainant_id"], viewer)
+        person = scoped_row(db, offer["complainant_id"], viewer)
         db["settlement_offer"].update(offer_id, {"status": "declined"})
         audit.record(db, actor, "settlement_offer", offer_id, "decline", before={"status": "open"}, after={"status": "declined"}, at=now)
         if person["status"] == "offer_made":
@@ -288,7 +290,7 @@ def _open_offer(db, offer_id, viewer):
     if not rows:
         raise NotFound(_("No offer %(id)s.", id=offer_id))
     offer = dict(rows[0])
-    _row(db, offer["complainant_id"], viewer)
+    scoped_row(db, offer["complainant_id"], viewer)
     if offer["status"] != "open":
         raise Conflict(_("This offer is %(status)s, not open: only an open offer can be accepted or declined.", status=offer["status"]))
     return offer
@@ -297,15 +299,16 @@ def _open_offer(db, offer_id, viewer):
 # --- acceptance, finalising, withdrawal --------------------------------------
 
 
-def accept_offer(db, offer_id, viewer, actor, now, settings, outbox=None):
+def accept_offer(db, offer_id, caller, settings, outbox=None):
     """Record that the complainant accepted: the settlement, with the tier
     award of today's window (read inside the transaction, so the date, the
     tier and the order of commits agree). A second acceptance for the same
     complainant, however close, is refused."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     try:
         with write(db):
             offer = _open_offer(db, offer_id, viewer)
-            person = _row(db, offer["complainant_id"], viewer)
+            person = scoped_row(db, offer["complainant_id"], viewer)
             live = list(db.query("SELECT id, accepted_on FROM settlement WHERE complainant_id = ? AND status != 'withdrawn'", [person["id"]]))
             if live:
                 raise Conflict(
@@ -357,7 +360,7 @@ def _settlement(db, settlement_id, viewer):
     rows = list(db.query("SELECT * FROM settlement WHERE id = ?", [settlement_id]))
     if not rows:
         raise NotFound(_("No settlement %(id)s.", id=settlement_id))
-    _row(db, rows[0]["complainant_id"], viewer)
+    scoped_row(db, rows[0]["complainant_id"], viewer)
     return dict(rows[0])
 
 
@@ -375,15 +378,16 @@ def agreement_complainant(db, agreement_id, viewer):
     return settlement_complainant(db, _agreement(db, agreement_id, viewer)["settlement_id"], viewer)
 
 
-def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
+def finalise(db, settlement_id, caller, settings, outbox=None):
     """Sign off a settlement: the complainant becomes ``settled`` and the
     follow-up call is due within SETTLEMENT_FOLLOWUP_DAYS. Refused while the
     terms differ from the group's and no confidentiality agreement is kept."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be finalised.", status=settlement["status"]))
-        person = _row(db, settlement["complainant_id"], viewer)
+        person = scoped_row(db, settlement["complainant_id"], viewer)
         if _differs_now(db, settlement, person, db["settlement_offer"].get(settlement["offer_id"])) and not db["confidentiality_agreement"].count_where(
             "settlement_id = ?", [settlement_id]
         ):
@@ -403,14 +407,15 @@ def finalise(db, settlement_id, viewer, actor, now, settings, outbox=None):
     return settlement_id
 
 
-def withdraw(db, settlement_id, viewer, actor, now, outbox=None):
+def withdraw(db, settlement_id, caller, outbox=None):
     """The complainant went back on an acceptance before signing (seed 000):
     the settlement is kept as withdrawn and talks resume."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         settlement = _settlement(db, settlement_id, viewer)
         if settlement["status"] != "accepted":
             raise Conflict(_("This settlement is %(status)s; only an accepted one can be withdrawn.", status=settlement["status"]))
-        person = _row(db, settlement["complainant_id"], viewer)
+        person = scoped_row(db, settlement["complainant_id"], viewer)
         db["settlement"].update(settlement_id, {"status": "withdrawn"})
         db["settlement_offer"].update(settlement["offer_id"], {"status": "withdrawn"})
         audit.record(db, actor, "settlement", settlement_id, "withdraw", before={"status": "accepted"}, after={"status": "withdrawn"}, at=now)
@@ -438,9 +443,10 @@ def decode_document(data):
         raise Invalid(_("document_base64 is not valid base64."), details=[{"field": "document_base64", "message": _("is not valid base64")}]) from None
 
 
-def record_agreement(db, settlement_id, data, content, viewer, actor, now, settings, folder):
+def record_agreement(db, settlement_id, data, content, caller, settings, folder):
     """Keep the signed confidentiality agreement of a settlement: its terms and the
     signed document (checked, stored under its SHA-256, the hash recorded)."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     filename, content_type = uploads.check_upload(data.document_name, content, AGREEMENT_KINDS)
     liquidated = money.parse(data.liquidated_damages, "liquidated_damages")
     estimated = money.parse(data.estimated_loss, "estimated_loss")
@@ -490,7 +496,8 @@ def _agreement(db, agreement_id, viewer):
     return dict(rows[0])
 
 
-def record_breach(db, agreement_id, data, viewer, actor, now, settings):
+def record_breach(db, agreement_id, data, caller, settings):
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     if data.occurred_on > local_date(now, settings):
         raise Invalid(_("The breach date is in the future."), details=[{"field": "occurred_on", "message": _("is in the future")}])
     claimed = money.parse(data.damages_claimed, "damages_claimed")
@@ -509,8 +516,9 @@ def record_breach(db, agreement_id, data, viewer, actor, now, settings):
     return breach_id
 
 
-def agreement_document(db, agreement_id, viewer, actor, now):
+def agreement_document(db, agreement_id, caller):
     """The stored signed document (path, name, type); the download is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         agreement = _agreement(db, agreement_id, viewer)
         audit.record(db, actor, "confidentiality_agreement", agreement_id, "view_document", at=now)
@@ -552,19 +560,21 @@ def public_settlement(db, row):
     return out
 
 
-def get_settlement(db, settlement_id, viewer, actor, now):
+def get_settlement(db, settlement_id, caller):
     """One settlement record with its offer, agreement and breaches; the read is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         row = _settlement(db, settlement_id, viewer)
         audit.record(db, actor, "settlement", settlement_id, "view", at=now)
     return public_settlement(db, row)
 
 
-def for_complainant(db, complainant_id, viewer, actor, now):
+def for_complainant(db, complainant_id, caller):
     """A complainant's offers and settlements (newest first), the group's terms
     and tiers; the read is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
-        person = _row(db, complainant_id, viewer)
+        person = scoped_row(db, complainant_id, viewer)
         audit.record(db, actor, "complainant", complainant_id, "view_settlement", at=now)
     offers = [public_offer(r) for r in db.query("SELECT * FROM settlement_offer WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]
     settlements = [public_settlement(db, r) for r in db.query("SELECT * FROM settlement WHERE complainant_id = ? ORDER BY id DESC", [complainant_id])]
@@ -629,8 +639,9 @@ REGISTER_COLUMNS = (
 )
 
 
-def register(db, incident_id, viewer, actor, now):
+def register(db, incident_id, caller):
     """Every settlement of an incident, one row each, for legal; the read is logged."""
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     with write(db):
         audit.record(db, actor, "incident", incident_id, "view_settlements_register", at=now)
     rows = db.query(

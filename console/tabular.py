@@ -16,7 +16,7 @@ import zipfile
 from flask_babel import gettext as _
 
 from .errors import CONTROL, Invalid
-from .uploads import UnsupportedUpload, UploadTooLarge, _max_bytes, sniff
+from .uploads import UnsupportedUpload, UploadTooLarge, max_upload_bytes, sniff
 
 
 def decode(raw):
@@ -38,7 +38,7 @@ def read_table(filename, content, max_rows=100000):
     """
     if not content:
         raise Invalid(_("The file is empty."))
-    limit = _max_bytes()
+    limit = max_upload_bytes()
     if len(content) > limit:
         raise UploadTooLarge(_("The file is too large: at most %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
     kind = sniff(content)

@@ -293,6 +293,14 @@ def attachments(db, task_id):
     return [dict(r) for r in db.query("SELECT * FROM task_attachment WHERE task_id = ? ORDER BY id", [task_id])]
 
 
+def get_attachment(db, attachment_id):
+    """One task attachment (with its stored path); NotFound when there is none."""
+    rows = list(db.query("SELECT * FROM task_attachment WHERE id = ?", [attachment_id]))
+    if not rows:
+        raise NotFound(_("No attachment %(id)s.", id=attachment_id))
+    return dict(rows[0])
+
+
 def overdue(db, incident_id, now):
     return [
         public(dict(r))

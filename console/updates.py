@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import alerts, audit, events, masking
+from . import alerts, audit, events, idempotency, masking
 from .access import in_scope
 from .clock import from_iso, to_iso
 from .db import write
@@ -51,11 +51,12 @@ def _branch_for(db, viewer, branch_code):
     return branch
 
 
-def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None):
+def post_update(db, incident_id, data, caller, settings, outbox=None):
     """Store a branch's update (schemas.HourlyUpdateIn), tell the boards, apply the crowd rules.
 
     Returns the stored update.
     """
+    viewer, actor, now = caller.viewer, caller.actor, caller.now
     if data.outlet_closed and data.closed_since is None:
         raise Invalid(
             _("Say since when the outlet is closed or blocked."), details=[{"field": "closed_since", "message": "is required when the outlet is closed"}]
@@ -89,6 +90,19 @@ def post_update(db, incident_id, data, viewer, actor, now, settings, outbox=None
             outbox.record_to(incident_id, "update_posted", now, rooms, {"update": public_update(stored, branch["name"])})
         check_crowd(db, incident_id, now, settings, outbox, actor)
     return stored
+
+
+def post_update_once(db, incident_id, data, caller, settings, outbox=None, *, key, route, body):
+    """Post an hourly update at most once per Idempotency-Key (``key`` None: no key, always posts).
+
+    ``route`` and ``body`` (bytes) are what a retry must repeat; the same key
+    with another body is refused. Returns (the public update, replayed)."""
+
+    def action():
+        return 201, public_update(post_update(db, incident_id, data, caller, settings, outbox))
+
+    _status, response, replayed = idempotency.run_once(db, caller.actor.user_id, key, route, body, action, caller.now)
+    return response, replayed
 
 
 def public_update(row, branch_name=None):

@@ -56,7 +56,7 @@ class UnsupportedUpload(ConsoleError):
     status = 415
 
 
-def _max_bytes():
+def max_upload_bytes():
     if has_app_context():
         return current_app.config["MAX_UPLOAD_BYTES"]
     return settings.DEFAULTS["MAX_UPLOAD_BYTES"]
@@ -124,7 +124,7 @@ def check_upload(filename: str, content: bytes, kinds: tuple[str, ...]) -> tuple
     accepted = ", ".join(_kind_name(k) for k in kinds)
     if not content:
         raise EmptyUpload(_("The file is empty."))
-    limit = _max_bytes()
+    limit = max_upload_bytes()
     if len(content) > limit:
         raise UploadTooLarge(_("The file is too large: at most %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
     name = safe_filename(filename or "")

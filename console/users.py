@@ -299,3 +299,12 @@ def viewer_for(db, user):
     if user["scope_code"]:
         kind, code = access.resolve_scope(db, user["scope_code"])
     return access.Viewer(id=user["id"], username=user["username"], role=user["role"], scope_kind=kind, scope_code=code)
+
+
+def active_users(db, roles=None):
+    """Active users [{id, display_name}] by display name, of ``roles`` when given (the people a task or case can go to)."""
+    where, params = "active = 1", []
+    if roles:
+        where += f" AND role IN ({', '.join('?' for _ in roles)})"
+        params = list(roles)
+    return [dict(r) for r in db.query(f"SELECT id, display_name FROM user WHERE {where} ORDER BY display_name", params)]

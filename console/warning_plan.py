@@ -16,17 +16,17 @@ from .documents import (
     NONE,
     ROLE_ZH,
     SEVERITY_ZH,
+    Facts,
     Section,
     Signature,
     Table,
-    _Facts,
-    _floor,
-    _organisation,
-    _pdf,
-    _tasks,
-    _when,
-    _zh,
     approved_line,
+    cell_floor,
+    incident_tasks,
+    organisation_name,
+    render_pdf,
+    when_local,
+    zh_label,
 )
 
 DEMAND_ZH = vocabulary.FORMAL_DEMAND_KINDS  # the documents' wording (console/vocabulary.py)
@@ -39,9 +39,9 @@ METHOD_ZH = {
 
 def early_warning_plan(db, incident_id, now, settings, suppressed=False):
     """The early-warning plan (PDF)."""
-    facts = _Facts(db, incident_id, _floor(settings, suppressed))
+    facts = Facts(db, incident_id, cell_floor(settings, suppressed))
     incident = facts.incident
-    organisation = _organisation(settings)
+    organisation = organisation_name(settings)
     totals = facts.totals()
     outlook = forecast.incident_forecast(db, incident_id, now)
 
@@ -49,8 +49,8 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
         "一、事件概况",
         [
             f"事件名称：{incident['title']}",
-            f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{_zh(SEVERITY_ZH, incident['severity'])}",
-            f"截至 {_when(now, settings)}，已登记投诉客户 {totals['count']} 人，分布于{facts.province_list()}；近 24 小时新增 {outlook['last_24h']} 人。",
+            f"起因：{incident['cause']}；涉及产品：{incident['product']}；严重程度：{zh_label(SEVERITY_ZH, incident['severity'])}",
+            f"截至 {when_local(now, settings)}，已登记投诉客户 {totals['count']} 人，分布于{facts.province_list()}；近 24 小时新增 {outlook['last_24h']} 人。",
         ],
     )
 
@@ -93,7 +93,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             f"已记录诉求的客户 {shares['people']} 人，各类诉求所占比例（一人可有多项）：",
             Table(
                 ["诉求", "人数", "占比"],
-                [[_zh(DEMAND_ZH, s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
+                [[zh_label(DEMAND_ZH, s["kind"]), str(s["people"]), f"{s['share'] * 100:.0f}%"] for s in shares["shares"]],
                 widths=[0.5, 0.2, 0.3],
                 numeric=(1, 2),
                 empty="尚无客户记录诉求。",
@@ -107,7 +107,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
     )
     if line:
         answer_line = [
-            f"经法律合规部门审核（{_when(line['approved_at'], settings)}）的统一口径：",
+            f"经法律合规部门审核（{when_local(line['approved_at'], settings)}）的统一口径：",
             *[p.strip() for p in line["text"].splitlines() if p.strip()],
         ]
     elif draft:
@@ -117,7 +117,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
     agreed = Section("五、统一答复口径", answer_line)
 
     tiers = _tiers(db, incident_id)
-    tasks = [t for t in _tasks(db, incident_id) if t["status"] != "done"]
+    tasks = [t for t in incident_tasks(db, incident_id) if t["status"] != "done"]
     plan = Section(
         "六、拟采取的答复方案",
         [
@@ -136,7 +136,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             Table(
                 ["完成时限", "措施", "负责方"],
                 [
-                    [_when(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], _zh(ROLE_ZH, t["owner_role"])]
+                    [when_local(t["due_at"], settings) + ("（已逾期）" if from_iso(t["due_at"]) < now else ""), t["title"], zh_label(ROLE_ZH, t["owner_role"])]
                     for t in sorted(tasks, key=lambda t: (t["due_at"], t["id"]))
                 ][:20],
                 widths=[0.3, 0.5, 0.2],
@@ -144,9 +144,9 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
             ),
         ],
     )
-    return _pdf(
+    return render_pdf(
         f"关于{incident['title']}的预警方案",
-        [situation, counts, claims, demands, agreed, plan, Section(None, [Signature([organisation, _when(now, settings)])])],
+        [situation, counts, claims, demands, agreed, plan, Section(None, [Signature([organisation, when_local(now, settings)])])],
         now=now,
         author=organisation,
     )

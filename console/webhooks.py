@@ -34,7 +34,7 @@ def enqueue(db, alert_id, url, payload, now):
     )
 
 
-def _post(url, body, headers, timeout):
+def http_post(url, body, headers, timeout):
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -65,7 +65,7 @@ def deliver_due(db, now, settings, timeout=5.0):
             "X-Console-Timestamp": timestamp,
             "X-Console-Signature": sign(secret, timestamp, body),
         }
-        status, error = _post(delivery["url"], body, headers, timeout)
+        status, error = http_post(delivery["url"], body, headers, timeout)
         attempts = delivery["attempts"] + 1
         ok = status is not None and 200 <= status < 300
         with db.atomic():
@@ -84,3 +84,13 @@ def deliver_due(db, now, settings, timeout=5.0):
                     changes["next_attempt_at"] = to_iso(from_iso(to_iso(now)) + timedelta(seconds=wait))
                 db["webhook_delivery"].update(delivery["id"], changes)
     return delivered, failed
+
+
+def delivery_log(db, limit=50):
+    """The WEBHOOK_URL log: {attempts: the latest ``limit`` attempts with their alert, pending: deliveries not yet done nor given up}."""
+    attempts = [
+        dict(r)
+        for r in db.query("SELECT a.*, d.alert_id FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT ?", [limit])
+    ]
+    pending = db.execute("SELECT count(*) FROM webhook_delivery WHERE delivered_at IS NULL AND failed_at IS NULL").fetchone()[0]
+    return {"attempts": attempts, "pending": pending}

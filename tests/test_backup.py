@@ -20,6 +20,7 @@ import pytest
 
 from console import backup, complainants, schemas
 from console.access import SYSTEM
+from console.caller import Caller
 from console.clock import to_iso
 from monitors.backup import MONITOR
 from monitors.runner import period_start
@@ -57,7 +58,7 @@ def test_a_backup_taken_while_writers_run_restores_every_record_committed_before
             schemas.ComplainantIn(name=f"客户{n}", phone=f"138{r:02d}{n:06d}", province_code="130000", city_code="130100", branch_code="HB-SJZ-01")
             for n in range(2000)
         ]
-        complainants.create_complainants(db, incident["id"], items, SYSTEM, lead, NOW, app.config)
+        complainants.create_complainants(db, incident["id"], items, Caller(SYSTEM, lead, NOW), app.config)
 
     committed = []  # (complainant ids, when the 201 came back), appended by the writers
     failures = []

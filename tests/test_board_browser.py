@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from console.access import SYSTEM
 from console.audit import Actor
+from console.caller import Caller
 from console.clock import utcnow
 from console.complainants import update_complainant
 from console.events import Outbox
@@ -80,10 +81,9 @@ def test_team_board_drills_down_and_resyncs_after_a_restart(app, db, browser, se
             db,
             incident["guangdong"],
             ComplainantUpdate(status="escalated", escalation_channel="regulator"),
-            SYSTEM,
-            Actor(None, "test", "test"),
-            utcnow(),
+            Caller(SYSTEM, Actor(None, "test", "test"), utcnow()),
             Outbox(db),
+            settings=app.config,
         )
     server.start()
     expect(page.locator("#live-state")).to_have_class("state-live", timeout=15000)

@@ -168,6 +168,7 @@ def alert(db, key, kind, level, now, incident_id=None, province_code=None, branc
             province_code=province_code,
             branch_code=branch_code,
             data=data,
+            settings={"WEBHOOK_URL": None},  # the channels under test, not the WEBHOOK_URL setting
         )
 
 

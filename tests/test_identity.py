@@ -461,13 +461,16 @@ def test_intake_attach_links_a_known_person(app, db, lead, ctx):
 
     from console import complainants, incidents, intake
     from console.access import SYSTEM
+    from console.caller import Caller
     from console.schemas import ComplainantIn, ComplaintIn, IncidentIn
 
     now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-    incident_id = incidents.create_incident(db, IncidentIn(title="t", cause="billing", product="p", severity="medium", status="active"), lead, now)
+    incident_id = incidents.create_incident(
+        db, IncidentIn(title="t", cause="billing", product="p", severity="medium", status="active"), lead, now, settings=app.config
+    )
     db["incident"].update(incident_id, {"intake_dimension": "cause_code"})
     (known,) = complainants.create_complainants(
-        db, incident_id, [ComplainantIn(name="赵六", phone="13844445555", province_code="130000")], SYSTEM, lead, now, app.config
+        db, incident_id, [ComplainantIn(name="赵六", phone="13844445555", province_code="130000")], Caller(SYSTEM, lead, now), app.config
     )
     item = ComplaintIn(
         source="hotline-95511",

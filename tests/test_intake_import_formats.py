@@ -81,3 +81,20 @@ def test_a_bad_excel_file_or_row_is_refused_with_a_message_and_nothing_received(
     assert bad.status_code == 422
     assert "received_at" in bad.get_data(as_text=True)
     assert db["intake_complaint"].count == before
+
+
+def test_the_intake_file_is_read_like_the_complainant_file(db, login):
+    """One parser for both imports: a wrong header and a row with more cells than the
+    header are refused the same way in each, with nothing received."""
+    team = login("team")
+    before = db["intake_complaint"].count
+    wrong = team.post("/complaints/import", data={"file": (io.BytesIO("product,colour\n分红险,红\n".encode()), "x.csv")}, content_type="multipart/form-data")
+    assert wrong.status_code == 422
+    page = wrong.get_data(as_text=True)
+    assert "missing columns" in page and "unknown columns: colour" in page
+    header = "source,external_id,channel,product,cause_code,province_code,customer_name,customer_phone\n"
+    extra = header + "hotline-95511,Y-1,hotline,分红险,misselling,130000,王海燕,13900002222,多出来的一格\n"
+    sent = team.post("/complaints/import", data={"file": (io.BytesIO(extra.encode()), "x.csv")}, content_type="multipart/form-data")
+    assert sent.status_code == 422
+    assert "has more cells than the header" in sent.get_data(as_text=True)
+    assert db["intake_complaint"].count == before

@@ -14,6 +14,7 @@ import socketio
 from console import live
 from console.access import SYSTEM
 from console.audit import Actor
+from console.caller import Caller
 from console.clock import utcnow
 from console.complainants import update_complainant
 from console.events import Outbox
@@ -237,7 +238,9 @@ def test_client_resyncs_after_the_server_restarts(app, db, server, tokens, incid
     # another process would write it): its event is written but nobody emits it.
     outbox = Outbox(db)
     with app.test_request_context():
-        update_complainant(db, incident["guangdong"], ComplainantUpdate(status="contacted"), SYSTEM, Actor(None, "test", "test"), utcnow(), outbox)
+        update_complainant(
+            db, incident["guangdong"], ComplainantUpdate(status="contacted"), Caller(SYSTEM, Actor(None, "test", "test"), utcnow()), outbox, settings=app.config
+        )
     server.start()
 
     deadline = time.monotonic() + 15

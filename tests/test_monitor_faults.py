@@ -23,6 +23,7 @@ import pytest
 
 from console import complainants, incidents, updates
 from console.access import SYSTEM
+from console.caller import Caller
 from console.clock import to_iso
 from console.db import connect
 from console.schemas import ComplainantIn, HourlyUpdateIn, IncidentIn
@@ -39,15 +40,15 @@ HOUR = timedelta(hours=1)
 
 
 def _incident(app, db, lead, branch="HB-SJZ-01", at=T0):
-    incident_id = incidents.create_incident(db, IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity="medium"), lead, at)
+    incident_id = incidents.create_incident(
+        db, IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity="medium"), lead, at, settings=app.config
+    )
     province, city = ("440000", "440100") if branch.startswith("GD") else ("130000", "130100")
     complainants.create_complainants(
         db,
         incident_id,
         [ComplainantIn(name="王某", phone="13800001111", province_code=province, city_code=city, branch_code=branch)],
-        SYSTEM,
-        lead,
-        at,
+        Caller(SYSTEM, lead, at),
         app.config,
     )
     return incident_id
@@ -55,7 +56,7 @@ def _incident(app, db, lead, branch="HB-SJZ-01", at=T0):
 
 def _post(app, db, incident_id, branch, at, **fields):
     fields.setdefault("mood", "tense")
-    updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), SYSTEM, SYSTEM_ACTOR, at, app.config)
+    updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), Caller(SYSTEM, SYSTEM_ACTOR, at), app.config)
 
 
 from console.audit import Actor  # noqa: E402
@@ -385,6 +386,7 @@ def test_alerts_page_by_cursor_and_name_every_complainant(app, api, db, lead):
                 now=T0 + n * MINUTE,
                 audience={"lead", "team"},
                 data={"complainant_ids": ids, "count": len(ids)},
+                settings=app.config,
             )
         raise_alert(
             db,
@@ -396,6 +398,7 @@ def test_alerts_page_by_cursor_and_name_every_complainant(app, api, db, lead):
             audience={"team"},
             province_code="130000",
             branch_code="HB-SJZ-01",
+            settings=app.config,
         )
     seen, cursor = [], None
     while True:

@@ -101,6 +101,7 @@ def test_a_run_interrupted_by_a_crash_is_finished_once_after_restart(app, db, in
             incident_id=incident["id"],
             branch_code=first["branch_code"],
             province_code=first["province_code"],
+            settings=app.config,
         )
         db.conn.commit()
     assert len(_missed_alerts(db, incident["id"], "warning")) == 1

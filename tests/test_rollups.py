@@ -29,6 +29,7 @@ import pytest
 from console import complainants, create_app, demo, incidents, regions, rollups, users
 from console.access import SYSTEM
 from console.audit import Actor
+from console.caller import Caller
 from console.clock import from_iso, to_iso
 from console.db import connect
 from console.schemas import ComplainantIn, ComplainantUpdate, GroupIn, IncidentIn
@@ -89,7 +90,7 @@ def add_people(app, db, incident_id, group_ids, people, actor, at):
         ComplainantIn(name=name, phone=phone, province_code=province, city_code=city, branch_code=branch, group_id=group_ids[province], principal="50000")
         for name, phone, province, city, branch in people
     ]
-    return complainants.create_complainants(db, incident_id, items, SYSTEM, actor, at, app.config)
+    return complainants.create_complainants(db, incident_id, items, Caller(SYSTEM, actor, at), app.config)
 
 
 @pytest.fixture
@@ -142,7 +143,9 @@ def test_monitor_makes_the_rollup_at_the_cutoff_not_before_and_once(app, db, sma
 
     # During the next day: two more people, one of the first three contacted.
     add_people(app, db, incident_id, small_incident["groups"], PEOPLE[3:], lead_actor, shanghai(24, 9))
-    complainants.update_complainant(db, small_incident["ids"][0], ComplainantUpdate(status="contacted"), SYSTEM, lead_actor, shanghai(24, 10))
+    complainants.update_complainant(
+        db, small_incident["ids"][0], ComplainantUpdate(status="contacted"), Caller(SYSTEM, lead_actor, shanghai(24, 10)), settings=app.config
+    )
     assert run_monitor(monitor, app.config, shanghai(24, 17, 59, 59)) == {"rollups": [], "failed": []}
 
     summary = run_monitor(monitor, app.config, shanghai(24, 18))

@@ -15,6 +15,7 @@ import pytest
 from console import alerts as alerts_module
 from console import complainants, contacts, incidents, updates
 from console.access import SYSTEM, Viewer
+from console.caller import Caller
 from console.clock import to_iso
 from console.schemas import ComplainantIn, ComplainantUpdate, ContactIn, HourlyUpdateIn, IncidentIn
 from monitors import crowd, missed_updates, timers
@@ -50,9 +51,9 @@ def open_incident(app, db, actor, at, *, severity="medium", status="active", peo
     ``people``: branch codes, or ComplainantIn items. Returns (incident_id, complainant ids).
     """
     data = IncidentIn(title="邮政分红险投诉", cause="misselling", product="分红险", severity=severity, status=status)
-    incident_id = incidents.create_incident(db, data, actor, at)
+    incident_id = incidents.create_incident(db, data, actor, at, settings=app.config)
     items = [p if isinstance(p, ComplainantIn) else person(p, i) for i, p in enumerate(people)]
-    ids = complainants.create_complainants(db, incident_id, items, SYSTEM, actor, at, app.config) if items else []
+    ids = complainants.create_complainants(db, incident_id, items, Caller(SYSTEM, actor, at), app.config) if items else []
     return incident_id, ids
 
 
@@ -74,7 +75,7 @@ def alerts_of(db, kind=None, incident_id=None):
 def post(app, db, viewer, actor, incident_id, at, branch="HB-SJZ-01", **fields):
     fields.setdefault("people_on_site", 0)
     fields.setdefault("mood", "calm")
-    return updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), viewer, actor, at, app.config)
+    return updates.post_update(db, incident_id, HourlyUpdateIn(branch_code=branch, **fields), Caller(viewer, actor, at), app.config)
 
 
 # --- 1. missed hourly updates ----------------------------------------------------------------
@@ -211,7 +212,7 @@ def test_a_missed_run_raises_each_due_alert_exactly_once(app, db, lead):
 def test_a_branch_without_open_complainants_is_never_nudged(app, db, lead, ctx):
     incident_id, (hebei_1, hebei_2) = open_incident(app, db, lead, T0, people=("HB-SJZ-01", "HB-SJZ-02"))
     # HB-SJZ-02's only complainant withdraws; GD-GZ-01 never had one
-    complainants.update_complainant(db, hebei_2, ComplainantUpdate(status="withdrawn"), SYSTEM, lead, T0 + MINUTE)
+    complainants.update_complainant(db, hebei_2, ComplainantUpdate(status="withdrawn"), Caller(SYSTEM, lead, T0 + MINUTE), settings=app.config)
     for minutes in (70, 130, 300):
         missed_updates.run(db, T0 + minutes * MINUTE, app.config, None)
     rows = missed(db)
@@ -226,7 +227,7 @@ def test_an_incident_in_monitoring_is_not_watched_until_activated(app, db, lead,
     assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0, "failed": []}
     assert missed(db) == []
     activated = T0 + 6 * HOUR
-    incidents.change_status(db, incident_id, "active", "确认群体性投诉", lead, activated)
+    incidents.change_status(db, incident_id, "active", "确认群体性投诉", lead, activated, settings=app.config)
     assert missed_updates.run(db, activated + 70 * MINUTE - SECOND, app.config, None) == {"alerts": 0, "failed": []}
     assert missed_updates.run(db, activated + 70 * MINUTE, app.config, None) == {"alerts": 1, "failed": []}
     assert missed(db)[0]["data"]["clock_from"] == to_iso(activated)
@@ -234,7 +235,7 @@ def test_an_incident_in_monitoring_is_not_watched_until_activated(app, db, lead,
 
 def test_a_stood_down_incident_is_not_watched(app, db, lead, ctx):
     incident_id, _ = open_incident(app, db, lead, T0)
-    incidents.change_status(db, incident_id, "stood_down", "平息", lead, T0 + 10 * MINUTE)
+    incidents.change_status(db, incident_id, "stood_down", "平息", lead, T0 + 10 * MINUTE, settings=app.config)
     assert missed_updates.run(db, T0 + 5 * HOUR, app.config, None) == {"alerts": 0, "failed": []}
     assert missed(db) == []
 
@@ -272,7 +273,13 @@ def test_a_promised_contact_that_passes_is_told_once_and_a_new_promise_again(app
 
     # c1 is called back and promised another call; c2 stays overdue (already told)
     new_promise = T0 + 6 * HOUR
-    contacts.add_contact(db, c1, ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise), SYSTEM, lead, T0 + 4 * HOUR)
+    contacts.add_contact(
+        db,
+        c1,
+        ContactIn(channel="phone", said="仍在核查", promised="明日回电", next_contact_due_at=new_promise),
+        Caller(SYSTEM, lead, T0 + 4 * HOUR),
+        settings=app.config,
+    )
     run_timers(db, new_promise - SECOND, app.config)
     assert len(alerts_of(db, "promised_contact")) == 1
     run_timers(db, new_promise, app.config)
@@ -457,7 +464,7 @@ def test_a_severe_complaint_on_day_two_gets_its_own_supervisor_alerts(app, db, l
         run_timers(db, T0 + minute * MINUTE, app.config)
     assert alerts_of(db, "severe_complaint") == []
     arrival = T0 + DAY + 3 * HOUR
-    [c2] = complainants.create_complainants(db, incident_id, [person("HB-SJZ-02", 7, severity="severe")], SYSTEM, lead, arrival, app.config)
+    [c2] = complainants.create_complainants(db, incident_id, [person("HB-SJZ-02", 7, severity="severe")], Caller(SYSTEM, lead, arrival), app.config)
     assert db["complainant"].get(c2)["supervisor_due_at"] == to_iso(arrival + 30 * MINUTE)
     run_timers(db, arrival, app.config)
     [told] = alerts_of(db, "severe_complaint")
@@ -655,7 +662,7 @@ def test_crowd_rule_does_not_alert_a_closed_incident(app, db, lead, lead_viewer,
     incident_id, _ = open_incident(app, db, lead, T0, status="monitoring")
     at = T0 + HOUR
     post(app, db, lead_viewer, lead, incident_id, at, outlet_closed=True, closed_since=at)
-    incidents.change_status(db, incident_id, "closed", "误报", lead, at + MINUTE)
+    incidents.change_status(db, incident_id, "closed", "误报", lead, at + MINUTE, settings=app.config)
     crowd.run(db, at + 5 * HOUR, app.config, None)
     assert mass_at(db, incident_id) is None
 

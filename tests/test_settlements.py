@@ -166,9 +166,10 @@ def accept_at(app, db, offer_id, moment):
     """Accept through the domain function at a chosen moment (the API uses the clock)."""
     from console.access import SYSTEM
     from console.audit import Actor
+    from console.caller import Caller
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        return settlements.accept_offer(db, offer_id, SYSTEM, Actor(None, "lead", "test"), moment.astimezone(timezone.utc), app.config)
+        return settlements.accept_offer(db, offer_id, Caller(SYSTEM, Actor(None, "lead", "test"), moment.astimezone(timezone.utc)), app.config)
 
 
 def test_overlapping_tiers_are_refused_and_used_tiers_are_fixed(app, db, api, terms):

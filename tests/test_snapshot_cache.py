@@ -21,6 +21,7 @@ def _raise_team_alerts(db, incident_id, n):
                 now=utcnow(),
                 audience=["lead", "team"],
                 incident_id=incident_id,
+                settings={"WEBHOOK_URL": None},  # no webhook: only the boards see these
             )
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from console import complainants, documents, groups, incidents, playbooks, referrals
 from console.access import SYSTEM
+from console.caller import Caller
 from console.clock import from_iso, to_iso, utcnow
 from console.events import Outbox
 from console.schemas import ComplainantIn, ComplainantUpdate, GroupIn, IncidentIn
@@ -627,6 +628,22 @@ def test_standing_down_issues_the_post_incident_review(app, api, db, incident, t
     assert "stored_path" not in listed.json["documents"][0]
 
 
+def test_standing_down_and_its_review_are_one_step_stored_together_or_not_at_all(app, db, lead, ctx, tmp_path):
+    """The domain step itself issues the review (no view has to remember it); when the
+    review cannot be stored, the incident stays active rather than stood down without one."""
+    incident_id = open_incident(app, db, lead, T)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the document folder should be")
+    with pytest.raises(OSError):
+        incidents.change_status(db, incident_id, "stood_down", "现场已平稳", lead, T + HOUR, settings={**app.config, "DOCUMENT_FOLDER": str(blocked)})
+    assert incidents.get_incident(db, incident_id)["status"] == "active"
+    assert db.execute("SELECT count(*) FROM issued_document WHERE incident_id = ?", [incident_id]).fetchone()[0] == 0
+
+    incidents.change_status(db, incident_id, "stood_down", "现场已平稳", lead, T + HOUR, settings=app.config, playbook_changes="增加联络人")
+    assert incidents.get_incident(db, incident_id)["status"] == "stood_down"
+    assert [r["kind"] for r in db.query("SELECT kind FROM issued_document WHERE incident_id = ?", [incident_id])] == ["review"]
+
+
 # --- 9. the tasks monitor ------------------------------------------------------------------------
 
 
@@ -636,15 +653,15 @@ def test_the_tasks_monitor_makes_daily_and_settlement_tasks_for_active_incidents
         ComplainantIn(name="张建国", phone="13812345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-01"),
         ComplainantIn(name="李秀英", phone="13912345678", province_code="130000", city_code="130100", branch_code="HB-SJZ-02"),
     ]
-    first, second = complainants.create_complainants(db, incident_id, people, SYSTEM, lead, T, app.config)
+    first, second = complainants.create_complainants(db, incident_id, people, Caller(SYSTEM, lead, T), app.config)
     settled_at = T + 6 * HOUR
     for status in ("contacted", "negotiating"):
-        complainants.update_complainant(db, first, ComplainantUpdate(status=status), SYSTEM, lead, settled_at)
+        complainants.update_complainant(db, first, ComplainantUpdate(status=status), Caller(SYSTEM, lead, settled_at), settings=app.config)
     from console import schemas, settlements
 
-    offer_id = settlements.make_offer(db, first, schemas.OfferIn(), SYSTEM, lead, settled_at)["id"]
-    settlement_id = settlements.accept_offer(db, offer_id, SYSTEM, lead, settled_at, app.config)
-    settlements.finalise(db, settlement_id, SYSTEM, lead, settled_at, app.config)
+    offer_id = settlements.make_offer(db, first, schemas.OfferIn(), Caller(SYSTEM, lead, settled_at))["id"]
+    settlement_id = settlements.accept_offer(db, offer_id, Caller(SYSTEM, lead, settled_at), app.config)
+    settlements.finalise(db, settlement_id, Caller(SYSTEM, lead, settled_at), app.config)
     waiting = open_incident(app, db, lead, T, status="monitoring")
     groups.create_group(db, waiting, GroupIn(name="观察中的分组", handling_line="待定"), lead, T, app.config["MAX_REPRESENTATIVES"])
     assert task_rows(db, incident_id, "follow_up_call") == []

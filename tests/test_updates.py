@@ -193,6 +193,22 @@ def test_a_refused_update_does_not_use_up_its_key(api, db, incident):
     assert good.json["replayed"] is False
 
 
+def test_the_update_form_and_the_api_share_one_idempotent_post(login, db, incident):
+    """The form's hidden key works like the API's header: a resubmitted form stores nothing new."""
+    client = login("branch_outlet")
+    form = {"people_on_site": "3", "mood": "calm", "idempotency_key": "form-0001"}
+    first = client.post(f"/incidents/{incident['id']}/updates/new", data=form, follow_redirects=True)
+    again = client.post(f"/incidents/{incident['id']}/updates/new", data=form, follow_redirects=True)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert "Update posted." in first.get_data(as_text=True)
+    assert "This update was already posted." in again.get_data(as_text=True)
+    assert len(stored(db)) == 1
+    assert db["idempotency_key"].count == 1
+    changed = client.post(f"/incidents/{incident['id']}/updates/new", data={**form, "people_on_site": "4"})
+    assert changed.status_code == 422
+    assert len(stored(db)) == 1
+
+
 @pytest.mark.parametrize("key", ["", "x" * 201, "tab\tkey"])
 def test_a_malformed_idempotency_key_is_refused(api, db, incident, key):
     before = row_counts(db)

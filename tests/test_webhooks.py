@@ -16,6 +16,7 @@ from console import create_app, updates, webhooks
 from console.access import Viewer
 from console.alerts import raise_alert
 from console.audit import Actor
+from console.caller import Caller
 from console.clock import to_iso
 from console.db import write
 from console.schemas import HourlyUpdateIn
@@ -102,7 +103,7 @@ def group_visit(app, db, accounts, incident_id, at, settings=None):
     viewer = Viewer(id=accounts["branch_outlet"], username="branch_outlet", role="branch", scope_kind="branch", scope_code="HB-SJZ-01")
     actor = Actor(user_id=accounts["branch_outlet"], username="branch_outlet", route="test")
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        updates.post_update(db, incident_id, HourlyUpdateIn(people_on_site=3, mood="tense"), viewer, actor, at, settings or app.config)
+        updates.post_update(db, incident_id, HourlyUpdateIn(people_on_site=3, mood="tense"), Caller(viewer, actor, at), settings or app.config)
     [alert] = [dict(r) for r in db.query("SELECT * FROM alert WHERE kind = 'group_visit' ORDER BY id DESC LIMIT 1")]
     return alert
 
@@ -110,8 +111,11 @@ def group_visit(app, db, accounts, incident_id, at, settings=None):
 def test_an_alert_is_queued_for_the_webhook_only_when_a_url_is_set(app, db, accounts):
     with write(db):
         raise_alert(db, key="no-url", kind="test", level="info", message="m", now=T, audience={"team"}, settings={**app.config, "WEBHOOK_URL": None})
-        raise_alert(db, key="no-settings", kind="test", level="info", message="m", now=T, audience={"team"})
     assert deliveries(db) == []
+    # the settings are required: a caller cannot switch the webhook off by leaving them out
+    with pytest.raises(TypeError), write(db):
+        raise_alert(db, key="no-settings", kind="test", level="info", message="m", now=T, audience={"team"})
+    assert db["alert"].count_where("dedupe_key = 'no-settings'") == 0
     with write(db):
         alert_id = raise_alert(db, key="with-url", kind="test", level="info", message="m", now=T, audience={"team"}, settings=app.config)
     [delivery] = deliveries(db)

@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import complainants, contacts, incidents, schemas
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller, current_viewer
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
@@ -17,7 +17,7 @@ from ..masking import mask_complainant
 from . import OneOrMany, operation
 
 
-def _visible(complainant_id):
+def complainant_visible(complainant_id):
     complainants.get_complainant(get_db(), complainant_id, current_viewer())
 
 
@@ -71,12 +71,18 @@ def create_complainants(incident_id, body):
         raise Invalid(_("At most %(limit)s complainants in one call; %(n)s were sent.", limit=limit, n=len(items)))
     db = get_db()
     with publishing(db) as outbox:
-        made = complainants.create_arrivals(db, incident_id, items, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        made = complainants.create_arrivals(db, incident_id, items, current_caller(), current_app.config, outbox)
     return {**made, "count": len(made["ids"])}
 
 
 @operation(
-    "/complainants/<int:complainant_id>", "GET", "complainant.read", "Read a complainant", response=schemas.Complainant, tag="complainants", visible=_visible
+    "/complainants/<int:complainant_id>",
+    "GET",
+    "complainant.read",
+    "Read a complainant",
+    response=schemas.Complainant,
+    tag="complainants",
+    visible=complainant_visible,
 )
 def get_complainant(complainant_id):
     return mask_complainant(complainants.get_complainant(get_db(), complainant_id, current_viewer()))
@@ -90,12 +96,12 @@ def get_complainant(complainant_id):
     body=schemas.ComplainantUpdate,
     response=schemas.Complainant,
     tag="complainants",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def update_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        row = complainants.update_complainant(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+        row = complainants.update_complainant(db, complainant_id, body, current_caller(), outbox, settings=current_app.config)
     return mask_complainant(row)
 
 
@@ -106,10 +112,10 @@ def update_complainant(complainant_id, body):
     "Show the full phone and ID number (logged)",
     response=schemas.Revealed,
     tag="complainants",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def reveal_complainant(complainant_id):
-    return complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
+    return complainants.reveal(get_db(), complainant_id, current_caller())
 
 
 @operation(
@@ -120,12 +126,12 @@ def reveal_complainant(complainant_id):
     body=schemas.ExtensionIn,
     response=schemas.Complainant,
     tag="complainants",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def extend_deadline(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        row = complainants.extend_deadline(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        row = complainants.extend_deadline(db, complainant_id, body, current_caller(), current_app.config, outbox)
     return mask_complainant(row)
 
 
@@ -136,7 +142,7 @@ def extend_deadline(complainant_id, body):
     "A complainant's contact log",
     response=schemas.ContactList,
     tag="contacts",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def list_contacts(complainant_id):
     return {"contacts": contacts.list_contacts(get_db(), complainant_id, current_viewer())}
@@ -151,10 +157,10 @@ def list_contacts(complainant_id):
     response=schemas.Contact,
     status=201,
     tag="contacts",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def add_contact(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        contact_id = contacts.add_contact(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+        contact_id = contacts.add_contact(db, complainant_id, body, current_caller(), outbox, settings=current_app.config)
     return dict(db["contact"].get(contact_id))

@@ -42,6 +42,6 @@ def incident_forecast(incident_id):
 )
 def cause_forecast(query):
     db = get_db()
-    if not db.execute("SELECT 1 FROM intake_complaint WHERE cause_code = ? LIMIT 1", [query.cause_code]).fetchone():
+    if not forecast.cause_received(db, query.cause_code):
         raise NotFound(_("No complaint of cause %(cause)s has been received.", cause=query.cause_code))
     return forecast.cause_forecast(db, query.cause_code, utcnow())

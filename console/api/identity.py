@@ -4,12 +4,11 @@ matches, and merges by the team (issue 17)."""
 from flask import current_app
 
 from .. import complaints, merges, schemas
-from ..auth import current_actor, current_viewer
-from ..clock import utcnow
+from ..auth import current_caller, current_viewer
 from ..db import get_db
 from ..live import publishing
 from . import operation
-from .complainants import _visible
+from .complainants import complainant_visible
 
 
 @operation(
@@ -19,7 +18,7 @@ from .complainants import _visible
     "A complainant's complaints, newest first",
     response=schemas.PersonComplaintList,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def list_person_complaints(complainant_id):
     return {"complaints": complaints.list_complaints(get_db(), complainant_id, current_viewer())}
@@ -34,7 +33,7 @@ def list_person_complaints(complainant_id):
     response=schemas.PersonComplaint,
     status=201,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def add_person_complaint(complainant_id, body):
     """A transfer carries the transferring body's reference and reply deadline;
@@ -42,7 +41,7 @@ def add_person_complaint(complainant_id, body):
     and is never put back."""
     db = get_db()
     with publishing(db) as outbox:
-        return complaints.add_complaint(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        return complaints.add_complaint(db, complainant_id, body, current_caller(), current_app.config, outbox)
 
 
 @operation(
@@ -52,7 +51,7 @@ def add_person_complaint(complainant_id, body):
     "Every complaint, contact, promise and offer of this person, newest first, with complaints by channel",
     response=schemas.History,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def person_history(complainant_id):
     return complaints.history(get_db(), complainant_id, current_viewer())
@@ -65,7 +64,7 @@ def person_history(complainant_id):
     "Other incidents knowing this person, possible matches in this incident, and merges into this complainant",
     response=schemas.Matches,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def person_matches(complainant_id):
     return merges.matches(get_db(), complainant_id, current_viewer())
@@ -80,12 +79,12 @@ def person_matches(complainant_id):
     response=schemas.Merge,
     status=201,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def merge_complainant(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        return merges.merge(db, complainant_id, body.other_id, body.reason, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        return merges.merge(db, complainant_id, body.other_id, body.reason, current_caller(), current_app.config, outbox)
 
 
 @operation(
@@ -96,11 +95,11 @@ def merge_complainant(complainant_id, body):
     body=schemas.NotSameIn,
     response=schemas.Matches,
     tag="identity",
-    visible=_visible,
+    visible=complainant_visible,
 )
 def mark_not_same(complainant_id, body):
     db = get_db()
-    merges.not_same(db, complainant_id, body.other_id, current_viewer(), current_actor(), utcnow())
+    merges.not_same(db, complainant_id, body.other_id, current_caller())
     return merges.matches(db, complainant_id, current_viewer())
 
 
@@ -115,4 +114,4 @@ def mark_not_same(complainant_id, body):
 def undo_merge(merge_id):
     db = get_db()
     with publishing(db) as outbox:
-        return merges.unmerge(db, merge_id, current_viewer(), current_actor(), utcnow(), outbox)
+        return merges.unmerge(db, merge_id, current_caller(), outbox)

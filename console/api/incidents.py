@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from .. import groups, incidents, issuing, schemas
+from .. import groups, incidents, schemas
 from ..auth import current_actor, current_viewer
 from ..clock import utcnow
 from ..db import get_db
@@ -27,7 +27,7 @@ def list_incidents():
 def create_incident(body):
     db = get_db()
     with publishing(db) as outbox:
-        incident_id = incidents.create_incident(db, body, current_actor(), utcnow(), outbox, current_app.config)
+        incident_id = incidents.create_incident(db, body, current_actor(), utcnow(), outbox, settings=current_app.config)
     return incidents.get_incident(db, incident_id)
 
 
@@ -65,9 +65,9 @@ def update_incident(incident_id, body):
 def change_incident_status(incident_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        incident = incidents.change_status(db, incident_id, body.status, body.reason, current_actor(), utcnow(), outbox, current_app.config)
-    if body.status == "stood_down":
-        issuing.post_incident_review(db, incident_id, body.playbook_changes, current_actor(), utcnow(), current_app.config)
+        incident = incidents.change_status(
+            db, incident_id, body.status, body.reason, current_actor(), utcnow(), outbox, settings=current_app.config, playbook_changes=body.playbook_changes
+        )
     return incident
 
 

@@ -2,10 +2,9 @@
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from .. import alerts, idempotency, intake, masking, schemas, updates
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller, current_viewer
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
@@ -58,14 +57,18 @@ def receive_complaints(body):
 def post_update(incident_id, body):
     """A retry with the same Idempotency-Key returns the first answer and stores nothing."""
     db = get_db()
-    key = request.headers.get("Idempotency-Key")
     with publishing(db) as outbox:
-
-        def action():
-            stored = updates.post_update(db, incident_id, body, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
-            return 201, updates.public_update(stored)
-
-        _status, response, replayed = idempotency.run_once(db, current_user.id, key, request.path, request.get_data(), action, utcnow())
+        response, replayed = updates.post_update_once(
+            db,
+            incident_id,
+            body,
+            current_caller(),
+            current_app.config,
+            outbox,
+            key=request.headers.get("Idempotency-Key"),
+            route=request.path,
+            body=request.get_data(),
+        )
     # the composer is told when their text holds a phone or ID number (others read it masked)
     return {**response, "replayed": replayed, "personal_data_fields": masking.composer_warnings(body.model_dump(), masking.UPDATE_TEXT_FIELDS)}
 
@@ -110,7 +113,7 @@ def list_alerts(query):
 
 @operation("/alerts/<int:alert_id>/ack", "POST", "alert.ack", "Acknowledge an alert", response=schemas.Alert, tag="alerts")
 def acknowledge_alert(alert_id):
-    return alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
+    return alerts.acknowledge(get_db(), alert_id, current_caller())
 
 
 @operation(

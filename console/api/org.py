@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import bulk_update, catalogue, org, tabular, user_import
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid, NotFound
@@ -70,7 +70,7 @@ def import_directory(body):
 
 
 def _outlet(branch_code, **_path):
-    if not get_db().execute("SELECT 1 FROM branch WHERE code = ?", [branch_code]).fetchone():
+    if not org.outlet_exists(get_db(), branch_code):
         raise NotFound(f"No outlet {branch_code}.")
 
 
@@ -186,5 +186,5 @@ def bulk_update_complainants(incident_id, body):
         rows.append((index, key, ComplainantUpdate.model_validate(changes)))
     db = get_db()
     with publishing(db) as outbox:
-        ids = bulk_update.apply(db, incident_id, rows, current_viewer(), current_actor(), utcnow(), outbox)
+        ids = bulk_update.apply(db, incident_id, rows, current_caller(), outbox, settings=current_app.config)
     return {"ids": ids, "count": len(ids)}

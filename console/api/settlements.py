@@ -5,7 +5,7 @@ only (``settlement.*``); every read of a settlement record is logged."""
 from flask import current_app
 
 from .. import groups, schemas, settlements
-from ..auth import current_actor, current_viewer
+from ..auth import current_actor, current_caller
 from ..clock import utcnow
 from ..db import get_db
 from ..incidents import get_incident
@@ -75,7 +75,7 @@ def set_tiers(group_id, body):
     tag="settlements",
 )
 def complainant_settlement(complainant_id):
-    return settlements.for_complainant(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
+    return settlements.for_complainant(get_db(), complainant_id, current_caller())
 
 
 @operation(
@@ -91,7 +91,7 @@ def complainant_settlement(complainant_id):
 def make_offer(complainant_id, body):
     db = get_db()
     with publishing(db) as outbox:
-        return settlements.make_offer(db, complainant_id, body, current_viewer(), current_actor(), utcnow(), outbox)
+        return settlements.make_offer(db, complainant_id, body, current_caller(), outbox)
 
 
 @operation(
@@ -106,7 +106,7 @@ def make_offer(complainant_id, body):
 def accept_offer(offer_id):
     db = get_db()
     with publishing(db) as outbox:
-        settlement_id = settlements.accept_offer(db, offer_id, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        settlement_id = settlements.accept_offer(db, offer_id, current_caller(), current_app.config, outbox)
     return settlements.public_settlement(db, db["settlement"].get(settlement_id))
 
 
@@ -114,7 +114,7 @@ def accept_offer(offer_id):
 def decline_offer(offer_id):
     db = get_db()
     with publishing(db) as outbox:
-        return settlements.decline_offer(db, offer_id, current_viewer(), current_actor(), utcnow(), outbox)
+        return settlements.decline_offer(db, offer_id, current_caller(), outbox)
 
 
 @operation(
@@ -126,7 +126,7 @@ def decline_offer(offer_id):
     tag="settlements",
 )
 def get_settlement(settlement_id):
-    return settlements.get_settlement(get_db(), settlement_id, current_viewer(), current_actor(), utcnow())
+    return settlements.get_settlement(get_db(), settlement_id, current_caller())
 
 
 @operation(
@@ -140,7 +140,7 @@ def get_settlement(settlement_id):
 def finalise(settlement_id):
     db = get_db()
     with publishing(db) as outbox:
-        settlements.finalise(db, settlement_id, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        settlements.finalise(db, settlement_id, current_caller(), current_app.config, outbox)
     return settlements.public_settlement(db, db["settlement"].get(settlement_id))
 
 
@@ -155,7 +155,7 @@ def finalise(settlement_id):
 def withdraw(settlement_id):
     db = get_db()
     with publishing(db) as outbox:
-        settlements.withdraw(db, settlement_id, current_viewer(), current_actor(), utcnow(), outbox)
+        settlements.withdraw(db, settlement_id, current_caller(), outbox)
     return settlements.public_settlement(db, db["settlement"].get(settlement_id))
 
 
@@ -172,7 +172,7 @@ def withdraw(settlement_id):
 def record_agreement(settlement_id, body):
     db = get_db()
     content = settlements.decode_document(body)
-    settlements.record_agreement(db, settlement_id, body, content, current_viewer(), current_actor(), utcnow(), current_app.config, _agreements_folder())
+    settlements.record_agreement(db, settlement_id, body, content, current_caller(), current_app.config, _agreements_folder())
     return settlements.public_settlement(db, db["settlement"].get(settlement_id))
 
 
@@ -188,7 +188,7 @@ def record_agreement(settlement_id, body):
 )
 def record_breach(agreement_id, body):
     db = get_db()
-    breach_id = settlements.record_breach(db, agreement_id, body, current_viewer(), current_actor(), utcnow(), current_app.config)
+    breach_id = settlements.record_breach(db, agreement_id, body, current_caller(), current_app.config)
     return settlements.public_breach(db["agreement_breach"].get(breach_id))
 
 
@@ -202,4 +202,4 @@ def record_breach(agreement_id, body):
     visible=_incident,
 )
 def register(incident_id):
-    return {"settlements": settlements.register(get_db(), incident_id, current_viewer(), current_actor(), utcnow())}
+    return {"settlements": settlements.register(get_db(), incident_id, current_caller())}

@@ -180,7 +180,7 @@ def send_webhook(channel, payload, delivery_id, now):
         "X-Console-Timestamp": timestamp,
         "X-Console-Signature": webhooks.sign(channel["secret"].get("secret", ""), timestamp, body),
     }
-    status, error = webhooks._post(channel["config"]["url"], body, headers, channel["timeout"])
+    status, error = webhooks.http_post(channel["config"]["url"], body, headers, channel["timeout"])
     ok = status is not None and 200 <= status < 300
     return Result(ok, status, None if ok else (error or f"HTTP {status}"))
 

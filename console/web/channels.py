@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .. import channels
+from .. import channels, webhooks
 from ..api.channels import test_send
 from ..auth import current_actor, requires
 from ..channels import delivery
@@ -26,11 +26,8 @@ def _implicit_webhook(db):
     url = current_app.config.get("WEBHOOK_URL")
     if not url:
         return None
-    rows = [
-        dict(r) for r in db.query("SELECT a.*, d.alert_id FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT 50")
-    ]
-    pending = db.execute("SELECT count(*) FROM webhook_delivery WHERE delivered_at IS NULL AND failed_at IS NULL").fetchone()[0]
-    return {"url": re.sub(r"([?&](key|access_token|token)=)[^&]+", r"\1••••", url), "attempts": rows, "pending": pending}
+    log = webhooks.delivery_log(db)
+    return {"url": re.sub(r"([?&](key|access_token|token)=)[^&]+", r"\1••••", url), **log}
 
 
 @bp.get("/channels")

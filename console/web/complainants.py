@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 
-from .. import complainants, contacts, groups, incidents, regions, schemas
-from ..auth import current_actor, current_viewer, requires
+from .. import complainants, contacts, groups, incidents, regions, schemas, users
+from ..auth import current_actor, current_caller, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import Invalid
@@ -40,7 +40,7 @@ def _choices(db, incident_id):
         "cities": regions.cities(db),
         "branches": [b for b in regions.branches(db) if viewer.scope_kind != "branch" or b["code"] == viewer.scope_code],
         "province_names": regions.province_names(db, get_locale()),
-        "handlers": list(db.query("SELECT id, display_name FROM user WHERE active = 1 AND role IN ('lead','team','branch') ORDER BY display_name")),
+        "handlers": users.active_users(db, roles=("lead", "team", "branch")),
     }
 
 
@@ -78,9 +78,7 @@ def new_complainant(incident_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-                    (new_id,) = complainants.create_complainants(
-                        db, incident_id, [data], current_viewer(), current_actor(), utcnow(), current_app.config, outbox
-                    )
+                    (new_id,) = complainants.create_complainants(db, incident_id, [data], current_caller(), current_app.config, outbox)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -125,7 +123,7 @@ def edit_complainant(complainant_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-                    complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+                    complainants.update_complainant(db, complainant_id, data, current_caller(), outbox, settings=current_app.config)
             except Invalid as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
             else:
@@ -152,7 +150,7 @@ def change_status(complainant_id):
         try:
             db = get_db()
             with publishing(db) as outbox:
-                complainants.update_complainant(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+                complainants.update_complainant(db, complainant_id, data, current_caller(), outbox, settings=current_app.config)
         except Invalid as exc:
             errors = {"status": exc.message}
     if errors:
@@ -170,7 +168,7 @@ def add_contact(complainant_id):
     db = get_db()
     try:
         with publishing(db) as outbox:
-            contacts.add_contact(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), outbox, current_app.config)
+            contacts.add_contact(db, complainant_id, data, current_caller(), outbox, settings=current_app.config)
     except Invalid as exc:
         problems = {f"contact.{p['field']}": p["message"] for p in exc.details or []} or {"contact.contacted_at": exc.message}
         return show_complainant(complainant_id, problems, 422)
@@ -186,7 +184,7 @@ def extend_deadline(complainant_id):
         try:
             db = get_db()
             with publishing(db) as outbox:
-                complainants.extend_deadline(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+                complainants.extend_deadline(db, complainant_id, data, current_caller(), current_app.config, outbox)
         except Invalid as exc:
             errors = {"level": exc.message}
     if errors:
@@ -198,5 +196,5 @@ def extend_deadline(complainant_id):
 @bp.post("/complainants/<int:complainant_id>/reveal")
 @requires("complainant.reveal")
 def reveal(complainant_id):
-    revealed = complainants.reveal(get_db(), complainant_id, current_viewer(), current_actor(), utcnow())
+    revealed = complainants.reveal(get_db(), complainant_id, current_caller())
     return show_complainant(complainant_id, revealed=revealed)

@@ -35,9 +35,7 @@ def page():
     if current_app.config["DRILL"]:
         drill = drills.CURRENT
         db = get_db()
-        rows = list(db.query("SELECT * FROM drill_run ORDER BY id DESC LIMIT 1"))
-        run = dict(rows[0]) if rows else {}
-        played = [dict(r) for r in db.query("SELECT * FROM drill_event WHERE run_id = ? ORDER BY id", [run.get("id")])] if run else []
+        run, played = drills.latest_run(db)
         report = drill.report if drill and drill.report else None
         return render_template(
             "drills.html",

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import bulk_update, catalogue, incidents, org, tabular, user_import
-from ..auth import current_actor, current_viewer, requires
+from ..auth import current_actor, current_caller, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError, Invalid
@@ -272,7 +272,7 @@ def bulk_page(incident_id):
     def check(header, rows):
         # The preview runs every check of the real update and keeps nothing.
         content = _table_bytes(header, rows)
-        return bulk_update.import_file(db, incident_id, "preview.csv", content, current_viewer(), current_actor(), utcnow(), dry_run=True)
+        return bulk_update.import_file(db, incident_id, "preview.csv", content, current_caller(), dry_run=True, settings=current_app.config)
 
     return _page(
         "bulk",
@@ -305,7 +305,7 @@ def bulk_confirm(incident_id, token):
     incidents.get_incident(db, incident_id)
     path, content = _take("bulk", token)
     with publishing(db) as outbox:
-        report = bulk_update.import_file(db, incident_id, path, content, current_viewer(), current_actor(), utcnow(), outbox)
+        report = bulk_update.import_file(db, incident_id, path, content, current_caller(), outbox, settings=current_app.config)
     if "error" in report:
         raise report["error"]
     os.remove(path)

@@ -5,8 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from .. import complainants, complaints, merges, schemas
-from ..auth import current_actor, current_viewer, requires
-from ..clock import utcnow
+from ..auth import current_caller, current_viewer, requires
 from ..db import get_db
 from ..errors import ConsoleError
 from ..live import publishing
@@ -51,7 +50,7 @@ def add_complaint(complainant_id):
     db = get_db()
     try:
         with publishing(db) as outbox:
-            complaints.add_complaint(db, complainant_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+            complaints.add_complaint(db, complainant_id, data, current_caller(), current_app.config, outbox)
     except ConsoleError as exc:
         if exc.status == 404:
             raise
@@ -70,7 +69,7 @@ def merge(complainant_id):
     complainants.get_complainant(db, complainant_id, current_viewer())  # 404 for this page itself
     try:
         with publishing(db) as outbox:
-            merges.merge(db, complainant_id, data.other_id, data.reason, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+            merges.merge(db, complainant_id, data.other_id, data.reason, current_caller(), current_app.config, outbox)
     except ConsoleError as exc:
         return _back(complainant_id, _problem(exc), error=True)
     return _back(complainant_id, _("Merged: every complaint, contact and deadline of complainant %(id)s is now here.", id=data.other_id))
@@ -84,7 +83,7 @@ def not_same(complainant_id):
     if errors:
         return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
     try:
-        merges.not_same(get_db(), complainant_id, data.other_id, current_viewer(), current_actor(), utcnow())
+        merges.not_same(get_db(), complainant_id, data.other_id, current_caller())
     except ConsoleError as exc:
         return _back(complainant_id, _problem(exc), error=True)
     return _back(complainant_id, _("Marked as a different person."))
@@ -95,5 +94,5 @@ def not_same(complainant_id):
 def undo(merge_id):
     db = get_db()
     with publishing(db) as outbox:
-        record = merges.unmerge(db, merge_id, current_viewer(), current_actor(), utcnow(), outbox)
+        record = merges.unmerge(db, merge_id, current_caller(), outbox)
     return _back(record["kept_id"], _("Merge undone: both complainants are as they were."))

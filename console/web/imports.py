@@ -12,9 +12,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import csv_import, import_formats, incidents, tabular
-from ..auth import current_actor, current_viewer, requires
-from ..clock import utcnow
+from .. import csv_import, import_formats, incidents
+from ..auth import current_caller, current_viewer, requires
 from ..db import get_db
 from ..errors import Invalid
 from ..live import publishing
@@ -49,7 +48,7 @@ def upload(incident_id):
         ), 400
     try:
         raw = upload.read()
-        text = import_formats.xlsx_to_csv_text(raw) if import_formats.is_xlsx(upload.filename, raw) else tabular.decode(raw)
+        text = import_formats.upload_text(upload.filename, raw)
         report = _check(db, incident_id, text)
     except Invalid as exc:
         return render_template("import.html", incident=incident, report=None, token=None, columns=csv_import.COLUMNS, error=exc.message), 422
@@ -82,7 +81,7 @@ def confirm(incident_id, token):
     with open(path, encoding="utf-8") as f:
         report = _check(db, incident_id, f.read())
     with publishing(db) as outbox:
-        ids = csv_import.commit(db, incident_id, report, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
+        ids = csv_import.commit(db, incident_id, report, current_caller(), current_app.config, outbox)
     os.remove(path)
     flash(_("%(n)s complainants imported.", n=len(ids)))
     return redirect(url_for("complainants.list_complainants", incident_id=incident_id))

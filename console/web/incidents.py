@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import groups, incidents, issuing, regions, schemas
+from .. import groups, incidents, regions, schemas
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -42,7 +42,7 @@ def create_incident():
         return list_incidents(errors, 422)
     db = get_db()
     with publishing(db) as outbox:
-        incident_id = incidents.create_incident(db, data, current_actor(), utcnow(), outbox, current_app.config)
+        incident_id = incidents.create_incident(db, data, current_actor(), utcnow(), outbox, settings=current_app.config)
     flash(_("Incident opened."))
     return redirect(url_for("incidents.show_incident", incident_id=incident_id))
 
@@ -99,9 +99,9 @@ def change_incident_status(incident_id):
         return show_incident(incident_id, errors, 422)
     db = get_db()
     with publishing(db) as outbox:
-        incidents.change_status(db, incident_id, data.status, data.reason, current_actor(), utcnow(), outbox, current_app.config)
-    if data.status == "stood_down":
-        issuing.post_incident_review(db, incident_id, data.playbook_changes, current_actor(), utcnow(), current_app.config)
+        incidents.change_status(
+            db, incident_id, data.status, data.reason, current_actor(), utcnow(), outbox, settings=current_app.config, playbook_changes=data.playbook_changes
+        )
     flash(_("Incident status changed."))
     return redirect(url_for("incidents.show_incident", incident_id=incident_id))
 
@@ -132,5 +132,5 @@ def edit_group(group_id):
                 groups.update_group(db, group_id, data, current_actor(), utcnow(), current_app.config["MAX_REPRESENTATIVES"], outbox)
             flash(_("Group saved."))
             return redirect(url_for("incidents.show_incident", incident_id=group["incident_id"]))
-    members = list(db.query("SELECT id, name FROM complainant WHERE group_id = ? ORDER BY name LIMIT 500", [group_id]))
+    members = groups.members(db, group_id)
     return render_template("group_edit.html", group=group, members=members, errors=errors), (422 if errors else 200)

@@ -1,26 +1,21 @@
 """Branch hourly updates (form, timeline, who has reported), alerts, and the
 CSV import of ordinary complaints from existing complaint systems."""
 
-import csv
-import io
 import json
 import secrets
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
-from pydantic import ValidationError
 
-from .. import alerts, branch_requests, forecast, idempotency, import_formats, intake, intake_formats, masking, regions, schemas, updates
-from ..auth import current_actor, current_viewer, requires
+from .. import alerts, branch_requests, forecast, import_formats, intake, intake_formats, masking, regions, schemas, updates
+from ..auth import current_actor, current_caller, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
-from ..errors import ConsoleError, pydantic_details
+from ..errors import ConsoleError
 from ..figures import RESPONDING_INCIDENT_STATUSES
 from ..incidents import get_incident
 from ..live import publishing
-from ..tabular import decode
 from .downloads import attachment
 from .forms import PERSONAL_NUMBER_WARNING, read_form
 
@@ -49,19 +44,16 @@ def new_update(incident_id):
         if not errors:
             try:
                 with publishing(db) as outbox:
-
-                    def action():
-                        stored = updates.post_update(db, incident_id, data, current_viewer(), current_actor(), utcnow(), current_app.config, outbox)
-                        return 201, updates.public_update(stored)
-
-                    _status, stored, replayed = idempotency.run_once(
+                    stored, replayed = updates.post_update_once(
                         db,
-                        current_user.id,
-                        request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None,
-                        request.path,
-                        json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(),
-                        action,
-                        utcnow(),
+                        incident_id,
+                        data,
+                        current_caller(),
+                        current_app.config,
+                        outbox,
+                        key=request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None,
+                        route=request.path,
+                        body=json.dumps(request.form.to_dict(flat=False), sort_keys=True).encode(),
                     )
             except ConsoleError as exc:
                 errors = {p["field"]: p["message"] for p in exc.details or []} or {"": exc.message}
@@ -112,7 +104,7 @@ def request_handled(update_id):
     db = get_db()
     try:
         with publishing(db) as outbox:
-            row = branch_requests.mark_handled(db, update_id, current_viewer(), current_actor(), utcnow(), outbox)
+            row = branch_requests.mark_handled(db, update_id, current_caller(), outbox)
     except ConsoleError as exc:
         if exc.status == 404:
             raise
@@ -135,7 +127,7 @@ def alert_list():
 @bp.post("/alerts/<int:alert_id>/ack")
 @requires("alert.ack")
 def acknowledge(alert_id):
-    alerts.acknowledge(get_db(), alert_id, current_viewer(), current_actor(), utcnow())
+    alerts.acknowledge(get_db(), alert_id, current_caller())
     flash(_("Alert acknowledged."))
     return redirect(request.referrer or url_for("reports.alert_list"))
 
@@ -151,7 +143,7 @@ def import_complaints():
         return render_template("complaints_import.html", report=None, columns=INTAKE_COLUMNS, error=_("Choose a CSV or Excel file.")), 400
     try:
         raw = upload.read()
-        report = _check_intake(import_formats.xlsx_to_csv_text(raw) if import_formats.is_xlsx(upload.filename, raw) else decode(raw))
+        report = intake_formats.check(import_formats.upload_text(upload.filename, raw), current_app.config["TIMEZONE"], current_app.config["MAX_BULK"])
         if report["ok"]:
             ids = intake.add_complaints(get_db(), report["items"], current_actor(), utcnow(), current_app.config)
             flash(_("%(n)s complaints received.", n=len(ids)))
@@ -170,44 +162,6 @@ def complaints_template(kind):
 
 
 INTAKE_COLUMNS = intake_formats.COLUMNS
-
-
-def _check_intake(text):
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    unknown = [h for h in header if h not in INTAKE_COLUMNS]
-    missing = [c for c, f in schemas.ComplaintIn.model_fields.items() if f.is_required() and c not in header]
-    if not header or unknown or missing:
-        raise ConsoleError(
-            _(
-                "The header row is wrong (missing: %(missing)s; unknown: %(unknown)s). Expected columns: %(cols)s.",
-                missing=", ".join(missing) or "-",
-                unknown=", ".join(unknown) or "-",
-                cols=", ".join(INTAKE_COLUMNS),
-            )
-        )
-    reader.fieldnames = header
-    rows, items = [], []
-    for number, record in enumerate(reader, start=2):
-        values = {k: (v or "").strip() for k, v in record.items() if k}
-        data = {k: v for k, v in values.items() if v != ""}
-        problems = []
-        if "received_at" in data:
-            try:
-                data["received_at"] = import_formats.parse_time(data["received_at"], current_app.config["TIMEZONE"]).isoformat()
-            except ValueError:
-                problems.append({"field": "received_at", "message": _("is not a date and time (use 2026-11-23 18:00)")})
-        item = None
-        try:
-            item = schemas.ComplaintIn.model_validate(data)
-        except ValidationError as exc:
-            problems += pydantic_details(exc)
-        rows.append({"line": number, "values": values, "problems": problems})
-        items.append(item)
-    if not rows:
-        raise ConsoleError(_("The file has a header but no rows."))
-    ok = all(not r["problems"] for r in rows)
-    return {"columns": header, "rows": rows, "items": items if ok else [], "ok": ok, "bad": sum(1 for r in rows if r["problems"])}
 
 
 @bp.get("/monitors")

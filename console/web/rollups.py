@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import regions, rollup_exports, rollups
+from .. import groups, regions, rollup_exports, rollups
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
@@ -22,7 +22,7 @@ bp = Blueprint("rollups", __name__)
 
 def _names(db, incident_id):
     return {
-        "group_names": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM complainant_group WHERE incident_id = ?", [incident_id])},
+        "group_names": groups.names(db, incident_id),
         "province_names": regions.province_names(db, get_locale()),
         "tz": current_app.config["TIMEZONE"],
     }
@@ -86,7 +86,7 @@ def page(rollup_id, error=None, status=200):
         amount_section=rollup_exports.AMOUNT_SECTION,
         shown=rollup_exports.shown,
         corrects=rollups.get(db, row["corrects_id"]) if row["corrects_id"] else None,
-        corrections=list(db.query("SELECT id, number FROM rollup WHERE corrects_id = ?", [rollup_id])),
+        corrections=rollups.corrections(db, rollup_id),
         error=error,
     ), status
 

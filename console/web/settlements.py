@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from .. import export_labels, groups, schemas, settlements, tables
-from ..auth import current_actor, current_viewer, requires
+from ..auth import current_actor, current_caller, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
 from ..errors import ConsoleError
@@ -23,7 +23,7 @@ bp = Blueprint("settlements", __name__)
 @requires("settlement.read")
 def complainant_page(complainant_id, errors=None, status=200):
     db = get_db()
-    record = settlements.for_complainant(db, complainant_id, current_viewer(), current_actor(), utcnow())
+    record = settlements.for_complainant(db, complainant_id, current_caller())
     person = db["complainant"].get(complainant_id)
     return render_template(
         "settlement.html",
@@ -60,17 +60,13 @@ def _write(complainant_id, prefix, done, write):
     return _back(complainant_id)
 
 
-def _who():
-    return current_viewer(), current_actor(), utcnow()
-
-
 @bp.post("/complainants/<int:complainant_id>/offers")
 @requires("settlement.write")
 def make_offer(complainant_id):
     data, errors = read_form(schemas.OfferIn, request.form)
     if errors:
         return complainant_page(complainant_id, {f"offer.{k}": v for k, v in errors.items()} | {"offer": _("Check the offer.")}, 422)
-    return _write(complainant_id, "offer", _("Offer recorded."), lambda db, outbox: settlements.make_offer(db, complainant_id, data, *_who(), outbox))
+    return _write(complainant_id, "offer", _("Offer recorded."), lambda db, outbox: settlements.make_offer(db, complainant_id, data, current_caller(), outbox))
 
 
 def _offer_complainant(offer_id):
@@ -84,7 +80,7 @@ def accept_offer(offer_id):
         _offer_complainant(offer_id),
         "settlement",
         _("Acceptance recorded."),
-        lambda db, outbox: settlements.accept_offer(db, offer_id, *_who(), current_app.config, outbox),
+        lambda db, outbox: settlements.accept_offer(db, offer_id, current_caller(), current_app.config, outbox),
     )
 
 
@@ -95,7 +91,7 @@ def decline_offer(offer_id):
         _offer_complainant(offer_id),
         "settlement",
         _("Offer marked as turned down."),
-        lambda db, outbox: settlements.decline_offer(db, offer_id, *_who(), outbox),
+        lambda db, outbox: settlements.decline_offer(db, offer_id, current_caller(), outbox),
     )
 
 
@@ -112,10 +108,13 @@ def settlement_step(settlement_id, step):
             complainant_id,
             "settlement",
             _("Settlement signed off: the complainant is settled and the follow-up call is scheduled."),
-            lambda db, outbox: settlements.finalise(db, settlement_id, *_who(), current_app.config, outbox),
+            lambda db, outbox: settlements.finalise(db, settlement_id, current_caller(), current_app.config, outbox),
         )
     return _write(
-        complainant_id, "settlement", _("Acceptance withdrawn: talks resume."), lambda db, outbox: settlements.withdraw(db, settlement_id, *_who(), outbox)
+        complainant_id,
+        "settlement",
+        _("Acceptance withdrawn: talks resume."),
+        lambda db, outbox: settlements.withdraw(db, settlement_id, current_caller(), outbox),
     )
 
 
@@ -138,7 +137,7 @@ def record_agreement(settlement_id):
         complainant_id,
         "agreement",
         _("Confidentiality agreement kept with its signed document."),
-        lambda db, _outbox: settlements.record_agreement(db, settlement_id, data, content, *_who(), current_app.config, folder),
+        lambda db, _outbox: settlements.record_agreement(db, settlement_id, data, content, current_caller(), current_app.config, folder),
     )
 
 
@@ -151,14 +150,17 @@ def record_breach(agreement_id):
     if errors:
         return complainant_page(complainant_id, {f"breach.{k}": v for k, v in errors.items()} | {"breach": _("Check the breach record.")}, 422)
     return _write(
-        complainant_id, "breach", _("Breach recorded."), lambda db, _outbox: settlements.record_breach(db, agreement_id, data, *_who(), current_app.config)
+        complainant_id,
+        "breach",
+        _("Breach recorded."),
+        lambda db, _outbox: settlements.record_breach(db, agreement_id, data, current_caller(), current_app.config),
     )
 
 
 @bp.get("/agreements/<int:agreement_id>/document")
 @requires("settlement.read")
 def agreement_document(agreement_id):
-    row = settlements.agreement_document(get_db(), agreement_id, current_viewer(), current_actor(), utcnow())
+    row = settlements.agreement_document(get_db(), agreement_id, current_caller())
     return send_file(row["document_path"], mimetype=row["content_type"], download_name=row["document_name"], as_attachment=True)
 
 
@@ -227,7 +229,7 @@ def set_tiers(group_id):
 def register_page(incident_id):
     db = get_db()
     incident = get_incident(db, incident_id)
-    rows = settlements.register(db, incident_id, current_viewer(), current_actor(), utcnow())
+    rows = settlements.register(db, incident_id, current_caller())
     return render_template("settlements.html", incident=incident, rows=rows, groups=groups.list_groups(db, incident_id))
 
 
@@ -236,7 +238,7 @@ def register_page(incident_id):
 def register_export(incident_id, kind):
     db = get_db()
     get_incident(db, incident_id)
-    rows = settlements.register(db, incident_id, current_viewer(), current_actor(), utcnow())
+    rows = settlements.register(db, incident_id, current_caller())
     header, values = export_labels.settlement_register(settlements.REGISTER_COLUMNS, rows)
     content = tables.to_csv(header, values) if kind == "csv" else tables.to_xlsx("settlements", header, values)
     return attachment(content, f"settlements-incident-{incident_id}", kind)

@@ -6,11 +6,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .. import desk, documents, issuing, masking, referrals, schemas, tasks
+from .. import desk, documents, issuing, masking, referrals, schemas, tasks, users
 from ..auth import current_actor, current_viewer, requires
 from ..clock import utcnow
 from ..db import get_db
-from ..errors import ConsoleError, NotFound, pydantic_details, summary
+from ..errors import ConsoleError, pydantic_details, summary
 from ..i18n import language_code
 from ..incidents import get_incident
 from ..live import publishing
@@ -54,7 +54,7 @@ def playbook_page(incident_id, errors=None, status=200):
         documents=issuing.list_documents(db, incident_id),
         lines=referrals.lines(db, incident_id),
         errors=errors or {},
-        users=list(db.query("SELECT id, display_name FROM user WHERE active = 1 ORDER BY display_name")),
+        users=users.active_users(db),
     ), status
 
 
@@ -118,10 +118,8 @@ def attach(task_id):
 @bp.get("/attachments/<int:attachment_id>")
 @requires("task.write")
 def download_attachment(attachment_id):
-    rows = list(get_db().query("SELECT * FROM task_attachment WHERE id = ?", [attachment_id]))
-    if not rows:
-        raise NotFound(_("No attachment %(id)s.", id=attachment_id))
-    return send_file(rows[0]["stored_path"], download_name=rows[0]["filename"], as_attachment=True)
+    attachment = tasks.get_attachment(get_db(), attachment_id)
+    return send_file(attachment["stored_path"], download_name=attachment["filename"], as_attachment=True)
 
 
 @bp.post("/incidents/<int:incident_id>/referrals")
