@@ -464,7 +464,7 @@ def _search_clause(q, incident_id, db=None):
 
     A name or part of one: three characters or more through the trigram index
     (complainant_name, FTS5); one or two characters (a surname, a given name)
-    by LIKE over the (incident_id, name) index. A whole phone
+    through the two-character words of complainant_name_gram. A whole phone
     or ID number: through its keyed hash, never the clear number. Any text is
     also tried as a complaint's own or transfer reference (exact)."""
     from . import identity
@@ -482,12 +482,8 @@ def _search_clause(q, incident_id, db=None):
             found = ["SELECT rowid FROM complainant_name WHERE complainant_name MATCH ?"]
             args = [_fts_phrase(value)]
         else:
-            # under three characters the trigram index cannot help: LIKE over the
-            # (incident_id, name) index alone (no table rows read)
-            like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            found = ["SELECT id FROM complainant INDEXED BY complainant_incident_name WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"]
-            args = [incident_id, like]
-            if db is not None:  # the scan once, not once for the count and again for the page
+            found, args = _short_name(value, incident_id)
+            if db is not None:  # the lookup once, not once for the count and again for the page
                 ids = [r[0] for r in db.execute(found[0], args).fetchall()]
                 found, args = ["SELECT value FROM json_each(?)"], [json.dumps(ids)]
     elif kind == "last4":
@@ -502,6 +498,27 @@ def _search_clause(q, incident_id, db=None):
     else:
         found, args = [], []
     return f"complainant.id IN ({' UNION ALL '.join(found + references)})", [*args, *reference_args]
+
+
+def _short_name(value, incident_id):
+    """([SELECT], args) of the complainants of an incident whose name holds
+    ``value``, one or two characters: under three the trigram index cannot
+    help, so through the two-character words of complainant_name_gram
+    (migration m021): two characters are one word, one character a prefix of
+    the words. The words are folded and split like any FTS5 unicode61 text,
+    so the name itself confirms each hit (case-blind for ASCII, as LIKE)."""
+    if not any(ch.isalnum() for ch in value):
+        # punctuation only: no word to look up; LIKE over the incident's names
+        like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return ["SELECT id FROM complainant WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"], [incident_id, like]
+    words = _fts_phrase(value) + (" *" if len(value) == 1 else "")
+    return (
+        [
+            "SELECT id FROM complainant WHERE id IN (SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?) "
+            "AND incident_id = ? AND instr(lower(name), lower(?)) > 0"
+        ],
+        [words, incident_id, value],
+    )
 
 
 def _matching_key(settings=None):

@@ -313,11 +313,19 @@ def possible_matches(db, person, viewer):
     maybe the same person (a different number, none given), for the team to
     merge or mark as different. Never merged by themselves."""
     where, params = scope_sql(viewer)
+    # narrowed by the word of the name's first two characters (migration m021's
+    # index), not every complainant of the outlet
+    first = person["name"][:2]
+    words, words_args = (
+        ("AND id IN (SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?) ", ['"' + first.replace('"', '""') + '"'])
+        if any(ch.isalnum() for ch in first)
+        else ("", [])
+    )
     rows = db.query(
-        f"SELECT id, name, branch_code, status, received_at FROM complainant WHERE incident_id = ? AND name = ? "
+        f"SELECT id, name, branch_code, status, received_at FROM complainant WHERE incident_id = ? AND name = ? {words}"
         f"AND branch_code IS ? AND id != ? AND {where} AND NOT EXISTS (SELECT 1 FROM complainant_not_same n "
         f"WHERE n.low_id = min(complainant.id, ?) AND n.high_id = max(complainant.id, ?)) ORDER BY id LIMIT 20",
-        [person["incident_id"], person["name"], person["branch_code"], person["id"], *params, person["id"], person["id"]],
+        [person["incident_id"], person["name"], *words_args, person["branch_code"], person["id"], *params, person["id"], person["id"]],
     )
     return [dict(r) for r in rows]
 
