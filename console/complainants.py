@@ -192,8 +192,8 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         if problems:
             raise Invalid(_("Nothing was added: %(n)s problem(s) found.", n=len(problems)), details=problems)
         identity.remember_key(db, key)
-        hashes = [(identity.id_hash(key, item.id_number), identity.phone_hash(key, item.phone)) for item in items]
-        by_id, by_phone = complaints.find_people(db, incident_id, {h for h, _p in hashes if h}, {p for _h, p in hashes if p})
+        id_hashes, phone_hashes = identity.arrival_hashes(key, items)
+        by_id, by_phone, id_of = complaints.find_people(db, incident_id, {h for h in id_hashes if h}, {p for p in phone_hashes if p})
         # a merged complainant's id stays its own while merged (an undo puts the row back): never given again
         start = (
             db.execute("SELECT max(coalesce((SELECT max(id) FROM complainant), 0), coalesce((SELECT max(merged_id) FROM complainant_merge), 0))").fetchone()[0]
@@ -207,22 +207,29 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
         for offset, item in enumerate(items):
             received = item.received_at
             severity = item.severity or incident["severity"]
-            id_hash, phone_hash = hashes[offset]
-            person_id = complaints.match(by_id, by_phone, id_hash, phone_hash)
+            id_hash, phone_hash = id_hashes[offset], phone_hashes[offset]
+            person_id = complaints.match(by_id, by_phone, id_of, id_hash, phone_hash)
             if person_id is not None:
                 ids.append(person_id)
                 linked.setdefault(person_id, []).append((offset, item, severity))
                 if person_id in implicit:  # new in this batch, first arrival not yet a row: now it becomes one
-                    complaint_rows.append(implicit.pop(person_id))
+                    first = items[implicit.pop(person_id)]
+                    complaint_rows.append(
+                        complaints.complaint_values(
+                            person_id, incident_id, first, first.received_at or now, first.severity or incident["severity"], settings, actor, stamp
+                        )
+                    )
                 elif person_id < start:
                     known.add(person_id)
                 complaint_rows.append(complaints.complaint_values(person_id, incident_id, item, received or now, severity, settings, actor, stamp))
                 continue
             new_id = start + len(rows)
             ids.append(new_id)
-            if id_hash:
-                by_id.setdefault(id_hash, (new_id, id_hash))
-            by_phone.setdefault(phone_hash, (new_id, id_hash))
+            if id_hash and id_hash not in by_id:
+                by_id[id_hash] = new_id
+            if phone_hash and phone_hash not in by_phone:
+                by_phone[phone_hash] = new_id
+                id_of[new_id] = id_hash
             if received:
                 dues = deadlines.severity_dues(severity, received, settings)
                 due = to_iso(decision_due(received, settings))
@@ -270,11 +277,11 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                     id_hash,
                 )
             )
-            first = complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, stamp)
             if complaints.has_details(item):
-                complaint_rows.append(first)
+                complaint_rows.append(complaints.complaint_values(new_id, incident_id, item, received or now, severity, settings, actor, stamp))
             else:
-                implicit[new_id] = first  # kept on the person's row until another complaint joins it
+                # kept on the person's row until another complaint joins it (its row made then, if ever)
+                implicit[new_id] = offset
         if rows:
             db.conn.executemany(_INSERT, rows)
             search_index.index_new(db, rows[0][0], rows[-1][0])
@@ -300,7 +307,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
                 places={(r[6], r[8]) for r in rows},
                 data={"added": len(rows)},
             )
-        also = complaints.also_in(db, viewer, incident_id, hashes) if len(items) <= 1000 else []
+        also = complaints.also_in(db, viewer, incident_id, list(zip(id_hashes, phone_hashes))) if len(items) <= 1000 else []
     return {"ids": ids, "new": len(rows), "linked": sorted(o for arrivals in linked.values() for o, _i, _s in arrivals), "also_in_incidents": also}
 
 

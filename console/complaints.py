@@ -196,9 +196,11 @@ def earliest_reply_due(db, complainant_id):
 
 
 def find_people(db, incident_id, id_hashes, phone_hashes):
-    """Complainants of an incident with any of these hashes: ({id_hash: (id, id_hash)}, {phone_hash: (id, id_hash)});
-    the oldest complainant wins where several share a number."""
-    by_id, by_phone = {}, {}
+    """Complainants of an incident with any of these hashes: ({id_hash: id},
+    {phone_hash: id}, {id: their id_hash}); the oldest complainant wins where
+    several share a number. Integers only: a 10,000-row import's dicts give
+    the garbage collector nothing to walk."""
+    by_id, by_phone, id_of = {}, {}, {}
     for column, hashes, out in (("id_hash", id_hashes, by_id), ("phone_hash", phone_hashes, by_phone)):
         hashes = list(hashes)
         for start in range(0, len(hashes), 500):
@@ -211,19 +213,21 @@ def find_people(db, incident_id, id_hashes, phone_hashes):
                 [*chunk, incident_id],
             ).fetchall()
             for cid, value, their_id_hash in rows:
-                if value not in out or cid < out[value][0]:
-                    out[value] = (cid, their_id_hash)
-    return by_id, by_phone
+                if value not in out or cid < out[value]:
+                    out[value] = cid
+                    id_of[cid] = their_id_hash
+    return by_id, by_phone, id_of
 
 
-def match(by_id, by_phone, id_hash, phone_hash):
+def match(by_id, by_phone, id_of, id_hash, phone_hash):
     """The complainant an arrival is, or None: the same ID number; else the
     same phone unless both carry ID numbers that differ (a family sharing one
     phone are different people)."""
     if id_hash and id_hash in by_id:
-        return by_id[id_hash][0]
+        return by_id[id_hash]
     if phone_hash and phone_hash in by_phone:
-        cid, their_id_hash = by_phone[phone_hash]
+        cid = by_phone[phone_hash]
+        their_id_hash = id_of.get(cid)
         if not (id_hash and their_id_hash and their_id_hash != id_hash):
             return cid
     return None

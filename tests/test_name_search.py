@@ -124,3 +124,26 @@ def test_the_migration_indexes_names_already_there(tmp_path):
     migrate(db)
     assert db.execute("SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH '\"阳明\"'").fetchall() == [(7,)]
     assert db.execute("SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH '\"华\" *'").fetchall() == [(7,)]
+
+
+def test_bulk_hashes_are_the_hashes_one_by_one():
+    """identity.arrival_hashes (a bulk import's) gives what id_hash and phone_hash give."""
+    from types import SimpleNamespace
+
+    from console.identity import arrival_hashes, id_hash, matching_key, phone_hash
+
+    key = matching_key("s")
+    numbers = [
+        ("13812345678", "11010519491231002X"),
+        ("+86 138-1234-5678", "11010519491231002x"),
+        ("0086 13812345678", "110105491231002"),
+        ("+44 20 1234 5678", " 11010519491231002x "),
+        ("010-88886666", None),
+        (None, None),
+        ("", ""),
+        ("13812345678", "11010519491231002a"),
+    ]
+    items = [SimpleNamespace(phone=p, id_number=i) for p, i in numbers]
+    ids, phones = arrival_hashes(key, items)
+    assert ids == [id_hash(key, i) for _p, i in numbers] and phones == [phone_hash(key, p) for p, _i in numbers]
+    assert len({h for h in ids + phones if h}) == 5  # 3 phones (138..., +44..., 010...), 2 ID numbers
