@@ -519,6 +519,11 @@ def _short_name(value, incident_id):
         like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return ["SELECT id FROM complainant WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"], [incident_id, like]
     words = _fts_phrase(value) + (" *" if len(value) == 1 else "")
+    if all(ch in "0123456789" or _is_ideograph(ch) for ch in value):
+        # Chinese characters (and digits) are words as they are, never folded:
+        # the index's hits are the answer, no name need be read (a surname
+        # finds thousands); the list's incident filter reads its index
+        return ["SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?"], [words]
     return (
         [
             "SELECT id FROM complainant WHERE id IN (SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?) "
@@ -526,6 +531,12 @@ def _short_name(value, incident_id):
         ],
         [words, incident_id, value],
     )
+
+
+def _is_ideograph(ch):
+    """A CJK unified ideograph (the basic block, extension A, or the supplementary planes' extensions)."""
+    code = ord(ch)
+    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x3134F
 
 
 def _matching_key(settings=None):
@@ -575,22 +586,26 @@ def list_complainants(db, incident_id, viewer, query, now, actor=None):
     """
     get_incident(db, incident_id)
     where, args = _filters(viewer, incident_id, query, now, db)
-    total = db.execute(f"SELECT count(*) FROM complainant WHERE {where}", args).fetchone()[0]
+    # A search (but the last four digits) names its few ids: read those rows by
+    # id. Left to itself the planner may walk a filter's index instead (every
+    # 'new' complainant of the incident, each checked against the ids: 20 ms).
+    table = "complainant NOT INDEXED" if query.q and search_kind(query.q)[0] != "last4" else "complainant"
+    total = db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
     order = _order(query)
     if order != "id DESC":  # an overdue list reads longest overdue first, paged by offset
         rows = [
             public(r)
             for r in db.query(
-                f"SELECT {COLUMNS} FROM complainant WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"SELECT {COLUMNS} FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*args, query.per_page, (query.page - 1) * query.per_page],
             )
         ]
     else:
         if query.cursor is not None:
-            page_sql = f"SELECT id FROM complainant WHERE {where} AND complainant.id < ? ORDER BY id DESC LIMIT ?"
+            page_sql = f"SELECT id FROM {table} WHERE {where} AND complainant.id < ? ORDER BY id DESC LIMIT ?"
             page_args = [*args, query.cursor, query.per_page]
         else:
-            page_sql = f"SELECT id FROM complainant WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?"
+            page_sql = f"SELECT id FROM {table} WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?"
             page_args = [*args, query.per_page, (query.page - 1) * query.per_page]
         rows = [public(r) for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({page_sql}) ORDER BY id DESC", page_args)]
     if query.q:

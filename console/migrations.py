@@ -1165,8 +1165,8 @@ def m020_cause_severity(db):
 
 # The tokens of a name for one- and two-character search: the two characters
 # starting at each position (the last position gives its one character).
-# The same SQL fills the index (search_index.index_new) and feeds its
-# contentless deletes (the triggers below), so both always agree.
+# The same SQL is the index's text (a view), fills it (search_index.index_new)
+# and feeds its deletes (the triggers below), so all three always agree.
 NAME_GRAMS = "(SELECT group_concat(substr({name}, n, 2), ' ') FROM name_gram_position WHERE n <= length({name}))"
 
 
@@ -1176,14 +1176,20 @@ def m021_short_name_search(db):
     # of one or two (a surname, a given name) must be as fast as a longer one;
     # the trigram index (m018) needs three. complainant_name_gram holds each
     # name's two-character pieces (张伟明: 张伟 伟明 明) as words: a two-character
-    # search is one word, a one-character search a prefix (王*). Contentless,
-    # no positions, no sizes: only the word index is written, which costs an
-    # import less than the (incident_id, name) index it replaces (that index
-    # was scanned whole by LIKE '%..%': 15-40 ms at 100,000 complainants).
+    # search is one word, a one-character search a prefix (王*). Its text is a
+    # view of the names (nothing stored twice; the table can still be read
+    # whole, as backups and tests do), no positions, no sizes: only the word
+    # index is written, which costs an import less than the (incident_id, name)
+    # index it replaces (that index was scanned whole by LIKE '%..%': 15-40 ms
+    # at 100,000 complainants).
     db.execute("CREATE TABLE name_gram_position (n INTEGER PRIMARY KEY)")
     db.execute("INSERT INTO name_gram_position (n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 200) SELECT n FROM s")
-    db.execute("CREATE VIRTUAL TABLE complainant_name_gram USING fts5 (grams, content='', detail='none', columnsize=0, tokenize='unicode61')")
-    db.execute(f"INSERT INTO complainant_name_gram (rowid, grams) SELECT id, {NAME_GRAMS.format(name='c.name')} FROM complainant c")
+    db.execute(f"CREATE VIEW complainant_name_grams AS SELECT c.id AS id, {NAME_GRAMS.format(name='c.name')} AS grams FROM complainant c")
+    db.execute(
+        "CREATE VIRTUAL TABLE complainant_name_gram USING fts5 (grams, content='complainant_name_grams', content_rowid='id', "
+        "detail='none', columnsize=0, tokenize='unicode61')"
+    )
+    db.execute("INSERT INTO complainant_name_gram (complainant_name_gram) VALUES ('rebuild')")
     # New complainants are indexed in bulk by search_index.index_new (no row
     # trigger on insert, as in m018); changes and deletions here.
     old_grams = NAME_GRAMS.format(name="old.name")

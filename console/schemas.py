@@ -126,6 +126,8 @@ Phone = Annotated[
 
 def _id_check(value):
     """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored)."""
+    if len(value) == 18 and value[17].upper() == id_check_character(value):
+        return value  # the pattern has checked the shape: the right check character is all that is left
     if id_number_problem(value):
         raise ValueError(
             _(
