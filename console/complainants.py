@@ -208,7 +208,7 @@ def create_arrivals(db, incident_id, items, viewer, actor, now, settings, outbox
             received = item.received_at
             severity = item.severity or incident["severity"]
             id_hash, phone_hash = id_hashes[offset], phone_hashes[offset]
-            person_id = complaints.match(by_id, by_phone, id_of, id_hash, phone_hash)
+            person_id = complaints.match(by_id, by_phone, id_of, id_hash, phone_hash) if id_hash in by_id or phone_hash in by_phone else None
             if person_id is not None:
                 ids.append(person_id)
                 linked.setdefault(person_id, []).append((offset, item, severity))

@@ -1164,10 +1164,15 @@ def m020_cause_severity(db):
 
 
 # The tokens of a name for one- and two-character search: the two characters
-# starting at each position (the last position gives its one character).
+# starting at each position (the last position gives its one character); the
+# first four positions written out (most names are 2-3 characters: no subquery).
 # The same SQL is the index's text (a view), fills it (search_index.index_new)
 # and feeds its deletes (the triggers below), so all three always agree.
-NAME_GRAMS = "(SELECT group_concat(substr({name}, n, 2), ' ') FROM name_gram_position WHERE n <= length({name}))"
+NAME_GRAMS = (
+    "(substr({name}, 1, 2) || ' ' || substr({name}, 2, 2) || ' ' || substr({name}, 3, 2) || ' ' || substr({name}, 4, 2) || "
+    "CASE WHEN length({name}) > 4 THEN ' ' || (SELECT group_concat(substr({name}, n, 2), ' ') FROM name_gram_position "
+    "WHERE n BETWEEN 5 AND length({name})) ELSE '' END)"
+)
 
 
 @migrations()
