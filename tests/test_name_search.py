@@ -1,0 +1,149 @@
+"""Issue 17: one- and two-character name search (a surname, a given name)
+through the two-character words of complainant_name_gram (migration m021),
+kept in step with the name on insert, update, merge, undo and delete, with
+filters and region scope applied as for any search."""
+
+import random
+import re
+from urllib.parse import quote
+
+from console.migrations import migrate
+
+from .conftest import ACCOUNTS  # noqa: F401
+
+NAMES = ["王芳", "王建国", "欧阳明华", "李王氏", "张伟", "Li Na", "买买提·艾力", "芳"]
+
+
+def _add(api, incident_id, names, province="130000"):
+    rng = random.Random(len(names))
+    body = [{"name": n, "phone": f"135{rng.randrange(10**8):08d}", "province_code": province} for n in names]
+    response = api("lead", "POST", f"/api/v1/incidents/{incident_id}/complainants", json=body)
+    assert response.status_code == 201, response.json
+    return dict(zip(names, response.json["ids"]))
+
+
+def _found(api, incident_id, q, extra="", user="lead"):
+    response = api(user, "GET", f"/api/v1/incidents/{incident_id}/complainants?per_page=500&q={quote(q)}{extra}")
+    assert response.status_code == 200, response.json
+    return sorted(c["id"] for c in response.json["complainants"]), response.json["total"]
+
+
+def _by_scan(db, incident_id, q):
+    """What the search must find: every name of the incident that holds q (ASCII case aside)."""
+    return sorted(r[0] for r in db.execute("SELECT id, name FROM complainant WHERE incident_id = ?", [incident_id]) if q.lower() in r[1].lower())
+
+
+def test_one_and_two_characters_find_every_name_that_holds_them(api, db, incident):
+    i = incident["id"]
+    ids = _add(api, i, NAMES)
+    assert _found(api, i, "王")[0] == sorted([ids["王芳"], ids["王建国"], ids["李王氏"]])  # first, and middle character
+    assert _found(api, i, "芳")[0] == sorted([ids["王芳"], ids["芳"]])  # last character, and a one-character name
+    assert _found(api, i, "王芳") == ([ids["王芳"]], 1)
+    assert _found(api, i, "阳明")[0] == [ids["欧阳明华"]]
+    assert _found(api, i, "明华")[0] == [ids["欧阳明华"]]
+    assert _found(api, i, "王氏")[0] == [ids["李王氏"]]
+    assert _found(api, i, "提·")[0] == [ids["买买提·艾力"]]  # a separator inside the two characters
+    assert _found(api, i, "·")[0] == [ids["买买提·艾力"]]  # punctuation only
+    assert _found(api, i, "li")[0] == [ids["Li Na"]]  # ASCII case-blind, as LIKE was
+    assert _found(api, i, "a")[0] == [ids["Li Na"]]
+    assert _found(api, i, "王明")[0] == []  # both characters, but not together
+    assert _found(api, i, "秀英")[0] == [incident["hebei_outlet_2"]]  # the fixture's 李秀英
+    for q in ["王", "芳", "王芳", "阳明", "明", "a", "Na", "国", "建", "陈", "·", "李"]:
+        assert _found(api, i, q)[0] == _by_scan(db, i, q), q
+
+
+def test_short_search_combines_with_filters_and_scope(api, db, incident):
+    i = incident["id"]
+    hebei = _add(api, i, ["王芳", "王建国"])
+    guangdong = _add(api, i, ["王丽"], province="440000")
+    everyone = sorted([*hebei.values(), *guangdong.values()])
+    assert _found(api, i, "王") == (everyone, 3)
+    assert _found(api, i, "王", "&province_code=440000") == ([guangdong["王丽"]], 1)
+    assert _found(api, i, "王", "&status=settled") == ([], 0)
+    assert _found(api, i, "王", user="branch_hebei") == (sorted(hebei.values()), 2)  # region scope applies
+    assert _found(api, i, "王丽", user="branch_hebei") == ([], 0)
+    # another incident's 王 is not this incident's
+    other = api("lead", "POST", "/api/v1/incidents", json={"title": "另一事件", "cause": "c", "product": "p", "severity": "light"}).json["id"]
+    _add(api, other, ["王五"])
+    assert _found(api, i, "王")[0] == everyone
+    assert _found(api, other, "王")[1] == 1
+
+
+def test_the_words_follow_a_rename_a_merge_its_undo_and_a_delete(api, db, incident):
+    i = incident["id"]
+    ids = _add(api, i, ["王芳", "王芳芳"])
+    first, second = ids["王芳"], ids["王芳芳"]
+    assert api("lead", "PATCH", f"/api/v1/complainants/{first}", json={"name": "赵敏"}).status_code == 200
+    assert _found(api, i, "王芳")[0] == [second]
+    assert _found(api, i, "赵敏")[0] == [first] and _found(api, i, "敏")[0] == [first]
+    merged = api("team", "POST", f"/api/v1/complainants/{first}/merge", json={"other_id": second, "reason": "同一人"})
+    assert merged.status_code == 201, merged.json
+    assert _found(api, i, "芳")[0] == []  # the merged row is gone, and so are its words
+    assert api("team", "POST", f"/api/v1/merges/{merged.json['id']}/undo").status_code == 200
+    assert _found(api, i, "芳")[0] == [second]  # back with its words
+    with db.conn:
+        db.execute("DELETE FROM complainant WHERE id = ?", [second])
+    assert _found(api, i, "芳")[0] == []
+    # the contentless index agrees with the names still there (a wrong delete would leave words behind)
+    assert _found(api, i, "王")[0] == _by_scan(db, i, "王") == []
+    rows = db.execute("SELECT count(*) FROM complainant_name_gram WHERE complainant_name_gram MATCH '\"赵敏\"'").fetchone()[0]
+    assert rows == 1
+
+
+def test_the_index_reads_words_not_every_name(api, db, incident):
+    plan = " ".join(
+        r[3]
+        for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM complainant WHERE id IN (SELECT rowid FROM complainant_name_gram "
+            "WHERE complainant_name_gram MATCH '\"王芳\"') AND incident_id = 1 AND instr(lower(name), '王芳') > 0"
+        ).fetchall()
+    )
+    # the words found in the FTS5 index, then each hit's row by its id: no scan of the incident's names
+    assert "complainant_name_gram VIRTUAL TABLE INDEX" in plan and "SEARCH complainant USING" in plan
+    assert not re.search(r"SCAN complainant( |$)", plan), plan
+    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    assert "complainant_incident_name" not in names  # replaced: one index fewer to write on import
+
+
+def test_the_migration_indexes_names_already_there(tmp_path):
+    """m021 on a database whose complainants came before it: they are found."""
+    from sqlite_utils import Database
+
+    from console.migrations import migrations
+
+    db = Database(str(tmp_path / "old.db"))
+    migrations.apply(db, stop_before="m021_short_name_search")
+    db.execute(
+        "INSERT INTO incident (id, title, cause, product, severity, status, opened_at, updated_at) VALUES (1, 't', 'c', 'p', 'light', 'active', 'x', 'x')"
+    )
+    db.execute(
+        "INSERT INTO complainant (id, incident_id, name, phone, province_code, received_at, decision_due_at, created_at, updated_at) "
+        "VALUES (7, 1, '欧阳明华', '13500001111', '130000', 'x', 'x', 'x', 'x')"
+    )
+    db.conn.commit()
+    migrate(db)
+    assert db.execute("SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH '\"阳明\"'").fetchall() == [(7,)]
+    assert db.execute("SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH '\"华\" *'").fetchall() == [(7,)]
+
+
+def test_bulk_hashes_are_the_hashes_one_by_one():
+    """identity.arrival_hashes (a bulk import's) gives what id_hash and phone_hash give."""
+    from types import SimpleNamespace
+
+    from console.identity import arrival_hashes, id_hash, matching_key, phone_hash
+
+    key = matching_key("s")
+    numbers = [
+        ("13812345678", "11010519491231002X"),
+        ("+86 138-1234-5678", "11010519491231002x"),
+        ("0086 13812345678", "110105491231002"),
+        ("+44 20 1234 5678", " 11010519491231002x "),
+        ("010-88886666", None),
+        (None, None),
+        ("", ""),
+        ("13812345678", "11010519491231002a"),
+    ]
+    items = [SimpleNamespace(phone=p, id_number=i) for p, i in numbers]
+    ids, phones = arrival_hashes(key, items)
+    assert ids == [id_hash(key, i) for _p, i in numbers] and phones == [phone_hash(key, p) for p, _i in numbers]
+    assert len({h for h in ids + phones if h}) == 5  # 3 phones (138..., +44..., 010...), 2 ID numbers
