@@ -266,7 +266,7 @@ PARTIES = {
     "police": _l("Police"),
 }
 
-# Documents issued to an outside party (console/documents.py)
+# Documents issued to an outside party (console/documents/)
 DOCUMENT_KINDS = {
     "regulator_report": _l("Report to the regulator"),
     "consumer_association_packet": _l("Consumer association packet"),
@@ -306,7 +306,7 @@ DEMAND_KINDS = {
 }
 
 
-# The formal wording of the documents issued to outside parties (console/documents.py,
+# The formal wording of the documents issued to outside parties (console/documents/,
 # warning_plan.py): where it differs from the pages' labels, a second label set here,
 # never a table of its own in the document code.
 FORMAL_SEVERITIES = {

@@ -1,4 +1,4 @@
-"""Documents for outside parties (console/documents.py): the regulator's report,
+"""Documents for outside parties (console/documents/): the regulator's report,
 the consumer association's packet, the media statement and the post-incident
 review, checked through what a reader sees (pdftotext, pdftoppm from Debian's
 poppler-utils) against the same figures computed here by plain SQL; and the
@@ -315,7 +315,7 @@ def test_the_report_needs_its_signatures_and_counts_earlier_reports(db, scene, a
 
 
 def test_a_missing_font_names_the_debian_package(monkeypatch):
-    monkeypatch.setattr(documents, "FONT_PATHS", ("/nonexistent/wqy-microhei.ttc",))
+    monkeypatch.setattr(documents.pdf, "FONT_PATHS", ("/nonexistent/wqy-microhei.ttc",))
     with pytest.raises(RuntimeError, match="fonts-wqy-microhei"):
         documents.font_path()
 

@@ -196,8 +196,10 @@ def test_chinese_labels_of_documents_and_exports_come_from_the_vocabulary():
     assert zh(vocabulary.COMPLAINANT_STATUSES, "no_such_status") == "no_such_status"
     assert zh(vocabulary.COMPLAINANT_STATUSES, None) == ""
     # no module keeps a Chinese table of statuses of its own any more
-    for module in ("documents.py", "rollup_exports.py", "export_labels.py", "warning_plan.py"):
-        text = (ROOT / "console" / module).read_text(encoding="utf-8")
+    modules = [*(ROOT / "console" / "documents").glob("*.py"), *(ROOT / "console" / m for m in ("rollup_exports.py", "export_labels.py", "warning_plan.py"))]
+    assert len(modules) > 6
+    for path in modules:
+        module, text = path.name, path.read_text(encoding="utf-8")
         for word in ("已结案", "已接受方案", "已关闭", "已撤回", "暂无法联系", "已发出", "已办结"):
             assert f'"{word}"' not in text, f"{module} spells {word} itself"
 
