@@ -3,9 +3,11 @@ the roll-up and the regulator's report give the same numbers as figures.py and
 as an independent SQL count, and each place shows the figure's definition."""
 
 import html
+import io
 import re
 import sqlite3
 import subprocess
+import zipfile
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
@@ -154,6 +156,17 @@ def test_the_regulator_report_states_the_same_figures_and_defines_them(app, db, 
     definitions = text[text.index("附：指标说明") :]
     for label, meaning in figures.zh_definitions(figures.REGULATOR_REPORT):
         assert re.sub(r"\s+", "", label + meaning) in definitions, label
+
+
+def test_the_consumer_association_packet_states_the_same_count_and_defines_it(app, db, incident_id, tmp_path):
+    expected = sql_figures(db, incident_id, NOW)
+    content = documents.consumer_association_packet(db, incident_id, NOW, app.config, "吴敏", "010-88886666")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        text = _pdf_text(archive.read("packet.pdf"), tmp_path)
+    assert f"涉及客户（投诉人总数）{expected['complainants']}人" in text
+    definitions = text[text.index("附：指标说明") :]
+    label, meaning = figures.zh_definitions(("complainants",))[0]
+    assert re.sub(r"\s+", "", label + meaning) in definitions
 
 
 class _Board(HTMLParser):

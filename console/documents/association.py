@@ -6,10 +6,11 @@ import zipfile
 from .. import disclosure, money, spreadsheets
 from .facts import Facts, amount, cell_floor, incident_timeline, money_table, status_order, timeline_table
 from .pdf import Section, Table, render_pdf
-from .words import COMPLAINANT_STATUS_ZH, INCIDENT_STATUS_ZH, NONE, SEVERITY_ZH, organisation_name, required, tz, when_local, zh_label
+from .words import COMPLAINANT_STATUS_ZH, INCIDENT_STATUS_ZH, NONE, SEVERITY_ZH, definitions, figure, organisation_name, required, tz, when_local, zh_label
 
 # --- 2. the consumer association's packet ------------------------------------------------------
 
+PACKET_FIGURES = ("complainants",)  # the headline figures the packet states, defined at its end
 COUNTS_CSV_HEADER = ["客户分组", "省份", "处理状态", "人数", "本金（元）"]
 
 
@@ -53,7 +54,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
         [
             f"{organisation}就“{incident['title']}”向贵会通报有关情况如下。",
             f"起因：{incident['cause']}",
-            f"涉及客户 {totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {amount(facts, totals, 'principal_fen')} 元。",
+            f"涉及客户（{figure('complainants')}）{totals['count']} 人，分布于{facts.province_list()}，涉及本金合计 {amount(facts, totals, 'principal_fen')} 元。",
             f"当前处置状态：{zh_label(INCIDENT_STATUS_ZH, incident['status'])}。",
             *money_table(facts, "province_code", "省份"),
         ],
@@ -96,7 +97,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
     )
     pdf = render_pdf(
         f"关于{incident['title']}的情况通报",
-        [summary, product, plan, timeline, contacts],
+        [summary, product, plan, timeline, contacts, definitions(PACKET_FIGURES)],
         subtitle=f"致消费者协会　{organisation}",
         now=now,
         author=organisation,
