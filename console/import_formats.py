@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from . import regions, spreadsheets, vocabulary
+from . import regions, spreadsheets, tabular, vocabulary
 from .errors import Invalid
 
 _EXCEL_TIME = re.compile(
@@ -96,15 +96,7 @@ def csv_records(text, columns, required, max_rows):
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise Invalid(_("The file is empty."))
-    unknown = [h for h in header if h not in columns]
-    missing = [c for c in columns if c in required and c not in header]
-    if unknown or missing:
-        parts = []
-        if missing:
-            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
-        if unknown:
-            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
-        raise Invalid(_("The header row is wrong (%(parts)s). Expected columns: %(cols)s.", parts="; ".join(parts), cols=", ".join(columns)))
+    tabular.check_header(header, columns, required)
     reader.fieldnames = header
     records = []
     for number, record in enumerate(reader, start=2):

@@ -119,13 +119,10 @@ def from_rows(columns, items):
     return header, [(index + 1, [text(item.get(c)) for c in header]) for index, item in enumerate(items)]
 
 
-def records(header, rows, columns, required):
-    """Each row as {column: text}, with problems for a wrong header or extra cells.
-
-    Returns (records, header problems): records are (line, values, problems).
-    """
+def check_header(header, columns, required):
+    """Refuse a header row with unknown columns or without a required one (Invalid, naming both)."""
     unknown = [h for h in header if h not in columns]
-    missing = [c for c in required if c not in header]
+    missing = [c for c in columns if c in required and c not in header]
     if unknown or missing:
         parts = []
         if missing:
@@ -133,6 +130,14 @@ def records(header, rows, columns, required):
         if unknown:
             parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
         raise Invalid(_("The header row is wrong (%(parts)s). Expected columns: %(cols)s.", parts="; ".join(parts), cols=", ".join(columns)))
+
+
+def records(header, rows, columns, required):
+    """Each row as {column: text}, with problems for a wrong header or extra cells.
+
+    Returns (records, header problems): records are (line, values, problems).
+    """
+    check_header(header, columns, required)
     if len(set(header)) != len(header):
         raise Invalid(_("The header row names a column twice."))
     out = []
