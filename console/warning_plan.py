@@ -22,6 +22,7 @@ from .documents import (
     Table,
     approved_line,
     cell_floor,
+    handling_table,
     incident_tasks,
     organisation_name,
     render_pdf,
@@ -122,15 +123,7 @@ def early_warning_plan(db, incident_id, now, settings, suppressed=False):
         "六、拟采取的答复方案",
         [
             "答复方式：按客户分组逐一答复（一对一），各组执行同一内部方案，不因个别客户施压而改变；对外统一使用上述口径，必要时经审核后通过媒体公开答复。",
-            Table(
-                ["客户分组", "人数", "处理方案"],
-                [
-                    [facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
-                    for g, sums in facts.by("group_id")
-                ],
-                widths=[0.3, 0.1, 0.6],
-                numeric=(1,),
-            ),
+            handling_table(facts),
             *(["提前接受方案的分档（越早接受，档位越高）：", Table(["客户分组", "档位", "接受期间"], tiers, widths=[0.35, 0.35, 0.3])] if tiers else []),
             "后续工作安排：",
             Table(

@@ -31,7 +31,7 @@ issued (store); this package re-exports what the rest of the console uses, so
 ``documents.regulator_report(...)`` keeps working."""
 
 from .association import COUNTS_CSV_HEADER, consumer_association_packet, counts_csv
-from .facts import Facts, amount, cell_floor, incident_tasks, incident_timeline, money_table, status_order, timeline_table
+from .facts import Facts, amount, cell_floor, handling_table, incident_tasks, incident_timeline, money_table, status_order, timeline_table
 from .media import approved_line, media_statement
 from .pdf import FONT_NAME, FONT_PACKAGE, FONT_PATHS, PageBreak, Section, Signature, Table, font_path, render_pdf
 from .regulator import regulator_report
@@ -95,6 +95,7 @@ __all__ = [
     "money_table",
     "amount",
     "cell_floor",
+    "handling_table",
     "incident_tasks",
     "incident_timeline",
     "timeline_table",

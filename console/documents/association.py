@@ -4,7 +4,7 @@ import io
 import zipfile
 
 from .. import disclosure, money, spreadsheets
-from .facts import Facts, amount, cell_floor, incident_timeline, money_table, status_order, timeline_table
+from .facts import Facts, amount, cell_floor, handling_table, incident_timeline, money_table, status_order, timeline_table
 from .pdf import Section, Table, render_pdf
 from .words import COMPLAINANT_STATUS_ZH, INCIDENT_STATUS_ZH, NONE, SEVERITY_ZH, definitions, figure, organisation_name, required, tz, when_local, zh_label
 
@@ -48,7 +48,6 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
     incident = facts.incident
     organisation = organisation_name(settings)
     totals = facts.totals()
-    groups = facts.by("group_id")
     summary = Section(
         "一、案件概况",
         [
@@ -72,15 +71,7 @@ def consumer_association_packet(db, incident_id, now, settings, contact_person, 
         "三、处理方案",
         [
             "公司对同类客户执行统一的处理方案，各客户分组的处理口径如下：",
-            Table(
-                ["客户分组", "人数", "处理方案"],
-                [
-                    [facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
-                    for g, sums in groups
-                ],
-                widths=[0.3, 0.1, 0.6],
-                numeric=(1,),
-            ),
+            handling_table(facts),
         ],
     )
     timeline = Section("四、事件经过", [timeline_table(incident_timeline(db, incident, settings, full=False), settings)])

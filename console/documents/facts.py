@@ -198,3 +198,16 @@ def incident_timeline(db, incident, settings, full):
 def timeline_table(events, settings):
     ordered = sorted(events, key=lambda e: from_iso(e[0]))
     return Table(["时间", "事项"], [[when_local(at, settings), what] for at, what in ordered], widths=[0.24, 0.76])
+
+
+def handling_table(facts):
+    """Each complainant group with its people and its handling line (the one plan for like cases)."""
+    return Table(
+        ["客户分组", "人数", "处理方案"],
+        [
+            [facts.group_name(g), str(sums["count"]), (facts.groups[g]["handling_line"] if g in facts.groups else "") or "（方案制定中）"]
+            for g, sums in facts.by("group_id")
+        ],
+        widths=[0.3, 0.1, 0.6],
+        numeric=(1,),
+    )
