@@ -10,6 +10,9 @@ from console import create_app, regions, users
 from console.db import connect
 
 from .servers import ConsoleServer
+from .speed import cache_route_builders, fresh_database
+
+cache_route_builders()  # before any app is made: see tests/speed.py
 
 PASSWORD = "correct-horse-1"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -26,18 +29,32 @@ ACCOUNTS = {
 }
 
 
+def _test_config(tmp_path):
+    return {
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "console.db"),
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "DEFAULT_LOCALE": "en",  # tests read English messages unless they ask for Chinese
+        "DOCUMENT_FOLDER": str(tmp_path / "documents"),
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """A database file with every migration applied, made once per session
+    (per xdist worker) by the app itself, with the test's SECRET_KEY."""
+    folder = tmp_path_factory.mktemp("template")
+    create_app(_test_config(folder))
+    return folder / "console.db"
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "console.db"),
-            "SECRET_KEY": "test",
-            "WTF_CSRF_ENABLED": False,
-            "DEFAULT_LOCALE": "en",  # tests read English messages unless they ask for Chinese
-            "DOCUMENT_FOLDER": str(tmp_path / "documents"),
-        }
-    )
+def app(tmp_path, migrated_template):
+    """The app on its own fresh SQLite file: a copy of the migrated template
+    (the app's start-up migrates it again, finding nothing to do)."""
+    fresh_database(migrated_template, tmp_path / "console.db")
+    app = create_app(_test_config(tmp_path))
     app.instance_path = str(tmp_path / "instance")
     yield app
 
