@@ -255,6 +255,7 @@ def settle_through_records(api, complainant_id, walk=True):
 
 # --- test lanes: pytest -m "not browser and not process and not fuzz" is the fast, in-process lane ---
 
+import functools  # noqa: E402
 import inspect  # noqa: E402
 import re  # noqa: E402
 
@@ -262,10 +263,9 @@ _PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "s
 _SPACE = re.compile(r"\s+")
 
 
-def _starts_processes(func, seen):
-    if func in seen:
-        return False
-    seen.add(func)
+@functools.cache
+def _source_starts_processes(func):
+    """Whether ``func``'s own source names a process (read once per function, not per test)."""
     try:
         source = inspect.getsource(func)
     except (OSError, TypeError):
@@ -274,10 +274,37 @@ def _starts_processes(func, seen):
     return any(hint.replace(" ", "") in source for hint in _PROCESS_HINTS)
 
 
+def _starts_processes(func, seen):
+    if func in seen:
+        return False
+    seen.add(func)
+    if _source_starts_processes(func):
+        return True
+    # and through the tests' own helpers it calls (``_cli(...)`` running run.py)
+    return any(_starts_processes(helper, seen) for helper in _test_helpers(func))
+
+
+def _names(code):
+    yield from code.co_names
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            yield from _names(const)
+
+
+def _test_helpers(func):
+    """The functions of the tests package that ``func`` refers to by name."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    found = (func.__globals__.get(name) for name in set(_names(code)))
+    return [f for f in found if inspect.isfunction(f) and f.__module__.startswith("tests.")]
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark each test with its lane: ``browser`` (chromium), ``fuzz`` (schemathesis),
     ``process`` (real run.py, gunicorn, redis-server or nginx processes, by
-    itself or through a fixture). Unmarked tests run in-process."""
+    itself, through a fixture or through a helper of the tests). Unmarked
+    tests run in-process."""
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1]
         if module.endswith("_browser"):
