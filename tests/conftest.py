@@ -259,7 +259,7 @@ import functools  # noqa: E402
 import inspect  # noqa: E402
 import re  # noqa: E402
 
-_PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "subprocess.run([sys.executable", "gunicorn", "nginx")
+_PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "subprocess.run([sys.executable", 'subprocess.run(["bash"', "gunicorn", "nginx")
 _SPACE = re.compile(r"\s+")
 
 
