@@ -59,6 +59,30 @@ def app(tmp_path, migrated_template):
     yield app
 
 
+def cheap_hash(password, method=None):
+    """Werkzeug's hash at a test's cost (production's scrypt is checked in test_security)."""
+    from werkzeug import security
+
+    return security.generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory):
+    """The demo as of NOW, loaded once per session (per xdist worker) with cheap
+    hashes, for the tests that copy it into their own database and read it."""
+    from console import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
+    handle = connect(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "generate_password_hash", cheap_hash)
+        with app.test_request_context():
+            demo.load_demo(handle, NOW, app.config)
+    handle.close()
+    return path
+
+
 @pytest.fixture
 def db(app):
     handle = connect(app.config["DATABASE"])
