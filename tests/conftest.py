@@ -343,3 +343,16 @@ def pytest_collection_modifyitems(config, items):
             funcs += [d.func for d in defs]
         if any(_starts_processes(f, seen) for f in funcs):
             item.add_marker(pytest.mark.process)
+        _group_for_xdist(item, module)
+
+
+def _group_for_xdist(item, module):
+    """Under ``--dist loadgroup`` (scripts/test --fast) tests go to whichever
+    worker is free, one by one, except those sharing an expensive fixture: a
+    module's module-scoped one (made once on one worker), and the session's
+    demo database (conftest's demo_file)."""
+    defs = item._fixtureinfo.name2fixturedefs
+    if any(d[-1].scope == "module" for d in defs.values() if d):
+        item.add_marker(pytest.mark.xdist_group(module))
+    elif "demo_file" in defs:
+        item.add_marker(pytest.mark.xdist_group("demo"))
