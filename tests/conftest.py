@@ -356,3 +356,13 @@ def _group_for_xdist(item, module):
         item.add_marker(pytest.mark.xdist_group(module))
     elif "demo_file" in defs:
         item.add_marker(pytest.mark.xdist_group("demo"))
+
+
+def pytest_collection_finish(session):
+    """What collection imported (the console, pandas, statsmodels, the test
+    modules) lives for the whole run: set it aside from the cyclic garbage
+    collector's scans, which otherwise walk it again and again during the tests."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
