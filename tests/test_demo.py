@@ -49,8 +49,8 @@ def _all(db, sql, params=()):
     return [dict(r) for r in db.query(sql, params)]
 
 
-def test_second_load_adds_nothing(app, db, cheap_hashes):
-    loaded = _load(app, db)
+def test_second_load_adds_nothing(app, db, loaded, cheap_hashes):
+    """The first load is the session's (demo_file, copied here); the second, here, writes nothing."""
     before = row_counts(db)
     started = time.perf_counter()
     again = _load(app, db)
