@@ -10,6 +10,9 @@ from console import create_app, regions, users
 from console.db import connect
 
 from .servers import ConsoleServer
+from .speed import cache_route_builders, fresh_database
+
+cache_route_builders()  # before any app is made: see tests/speed.py
 
 PASSWORD = "correct-horse-1"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -26,20 +29,58 @@ ACCOUNTS = {
 }
 
 
+def _test_config(tmp_path):
+    return {
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "console.db"),
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "DEFAULT_LOCALE": "en",  # tests read English messages unless they ask for Chinese
+        "DOCUMENT_FOLDER": str(tmp_path / "documents"),
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """A database file with every migration applied, made once per session
+    (per xdist worker) by the app itself, with the test's SECRET_KEY."""
+    folder = tmp_path_factory.mktemp("template")
+    create_app(_test_config(folder))
+    return folder / "console.db"
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "console.db"),
-            "SECRET_KEY": "test",
-            "WTF_CSRF_ENABLED": False,
-            "DEFAULT_LOCALE": "en",  # tests read English messages unless they ask for Chinese
-            "DOCUMENT_FOLDER": str(tmp_path / "documents"),
-        }
-    )
+def app(tmp_path, migrated_template):
+    """The app on its own fresh SQLite file: a copy of the migrated template
+    (the app's start-up migrates it again, finding nothing to do)."""
+    fresh_database(migrated_template, tmp_path / "console.db")
+    app = create_app(_test_config(tmp_path))
     app.instance_path = str(tmp_path / "instance")
     yield app
+
+
+def cheap_hash(password, method=None):
+    """Werkzeug's hash at a test's cost (production's scrypt is checked in test_security)."""
+    from werkzeug import security
+
+    return security.generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory):
+    """The demo as of NOW, loaded once per session (per xdist worker) with cheap
+    hashes, for the tests that copy it into their own database and read it."""
+    from console import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
+    handle = connect(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "generate_password_hash", cheap_hash)
+        with app.test_request_context():
+            demo.load_demo(handle, NOW, app.config)
+    handle.close()
+    return path
 
 
 @pytest.fixture
@@ -238,17 +279,17 @@ def settle_through_records(api, complainant_id, walk=True):
 
 # --- test lanes: pytest -m "not browser and not process and not fuzz" is the fast, in-process lane ---
 
+import functools  # noqa: E402
 import inspect  # noqa: E402
 import re  # noqa: E402
 
-_PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "subprocess.run([sys.executable", "gunicorn", "nginx")
+_PROCESS_HINTS = ("ConsoleServer(", "start_redis(", "RedisServer(", "Popen(", "subprocess.run([sys.executable", 'subprocess.run(["bash"', "gunicorn", "nginx")
 _SPACE = re.compile(r"\s+")
 
 
-def _starts_processes(func, seen):
-    if func in seen:
-        return False
-    seen.add(func)
+@functools.cache
+def _source_starts_processes(func):
+    """Whether ``func``'s own source names a process (read once per function, not per test)."""
     try:
         source = inspect.getsource(func)
     except (OSError, TypeError):
@@ -257,10 +298,37 @@ def _starts_processes(func, seen):
     return any(hint.replace(" ", "") in source for hint in _PROCESS_HINTS)
 
 
+def _starts_processes(func, seen):
+    if func in seen:
+        return False
+    seen.add(func)
+    if _source_starts_processes(func):
+        return True
+    # and through the tests' own helpers it calls (``_cli(...)`` running run.py)
+    return any(_starts_processes(helper, seen) for helper in _test_helpers(func))
+
+
+def _names(code):
+    yield from code.co_names
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            yield from _names(const)
+
+
+def _test_helpers(func):
+    """The functions of the tests package that ``func`` refers to by name."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    found = (func.__globals__.get(name) for name in set(_names(code)))
+    return [f for f in found if inspect.isfunction(f) and f.__module__.startswith("tests.")]
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark each test with its lane: ``browser`` (chromium), ``fuzz`` (schemathesis),
     ``process`` (real run.py, gunicorn, redis-server or nginx processes, by
-    itself or through a fixture). Unmarked tests run in-process."""
+    itself, through a fixture or through a helper of the tests). Unmarked
+    tests run in-process."""
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1]
         if module.endswith("_browser"):
@@ -275,3 +343,26 @@ def pytest_collection_modifyitems(config, items):
             funcs += [d.func for d in defs]
         if any(_starts_processes(f, seen) for f in funcs):
             item.add_marker(pytest.mark.process)
+        _group_for_xdist(item, module)
+
+
+def _group_for_xdist(item, module):
+    """Under ``--dist loadgroup`` (scripts/test --fast) tests go to whichever
+    worker is free, one by one, except those sharing an expensive fixture: a
+    module's module-scoped one (made once on one worker), and the session's
+    demo database (conftest's demo_file)."""
+    defs = item._fixtureinfo.name2fixturedefs
+    if any(d[-1].scope == "module" for d in defs.values() if d):
+        item.add_marker(pytest.mark.xdist_group(module))
+    elif "demo_file" in defs:
+        item.add_marker(pytest.mark.xdist_group("demo"))
+
+
+def pytest_collection_finish(session):
+    """What collection imported (the console, pandas, statsmodels, the test
+    modules) lives for the whole run: set it aside from the cyclic garbage
+    collector's scans, which otherwise walk it again and again during the tests."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -118,7 +118,7 @@ def test_confirming_twice_imports_once(login, db, incident):
     assert client.post(f"/incidents/{incident['id']}/import/{token}").status_code == 302
     after_first = row_counts(db)
     again = client.post(f"/incidents/{incident['id']}/import/{token}")
-    assert 400 <= again.status_code < 500
+    assert again.status_code == 422
     assert "already" in _page(again)
     assert row_counts(db) == after_first
     assert len(_complainants(db, incident["id"])) == 3 + 3
@@ -129,7 +129,7 @@ def test_another_user_cannot_confirm_someone_elses_upload(login, db, incident):
     token = _token(preview)
     before = row_counts(db)
     response = login("lead").post(f"/incidents/{incident['id']}/import/{token}")
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 422
     assert row_counts(db) == before
 
 
@@ -140,15 +140,15 @@ def test_a_token_for_another_incident_imports_nothing_there(api, login, db, inci
     before = row_counts(db)
     # the groups named in the file belong to the first incident, so the file does not fit the other one
     response = client.post(f"/incidents/{other}/import/{token}")
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 422
     assert row_counts(db) == before
 
 
-@pytest.mark.parametrize("token", ["0" * 32, "g" * 32, "ABC"])
-def test_unknown_or_malformed_token_writes_nothing(login, db, incident, token):
+@pytest.mark.parametrize(("token", "status"), [("0" * 32, 422), ("g" * 32, 404), ("ABC", 404)])  # well-formed but unknown; not a token at all
+def test_unknown_or_malformed_token_writes_nothing(login, db, incident, token, status):
     before = row_counts(db)
     response = login("team").post(f"/incidents/{incident['id']}/import/{token}")
-    assert 400 <= response.status_code < 500
+    assert response.status_code == status
     assert row_counts(db) == before
 
 
@@ -213,7 +213,7 @@ def test_a_bad_file_gets_a_clear_error(app, login, db, incident, text, words):
 def test_a_file_that_is_not_text_is_refused(login, db, incident):
     before = row_counts(db)
     response = _upload(login("team"), incident["id"], "name,phone,province_code\n张三,13600000000,130000\n".encode("utf-16"))
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 422
     assert row_counts(db) == before
 
 

@@ -8,14 +8,13 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from werkzeug import security
 
-from console import create_app, demo, migrations, users
+from console import demo, migrations, users
 from console.clock import to_iso
 from console.db import connect
 from console.status import OPEN
 
-from .conftest import NOW, row_counts
+from .conftest import NOW, cheap_hash, row_counts
 
 ROLES = {"lead", "team", "executive", "legal", "branch"}
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -26,14 +25,10 @@ def _check_character(first17):
     return "10X98765432"[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
 
 
-def _cheap_hash(password, method=None):
-    return security.generate_password_hash(password, method="pbkdf2:sha256:1000")
-
-
 @pytest.fixture
 def cheap_hashes(monkeypatch):
     """Accounts hashed cheaply: the data tests need not pay for scrypt."""
-    monkeypatch.setattr(users, "generate_password_hash", _cheap_hash)
+    monkeypatch.setattr(users, "generate_password_hash", cheap_hash)
 
 
 def _load(app, db):
@@ -41,22 +36,9 @@ def _load(app, db):
         return demo.load_demo(db, NOW, app.config)
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    """The demo, loaded once for the tests that only read it."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
-    handle = connect(path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(users, "generate_password_hash", _cheap_hash)
-        _load(app, handle)
-    handle.close()
-    return path
-
-
 @pytest.fixture
 def loaded(db, demo_file):
-    """The test's database holds the demo (a copy of the one loaded for the module)."""
+    """The test's database holds the demo (a copy of the one loaded for the session: conftest's demo_file)."""
     source = sqlite3.connect(demo_file)
     source.backup(db.conn)
     source.close()
@@ -67,8 +49,8 @@ def _all(db, sql, params=()):
     return [dict(r) for r in db.query(sql, params)]
 
 
-def test_second_load_adds_nothing(app, db, cheap_hashes):
-    loaded = _load(app, db)
+def test_second_load_adds_nothing(app, db, loaded, cheap_hashes):
+    """The first load is the session's (demo_file, copied here); the second, here, writes nothing."""
     before = row_counts(db)
     started = time.perf_counter()
     again = _load(app, db)

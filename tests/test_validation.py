@@ -301,10 +301,10 @@ def test_an_amount_may_still_be_sent_as_text(api, db, urls):
     assert (row["principal_fen"], row["interest_claimed_fen"]) == (123450, 1000)
 
 
-@pytest.mark.parametrize("query", ["group_id=99999999999999999999999", "group_id=-1", "page=1000000&per_page=500"])
-def test_out_of_range_list_filters_are_not_a_server_error(api, db, incident, query):
+@pytest.mark.parametrize(("query", "status"), [("group_id=99999999999999999999999", 422), ("group_id=-1", 422), ("page=1000000&per_page=500", 200)])
+def test_out_of_range_list_filters_are_not_a_server_error(api, db, incident, query, status):
     response = api("lead", "GET", f"/api/v1/incidents/{incident['id']}/complainants?{query}")
-    assert response.status_code in (200, 422), response.data[:300]
+    assert response.status_code == status, response.data[:300]
     if response.status_code == 200:
         assert response.json["complainants"] == []
     else:

@@ -16,10 +16,7 @@ from urllib.parse import urljoin, urlparse
 import openpyxl
 import pytest
 
-from console import create_app, demo, events, playbooks, users, vocabulary
-from console.db import connect
-
-from .test_demo import NOW, _cheap_hash
+from console import demo, events, playbooks, vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "http://localhost"
@@ -86,19 +83,6 @@ def visible_text(html):
 
 def problems_in(text):
     return sorted(set(KEY_RE.findall(text))) + sorted(set(SENTENCE_RE.findall(text)))
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo-zh") / "demo.db"
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
-    handle = connect(path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(users, "generate_password_hash", _cheap_hash)
-        with app.test_request_context():
-            demo.load_demo(handle, NOW, app.config)
-    handle.close()
-    return path
 
 
 @pytest.fixture
