@@ -196,6 +196,12 @@ def _now_bin(now):
     return now.replace(second=0, microsecond=0)
 
 
+def _database(db):
+    """The file behind ``db``: a drill's database and the real one (one process,
+    the same incident ids) must never share a cached fit."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
 def incident_forecast(db, incident_id, now, where="1 = 1", params=()):
     """The early warning for one incident (see the module's docstring), over
     the complainants ``where`` selects (``access.scope_sql``: a branch
@@ -206,7 +212,7 @@ def incident_forecast(db, incident_id, now, where="1 = 1", params=()):
     """
     params = list(params)
     count, newest = db.execute(f"SELECT count(*), max(id) FROM complainant WHERE incident_id = ? AND {where}", [incident_id, *params]).fetchone()
-    key = ("incident", incident_id, where, tuple(params), count, newest, to_iso(_now_bin(now)))
+    key = ("incident", _database(db), incident_id, where, tuple(params), count, newest, to_iso(_now_bin(now)))
     return _cached(key, lambda: _incident_forecast(db, incident_id, now, where, params))
 
 
@@ -251,7 +257,7 @@ def _demand_counts(db, incident_id, where, params, now):
     hour); in between, only the complainants added since (ids above the last
     one counted) are counted and added: at 100,000 complainants the full count
     takes seconds, the increment milliseconds."""
-    key = (incident_id, where, tuple(params))
+    key = (_database(db), incident_id, where, tuple(params))
     with _cache_lock:
         cached = _demand_cache.get(key)
     if cached and 0 <= (now - cached["at"]).total_seconds() < DEMAND_RECOUNT_SECONDS:
@@ -284,7 +290,7 @@ def cause_forecast(db, cause_code, now):
     """The early warning for one cause among the ordinary complaints (monitoring):
     arrivals of ``intake_complaint`` with that cause, whether or not yet in an incident."""
     count, newest = db.execute("SELECT count(*), max(id) FROM intake_complaint WHERE cause_code = ?", [cause_code]).fetchone()
-    key = ("cause", cause_code, count, newest, to_iso(_now_bin(now)))
+    key = ("cause", _database(db), cause_code, count, newest, to_iso(_now_bin(now)))
 
     def build():
         since = now - timedelta(hours=HISTORY_BINS * BIN_HOURS)

@@ -163,3 +163,29 @@ def test_the_monitors_page_shows_the_early_warning_by_cause(login, db, accounts)
     assert 'id="cause-forecasts"' in page and "billing_error" in page
     outlook = forecast.cause_forecast(db, "billing_error", now)
     assert f"{outlook['horizons'][0]['low']}–{outlook['horizons'][0]['high']}" in page
+
+
+def test_two_databases_with_the_same_ids_and_counts_never_share_a_cached_forecast(api, db, incident, tmp_path):
+    """A drill runs on its own database in the same process as the real one, with
+    the same incident ids: the cache is keyed by the database file too."""
+    import sqlite3
+
+    from console.db import connect
+
+    forecast.clear_cache()
+    now = datetime.now(timezone.utc)
+    _add_batch(api, incident["id"], 30, now - timedelta(hours=40))
+    real = forecast.incident_forecast(db, incident["id"], now)
+    copy = sqlite3.connect(tmp_path / "drill.db")
+    db.conn.backup(copy)  # the same rows, ids and counts (WAL included)
+    copy.close()
+    drill = connect(tmp_path / "drill.db")
+    try:
+        # same ids and counts, but in the drill every one of them arrived in the last hour
+        with drill.conn:
+            drill.conn.execute("UPDATE complainant SET received_at = ? WHERE incident_id = ?", [to_iso(now - timedelta(minutes=30)), incident["id"]])
+        moved = forecast.incident_forecast(drill, incident["id"], now)
+    finally:
+        drill.close()
+    assert [a["count"] for a in moved["actual"]][-1] >= 30
+    assert moved["actual"] != real["actual"]
