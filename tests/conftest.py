@@ -66,21 +66,35 @@ def cheap_hash(password, method=None):
     return security.generate_password_hash(password, method="pbkdf2:sha256:1000")
 
 
+def build_demo(path, now, accounts=False, **config):
+    """The demo loaded as of ``now`` into a new file at ``path`` (cheap hashes);
+    with ``accounts``, the test branches and ACCOUNTS beside it. Returns the path."""
+    from console import demo
+
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", **config})
+    handle = connect(path)
+    try:
+        if accounts:
+            with handle.atomic():
+                regions.add_branch(handle, "HB-SJZ-01", "石家庄中山路网点", "130100")
+                regions.add_branch(handle, "HB-SJZ-02", "石家庄裕华路网点", "130100")
+                regions.add_branch(handle, "GD-GZ-01", "广州天河网点", "440100")
+            for username, (role, scope) in ACCOUNTS.items():
+                users.add_user(handle, username, role, PASSWORD, scope_code=scope, hash_method="pbkdf2:sha256:1000")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(users, "generate_password_hash", cheap_hash)
+            with app.test_request_context():
+                demo.load_demo(handle, now, app.config)
+    finally:
+        handle.close()
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_file(tmp_path_factory):
     """The demo as of NOW, loaded once per session (per xdist worker) with cheap
     hashes, for the tests that copy it into their own database and read it."""
-    from console import demo
-
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
-    handle = connect(path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(users, "generate_password_hash", cheap_hash)
-        with app.test_request_context():
-            demo.load_demo(handle, NOW, app.config)
-    handle.close()
-    return path
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo.db", NOW)
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from console import documents, vocabulary
 from console.clock import from_iso, to_iso, utcnow
 from console.errors import Invalid
 
+from .pdfs import flat, pdf_text
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {"ORGANISATION_NAME": "某某人寿保险股份有限公司", "TIMEZONE": "Asia/Shanghai", "MAJOR_COMPLAINANTS_IN_PERSON": 20}
 TITLE = "邮政渠道分红险集体投诉"
@@ -39,18 +41,6 @@ def poppler():
     missing = [tool for tool in ("pdftotext", "pdftoppm", "pdffonts") if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} missing: apt-get install poppler-utils (scripts/test does)")
-
-
-def pdf_text(content, tmp_path, layout=True):
-    path = tmp_path / f"doc-{hashlib.sha256(content).hexdigest()[:12]}.pdf"
-    path.write_bytes(content)
-    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
-    return subprocess.run(args, check=True, capture_output=True).stdout.decode("utf-8")
-
-
-def flat(text):
-    """Text with all white space removed: CJK lines wrap anywhere."""
-    return re.sub(r"\s+", "", text)
 
 
 def yuan(fen):
@@ -230,7 +220,7 @@ def assert_rows(part, expected):
 def test_the_regulator_report_states_every_item_the_rules_ask_for(db, scene, tmp_path):
     content = report(db, scene)
     assert content.startswith(b"%PDF")
-    text = pdf_text(content, tmp_path)
+    text = pdf_text(content, tmp_path, layout=True)
     compact = flat(text)
     assert f"关于{TITLE}的报告" in compact
     incident_id = scene["id"]
@@ -311,7 +301,7 @@ def test_the_report_needs_its_signatures_and_counts_earlier_reports(db, scene, a
         tmp_path / "issued",
     )
     later = {**scene, "now": scene["now"] + timedelta(hours=1)}
-    assert "报告类型续报（第2报）" in flat(pdf_text(report(db, later), tmp_path))
+    assert "报告类型续报（第2报）" in flat(pdf_text(report(db, later), tmp_path, layout=True))
 
 
 def test_a_missing_font_names_the_debian_package(monkeypatch):
@@ -344,7 +334,7 @@ def test_the_consumer_association_packet_holds_the_pdf_and_the_counts(db, scene,
     assert {tuple(r[:3]): r[3:] for r in rows[1:]} == expected
     assert len(rows) - 1 == len(expected)
 
-    text = flat(pdf_text(pdf, tmp_path))
+    text = flat(pdf_text(pdf, tmp_path, layout=True))
     assert f"关于{TITLE}的情况通报" in text
     for words in (
         "涉及产品：分红险",
@@ -371,7 +361,7 @@ def test_the_media_statement_needs_a_line_approved_by_legal(db, scene, tmp_path)
     approve_line(db, scene, text="较早批准的口径", approved_at=scene["now"] - timedelta(hours=3))
     approve_line(db, scene)
     content = documents.media_statement(db, scene["id"], scene["now"], SETTINGS)
-    text = flat(pdf_text(content, tmp_path))
+    text = flat(pdf_text(content, tmp_path, layout=True))
     assert LINE in text
     assert "较早批准的口径" not in text and "草稿" not in text
     assert "某某人寿保险股份有限公司" in text
@@ -414,7 +404,7 @@ def test_the_review_has_the_timeline_medians_and_tasks(db, scene, accounts, tmp_
     )
     change = "群体性事件认定后应在30分钟内电话报告监管，预案中应增加属地公安联络人。"
     content = documents.incident_review(db, scene["id"], scene["now"], SETTINGS, change)
-    text = pdf_text(content, tmp_path)
+    text = pdf_text(content, tmp_path, layout=True)
     compact = flat(text)
     assert f"关于{TITLE}的事后复盘报告" in compact
     timeline = flat(section(text, "二、完整时间线", "三、响应速度"))
@@ -448,7 +438,7 @@ def test_the_review_has_the_timeline_medians_and_tasks(db, scene, accounts, tmp_
     assert flat(change) in compact
     for value in personal_data(db, scene["id"]):
         assert value not in compact, value
-    unwritten = flat(pdf_text(documents.incident_review(db, scene["id"], scene["now"], SETTINGS, "  "), tmp_path))
+    unwritten = flat(pdf_text(documents.incident_review(db, scene["id"], scene["now"], SETTINGS, "  "), tmp_path, layout=True))
     assert "五、应急预案修订建议（应急处置负责人尚未填写）" in unwritten
 
 

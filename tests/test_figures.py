@@ -6,19 +6,18 @@ import html
 import io
 import re
 import sqlite3
-import subprocess
 import zipfile
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
 
-from console import board, create_app, demo, documents, figures, regions, rollup_exports, rollups, users
+from console import board, demo, documents, figures, rollup_exports, rollups, users
 from console.audit import Actor
 from console.clock import to_iso
-from console.db import connect
 
-from .conftest import ACCOUNTS, PASSWORD
+from .conftest import PASSWORD, build_demo
+from .pdfs import flat, pdf_text
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -26,21 +25,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):
     """The demo loaded once as of NOW, with the test accounts beside it."""
-    path = tmp_path_factory.mktemp("figures-demo") / "demo.db"
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "DEFAULT_LOCALE": "en"})
-    handle = connect(path)
-    try:
-        with handle.atomic():
-            regions.add_branch(handle, "HB-SJZ-01", "石家庄中山路网点", "130100")
-            regions.add_branch(handle, "HB-SJZ-02", "石家庄裕华路网点", "130100")
-            regions.add_branch(handle, "GD-GZ-01", "广州天河网点", "440100")
-        for username, (role, scope) in ACCOUNTS.items():
-            users.add_user(handle, username, role, PASSWORD, scope_code=scope, hash_method="pbkdf2:sha256:1000")
-        with app.test_request_context():
-            demo.load_demo(handle, NOW, app.config)
-    finally:
-        handle.close()
-    return path
+    return build_demo(tmp_path_factory.mktemp("figures-demo") / "demo.db", NOW, accounts=True, DEFAULT_LOCALE="en")
 
 
 @pytest.fixture
@@ -137,17 +122,11 @@ def test_the_rollup_holds_the_same_figures_and_their_definitions(app, db, incide
     assert "和解后已结案的不计入" in notes["已和解（当前）"] and "含和解后已结案的" in notes["累计和解"]
 
 
-def _pdf_text(content, tmp_path):
-    path = tmp_path / "report.pdf"
-    path.write_bytes(content)
-    return re.sub(r"\s+", "", subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True).stdout.decode("utf-8"))
-
-
 def test_the_regulator_report_states_the_same_figures_and_defines_them(app, db, incident_id, tmp_path):
     expected = sql_figures(db, incident_id, NOW)
     peak = one(db, "SELECT max(people_on_site) FROM hourly_update WHERE incident_id = ?", [incident_id])
     content = documents.regulator_report(db, incident_id, NOW, app.config, "周国强", "吴敏", "010-88886666")
-    text = _pdf_text(content, tmp_path)
+    text = flat(pdf_text(content, tmp_path))
     assert f"共涉及客户{expected['complainants']}人" in text
     assert f"和解情况：已和解（当前）{expected['settled_now']}人，累计和解{expected['settled_to_date']}人" in text
     assert f"现场共{expected['on_site_now']}人" in text
@@ -162,7 +141,7 @@ def test_the_consumer_association_packet_states_the_same_count_and_defines_it(ap
     expected = sql_figures(db, incident_id, NOW)
     content = documents.consumer_association_packet(db, incident_id, NOW, app.config, "吴敏", "010-88886666")
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        text = _pdf_text(archive.read("packet.pdf"), tmp_path)
+        text = flat(pdf_text(archive.read("packet.pdf"), tmp_path))
     assert f"涉及客户（投诉人总数）{expected['complainants']}人" in text
     definitions = text[text.index("附：指标说明") :]
     label, meaning = figures.zh_definitions(("complainants",))[0]

@@ -26,18 +26,17 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from console import complainants, create_app, demo, incidents, regions, rollups, users
+from console import complainants, demo, incidents, rollups, users
 from console.access import SYSTEM
 from console.audit import Actor
 from console.caller import Caller
 from console.clock import from_iso, to_iso
-from console.db import connect
 from console.schemas import ComplainantIn, ComplainantUpdate, GroupIn, IncidentIn
 from monitors import missed_updates as missed_updates_monitor
 from monitors import rollups as rollups_monitor
 from monitors.runner import period_start, run_monitor
 
-from .conftest import ACCOUNTS, PASSWORD, row_counts
+from .conftest import PASSWORD, build_demo, row_counts
 from .servers import ConsoleServer, monitor_finished, wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -387,21 +386,7 @@ def test_rollups_are_immutable_and_corrected_by_a_new_one(app, db, small_inciden
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):
     """The demo loaded once as of DEMO_NOW, with the test accounts beside it."""
-    path = tmp_path_factory.mktemp("rollup-demo") / "demo.db"
-    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "DEFAULT_LOCALE": "en"})
-    handle = connect(path)
-    try:
-        with handle.atomic():
-            regions.add_branch(handle, "HB-SJZ-01", "石家庄中山路网点", "130100")
-            regions.add_branch(handle, "HB-SJZ-02", "石家庄裕华路网点", "130100")
-            regions.add_branch(handle, "GD-GZ-01", "广州天河网点", "440100")
-        for username, (role, scope) in ACCOUNTS.items():
-            users.add_user(handle, username, role, PASSWORD, scope_code=scope, hash_method="pbkdf2:sha256:1000")
-        with app.test_request_context():
-            demo.load_demo(handle, DEMO_NOW, app.config)
-    finally:
-        handle.close()
-    return path
+    return build_demo(tmp_path_factory.mktemp("rollup-demo") / "demo.db", DEMO_NOW, accounts=True, DEFAULT_LOCALE="en")
 
 
 @pytest.fixture

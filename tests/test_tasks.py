@@ -11,10 +11,8 @@ import hashlib
 import io
 import json
 import os
-import re
 import sqlite3
 import stat
-import subprocess
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -30,6 +28,7 @@ from console.tasks import sync_tasks
 from monitors import tasks as tasks_monitor
 
 from .conftest import settle_through_records
+from .pdfs import flat, pdf_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -90,16 +89,6 @@ def settle(api, complainant_id, path=SETTLE_PATH):
         response = api("lead", "PATCH", f"/api/v1/complainants/{complainant_id}", json={"status": status})
         assert response.status_code == 200, (status, response.json)
     return response.json
-
-
-def pdf_text(content, tmp_path):
-    path = tmp_path / f"doc-{hashlib.sha256(content).hexdigest()[:12]}.pdf"
-    path.write_bytes(content)
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True).stdout.decode("utf-8")
-
-
-def flat(text):
-    return re.sub(r"\s+", "", text)
 
 
 # --- 2. due times, trigger by trigger ------------------------------------------------------------
