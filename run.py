@@ -28,6 +28,7 @@ import sys
 
 from console import create_app
 from console.errors import ConsoleError
+from console.process_tuning import settle_serving_process
 from console.vocabulary import ROLES
 
 
@@ -51,6 +52,7 @@ def serve(app, args):
         start_scheduler(app)
     # Set here, for the serving process only: see SERVER_SWITCH_INTERVAL_MS.
     sys.setswitchinterval(app.config["SERVER_SWITCH_INTERVAL_MS"] / 1000)
+    settle_serving_process()  # the garbage collector: see console/process_tuning.py
     print(f"Crisis console on http://{args.host}:{args.port}/  (database {app.config['DATABASE']})", flush=True)
     first_start_notice(app)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)

@@ -19,6 +19,7 @@ from .errors import Invalid
 MAX_YUAN = 100_000_000_000
 # An amount as text in a JSON body: digits with an optional decimal part (no sign, no separators).
 TEXT = r"^[0-9]+(\.[0-9]+)?$"
+_TEXT = re.compile(TEXT)  # compiled once: a 10,000-row import reads up to 30,000 amounts
 
 _CURRENCY = re.compile(r"^(?:[¥￥]|CNY)\s*|\s*CNY$", re.IGNORECASE)
 _GROUPED = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")  # 12,000 or 1,234,567.50: thousands only
@@ -41,7 +42,7 @@ def json_text(value):
     """The JSON API's lax step: an amount may come as text ("80000.50"), the way
     clients that keep money as decimals send it; JSON bodies are otherwise read
     strictly (no "5" for 5). Anything else is left for the schema to judge."""
-    if isinstance(value, str) and re.match(TEXT, value):
+    if isinstance(value, str) and _TEXT.match(value):
         return float(value)
     return value
 

@@ -23,6 +23,7 @@ import os
 import sys
 
 from . import create_app
+from .process_tuning import settle_serving_process
 
 
 def build_app(environ=os.environ):
@@ -37,6 +38,7 @@ def build_app(environ=os.environ):
         start_scheduler(app)
     # The serving process only: see SERVER_SWITCH_INTERVAL_MS.
     sys.setswitchinterval(app.config["SERVER_SWITCH_INTERVAL_MS"] / 1000)
+    settle_serving_process()  # the garbage collector: see console/process_tuning.py
     return app
 
 
