@@ -90,11 +90,39 @@ def build_demo(path, now, accounts=False, **config):
     return path
 
 
+def shared_file(tmp_path_factory, name, build):
+    """A file built once per test run and read by every pytest-xdist worker:
+    the first worker to ask builds it (``build(path)``) under a lock, the others
+    wait for it. Tests copy it into their own database; none writes to it."""
+    import fcntl
+    import os
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, common to the workers
+    path = root / name
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            building = root / f"{name}.building"
+            build(building)
+            building.rename(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_file(tmp_path_factory):
-    """The demo as of NOW, loaded once per session (per xdist worker) with cheap
-    hashes, for the tests that copy it into their own database and read it."""
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo.db", NOW)
+    """The demo as of NOW, loaded once per run with cheap hashes, for the tests
+    that copy it into their own database and read it."""
+    return shared_file(tmp_path_factory, "demo.db", lambda path: build_demo(path, NOW))
+
+
+@pytest.fixture(scope="session")
+def demo_accounts_file(tmp_path_factory):
+    """The demo as of 2026-11-23 12:00 UTC with the test branches and ACCOUNTS
+    beside it, in English: the roll-up and figure tests' demo, loaded once per run."""
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+    return shared_file(tmp_path_factory, "demo-accounts.db", lambda path: build_demo(path, at, accounts=True, DEFAULT_LOCALE="en"))
 
 
 @pytest.fixture
@@ -362,14 +390,12 @@ def pytest_collection_modifyitems(config, items):
 
 def _group_for_xdist(item, module):
     """Under ``--dist loadgroup`` (scripts/test --fast) tests go to whichever
-    worker is free, one by one, except those sharing an expensive fixture: a
-    module's module-scoped one (made once on one worker), and the session's
-    demo database (conftest's demo_file)."""
+    worker is free, one by one, except those sharing a module-scoped fixture
+    (made once on one worker). The demo databases are built once per run and
+    shared by the workers (``shared_file``)."""
     defs = item._fixtureinfo.name2fixturedefs
     if any(d[-1].scope == "module" for d in defs.values() if d):
         item.add_marker(pytest.mark.xdist_group(module))
-    elif "demo_file" in defs:
-        item.add_marker(pytest.mark.xdist_group("demo"))
 
 
 def pytest_collection_finish(session):

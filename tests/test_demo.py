@@ -205,8 +205,8 @@ def test_same_demo_for_the_same_moment(app, tmp_path, demo_file, cheap_hashes):
     first.close()
 
 
-def test_every_demo_account_logs_in(app, db):
-    accounts = _load(app, db)  # real password hashes here
+def test_every_demo_account_logs_in(app, db, loaded):
+    accounts = loaded  # the session's demo, copied (production hashes: tests/test_security.py)
     assert {role for _u, _p, role in accounts} == ROLES
     scopes = {r["username"]: r["scope_code"] for r in _all(db, "SELECT username, scope_code FROM user WHERE role = 'branch'")}
     assert sorted(scopes.values()) == ["130000", "HB-SJZ-01"]

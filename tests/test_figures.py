@@ -16,21 +16,15 @@ from console import board, demo, documents, figures, rollup_exports, rollups, us
 from console.audit import Actor
 from console.clock import to_iso
 
-from .conftest import PASSWORD, build_demo
+from .conftest import PASSWORD
 from .pdfs import flat, pdf_text
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    """The demo loaded once as of NOW, with the test accounts beside it."""
-    return build_demo(tmp_path_factory.mktemp("figures-demo") / "demo.db", NOW, accounts=True, DEFAULT_LOCALE="en")
-
-
 @pytest.fixture
-def incident_id(db, demo_file):
-    source = sqlite3.connect(demo_file)
+def incident_id(db, demo_accounts_file):
+    source = sqlite3.connect(demo_accounts_file)
     source.backup(db.conn)
     source.close()
     return db.execute("SELECT id FROM incident WHERE demo_key = ?", [demo.DEMO_KEY]).fetchone()[0]

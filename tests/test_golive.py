@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from datetime import timedelta
 
 import openpyxl
@@ -446,11 +447,11 @@ def test_the_catalogue_sets_a_causes_surge_rule_and_name(app, db, first_lead):
     assert refused.status_code == 422 and catalogue.surge_rule(db, app.config, "zero_yield")["threshold"] == 8
 
 
-def test_the_demo_builds_its_directory_through_the_import(app, db):
-    from console import demo
-
-    with app.test_request_context():
-        demo.load_demo(db, utcnow(), app.config)
+def test_the_demo_builds_its_directory_through_the_import(db, demo_file):
+    """The session's demo (conftest's demo_file: demo.load_demo on an empty database), copied here."""
+    source = sqlite3.connect(demo_file)
+    source.backup(db.conn)
+    source.close()
     assert db["branch"].count == 15 and db["org_unit"].count == 19
     assert db["org_unit"].get("130000")["name"] == "河北分公司"
     assert [r["username"] for r in db.query("SELECT username FROM org_manager WHERE unit_code = 'HB-SJZ-01'")] == ["demo-outlet"]

@@ -36,7 +36,7 @@ from monitors import missed_updates as missed_updates_monitor
 from monitors import rollups as rollups_monitor
 from monitors.runner import period_start, run_monitor
 
-from .conftest import PASSWORD, build_demo, row_counts
+from .conftest import PASSWORD, row_counts
 from .servers import ConsoleServer, monitor_finished, wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -383,16 +383,10 @@ def test_rollups_are_immutable_and_corrected_by_a_new_one(app, db, small_inciden
 # --- the demo: shared by the golden-number, export, access and trend tests ----------
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    """The demo loaded once as of DEMO_NOW, with the test accounts beside it."""
-    return build_demo(tmp_path_factory.mktemp("rollup-demo") / "demo.db", DEMO_NOW, accounts=True, DEFAULT_LOCALE="en")
-
-
 @pytest.fixture
-def demo_db(db, demo_file):
+def demo_db(db, demo_accounts_file):
     """This test's database holds a copy of the demo; returns the demo incident's id."""
-    source = sqlite3.connect(demo_file)
+    source = sqlite3.connect(demo_accounts_file)
     source.backup(db.conn)
     source.close()
     return db.execute("SELECT id FROM incident WHERE demo_key = ?", [demo.DEMO_KEY]).fetchone()[0]
