@@ -9,7 +9,9 @@ indexed lookup on the same data as ratios. Matching on import: the
 
 What it does:
 
-1. Baseline import ("current rate"): the code of ``--base`` (default
+1. Baseline import ("current rate"), ``--rounds`` times (default 5),
+   interleaved with step 2's import, each on a fresh database and server;
+   the ratio is of the medians: the code of ``--base`` (default
    9727a08, main just before issue 17 was merged: the import without
    matching; taken with ``git archive`` into a temporary folder) serves a
    fresh database; 100,000 complainants (bench_foundation's generator) are
@@ -33,7 +35,7 @@ What it does:
 
 Prints a table with PASS/MISS per target and writes bench/results/identity.json.
 
-    python bench/bench_identity.py [--rows 100000] [--repeats 50000] [--runs 30] [--base 9727a08] [--keep]
+    python bench/bench_identity.py [--rows 100000] [--repeats 50000] [--runs 30] [--base 9727a08] [--rounds 5] [--keep]
 """
 
 import argparse
@@ -41,6 +43,7 @@ import os
 import platform
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,6 +116,28 @@ def _import(client, proc, incident_id, items, batch):
         "per_server_cpu_s": round(count / cpu) if cpu else None,
         "new": sum(a.get("new", a["count"]) for a in answers),
         "linked": sum(len(a.get("linked", [])) for a in answers),
+    }
+
+
+def _import_round(tree, stem, rows, env):
+    """One import of ``rows`` by ``tree``'s run.py on a fresh database (``stem``.db), its server stopped after."""
+    proc, client = _serve(tree, stem.with_suffix(".db"), env, stem.with_suffix(".log"))
+    try:
+        incident_id, groups = _incident(client)
+        return _import(client, proc, incident_id, _items(rows, groups), 10_000)
+    finally:
+        client.close()
+        stop_process(proc)
+
+
+def _median_run(runs):
+    """The imports' median rates (wall and server CPU), with every run kept."""
+    cpu = [r["per_server_cpu_s"] for r in runs if r["per_server_cpu_s"]]
+    return {
+        **runs[-1],
+        "per_s": round(statistics.median(r["per_s"] for r in runs)),
+        "per_server_cpu_s": round(statistics.median(cpu)) if cpu else None,
+        "runs": [{"per_s": r["per_s"], "per_server_cpu_s": r["per_server_cpu_s"]} for r in runs],
     }
 
 
@@ -190,6 +215,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=30, help="requests per timed query (default 30)")
     parser.add_argument("--base", default=BASE, help=f"git ref whose import is the 'current rate' (default {BASE}: main before issue 17's matching was merged)")
+    parser.add_argument("--rounds", type=int, default=5, help="imports per side, interleaved; the ratio is of their medians (default 5)")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -202,23 +228,26 @@ def main(argv=None):
     }
     proc = None
     try:
-        # 1. the current rate, on the base code
+        # 1 and 2, interleaved: base, this tree, base, this tree ... each on a
+        # fresh database and server; the last import of this tree is the one
+        # the repeats and searches below run on. One import per side varies
+        # by a fifth from run to run on this machine: the ratio is of medians.
         tree, commit = _base_tree(args.base, workdir)
-        print(f"Base import ({args.base} = {commit}) of {args.rows:,} ...", flush=True)
-        proc, client = _serve(tree, Path(workdir) / "base.db", env, Path(workdir) / "base.log")
-        incident_id, groups = _incident(client)
-        res["base_import"] = {"ref": args.base, "commit": commit, **_import(client, proc, incident_id, _items(args.rows, groups), 10_000)}
-        client.close()
-        stop_process(proc)
-        proc = None
-
-        # 2. this tree: the same rows matched, then the repeats
+        base_runs, our_runs = [], []
+        for n in range(args.rounds):
+            print(f"Round {n + 1}/{args.rounds}: base import ({args.base} = {commit}) of {args.rows:,} ...", flush=True)
+            base_runs.append(_import_round(tree, Path(workdir) / f"base{n}", args.rows, env))
+            if n < args.rounds - 1:
+                print(f"Round {n + 1}/{args.rounds}: this tree, import with matching ...", flush=True)
+                our_runs.append(_import_round(ROOT, Path(workdir) / f"ours{n}", args.rows, env))
         db_path = Path(workdir) / "identity.db"
-        print("This tree: import with matching ...", flush=True)
+        print(f"Round {args.rounds}/{args.rounds}: this tree, import with matching (kept for the searches) ...", flush=True)
         proc, client = _serve(ROOT, db_path, env, Path(workdir) / "server.log")
         incident_id, groups = _incident(client)
         items = _items(args.rows, groups)
-        res["import"] = _import(client, proc, incident_id, items, 10_000)
+        our_runs.append(_import(client, proc, incident_id, items, 10_000))
+        res["base_import"] = {"ref": args.base, "commit": commit, **_median_run(base_runs)}
+        res["import"] = _median_run(our_runs)
         res["import"]["ratio_to_base_wall"] = round(res["import"]["per_s"] / res["base_import"]["per_s"], 3)
         if res["import"]["per_server_cpu_s"] and res["base_import"]["per_server_cpu_s"]:
             res["import"]["ratio_to_base_cpu"] = round(res["import"]["per_server_cpu_s"] / res["base_import"]["per_server_cpu_s"], 3)
@@ -312,13 +341,19 @@ def report(res):
     base, ours = res["base_import"], res["import"]
     print()
     print(f"Data: {res['data']['complainants']:,} complainants, {res['data']['complaints']:,} complaints ({res['data']['complaint_rows']:,} complaint rows)")
-    print(f"Import, base {base['commit']}:  {base['per_s']:>7,}/s wall  {base['per_server_cpu_s'] or 0:>7,}/s server CPU")
+    print(f"Import, base {base['commit']}:  {base['per_s']:>7,}/s wall  {base['per_server_cpu_s'] or 0:>7,}/s server CPU  (median of {len(base['runs'])})")
     ratio = ours["ratio_to_base_wall"]
     cpu_ratio = ours.get("ratio_to_base_cpu")
     print(
         f"Import, matching:    {ours['per_s']:>7,}/s wall  {ours['per_server_cpu_s'] or 0:>7,}/s server CPU  "
-        f"ratio {ratio:.2f} wall, {cpu_ratio or 0:.2f} CPU (target >= {TARGET_IMPORT_RATIO}) "
+        f"(median of {len(ours['runs'])})  ratio {ratio:.2f} wall, {cpu_ratio or 0:.2f} CPU (target >= {TARGET_IMPORT_RATIO}) "
         f"{'PASS' if max(ratio, cpu_ratio or 0) >= TARGET_IMPORT_RATIO else 'MISS'}"
+    )
+    print(
+        "  each run, server CPU rows/s:  base "
+        + ", ".join(f"{r['per_server_cpu_s'] or 0:,}" for r in base["runs"])
+        + "  ·  matching "
+        + ", ".join(f"{r['per_server_cpu_s'] or 0:,}" for r in ours["runs"])
     )
     rep = res["repeats"]
     print(f"Repeat arrivals:     {rep['per_s']:>7,}/s wall  ({rep['linked']:,} linked, {rep['new']:,} new)")
