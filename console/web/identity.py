@@ -40,13 +40,22 @@ def _problem(exc):
     return "; ".join(f"{p['field']}: {p['message']}" for p in details) or exc.message
 
 
+def _read(complainant_id, schema):
+    """A complainant page action's form: 404 outside the viewer's scope, then
+    (data, None), or (None, the page again with what is wrong)."""
+    complainants.get_complainant(get_db(), complainant_id, current_viewer())
+    data, errors = read_form(schema, request.form)
+    if errors:
+        return None, _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    return data, None
+
+
 @bp.post("/complainants/<int:complainant_id>/complaints")
 @requires("complainant.write")
 def add_complaint(complainant_id):
-    complainants.get_complainant(get_db(), complainant_id, current_viewer())
-    data, errors = read_form(schemas.ArrivalIn, request.form)
-    if errors:
-        return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    data, refused = _read(complainant_id, schemas.ArrivalIn)
+    if refused:
+        return refused
     db = get_db()
     try:
         with publishing(db) as outbox:
@@ -61,12 +70,10 @@ def add_complaint(complainant_id):
 @bp.post("/complainants/<int:complainant_id>/merge")
 @requires("complainant.merge")
 def merge(complainant_id):
-    complainants.get_complainant(get_db(), complainant_id, current_viewer())
-    data, errors = read_form(schemas.MergeIn, request.form)
-    if errors:
-        return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    data, refused = _read(complainant_id, schemas.MergeIn)
+    if refused:
+        return refused
     db = get_db()
-    complainants.get_complainant(db, complainant_id, current_viewer())  # 404 for this page itself
     try:
         with publishing(db) as outbox:
             merges.merge(db, complainant_id, data.other_id, data.reason, current_caller(), current_app.config, outbox)
@@ -78,10 +85,9 @@ def merge(complainant_id):
 @bp.post("/complainants/<int:complainant_id>/not-same")
 @requires("complainant.merge")
 def not_same(complainant_id):
-    complainants.get_complainant(get_db(), complainant_id, current_viewer())
-    data, errors = read_form(schemas.NotSameIn, request.form)
-    if errors:
-        return _back(complainant_id, "; ".join(f"{k}: {v}" for k, v in errors.items()), error=True)
+    data, refused = _read(complainant_id, schemas.NotSameIn)
+    if refused:
+        return refused
     try:
         merges.not_same(get_db(), complainant_id, data.other_id, current_caller())
     except ConsoleError as exc:
