@@ -263,7 +263,7 @@ def _quarantine(db, complaint, reason, actor, now, settings):
         level="warning",
         message=_(
             "Intake complaints about %(cause)s could not be attached to an incident and were set aside: see the monitor health page.",
-            cause=complaint["cause_code"],
+            cause=catalogue.name_of(db, "cause", complaint["cause_code"]),
         ),
         now=now,
         audience={"lead", "team"},

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from console import complainants, incidents, updates
+from console import catalogue, complainants, incidents, updates
 from console.access import SYSTEM
 from console.caller import Caller
 from console.clock import to_iso
@@ -220,6 +220,7 @@ def test_a_poisoned_intake_batch_is_quarantined_and_a_valid_surge_of_another_cau
     raw.close()
     # and a valid surge of another cause in Jiangsu
     good = send(api, [complaint(NOW - MINUTE, cause="zero_yield", province="320000") for _ in range(20)])
+    catalogue.save_entry(db, "cause", "dividend_misselling", {"name": "分红险销售误导"}, Actor(None, "test", "test"), NOW)
 
     with app.app_context():
         summary = run_monitor(surge.MONITOR, settings, NOW)
@@ -231,7 +232,9 @@ def test_a_poisoned_intake_batch_is_quarantined_and_a_valid_surge_of_another_cau
     assert len(held) == 25 and all(r["quarantined_at"] == to_iso(NOW) and r["incident_id"] is None for r in held)
     assert all("branch_code is not in city 130200" in r["quarantine_reason"] for r in held)
     assert db.execute("SELECT count(*) FROM incident WHERE cause = 'dividend_misselling'").fetchone()[0] == 0
-    assert len(_alerts(db, "intake_quarantined")) == 1
+    quarantine_alerts = _alerts(db, "intake_quarantined")
+    assert len(quarantine_alerts) == 1
+    assert "分红险销售误导" in quarantine_alerts[0]["message"] and "dividend_misselling" not in quarantine_alerts[0]["message"]  # the cause by name
 
     with app.app_context():
         again = run_monitor(surge.MONITOR, settings, NOW + MINUTE)  # nothing retried, nothing fails
