@@ -349,10 +349,13 @@ def test_accounts_made_by_run_py_are_hashed_with_scrypt(tmp_path):
 
 
 def office(kind):
+    """A minimal Office file. Its members carry a fixed date: the bytes name
+    the parametrised tests, and pytest-xdist's workers must collect the same
+    names (with the time of collection they differed by a second now and then)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml" if kind == "docx" else "xl/workbook.xml", "<x/>")
+        for name, text in (("[Content_Types].xml", "<Types/>"), ("word/document.xml" if kind == "docx" else "xl/workbook.xml", "<x/>")):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 
