@@ -24,14 +24,16 @@ What it does:
    a third as regulator transfers with a reference and reply deadline):
    100,000 complainants, 150,000 complaints.
 3. Over HTTP (keep-alive, bearer token), medians of ``--runs`` requests each:
-   name search (three-character names: the trigram index; and a name's second
-   and third characters, one of them for a two-character name: the index of
+   name search (names of three characters or more: each of their
+   two-character pieces; and a name's second and third characters, one of
+   them for a two-character name: one piece; all through the index of
    two-character words), whole phone and whole ID number search (by hash,
    each audited as a reveal), transfer reference search, each risk-flag
    filter, page 1,000 of 50 by ``page=`` and by ``cursor=``.
-4. Bare baselines on the same database file, in-process: a bare FTS5 MATCH
-   on the trigram table and on the two-character word table, a bare indexed lookup of a phone hash, a bare flag
-   lookup on its index; ours are reported as ratios to them.
+4. Bare baselines on the same database file, in-process: bare FTS5 MATCHes
+   on the two-character word table (a whole name's pieces; one piece), a
+   bare indexed lookup of a phone hash, a bare flag lookup on its index;
+   ours are reported as ratios to them.
 
 Prints a table with PASS/MISS per target and writes bench/results/identity.json.
 
@@ -302,7 +304,12 @@ def main(argv=None):
         # 4. bare SQLite on the same file
         print("Bare baselines ...", flush=True)
         res["bare"] = {
-            "fts5_match": _bare_ms(db_path, "SELECT rowid FROM complainant_name WHERE complainant_name MATCH ?", [('"' + n + '"',) for n in names3], args.runs),
+            "fts5_pieces_match": _bare_ms(
+                db_path,
+                "SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?",
+                [(" AND ".join(f'"{n[k : k + 2]}"' for k in range(len(n) - 1)),) for n in names3],
+                args.runs,
+            ),
             "fts5_words_match": _bare_ms(
                 db_path,
                 "SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?",
@@ -315,9 +322,9 @@ def main(argv=None):
             ),
         }
         bare_for = {
-            "name_search_3plus": "fts5_match",
+            "name_search_3plus": "fts5_pieces_match",
             "name_search_2char": "fts5_words_match",
-            "name_search_with_filters": "fts5_match",
+            "name_search_with_filters": "fts5_pieces_match",
             "phone_search": "indexed_hash_lookup",
             "id_number_search": "indexed_hash_lookup",
             "transfer_reference_search": "indexed_hash_lookup",
@@ -347,7 +354,7 @@ def report(res):
     print(
         f"Import, matching:    {ours['per_s']:>7,}/s wall  {ours['per_server_cpu_s'] or 0:>7,}/s server CPU  "
         f"(median of {len(ours['runs'])})  ratio {ratio:.2f} wall, {cpu_ratio or 0:.2f} CPU (target >= {TARGET_IMPORT_RATIO}) "
-        f"{'PASS' if max(ratio, cpu_ratio or 0) >= TARGET_IMPORT_RATIO else 'MISS'}"
+        f"{'PASS' if ratio >= TARGET_IMPORT_RATIO else 'MISS'} (on the wall-clock rate)"
     )
     print(
         "  each run, server CPU rows/s:  base "

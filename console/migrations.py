@@ -1212,3 +1212,20 @@ def m021_short_name_search(db):
     # Its only readers were the LIKE scan above and possible matches (same
     # name at the same outlet), which now narrow by the first two characters' word.
     db.execute("DROP INDEX complainant_incident_name")
+
+
+@migrations()
+def m022_one_name_index(db):
+    # Issue 17: names of any length are found through the two-character pieces
+    # of m021 (a search of three characters or more asks for each of its pieces
+    # and the name confirms the hit), as fast as the trigram index of m018 was
+    # (bench/bench_identity.py), which every import paid for twice over: the
+    # trigram table goes, with its triggers (the flag rows' delete stays).
+    db.execute("DROP TRIGGER complainant_au_name")
+    db.execute("DROP TRIGGER complainant_ad")
+    db.execute(
+        """CREATE TRIGGER complainant_ad AFTER DELETE ON complainant BEGIN
+            DELETE FROM complainant_flag WHERE complainant_id = old.id;
+        END"""
+    )
+    db.execute("DROP TABLE complainant_name")

@@ -64,7 +64,7 @@ def _decimal(value):
     return None
 
 
-def _read(value):
+def read(value):
     """(fen, None) for an amount the console takes, else (None, the reason as a
     message factory). Floats and ints, what the bulk imports validate, take a
     path without Decimal arithmetic: bulk imports spend this once per amount."""
@@ -106,7 +106,7 @@ def _more_than_two():
 
 def problem(value):
     """Why ``value`` is not an amount the console takes (a translated message), or None."""
-    _amount, why = _read(value)
+    _amount, why = read(value)
     return None if why is None else why()
 
 
@@ -114,7 +114,7 @@ def parse(value, field="amount"):
     """An amount in yuan (int, float, Decimal, or text such as "¥12,000.00") as whole fen.
     Refuses (errors.Invalid, naming ``field``) what is not a number, is negative,
     is above MAX_YUAN or has more than two decimals; nothing is rounded."""
-    fen, why = _read(value)
+    fen, why = read(value)
     if why is not None:
         message = why()
         raise Invalid(

@@ -1,16 +1,15 @@
-"""The name search indexes (FTS5: trigrams, and two-character words) and the
-flag rows of new complainants.
+"""The name search index (FTS5: each name's two-character pieces as words)
+and the flag rows of new complainants.
 
 Inserted complainants are indexed here in bulk, by id range, in the writer's
 transaction: one statement per batch instead of a trigger per row (migrations
-m018 and m021 keep changes and deletions in step with triggers)."""
+m018, m021 and m022 keep changes and deletions in step with triggers)."""
 
 from .migrations import NAME_GRAMS
 
 
 def index_new(db, first_id, last_id):
     """Index complainants ``first_id``..``last_id`` (just inserted) for name search and flag filters."""
-    db.execute("INSERT INTO complainant_name (rowid, name) SELECT id, name FROM complainant WHERE id BETWEEN ? AND ?", [first_id, last_id])
     db.execute(
         f"INSERT INTO complainant_name_gram (rowid, grams) SELECT id, {NAME_GRAMS.format(name='c.name')} FROM complainant c WHERE id BETWEEN ? AND ?",
         [first_id, last_id],

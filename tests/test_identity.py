@@ -3,7 +3,7 @@
 The same person arriving by hotline, outlet and a regulator transfer is one
 complainant with three complaints, whose decision deadline is the transfer's;
 a merge and its undo restore everything; a wrong ID check character is
-refused; a bulk import with repeats links them; search by name (trigram),
+refused; a bulk import with repeats links them; search by name (two-character pieces),
 whole number (hash, audited), reference, flags, keyset pages.
 """
 
@@ -398,7 +398,7 @@ def _ids(api, incident_id, query, user="lead"):
 
 def test_search_by_name_number_and_transfer_reference(api, db, incident):
     i = incident["id"]
-    assert _ids(api, i, "?q=" + quote("张建国")) == [incident["hebei_outlet_1"]]  # trigram index
+    assert _ids(api, i, "?q=" + quote("张建国")) == [incident["hebei_outlet_1"]]  # each of its pieces, the name confirming
     assert _ids(api, i, "?q=" + quote("秀英")) == [incident["hebei_outlet_2"]]  # two characters: the name index
     assert _ids(api, i, "?q=" + quote("陈")) == [incident["guangdong"]]
     assert _ids(api, i, "?q=" + quote("+86 137 1234 5678")) == [incident["guangdong"]]  # the hash of the normal form
@@ -418,7 +418,8 @@ def test_search_by_name_number_and_transfer_reference(api, db, incident):
     plan = " ".join(
         r[3]
         for r in db.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM complainant WHERE incident_id = 1 AND id IN (SELECT rowid FROM complainant_name WHERE complainant_name MATCH '\"张建国\"')"
+            "EXPLAIN QUERY PLAN SELECT id FROM complainant WHERE incident_id = 1 AND id IN "
+            '(SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH \'"张建" AND "建国"\')'
         ).fetchall()
     )
     assert "VIRTUAL TABLE INDEX" in plan

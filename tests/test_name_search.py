@@ -1,6 +1,6 @@
-"""Issue 17: one- and two-character name search (a surname, a given name)
-through the two-character words of complainant_name_gram (migration m021),
-kept in step with the name on insert, update, merge, undo and delete, with
+"""Issue 17: name search of any length (a surname, a given name, a whole name)
+through the two-character words of complainant_name_gram (migrations m021,
+m022), kept in step with the name on insert, update, merge, undo and delete, with
 filters and region scope applied as for any search."""
 
 import random
@@ -50,6 +50,24 @@ def test_one_and_two_characters_find_every_name_that_holds_them(api, db, inciden
     assert _found(api, i, "秀英")[0] == [incident["hebei_outlet_2"]]  # the fixture's 李秀英
     for q in ["王", "芳", "王芳", "阳明", "明", "a", "Na", "国", "建", "陈", "·", "李"]:
         assert _found(api, i, q)[0] == _by_scan(db, i, q), q
+
+
+def test_three_characters_or_more_find_every_name_that_holds_them_together(api, db, incident):
+    """A longer search asks for each of its two-character pieces and the name
+    confirms they stand together (the trigram index it replaced, m022)."""
+    i = incident["id"]
+    ids = _add(api, i, [*NAMES, "建国王", "王建", "李秀英", "Lina Li", "李建国"])
+    assert _found(api, i, "王建国") == ([ids["王建国"]], 1)
+    assert _found(api, i, "阳明华")[0] == [ids["欧阳明华"]]
+    assert _found(api, i, "欧阳明华")[0] == [ids["欧阳明华"]]
+    assert _found(api, i, "国王建")[0] == []  # every piece is in 建国王 or 王建国, never together in this order
+    assert _found(api, i, "建国王")[0] == [ids["建国王"]]
+    assert _found(api, i, "提·艾")[0] == [ids["买买提·艾力"]]  # a separator inside
+    assert _found(api, i, "LI NA")[0] == [ids["Li Na"]]  # case-blind, the space kept: not "Lina Li"
+    assert _found(api, i, "na l")[0] == [ids["Lina Li"]]
+    for q in ["王建国", "建国王", "阳明华", "买买提", "提·艾力", "Li Na", "ina", "秀英", "李秀英", "王建", "国王", "a L", "na Li"]:
+        assert _found(api, i, q)[0] == _by_scan(db, i, q), q
+    assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'complainant_name'").fetchall()  # one name index, not two
 
 
 def test_short_search_combines_with_filters_and_scope(api, db, incident):
