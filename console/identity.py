@@ -82,6 +82,8 @@ def normal_phone(value):
     prefix stripped; an international number keeps its + and country code."""
     if not value:
         return None
+    if value.isascii() and value.isdigit() and not value.startswith("0086"):
+        return value  # already its normal form (a bulk import's numbers mostly are): no pattern run
     digits = re.sub(r"[^0-9+]", "", value)
     if digits.startswith("+86"):
         return digits[3:]
@@ -147,38 +149,11 @@ def id_hash(key, id_number):
 
 def arrival_hashes(key, items):
     """([id_hash], [phone_hash]) of arrivals (objects with ``id_number`` and
-    ``phone``), the same as ``id_hash`` and ``phone_hash`` give one by one, at
-    bulk-import speed: the pads fetched once a batch, a number already in its
-    normal form (11 plain digits, an upper-case 18-character ID) taken as it
-    is; two lists of integers, not a tuple per arrival (which the garbage
-    collector would walk again and again during a 10,000-row import)."""
-    id_inner, id_outer = _pads(key, "id")
-    phone_inner, phone_outer = _pads(key, "phone")
-    from_bytes = int.from_bytes
-    ids, phones = [], []
-    for item in items:
-        phone, id_number = item.phone, item.id_number
-        if phone:
-            if not (phone.isascii() and phone.isdigit()):
-                phone = normal_phone(phone)
-            if phone:
-                inner = phone_inner.copy()
-                inner.update(phone.encode())
-                outer = phone_outer.copy()
-                outer.update(inner.digest())
-                phone = from_bytes(outer.digest()[:8], "big") >> 1
-        if id_number:
-            if not (len(id_number) == 18 and id_number.isascii() and id_number[:17].isdigit()):
-                id_number = normal_id_number(id_number)
-            elif not id_number[17].isdigit():
-                id_number = id_number.upper()
-            inner = id_inner.copy()
-            inner.update(id_number.encode())
-            outer = id_outer.copy()
-            outer.update(inner.digest())
-            id_number = from_bytes(outer.digest()[:8], "big") >> 1
-        ids.append(id_number or None)
-        phones.append(phone or None)
+    ``phone``), as ``id_hash`` and ``phone_hash`` give them one by one: two
+    lists of integers, not a tuple per arrival (which the garbage collector
+    would walk again and again during a 10,000-row import)."""
+    ids = [number_hash(key, "id", normal_id_number(item.id_number)) for item in items]
+    phones = [number_hash(key, "phone", normal_phone(item.phone)) for item in items]
     return ids, phones
 
 
