@@ -1229,3 +1229,13 @@ def m022_one_name_index(db):
         END"""
     )
     db.execute("DROP TABLE complainant_name")
+
+
+@migrations()
+def m023_rehash_0086_phones(db):
+    # Bulk imports before this hashed a phone written 0086138... with its 0086
+    # (identity.arrival_hashes skipped normal_phone for all-digit numbers), so
+    # such a person was never matched or found by number: their hashes are
+    # cleared here and made again, right, by identity.rehash_if_needed at start
+    # (the key comes from SECRET_KEY, which migrations do not see).
+    db.execute("UPDATE complainant SET phone_hash = NULL WHERE phone LIKE '0086%'")

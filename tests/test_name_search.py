@@ -163,3 +163,31 @@ def test_bulk_hashes_are_the_hashes_one_by_one():
     ids, phones = arrival_hashes(key, items)
     assert ids == [id_hash(key, i) for _p, i in numbers] and phones == [phone_hash(key, p) for p, _i in numbers]
     assert len({h for h in ids + phones if h}) == 5  # 3 phones (138..., +44..., 010...), 2 ID numbers
+
+
+def test_a_0086_phone_hashed_with_its_prefix_is_hashed_again(tmp_path):
+    """m023: a phone a bulk import hashed with its 0086 gets the hash every other path gives."""
+    from sqlite_utils import Database
+
+    from console import identity
+    from console.migrations import migrations
+
+    db = Database(str(tmp_path / "old.db"))
+    migrations.apply(db, stop_before="m023_rehash_0086_phones")
+    key = identity.matching_key("s")
+    db.execute(
+        "INSERT INTO incident (id, title, cause, product, severity, status, opened_at, updated_at) VALUES (1, 't', 'c', 'p', 'light', 'active', 'x', 'x')"
+    )
+    wrong = identity.number_hash(key, "phone", "008613812345678")  # what the bulk import stored
+    db.execute(
+        "INSERT INTO complainant (id, incident_id, name, phone, phone_hash, province_code, received_at, decision_due_at, created_at, updated_at) "
+        "VALUES (7, 1, '欧阳明华', '008613812345678', ?, '130000', 'x', 'x', 'x', 'x')",
+        [wrong],
+    )
+    identity.remember_key(db, key)  # the key that made the stored hashes: only missing ones are made again
+    db.conn.commit()
+    identity.rehash_if_needed(db, key)
+    assert db.execute("SELECT phone_hash FROM complainant WHERE id = 7").fetchone()[0] == wrong  # left alone without m023
+    migrate(db)
+    identity.rehash_if_needed(db, key)
+    assert db.execute("SELECT phone_hash FROM complainant WHERE id = 7").fetchone()[0] == identity.phone_hash(key, "13812345678") != wrong
