@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from . import audit, deadlines, money, regions
+from . import audit, deadlines, figures, money, regions
 from .access import in_scope, scope_sql
 from .audit import Actor
 from .clock import from_iso, to_iso
@@ -17,7 +17,7 @@ from .errors import Conflict, Invalid, NotFound
 from .events import count_delta
 from .incidents import get_incident
 from .org import inactive_outlets
-from .status import OPEN, TransitionRefused, check_transition
+from .status import TransitionRefused, check_transition
 
 MONEY_FIELDS = ("principal", "interest_claimed", "expenses_claimed")
 
@@ -405,14 +405,16 @@ def _filters(viewer, incident_id, query, now, db=None):
         clauses.append("complainant.id IN (SELECT complainant_id FROM complainant_flag WHERE incident_id = ? AND flag = ?)")
         args += [incident_id, query.flag]
     if query.overdue_contact:
-        clauses.append("next_contact_due_at < ? AND status IN (%s)" % ",".join("?" * len(OPEN)))
-        args += [to_iso(now), *sorted(OPEN)]
+        is_open, open_args = figures.open_complainant_sql()
+        clauses.append(f"next_contact_due_at < ? AND {is_open}")
+        args += [to_iso(now), *open_args]
     if query.severity:
         clauses.append("severity = ?")
         args.append(query.severity)
     if query.overdue:
-        clauses.append(OVERDUE[query.overdue] + " AND status IN (%s)" % ",".join("?" * len(OPEN)))
-        args += [to_iso(now), *sorted(OPEN)]
+        is_open, open_args = figures.open_complainant_sql()
+        clauses.append(f"{OVERDUE[query.overdue]} AND {is_open}")
+        args += [to_iso(now), *open_args]
     if query.q:
         clause, values = _search_clause(query.q, incident_id, db)
         clauses.append(clause)
@@ -443,7 +445,7 @@ def search_kind(q):
     return "none", compact
 
 
-def _fts_phrase(text):
+def fts_phrase(text):
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -497,7 +499,7 @@ def _name_search(value, incident_id):
         like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return ["SELECT id FROM complainant WHERE incident_id = ? AND name LIKE ? ESCAPE '\\'"], [incident_id, like]
     if len(value) <= 2:
-        words = _fts_phrase(value) + (" *" if len(value) == 1 else "")
+        words = fts_phrase(value) + (" *" if len(value) == 1 else "")
         if all(ch in "0123456789" or _is_ideograph(ch) for ch in value):
             # Chinese characters (and digits) are words as they are, never folded:
             # the index's hits are the answer, no name need be read (a surname
@@ -505,7 +507,7 @@ def _name_search(value, incident_id):
             return ["SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?"], [words]
     else:
         pieces = dict.fromkeys(value[i : i + 2] for i in range(len(value) - 1))
-        words = " AND ".join(_fts_phrase(piece) for piece in pieces if any(ch.isalnum() for ch in piece))
+        words = " AND ".join(fts_phrase(piece) for piece in pieces if any(ch.isalnum() for ch in piece))
     return (
         [
             "SELECT id FROM complainant WHERE id IN (SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?) "

@@ -316,12 +316,14 @@ def possible_matches(db, person, viewer):
     """Complainants of the same incident with the same name at the same outlet:
     maybe the same person (a different number, none given), for the team to
     merge or mark as different. Never merged by themselves."""
+    from .complainants import fts_phrase
+
     where, params = scope_sql(viewer)
     # narrowed by the word of the name's first two characters (migration m021's
     # index), not every complainant of the outlet
     first = person["name"][:2]
     words, words_args = (
-        ("AND id IN (SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?) ", ['"' + first.replace('"', '""') + '"'])
+        ("AND id IN (SELECT rowid FROM complainant_name_gram WHERE complainant_name_gram MATCH ?) ", [fts_phrase(first)])
         if any(ch.isalnum() for ch in first)
         else ("", [])
     )

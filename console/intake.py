@@ -32,7 +32,6 @@ from .figures import OPEN_INCIDENT_STATUSES, incident_status_sql
 from .intake_amounts import amount_problems, amounts_in_fen, claimed_amounts
 from .schemas import ComplainantIn
 
-OPEN_INCIDENT = OPEN_INCIDENT_STATUSES  # console/figures.py
 _KIND = {"cause_code": "cause", "product": "product"}  # catalogue kind of each surge dimension
 DIMENSIONS = ("cause_code", "product")
 PLACES = ("province_code", "branch_code")

@@ -12,11 +12,10 @@ from .access import in_scope
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Invalid, NotFound
-from .figures import OPEN_INCIDENT_STATUSES
+from .figures import OPEN_INCIDENT_STATUSES, open_complainant_sql
 from .incidents import get_incident
 from .org import managers_for, refuse_inactive
 
-OPEN_INCIDENT = OPEN_INCIDENT_STATUSES  # console/figures.py: updates are taken while the incident is open
 UPDATE_FIELDS = (
     "people_on_site",
     "new_complainants",
@@ -63,7 +62,7 @@ def post_update(db, incident_id, data, caller, settings, outbox=None):
         )
     with write(db):
         incident = get_incident(db, incident_id)
-        if incident["status"] not in OPEN_INCIDENT:
+        if incident["status"] not in OPEN_INCIDENT_STATUSES:  # updates are taken while the incident is open
             raise Invalid(_("Updates are taken for open incidents only; this one is '%(status)s'.", status=incident["status"]))
         branch = _branch_for(db, viewer, data.branch_code)
         row = {
@@ -270,18 +269,16 @@ def reporting_status(db, incident, now, settings, viewer=None):
     """Every branch that must report for an active incident, with when it last did and
     whether it is late: a branch with open complainants reports every
     HOURLY_UPDATE_MINUTES; the clock restarts at each update (and at activation)."""
-    from .status import OPEN
-
     interval = timedelta(minutes=settings["HOURLY_UPDATE_MINUTES"])
     grace = timedelta(minutes=settings["HOURLY_UPDATE_GRACE_MINUTES"])
     started = from_iso(incident.get("activated_at") or incident["opened_at"])
-    marks = ",".join("?" * len(OPEN))
+    is_open, open_args = open_complainant_sql("complainant.status")
     branches = db.query(
         "SELECT complainant.branch_code, branch.province_code, branch.name, count(*) AS open_complainants, "
         "min(complainant.created_at) AS first_complainant_at FROM complainant "
         "JOIN branch ON branch.code = complainant.branch_code "
-        f"WHERE complainant.incident_id = ? AND complainant.status IN ({marks}) GROUP BY complainant.branch_code",
-        [incident["id"], *sorted(OPEN)],
+        f"WHERE complainant.incident_id = ? AND {is_open} GROUP BY complainant.branch_code",
+        [incident["id"], *open_args],
     )
     last = {
         r["branch_code"]: r["last"]
