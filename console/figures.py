@@ -18,12 +18,12 @@ grouping the code really uses (they are different things, not one "open").
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from flask_babel import gettext
 
 from .clock import to_iso
 from .status import OPEN
+from .vocabulary import zh_catalogue
 
 
 def N_(message):
@@ -77,18 +77,11 @@ class Figure:
 
     @property
     def zh_label(self):
-        return _zh().gettext(self.label_msgid)
+        return zh_catalogue().gettext(self.label_msgid)
 
     @property
     def zh_definition(self):
-        return _zh().gettext(self.definition_msgid)
-
-
-@lru_cache(maxsize=1)
-def _zh():
-    from .i18n import load_translations
-
-    return load_translations("zh_CN")
+        return zh_catalogue().gettext(self.definition_msgid)
 
 
 FIGURES = {

@@ -135,7 +135,8 @@ def label(mapping, value):
 
 
 @lru_cache(maxsize=1)
-def _zh_catalogue():
+def zh_catalogue():
+    """The zh_CN catalogue, read once per process: for Chinese outside a request's language."""
     from .i18n import load_translations
 
     return load_translations("zh_CN")
@@ -149,17 +150,12 @@ def zh(mapping, value):
         return ""
     if value not in mapping:
         return value
-    return _zh_catalogue().gettext(msgid(mapping[value]))
+    return zh_catalogue().gettext(msgid(mapping[value]))
 
 
 def msgid(text):
     """The English msgid behind a label made with lazy_gettext."""
     return text._args[0] if hasattr(text, "_args") else str(text)
-
-
-def zh_labels(mapping):
-    """A whole table's Chinese labels, as a plain dict (value -> label)."""
-    return {value: zh(mapping, value) for value in mapping}
 
 
 # Going live (console/org.py, tabular.py, catalogue.py)
