@@ -21,8 +21,6 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
 
-_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
-_ID_15 = re.compile(r"[0-9]{15}")
 _DIGIT = {str(d): d for d in range(10)}
 
 
@@ -51,19 +49,6 @@ def id_check_character(first17):
         )
         % 11
     ]
-
-
-def id_number_problem(value):
-    """None if ``value`` is a well-formed resident ID number, else what is wrong (English)."""
-    text = value.strip().upper()
-    if len(text) == 15 and _ID_15.fullmatch(text):
-        return None
-    if not _ID_SHAPE.fullmatch(text):
-        return "must be a resident ID number: 18 characters (the last may be X) or 15 digits"
-    expected = id_check_character(text)
-    if text[17] != expected:
-        return f"has a wrong check character: the 18th character of this number must be {expected} (GB 11643); check the number for a mistyped digit"
-    return None
 
 
 def normal_id_number(value):

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .. import money
 from .. import vocabulary as v
 from ..errors import PLAIN, PLAIN_NOT_BLANK
-from ..identity import id_check_character, id_number_problem
+from ..identity import id_check_character
 
 
 def literal(mapping):
@@ -124,14 +124,13 @@ Phone = Annotated[
 
 
 def _id_check(value):
-    """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored)."""
-    if len(value) == 18 and value[17].upper() == id_check_character(value):
-        return value  # the pattern has checked the shape: the right check character is all that is left
-    if id_number_problem(value):
+    """GB 11643: the 18th character is the check of the other 17 (a typo is refused, not stored).
+    The field's pattern has checked the shape: 15 digits, or 17 and a check character."""
+    if len(value) == 18 and (expected := id_check_character(value)) != value[17].upper():
         raise ValueError(
             _(
                 "has a wrong check character: the 18th character of this number must be %(expected)s (GB 11643); check the number for a mistyped digit",
-                expected=id_check_character(value[:17]),
+                expected=expected,
             )
         )
     return value
