@@ -4,10 +4,9 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, Field
 
-from .. import vocabulary as v
 from ..errors import PLAIN_NOT_BLANK
-from ..playbooks import DocumentKind, Role, Trigger
-from .types import Id, ShortText, Strict, TaskStatus, literal
+from ..playbooks import DocumentKind, Party, Role, Trigger
+from .types import Id, ShortText, Strict, TaskStatus
 
 
 class TaskUpdate(Strict):
@@ -16,9 +15,6 @@ class TaskUpdate(Strict):
     checklist_done: Annotated[list[Annotated[int, Field(ge=0, le=200)]], Field(max_length=200)] = Field(
         None, description="Indexes of the checklist items that are done."
     )
-
-
-Party = literal(v.PARTIES)
 
 
 class ReferralIn(Strict):
