@@ -51,7 +51,7 @@ def rows(rollup, group_names=None, province_names=None, tz="Asia/Shanghai"):
         "new_in_period": c["new_in_period"],
         "settled_in_period": c["settled"]["in_period"],
         "settled_to_date": c["settled"]["to_date"],
-        "settled_now": figures.from_status_counts({"status": k, "count": n} for k, n in c["totals"]["by_status"].items())["settled_now"],
+        "settled_now": c["totals"]["by_status"].get(figures.CURRENT_STATUS["settled_now"], 0),
     }
     out += [("合计", figures.FIGURES[key].zh_label, headline[key]) for key in figures.ROLLUP]
     for g in c["totals"]["by_group"]:
@@ -196,7 +196,7 @@ def summary_page(table):
     ]
     if amounts:
         blocks.append(documents.Section(AMOUNT_SECTION, [documents.Table(["项目", "金额"], amounts, widths=[0.5, 0.5], numeric=(1,))]))
-    notes = [[item, value] for item, value in by.get(DEFINITIONS_SECTION, [])]
+    notes = by.get(DEFINITIONS_SECTION, [])
     if notes:  # what each headline figure counts, after the figures and amounts
         blocks.append(documents.Section(DEFINITIONS_SECTION, [f"{item}：{meaning}" for item, meaning in notes]))
     blocks.append(documents.Section(None, [documents.PageBreak()]))
@@ -204,7 +204,7 @@ def summary_page(table):
 
 
 # shown on page 1 (summary_page), so not repeated among the tables that follow
-ON_SUMMARY_PAGE = ("报告", "负责人意见", "合计", "较上期变化", "较上期变化（状态）", AMOUNT_SECTION, DEFINITIONS_SECTION)
+ON_SUMMARY_PAGE = SUMMARY_SECTIONS + (DEFINITIONS_SECTION,)
 
 
 def to_pdf(rollup, incident, settings, **names):
