@@ -137,13 +137,13 @@ def _median_run(runs):
     """The imports' median rates (wall and server CPU), with every run kept."""
     cpu = [r["per_server_cpu_s"] for r in runs if r["per_server_cpu_s"]]
     return {
-        **runs[-1],
+        "rows": runs[-1]["rows"],
         "per_s": round(statistics.median(r["per_s"] for r in runs)),
         "per_server_cpu_s": round(statistics.median(cpu)) if cpu else None,
         # the fastest run: interference (other processes, the page cache) only ever slows a run down
         "best_per_s": max(r["per_s"] for r in runs),
         "best_per_server_cpu_s": max(cpu) if cpu else None,
-        "runs": [{"per_s": r["per_s"], "per_server_cpu_s": r["per_server_cpu_s"]} for r in runs],
+        "runs": [{key: r[key] for key in ("per_s", "per_server_cpu_s", "seconds", "server_cpu_seconds", "new", "linked")} for r in runs],
     }
 
 
