@@ -100,6 +100,14 @@ class RedisServer:
         self.process.wait(timeout=10)
 
 
+def socket_client(**options):
+    """A Socket.IO client for a test: its handshake waits up to 30 s (engine.io's
+    5 s default is too short for a server on a loaded two-core machine)."""
+    import socketio
+
+    return socketio.Client(request_timeout=30, **options)
+
+
 def wait_until(predicate, timeout=20.0, what="condition"):
     """Poll a condition a real process will make true (a monitor tick), up to ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from console.audit import Actor
 from console.clock import to_iso, utcnow
 
 from .conftest import PASSWORD
-from .servers import ConsoleServer
+from .servers import ConsoleServer, socket_client
 from .test_live import Listener
 
 CHECK_SECONDS = 2  # LIVE_ACCESS_CHECK_SECONDS' default, which run.py uses here
@@ -102,7 +102,7 @@ def _next_sequence_number(http_api, incident, witness):
 
 
 def _refused(url, **connect_args):
-    client = socketio.Client(reconnection=False, request_timeout=30)
+    client = socket_client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(url, transports=["websocket"], wait_timeout=5, **connect_args)
 

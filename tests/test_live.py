@@ -20,7 +20,7 @@ from console.complainants import update_complainant
 from console.events import Outbox
 from console.schemas import ComplainantUpdate
 
-from .servers import ConsoleServer, RedisServer
+from .servers import ConsoleServer, RedisServer, socket_client
 
 
 class Listener:
@@ -29,7 +29,7 @@ class Listener:
     def __init__(self, url, token=None, reconnection=False):
         self.frames = []
         self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=0.5, request_timeout=30)
+        self.sio = socket_client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=0.5)
         self.sio.on("*", self._frame)
         self.url = url
         self.token = token
@@ -300,7 +300,7 @@ def test_invalid_tokens_on_the_socket_lock_the_address_like_the_api(app, tokens,
     assert not connect(tokens["lead"]).is_connected()
     server = ConsoleServer(app.config["DATABASE"]).start()  # the same address (loopback), locked in the database
     try:
-        refused, reasons = socketio.Client(reconnection=False), []
+        refused, reasons = socket_client(reconnection=False), []
         refused.on("connect_error", lambda data=None: reasons.append(str(data)))
         with pytest.raises(socketio.exceptions.ConnectionError):
             refused.connect(server.url, auth={"token": tokens["lead"]}, transports=["websocket"], wait_timeout=5)

@@ -22,9 +22,8 @@ import time
 import urllib.request
 
 import pytest
-import socketio
 
-from .servers import ROOT, free_port, wait_for_port
+from .servers import ROOT, free_port, socket_client, wait_for_port
 from .test_production import Gunicorn
 
 IDLE, SLOW = 300, 100
@@ -109,7 +108,7 @@ def api_answer_seconds(url, token, incident_id):
 def board_connect_seconds(url, token, incident_id):
     """A Socket.IO board through nginx (WebSocket), joined to the incident; returns how long it took."""
     started = time.monotonic()
-    client = socketio.Client(reconnection=False, request_timeout=30)
+    client = socket_client(reconnection=False)
     try:
         client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         answer = client.call("join_incident", {"incident_id": incident_id}, timeout=10)

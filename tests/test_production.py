@@ -15,11 +15,10 @@ import time
 import urllib.request
 
 import pytest
-import socketio
 
 import monitors
 
-from .servers import ROOT, RedisServer, free_port, wait_for_port, wait_until
+from .servers import ROOT, RedisServer, free_port, socket_client, wait_for_port, wait_until
 
 
 class Gunicorn:
@@ -113,7 +112,7 @@ class Board:
     def __init__(self, url, token, incident_id):
         self.events = []
         self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=False, request_timeout=30)
+        self.sio = socket_client(reconnection=False)
         self.sio.on("*", self._event)
         self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         self.joined = self.sio.call("join_incident", {"incident_id": incident_id}, timeout=10)

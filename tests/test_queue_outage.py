@@ -15,9 +15,7 @@ import threading
 import time
 import urllib.request
 
-import socketio
-
-from .servers import ConsoleServer, RedisServer, wait_for_port
+from .servers import ConsoleServer, RedisServer, socket_client, wait_for_port
 
 
 class ProtocolBoard:
@@ -30,7 +28,7 @@ class ProtocolBoard:
         self.counts, self.seq, self.room = {}, None, None
         self.queue_lost = 0
         self.rejoin = threading.Event()
-        self.sio = socketio.Client(reconnection=False, request_timeout=30)
+        self.sio = socket_client(reconnection=False)
         self.sio.on("*", self._event)
         self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
         self._join()
