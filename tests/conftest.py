@@ -2,6 +2,7 @@
 incident with complainants in two provinces, and clients logged in as each."""
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 
 import pytest
@@ -59,11 +60,34 @@ def app(tmp_path, migrated_template):
     yield app
 
 
+# Werkzeug's hash at a test's cost (production's scrypt is checked in test_security)
+CHEAP_HASH = "pbkdf2:sha256:1000"
+
+
 def cheap_hash(password, method=None):
-    """Werkzeug's hash at a test's cost (production's scrypt is checked in test_security)."""
     from werkzeug import security
 
-    return security.generate_password_hash(password, method="pbkdf2:sha256:1000")
+    return security.generate_password_hash(password, method=CHEAP_HASH)
+
+
+def add_test_accounts(handle):
+    """The test branches and every account of ACCOUNTS (cheap hashes); returns username -> user id."""
+    with handle.atomic():
+        regions.add_branch(handle, "HB-SJZ-01", "石家庄中山路网点", "130100")
+        regions.add_branch(handle, "HB-SJZ-02", "石家庄裕华路网点", "130100")
+        regions.add_branch(handle, "GD-GZ-01", "广州天河网点", "440100")
+    return {
+        username: users.add_user(handle, username, role, PASSWORD, scope_code=scope, hash_method=CHEAP_HASH) for username, (role, scope) in ACCOUNTS.items()
+    }
+
+
+def copy_database(path, db):
+    """Copy the database file at ``path`` (a shared demo) into the test's own ``db``."""
+    source = sqlite3.connect(path)
+    try:
+        source.backup(db.conn)
+    finally:
+        source.close()
 
 
 def build_demo(path, now, accounts=False, **config):
@@ -75,12 +99,7 @@ def build_demo(path, now, accounts=False, **config):
     handle = connect(path)
     try:
         if accounts:
-            with handle.atomic():
-                regions.add_branch(handle, "HB-SJZ-01", "石家庄中山路网点", "130100")
-                regions.add_branch(handle, "HB-SJZ-02", "石家庄裕华路网点", "130100")
-                regions.add_branch(handle, "GD-GZ-01", "广州天河网点", "440100")
-            for username, (role, scope) in ACCOUNTS.items():
-                users.add_user(handle, username, role, PASSWORD, scope_code=scope, hash_method="pbkdf2:sha256:1000")
+            add_test_accounts(handle)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(users, "generate_password_hash", cheap_hash)
             with app.test_request_context():
@@ -117,12 +136,24 @@ def demo_file(tmp_path_factory):
     return shared_file(tmp_path_factory, "demo.db", lambda path: build_demo(path, NOW))
 
 
+# The moment demo_accounts_file's demo is loaded as of (the roll-up and figure tests compute at it)
+DEMO_ACCOUNTS_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture(scope="session")
 def demo_accounts_file(tmp_path_factory):
-    """The demo as of 2026-11-23 12:00 UTC with the test branches and ACCOUNTS
+    """The demo as of DEMO_ACCOUNTS_NOW with the test branches and ACCOUNTS
     beside it, in English: the roll-up and figure tests' demo, loaded once per run."""
-    at = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-    return shared_file(tmp_path_factory, "demo-accounts.db", lambda path: build_demo(path, at, accounts=True, DEFAULT_LOCALE="en"))
+    return shared_file(tmp_path_factory, "demo-accounts.db", lambda path: build_demo(path, DEMO_ACCOUNTS_NOW, accounts=True, DEFAULT_LOCALE="en"))
+
+
+@pytest.fixture
+def demo_db(db, demo_accounts_file):
+    """This test's database holds a copy of demo_accounts_file's demo; returns the demo incident's id."""
+    from console import demo
+
+    copy_database(demo_accounts_file, db)
+    return db.execute("SELECT id FROM incident WHERE demo_key = ?", [demo.DEMO_KEY]).fetchone()[0]
 
 
 @pytest.fixture
@@ -135,15 +166,7 @@ def db(app):
 @pytest.fixture
 def accounts(db):
     """Every account, created; returns username -> user id."""
-    with db.atomic():
-        regions.add_branch(db, "HB-SJZ-01", "石家庄中山路网点", "130100")
-        regions.add_branch(db, "HB-SJZ-02", "石家庄裕华路网点", "130100")
-        regions.add_branch(db, "GD-GZ-01", "广州天河网点", "440100")
-    ids = {}
-    for username, (role, scope) in ACCOUNTS.items():
-        # a cheap hash keeps the suite fast; production uses scrypt
-        ids[username] = users.add_user(db, username, role, PASSWORD, scope_code=scope, hash_method="pbkdf2:sha256:1000")
-    return ids
+    return add_test_accounts(db)
 
 
 @pytest.fixture
@@ -185,14 +208,15 @@ def api(app, tokens):
 @pytest.fixture
 def login(app, accounts):
     """login(username) -> a test client with that user's session."""
+    return lambda username: logged_in(app, username)
 
-    def make(username):
-        client = app.test_client()
-        response = client.post("/login", data={"username": username, "password": PASSWORD})
-        assert response.status_code == 302, response.data
-        return client
 
-    return make
+def logged_in(app, username):
+    """A test client with ``username``'s session (the log-in must succeed)."""
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.data
+    return client
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ domain rules, and loaded only once however often the console starts."""
 
 import json
 import re
-import sqlite3
 import time
 from datetime import date, timedelta
 
@@ -14,7 +13,7 @@ from console.clock import to_iso
 from console.db import connect
 from console.status import OPEN
 
-from .conftest import NOW, cheap_hash, row_counts
+from .conftest import NOW, cheap_hash, copy_database, row_counts
 
 ROLES = {"lead", "team", "executive", "legal", "branch"}
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -39,9 +38,7 @@ def _load(app, db):
 @pytest.fixture
 def loaded(db, demo_file):
     """The test's database holds the demo (a copy of the one loaded for the session: conftest's demo_file)."""
-    source = sqlite3.connect(demo_file)
-    source.backup(db.conn)
-    source.close()
+    copy_database(demo_file, db)
     return demo.accounts()
 
 

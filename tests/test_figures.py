@@ -5,29 +5,26 @@ as an independent SQL count, and each place shows the figure's definition."""
 import html
 import io
 import re
-import sqlite3
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 
-from console import board, demo, documents, figures, rollup_exports, rollups, users
+from console import board, documents, figures, rollup_exports, rollups, users
 from console.audit import Actor
 from console.clock import to_iso
 
-from .conftest import PASSWORD
+from .conftest import DEMO_ACCOUNTS_NOW, logged_in
 from .pdfs import flat, pdf_text
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = DEMO_ACCOUNTS_NOW  # conftest: the moment the shared demo is loaded as of
 
 
 @pytest.fixture
-def incident_id(db, demo_accounts_file):
-    source = sqlite3.connect(demo_accounts_file)
-    source.backup(db.conn)
-    source.close()
-    return db.execute("SELECT id FROM incident WHERE demo_key = ?", [demo.DEMO_KEY]).fetchone()[0]
+def incident_id(demo_db):
+    """The demo incident (conftest's demo_db: a copy of the shared demo)."""
+    return demo_db
 
 
 def viewer(db, username):
@@ -128,7 +125,7 @@ def test_the_regulator_report_states_the_same_figures_and_defines_them(app, db, 
     assert f"单次最多到场人数：{peak}人" in text
     definitions = text[text.index("附：指标说明") :]
     for label, meaning in figures.zh_definitions(figures.REGULATOR_REPORT):
-        assert re.sub(r"\s+", "", label + meaning) in definitions, label
+        assert flat(label + meaning) in definitions, label
 
 
 def test_the_consumer_association_packet_states_the_same_count_and_defines_it(app, db, incident_id, tmp_path):
@@ -139,7 +136,7 @@ def test_the_consumer_association_packet_states_the_same_count_and_defines_it(ap
     assert f"涉及客户（投诉人总数）{expected['complainants']}人" in text
     definitions = text[text.index("附：指标说明") :]
     label, meaning = figures.zh_definitions(("complainants",))[0]
-    assert re.sub(r"\s+", "", label + meaning) in definitions
+    assert flat(label + meaning) in definitions
 
 
 class _Board(HTMLParser):
@@ -167,15 +164,9 @@ class _Board(HTMLParser):
             self.details.append(data)
 
 
-def _login(app, username):
-    client = app.test_client()
-    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-    return client
-
-
 @pytest.mark.parametrize("username,page", [("team", "board"), ("executive", "wall")])
 def test_the_board_and_the_wall_show_each_figure_with_its_definition(app, db, incident_id, username, page):
-    client = _login(app, username)
+    client = logged_in(app, username)
     response = client.get(f"/incidents/{incident_id}/{page}?lang=zh_CN")
     assert response.status_code == 200
     parsed = _Board()
@@ -191,7 +182,7 @@ def test_the_rollup_page_shows_the_definitions_beside_the_figures(app, db, incid
     with app.test_request_context():
         rollup_id = rollups.make(db, incident_id, NOW, NOW, app.config, "lead", Actor(lead, "lead", "test"))
     for lang in ("zh_CN", "en"):
-        text = html.unescape(_login(app, "lead").get(f"/rollups/{rollup_id}?lang={lang}").get_data(as_text=True))
+        text = html.unescape(logged_in(app, "lead").get(f"/rollups/{rollup_id}?lang={lang}").get_data(as_text=True))
         with app.test_request_context(f"/?lang={lang}"):
             shown = figures.definitions(figures.ROLLUP)
         for f in shown:

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from datetime import timedelta
 
 import openpyxl
@@ -21,6 +20,8 @@ import run
 from console.clock import to_iso, utcnow
 from monitors import crowd, missed_updates, surge
 from monitors.runner import run_monitor
+
+from .conftest import copy_database
 
 PROVINCES = {"130000": ("河北省分行", ["130100", "130200", "130600"]), "320000": ("江苏省分行", ["320100", "320200", "320500"])}
 CITY_NAMES = {"130100": "石家庄市分行", "130200": "唐山市分行", "130600": "保定市分行", "320100": "南京市分行", "320200": "无锡市分行", "320500": "苏州市分行"}
@@ -449,9 +450,7 @@ def test_the_catalogue_sets_a_causes_surge_rule_and_name(app, db, first_lead):
 
 def test_the_demo_builds_its_directory_through_the_import(db, demo_file):
     """The session's demo (conftest's demo_file: demo.load_demo on an empty database), copied here."""
-    source = sqlite3.connect(demo_file)
-    source.backup(db.conn)
-    source.close()
+    copy_database(demo_file, db)
     assert db["branch"].count == 15 and db["org_unit"].count == 19
     assert db["org_unit"].get("130000")["name"] == "河北分公司"
     assert [r["username"] for r in db.query("SELECT username FROM org_manager WHERE unit_code = 'HB-SJZ-01'")] == ["demo-outlet"]

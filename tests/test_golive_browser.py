@@ -11,7 +11,7 @@ from console.db import connect
 
 from .browser import SHOTS, browser  # noqa: F401 (the fixture)
 from .browser import login as _login
-from .conftest import PASSWORD
+from .conftest import CHEAP_HASH, PASSWORD
 from .servers import ConsoleServer
 
 DIRECTORY = """kind,code,name,province_code,city_code,address,managers
@@ -32,7 +32,7 @@ def test_lead_imports_directory_and_users_then_a_branch_contact_posts(browser, t
     path = tmp_path / "console.db"
     create_app({"DATABASE": str(path), "SECRET_KEY": "x"})  # the schema, as on a first start
     db = connect(path)
-    users.add_user(db, "chief", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")  # run.py user add: the one shell step
+    users.add_user(db, "chief", "lead", PASSWORD, hash_method=CHEAP_HASH)  # run.py user add: the one shell step
     db.close()
     (tmp_path / "directory.csv").write_text(DIRECTORY, encoding="utf-8")
     (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from console import complainants, demo, incidents, rollups, users
+from console import complainants, incidents, rollups, users
 from console.access import SYSTEM
 from console.audit import Actor
 from console.caller import Caller
@@ -36,7 +36,7 @@ from monitors import missed_updates as missed_updates_monitor
 from monitors import rollups as rollups_monitor
 from monitors.runner import period_start, run_monitor
 
-from .conftest import PASSWORD, row_counts
+from .conftest import DEMO_ACCOUNTS_NOW, logged_in, row_counts
 from .servers import ConsoleServer, monitor_finished, wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -49,7 +49,7 @@ TITLE = "邮政渠道分红险集体投诉"
 OPEN_STATUSES = ("new", "contacted", "negotiating", "offer_made", "accepted", "unreachable", "escalated")
 CHANNELS = ("regulator", "media", "court", "petition")
 # The demo is built as of 20:00 local on 23 November: ten daily cut-offs have passed.
-DEMO_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+DEMO_NOW = DEMO_ACCOUNTS_NOW  # conftest: the moment the shared demo is loaded as of
 
 
 def shanghai(day, hour, minute=0, second=0):
@@ -384,23 +384,9 @@ def test_rollups_are_immutable_and_corrected_by_a_new_one(app, db, small_inciden
 
 
 @pytest.fixture
-def demo_db(db, demo_accounts_file):
-    """This test's database holds a copy of the demo; returns the demo incident's id."""
-    source = sqlite3.connect(demo_accounts_file)
-    source.backup(db.conn)
-    source.close()
-    return db.execute("SELECT id FROM incident WHERE demo_key = ?", [demo.DEMO_KEY]).fetchone()[0]
-
-
-@pytest.fixture
 def client(app, demo_db):
-    def make(username):
-        c = app.test_client()
-        response = c.post("/login", data={"username": username, "password": PASSWORD})
-        assert response.status_code == 302, response.data
-        return c
-
-    return make
+    """client(username) -> a test client logged in to the demo (conftest's demo_db)."""
+    return lambda username: logged_in(app, username)
 
 
 def user_id(db, username):

@@ -18,7 +18,7 @@ from console.db import connect
 from console.errors import ConsoleError
 from console.uploads import DOCUMENT_KINDS, check_upload
 
-from .conftest import NOW, PASSWORD
+from .conftest import CHEAP_HASH, NOW, PASSWORD
 from .servers import ROOT, ConsoleServer
 
 BASE = {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DEFAULT_LOCALE": "en"}
@@ -125,7 +125,7 @@ def test_session_cookie_is_httponly_and_lax_and_not_secure_over_http(app, accoun
 def test_with_https_on_cookies_are_secure_and_hsts_is_sent(tmp_path):
     app = make_app(tmp_path, HTTPS=True)
     db = connect(app.config["DATABASE"])
-    users.add_user(db, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(db, "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     client = app.test_client()
     response = client.post("/login", data={"username": "lead", "password": PASSWORD}, base_url="https://console.example")
     assert response.status_code == 302
@@ -186,7 +186,7 @@ def test_a_locked_answer_does_not_tell_whether_the_name_exists(tmp_path):
     clock.write_text(NOW.isoformat())
     app = make_app(tmp_path, CLOCK_FILE=str(clock))
     for name in ("lead", "team"):
-        users.add_user(connect(app.config["DATABASE"]), name, name, PASSWORD, hash_method="pbkdf2:sha256:1000")
+        users.add_user(connect(app.config["DATABASE"]), name, name, PASSWORD, hash_method=CHEAP_HASH)
     real = fail(app.test_client(), "lead", 6)[-1]
     made_up = fail(app.test_client(), "no-such-person", 6)[-1]
     assert real.status_code == made_up.status_code == 429
@@ -199,7 +199,7 @@ def test_the_lock_ends_after_the_lockout_on_the_app_clock(tmp_path):
     clock = tmp_path / "clock"
     clock.write_text(NOW.isoformat())
     app = make_app(tmp_path, CLOCK_FILE=str(clock))
-    users.add_user(connect(app.config["DATABASE"]), "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(connect(app.config["DATABASE"]), "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     client = app.test_client()
     assert fail(client, "lead", 5)[-1].status_code == 429
     clock.write_text((NOW + timedelta(minutes=14, seconds=59)).isoformat())
@@ -230,7 +230,7 @@ def test_a_successful_log_in_clears_the_name_s_failures(app, accounts):
 def test_one_address_trying_many_names_is_locked(tmp_path):
     app = make_app(tmp_path, LOGIN_MAX_FAILURES_PER_ADDRESS=6)
     db = connect(app.config["DATABASE"])
-    users.add_user(db, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(db, "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     client = app.test_client()
     for name in ["a", "b", "c", "d", "e"]:
         assert fail(client, name, 1)[0].status_code == 401
@@ -244,7 +244,7 @@ def test_one_address_trying_many_names_is_locked(tmp_path):
 def test_invalid_api_tokens_count_against_the_address(tmp_path):
     app = make_app(tmp_path, LOGIN_MAX_FAILURES_PER_ADDRESS=3)
     db = connect(app.config["DATABASE"])
-    users.add_user(db, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(db, "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     token = users.issue_token(db, "lead")
     client = app.test_client()
     assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -293,7 +293,7 @@ def test_the_session_key_is_made_once_in_the_instance_folder_and_kept(tmp_path):
     assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
     assert [p.name for p in instance.iterdir() if p.name.startswith(".secret_key")] == []  # no temporary file left
     # a session signed by one process is read by the other
-    users.add_user(connect(config["DATABASE"]), "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(connect(config["DATABASE"]), "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     client = first.test_client()
     assert client.post("/login", data={"username": "lead", "password": PASSWORD, "csrf_token": _csrf(client)}).status_code == 302
     cookie = client.get_cookie("session")
@@ -447,7 +447,7 @@ def test_a_refused_task_attachment_stores_nothing(app, db, api, login, incident,
 def test_an_oversize_task_attachment_is_413_and_stores_nothing(tmp_path):
     app = make_app(tmp_path, MAX_UPLOAD_BYTES=4096)
     db = connect(app.config["DATABASE"])
-    users.add_user(db, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(db, "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     token = users.issue_token(db, "lead")
     client = app.test_client()
     created = client.post(

@@ -8,7 +8,7 @@ import pytest
 
 from console import create_app, regions, users
 
-from .conftest import PASSWORD, bearer, row_counts
+from .conftest import CHEAP_HASH, PASSWORD, bearer, row_counts
 
 GOOD = {"name": "王五", "phone": "13700001111", "province_code": "130000"}
 
@@ -552,7 +552,7 @@ def csrf_app(tmp_path):
     handle = connect(app.config["DATABASE"])
     with handle.atomic():
         regions.add_branch(handle, "HB-SJZ-01", "石家庄中山路网点", "130100")
-    users.add_user(handle, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+    users.add_user(handle, "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
     token = users.issue_token(handle, "lead")
     yield app, handle, token
     handle.close()

@@ -15,7 +15,7 @@ from console import create_app, users, vocabulary
 from console.db import connect
 from console.i18n import catalogue_path
 
-from .conftest import PASSWORD
+from .conftest import CHEAP_HASH, PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "console" / "static"
@@ -226,7 +226,7 @@ def test_board_scripts_hard_code_no_colour_status_or_time_zone():
 def _served_config(app):
     handle = connect(app.config["DATABASE"])
     try:
-        users.add_user(handle, "lead", "lead", PASSWORD, hash_method="pbkdf2:sha256:1000")
+        users.add_user(handle, "lead", "lead", PASSWORD, hash_method=CHEAP_HASH)
         token = users.issue_token(handle, "lead")
     finally:
         handle.close()

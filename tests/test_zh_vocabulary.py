@@ -8,7 +8,6 @@ strings it is given)."""
 import csv
 import io
 import re
-import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -17,6 +16,8 @@ import openpyxl
 import pytest
 
 from console import demo, events, playbooks, vocabulary
+
+from .conftest import copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "http://localhost"
@@ -87,9 +88,7 @@ def problems_in(text):
 
 @pytest.fixture
 def demo_app(app, db, demo_file):
-    source = sqlite3.connect(demo_file)
-    source.backup(db.conn)
-    source.close()
+    copy_database(demo_file, db)
     return app
 
 
