@@ -172,7 +172,10 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 64
 
 
-def _cached(key, build):
+def _cached(db, key, build):
+    """``build()``, kept under ``key`` for ``db``'s file: a drill's database and the
+    real one (one process, the same incident ids) never share a cached fit."""
+    key = (_database(db), *key)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -212,8 +215,8 @@ def incident_forecast(db, incident_id, now, where="1 = 1", params=()):
     """
     params = list(params)
     count, newest = db.execute(f"SELECT count(*), max(id) FROM complainant WHERE incident_id = ? AND {where}", [incident_id, *params]).fetchone()
-    key = ("incident", _database(db), incident_id, where, tuple(params), count, newest, to_iso(_now_bin(now)))
-    return _cached(key, lambda: _incident_forecast(db, incident_id, now, where, params))
+    key = ("incident", incident_id, where, tuple(params), count, newest, to_iso(_now_bin(now)))
+    return _cached(db, key, lambda: _incident_forecast(db, incident_id, now, where, params))
 
 
 def _incident_forecast(db, incident_id, now, where, params):
@@ -290,7 +293,7 @@ def cause_forecast(db, cause_code, now):
     """The early warning for one cause among the ordinary complaints (monitoring):
     arrivals of ``intake_complaint`` with that cause, whether or not yet in an incident."""
     count, newest = db.execute("SELECT count(*), max(id) FROM intake_complaint WHERE cause_code = ?", [cause_code]).fetchone()
-    key = ("cause", _database(db), cause_code, count, newest, to_iso(_now_bin(now)))
+    key = ("cause", cause_code, count, newest, to_iso(_now_bin(now)))
 
     def build():
         since = now - timedelta(hours=HISTORY_BINS * BIN_HOURS)
@@ -303,7 +306,7 @@ def cause_forecast(db, cause_code, now):
         counts, first_bin = binned(times, from_iso(first) if first else now, now)
         return _assemble(forecast_counts(counts), counts, first_bin, now, None, _demand_counts_of([r[1] for r in rows]))
 
-    return _cached(key, build)
+    return _cached(db, key, build)
 
 
 def _assemble(result, counts, first_bin, now, claims, demand_counts):
