@@ -50,9 +50,7 @@ def serve(app, args):
         from monitors.runner import start_scheduler
 
         start_scheduler(app)
-    # Set here, for the serving process only: see SERVER_SWITCH_INTERVAL_MS.
-    sys.setswitchinterval(app.config["SERVER_SWITCH_INTERVAL_MS"] / 1000)
-    settle_serving_process()  # the garbage collector: see console/process_tuning.py
+    settle_serving_process(app.config["SERVER_SWITCH_INTERVAL_MS"])  # threads and garbage collector: console/process_tuning.py
     print(f"Crisis console on http://{args.host}:{args.port}/  (database {app.config['DATABASE']})", flush=True)
     first_start_notice(app)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)

@@ -20,7 +20,6 @@ not use ``--preload`` (its threads would stay behind in the master).
 """
 
 import os
-import sys
 
 from . import create_app
 from .process_tuning import settle_serving_process
@@ -36,9 +35,7 @@ def build_app(environ=os.environ):
         from monitors.runner import start_scheduler
 
         start_scheduler(app)
-    # The serving process only: see SERVER_SWITCH_INTERVAL_MS.
-    sys.setswitchinterval(app.config["SERVER_SWITCH_INTERVAL_MS"] / 1000)
-    settle_serving_process()  # the garbage collector: see console/process_tuning.py
+    settle_serving_process(app.config["SERVER_SWITCH_INTERVAL_MS"])  # threads and garbage collector: console/process_tuning.py
     return app
 
 
