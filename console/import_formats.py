@@ -79,9 +79,7 @@ def is_xlsx(filename, raw):
 
 def upload_text(filename, raw):
     """An uploaded import file as CSV text: the first sheet of an XLSX, or CSV decoded (UTF-8, then GB18030)."""
-    from .tabular import decode
-
-    return xlsx_to_csv_text(raw) if is_xlsx(filename, raw) else decode(raw)
+    return xlsx_to_csv_text(raw) if is_xlsx(filename, raw) else tabular.decode(raw)
 
 
 def csv_records(text, columns, required, max_rows):
