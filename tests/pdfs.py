@@ -6,11 +6,13 @@ import re
 import subprocess
 
 
-def pdf_text(content, tmp_path, layout=False):
-    """The text of a PDF's bytes; ``layout`` keeps columns side by side (tables)."""
+def pdf_text(content, tmp_path, layout=False, first=None, last=None):
+    """The text of a PDF's bytes; ``layout`` keeps columns side by side (tables);
+    ``first`` and ``last`` read only those pages (1-based, inclusive)."""
     path = tmp_path / f"doc-{hashlib.sha256(content).hexdigest()[:12]}.pdf"
     path.write_bytes(content)
-    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
+    pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
+    args = ["pdftotext", *pages, "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
     return subprocess.run(args, check=True, capture_output=True, timeout=60).stdout.decode("utf-8")
 
 
