@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from . import audit, deadlines, figures, money, regions
 from .access import in_scope, scope_sql
 from .audit import Actor
+from .caller import Caller
 from .clock import from_iso, to_iso
 from .db import write
 from .errors import Conflict, Invalid, NotFound
@@ -531,26 +532,29 @@ def _matching_key(settings=None):
     return complaints.key(settings if settings is not None else current_app.config)
 
 
-def _audit_number_search(db, incident_id, where, args, q, viewer, actor, now):
+def _audit_number_search(db, where, args, q, caller):
     """A search on a whole phone or ID number tells the searcher that number
-    belongs to whoever it finds: log it for each of them, like a reveal."""
+    belongs to whoever it finds: log it for each of them, like a reveal (by
+    ``caller.actor``, else the searching viewer)."""
     from . import identity
 
     kind, value = search_kind(q)
     if kind != "number":
         return
-    phone = identity.phone_hash(_matching_key(), value)
+    key = _matching_key()
+    phone, id_number = identity.phone_hash(key, value), identity.id_hash(key, value)
     found = [
         (r["id"], "phone" if r["phone_hash"] == phone else "id_number")
         for r in db.query(f"SELECT id, phone_hash, id_hash FROM complainant WHERE {where}", args)
-        if r["phone_hash"] == phone or r["id_hash"] == identity.id_hash(_matching_key(), value)
+        if r["phone_hash"] == phone or r["id_hash"] == id_number
     ]
     if not found:
         return
-    actor = actor or Actor(viewer.id, viewer.username, "complainant search")
+    viewer = caller.viewer
+    actor = caller.actor or Actor(viewer.id, viewer.username, "complainant search")
     with write(db):
         for complainant_id, field in found:
-            audit.record(db, actor, "complainant", complainant_id, "reveal", after={"via": "search", "field": field}, at=now)
+            audit.record(db, actor, "complainant", complainant_id, "reveal", after={"via": "search", "field": field}, at=caller.now)
 
 
 def _order(query):
@@ -593,7 +597,7 @@ def list_complainants(db, incident_id, viewer, query, now, actor=None):
             page_args = [*args, query.per_page, (query.page - 1) * query.per_page]
         rows = [public(r) for r in db.query(f"SELECT {COLUMNS} FROM complainant WHERE id IN ({page_sql}) ORDER BY id DESC", page_args)]
     if query.q:
-        _audit_number_search(db, incident_id, where, args, query.q, viewer, actor, now)
+        _audit_number_search(db, where, args, query.q, Caller(viewer, actor, now))
     return rows, total
 
 
