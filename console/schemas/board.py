@@ -4,6 +4,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..figures import FIGURES
 from ..playbooks import Role
 from .complainants import CountRow
 from .types import AlertLevel, ComplainantStatus, IncidentStatus, Severity, TaskStatus
@@ -157,12 +158,12 @@ class OverdueCount(BaseModel):
 class BoardFigures(BaseModel):
     """The board's headline figures as console/figures.py defines them (in the viewer's scope)."""
 
-    complainants: int = Field(description="Everyone recorded as a complainant of this incident, whatever their status now.")
-    new_last_hour: int = Field(description="Complainants entered in the console in the hour before now.")
-    settled_now: int = Field(description="Complainants whose status is settled now; those settled and since closed are not counted.")
-    settled_to_date: int = Field(description="Complainants who reached settled at any time, whatever their status now.")
-    escalated_now: int = Field(description="Complainants whose status is escalated now.")
-    on_site_now: int = Field(description="The people on site in each outlet's latest hourly update, added up.")
+    complainants: int = Field(description=FIGURES["complainants"].definition_msgid)
+    new_last_hour: int = Field(description=FIGURES["new_last_hour"].definition_msgid)
+    settled_now: int = Field(description=FIGURES["settled_now"].definition_msgid)
+    settled_to_date: int = Field(description=FIGURES["settled_to_date"].definition_msgid)
+    escalated_now: int = Field(description=FIGURES["escalated_now"].definition_msgid)
+    on_site_now: int = Field(description=FIGURES["on_site_now"].definition_msgid)
 
 
 class Board(BaseModel):
