@@ -30,80 +30,39 @@ A module per document (regulator, association, media, review), the PDF engine
 issued (store); this package re-exports what the rest of the console uses, so
 ``documents.regulator_report(...)`` keeps working."""
 
-from .association import COUNTS_CSV_HEADER, consumer_association_packet, counts_csv
-from .facts import Facts, amount, cell_floor, handling_table, incident_tasks, incident_timeline, money_table, status_order, timeline_table
+from .association import consumer_association_packet, counts_csv
+from .facts import Facts, cell_floor, handling_table, incident_tasks
 from .media import approved_line, media_statement
-from .pdf import FONT_NAME, FONT_PACKAGE, FONT_PATHS, PageBreak, Section, Signature, Table, font_path, render_pdf
+from .pdf import PageBreak, Section, Signature, Table, font_path, render_pdf
 from .regulator import regulator_report
 from .review import incident_review
 from .store import DocumentIntegrityError, read_issued, store_issued, store_rendering
-from .words import (
-    COMPLAINANT_STATUS_ZH,
-    DOCUMENT_KIND_ZH,
-    INCIDENT_FIELD_ZH,
-    INCIDENT_STATUS_ZH,
-    MOOD_ZH,
-    NO_BRANCH,
-    NO_GROUP,
-    NONE,
-    PARTY_ZH,
-    REVIEW_FIGURES,
-    ROLE_ZH,
-    SEVERITY_ZH,
-    definitions,
-    duration,
-    figure,
-    organisation_name,
-    required,
-    tz,
-    when_local,
-    zh_label,
-)
+from .words import NONE, ROLE_ZH, SEVERITY_ZH, organisation_name, when_local, zh_label
 
 __all__ = [
-    "FONT_PACKAGE",
-    "FONT_PATHS",
-    "FONT_NAME",
+    # the PDF engine (issuing, roll-up and warning-plan PDFs)
     "font_path",
     "Table",
     "Signature",
     "PageBreak",
     "Section",
     "render_pdf",
+    # the words and facts the warning plan shares with the documents
     "SEVERITY_ZH",
-    "INCIDENT_STATUS_ZH",
-    "COMPLAINANT_STATUS_ZH",
-    "MOOD_ZH",
     "ROLE_ZH",
-    "PARTY_ZH",
-    "DOCUMENT_KIND_ZH",
-    "INCIDENT_FIELD_ZH",
-    "NO_GROUP",
-    "NO_BRANCH",
     "NONE",
     "zh_label",
-    "tz",
     "when_local",
-    "duration",
-    "required",
-    "figure",
-    "definitions",
-    "REVIEW_FIGURES",
     "organisation_name",
-    "status_order",
     "Facts",
-    "money_table",
-    "amount",
     "cell_floor",
     "handling_table",
     "incident_tasks",
-    "incident_timeline",
-    "timeline_table",
+    "approved_line",
+    # the documents, and the store of what was issued
     "regulator_report",
-    "COUNTS_CSV_HEADER",
     "counts_csv",
     "consumer_association_packet",
-    "approved_line",
     "media_statement",
     "incident_review",
     "DocumentIntegrityError",
